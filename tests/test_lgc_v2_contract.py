@@ -1,0 +1,167 @@
+"""The contract every LGC-V2 task type keeps (generation, reference answers, hostile input).
+
+Type-specific perturbations and fault regressions live in tests/test_<type>.py.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from veritas.envs import lgc_v2
+from veritas.envs.lgc_v2 import registry
+
+N_SEEDS = int(os.environ.get("VERITAS_CONTRACT_SEEDS", "2000"))
+
+
+def _available():
+    out = []
+    for t in lgc_v2.TASK_TYPES:
+        try:
+            importlib.import_module(f"veritas.envs.lgc_v2.{t}")
+        except ModuleNotFoundError:
+            continue
+        out.append(t)
+    return out
+
+
+TYPES = _available()
+
+
+def test_task_id_mapping_roundtrip_and_bounds():
+    for t in lgc_v2.TASK_TYPES:
+        for seed in (0, 1, 12345, 99_999_999):
+            assert lgc_v2.split_task_id(lgc_v2.make_task_id(t, seed)) == (t, seed)
+    assert lgc_v2.split_task_id(500_000_007) == ("dyck_language2", 100_000_007)
+    assert lgc_v2.make_task_id("dyck_language2", 100_000_007) == 500_000_007
+    for bad in (-1, 900_000_000, 10**12, 1.0, "5", True, None):
+        with pytest.raises(lgc_v2.TaskIdError):
+            lgc_v2.split_task_id(bad)
+    with pytest.raises(lgc_v2.TaskIdError):
+        lgc_v2.make_task_id("sudoku", 100_000_000)
+
+
+def test_splits_are_disjoint():
+    ranges = sorted(lgc_v2.SPLITS.values())
+    for (a0, a1), (b0, b1) in zip(ranges, ranges[1:]):
+        assert a1 <= b0
+
+
+@pytest.mark.parametrize("task_type", TYPES)
+def test_reference_answers_verify_for_many_seeds(task_type):
+    langs_seen, levels_seen = set(), set()
+    for seed in range(N_SEEDS):
+        task = lgc_v2.generate_by_type(task_type, seed)
+        assert task.prompt and task.answer
+        json.dumps(task.metadata)  # JSON-serialisable
+        v = lgc_v2.verify_task(task, task.answer)
+        assert v.correct and v.format_ok, (task.task_id, v, task.answer)
+        # the answer hidden only inside reasoning does not count
+        hidden = lgc_v2.verify_task(task, "<think>" + task.answer + "</think>\nI am not sure.")
+        assert not hidden.correct, task.task_id
+        unterminated = lgc_v2.verify_task(task, "<think>" + task.answer)
+        assert not unterminated.correct and not unterminated.format_ok
+        # reasoning before the answer is fine
+        assert lgc_v2.verify_task(task, "<think>hmm</think>\n" + task.answer).correct
+        langs_seen.add(task.language)
+        levels_seen.add(task.difficulty)
+    assert levels_seen == set(range(1, 11))
+    mod = lgc_v2.task_module(task_type)
+    assert langs_seen == set(mod.LANGUAGES)
+
+
+@pytest.mark.parametrize("task_type", TYPES)
+def test_every_level_and_language_generates_and_verifies(task_type):
+    mod = lgc_v2.task_module(task_type)
+    assert set(mod.LEVELS) == set(range(1, 11))
+    for level in range(1, 11):
+        for lang in mod.LANGUAGES:
+            for seed in range(20):
+                task = lgc_v2.generate_by_type(task_type, seed, level, lang)
+                assert task.difficulty == level and task.language == lang
+                assert lgc_v2.verify_task(task, task.answer).correct
+
+
+@pytest.mark.parametrize("task_type", TYPES)
+def test_worked_solutions_verify(task_type):
+    if not hasattr(lgc_v2.task_module(task_type), "worked_solution"):
+        pytest.skip(f"{task_type} has no worked solution")
+    for seed in range(300):
+        task = lgc_v2.generate_by_type(task_type, seed)
+        worked = lgc_v2.worked_solution(task)
+        assert worked and worked != task.answer
+        assert lgc_v2.verify_task(task, worked).correct, (task.task_id, worked)
+
+
+_DUMP = """
+import json, sys
+from veritas.envs import lgc_v2
+out = []
+for t in sys.argv[1].split(","):
+    for seed in range(0, 4000, 97):
+        out.append(lgc_v2.generate_by_type(t, seed).to_dict())
+print(json.dumps(out, ensure_ascii=False, sort_keys=True))
+"""
+
+
+def test_generation_identical_across_processes_and_hash_seeds():
+    if not TYPES:
+        pytest.skip("no task types")
+    outs = []
+    for hash_seed in ("0", "12345"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        r = subprocess.run([sys.executable, "-c", _DUMP, ",".join(TYPES)], env=env, capture_output=True, check=True)
+        outs.append(r.stdout)
+    assert outs[0] == outs[1]
+    assert len(json.loads(outs[0])) == len(TYPES) * len(range(0, 4000, 97))
+
+
+HOSTILE = [
+    "",
+    " ",
+    "\x00" * 100,
+    "(" * 1_000_000,
+    "\\boxed{" * 10_000,
+    "```" * 10_000,
+    "`" * 100_001,
+    "[" * 50_000 + "]" * 50_000,
+    "9" * 5_000,
+    "²³¹" * 100,
+    "٣٤٥",
+    "__import__('os').system('echo pwned > /tmp/veritas_pwned')",
+    "\\boxed{__import__('os').system('echo pwned > /tmp/veritas_pwned')}",
+    "```python\n__import__('os').system('echo pwned > /tmp/veritas_pwned')\n```",
+    "```python\n15**14**11**4\n```",
+    "\\boxed{9**9**9**9}",
+    "The answer is " + "1" * 100_000,
+    "答案是" + "=" * 100_000,
+    "Thought 1: " * 50_000,
+    "\\boxed{" + "{" * 100_000 + "}" * 100_000 + "}",
+    "A" * 1_000_000,
+    "<think>" * 1000,
+    "</think>" * 1000,
+    "\ud800",
+]
+
+
+@pytest.mark.parametrize("task_type", TYPES)
+def test_hostile_responses_never_raise_never_execute_and_stay_fast(task_type):
+    tasks = [lgc_v2.generate_by_type(task_type, s) for s in range(3)]
+    worst = 0.0
+    for task in tasks:
+        for resp in HOSTILE + [task.answer + "\n" + h for h in HOSTILE[:8]]:
+            t0 = time.perf_counter()
+            v = registry.verify(task.task_type, resp, task.metadata)
+            worst = max(worst, time.perf_counter() - t0)
+            assert isinstance(v.correct, bool) and isinstance(v.reason, str)
+            assert not v.reason.startswith("verifier error"), (task_type, resp[:40], v)
+            if resp not in (task.answer,) and not resp.startswith(task.answer + "\n"):
+                assert not v.correct, (task_type, resp[:60])
+    assert not os.path.exists("/tmp/veritas_pwned")
+    # generous bound against catastrophic behaviour; the 50 ms figure lives in the benchmark
+    assert worst < 2.0, worst

@@ -1,0 +1,1 @@
+"""Puzzle environments: task generators and verifiers."""

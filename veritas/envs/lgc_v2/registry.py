@@ -1,0 +1,144 @@
+"""LGC-V2: the one place that maps task_id <-> (task type, seed) and dispatches to task modules.
+
+task_id = type_id * 100_000_000 + seed.  ``dyck_language2`` owns type ids 4 and 5, so its seeds
+run from 0 to 199,999,999.  Ids outside 0..899,999,999 are an error.
+"""
+from __future__ import annotations
+
+import importlib
+import random
+from functools import lru_cache
+from types import ModuleType
+
+from veritas.envs.base import Task, Verdict
+from veritas.envs.extract import strip_think
+
+ENV_NAME = "lgc-v2"
+ID_STRIDE = 100_000_000
+MAX_TASK_ID = 9 * ID_STRIDE - 1
+
+# type name -> first type id; the order is the public environment's.
+TYPE_IDS: dict[str, int] = {
+    "dyck_language": 0,
+    "game_of_24": 1,
+    "operation": 2,
+    "cryptarithm": 3,
+    "dyck_language2": 4,  # and 5
+    "boolean_expressions": 6,
+    "sudoku": 7,
+    "dyck_language_reasoning_errors": 8,
+}
+TASK_TYPES: tuple[str, ...] = tuple(TYPE_IDS)
+_SEEDS_PER_TYPE = {name: (2 if name == "dyck_language2" else 1) * ID_STRIDE for name in TYPE_IDS}
+
+# Disjoint seed ranges per split, the same for every type: train and validation sets, the
+# dynamic dataset and evaluation can never share a task.
+SPLITS: dict[str, tuple[int, int]] = {
+    "train": (0, 80_000_000),
+    "val": (80_000_000, 90_000_000),
+    "test": (90_000_000, 100_000_000),
+}
+
+LEVELS = range(1, 11)
+# Default difficulty mix when none is asked for: mostly middle levels, some easy and hard.
+DEFAULT_LEVEL_WEIGHTS = (4, 8, 10, 12, 12, 12, 12, 12, 10, 8)
+
+
+class TaskIdError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=None)
+def task_module(task_type: str) -> ModuleType:
+    if task_type not in TYPE_IDS:
+        raise ValueError(f"unknown LGC-V2 task type {task_type!r}; known: {', '.join(TASK_TYPES)}")
+    return importlib.import_module(f"veritas.envs.lgc_v2.{task_type}")
+
+
+def split_task_id(task_id: int) -> tuple[str, int]:
+    """task_id -> (task type, seed)."""
+    if isinstance(task_id, bool) or not isinstance(task_id, int) or not 0 <= task_id <= MAX_TASK_ID:
+        raise TaskIdError(f"task_id must be an integer in 0..{MAX_TASK_ID}, got {task_id!r}")
+    type_id, seed = divmod(task_id, ID_STRIDE)
+    if type_id == 5:
+        return "dyck_language2", ID_STRIDE + seed
+    for name, tid in TYPE_IDS.items():
+        if tid == type_id:
+            return name, seed
+    raise AssertionError("unreachable")
+
+
+def make_task_id(task_type: str, seed: int) -> int:
+    """(task type, seed) -> task_id."""
+    if task_type not in TYPE_IDS:
+        raise ValueError(f"unknown LGC-V2 task type {task_type!r}")
+    if not 0 <= seed < _SEEDS_PER_TYPE[task_type]:
+        raise TaskIdError(f"seed {seed} out of range for {task_type} (0..{_SEEDS_PER_TYPE[task_type] - 1})")
+    return TYPE_IDS[task_type] * ID_STRIDE + seed
+
+
+def split_seed_range(split: str) -> tuple[int, int]:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
+    return SPLITS[split]
+
+
+def _rng(task_type: str, seed: int, purpose: str) -> random.Random:
+    # Seeding with a str is stable across processes, machines and PYTHONHASHSEED (sha512 based).
+    return random.Random(f"{ENV_NAME}/{task_type}/{seed}/{purpose}")
+
+
+def default_level(task_type: str, seed: int) -> int:
+    return _rng(task_type, seed, "level").choices(list(LEVELS), weights=DEFAULT_LEVEL_WEIGHTS)[0]
+
+
+def default_language(task_type: str, seed: int) -> str:
+    mod = task_module(task_type)
+    share = getattr(mod, "ZH_SHARE", 0.0)
+    if "zh" in mod.LANGUAGES and _rng(task_type, seed, "language").random() < share:
+        return "zh"
+    return "en"
+
+
+def generate(task_id: int, difficulty: int | None = None, language: str | None = None) -> Task:
+    task_type, seed = split_task_id(task_id)
+    return generate_by_type(task_type, seed, difficulty, language)
+
+
+def generate_by_type(task_type: str, seed: int, difficulty: int | None = None, language: str | None = None) -> Task:
+    task_id = make_task_id(task_type, seed)
+    mod = task_module(task_type)
+    level = default_level(task_type, seed) if difficulty is None else int(difficulty)
+    if level not in LEVELS:
+        raise ValueError(f"difficulty must be 1..10, got {difficulty!r}")
+    lang = default_language(task_type, seed) if language is None else language
+    if lang not in mod.LANGUAGES:
+        raise ValueError(f"{task_type} supports languages {mod.LANGUAGES}, not {lang!r}")
+    gen = mod.generate(_rng(task_type, seed, f"task/{level}/{lang}"), level, lang)
+    meta = dict(gen.metadata)
+    meta.setdefault("language", lang)
+    meta.setdefault("difficulty", level)
+    return Task(task_id, task_type, seed, level, lang, gen.prompt, gen.answer, meta)
+
+
+def verify(task_type: str, response: str, metadata: dict) -> Verdict:
+    """Judge a full model response.  Never raises; an unterminated <think> means no answer."""
+    if not isinstance(response, str):
+        return Verdict.bad_format(f"response is {type(response).__name__}, not str")
+    answer_text = strip_think(response)
+    if answer_text is None:
+        return Verdict.bad_format("unterminated <think>: no answer")
+    try:
+        return task_module(task_type).verify(answer_text, metadata)
+    except Exception as exc:  # a verifier bug must not crash training; tests assert this never happens
+        return Verdict.bad_format(f"verifier error: {type(exc).__name__}")
+
+
+def verify_task(task: Task, response: str) -> Verdict:
+    return verify(task.task_type, response, task.metadata)
+
+
+def worked_solution(task: Task) -> str | None:
+    """A step-by-step solution ending in the required answer format, where the type has one."""
+    fn = getattr(task_module(task.task_type), "worked_solution", None)
+    return None if fn is None else fn(task.metadata, task.language)
