@@ -15,6 +15,10 @@ THINK_CLOSE = "</think>"
 # Longest run of digits accepted as a number: int() of thousands of digits is slow and no
 # answer of ours is that long.
 MAX_NUMBER_DIGITS = 64
+# Longest \\boxed{} content read; every answer of ours is far shorter.
+MAX_BOXED_CHARS = 100_000
+# Fenced blocks examined, from the last one back, when looking for a block of one language.
+MAX_FENCED_BLOCKS = 1_000
 
 _FULLWIDTH = str.maketrans(
     "０１２３４５６７８９＋－＊／（）＝，：．",
@@ -41,50 +45,46 @@ def strip_think(response: str) -> str | None:
 def last_boxed(text: str, command: str = "\\boxed") -> str | None:
     """Content of the last ``\\boxed{...}`` with balanced braces, or None.
 
-    An unclosed last box is a truncated answer: None, never an earlier box.
+    An unclosed last box is a truncated answer: None, never an earlier box.  Boxes longer than
+    ``MAX_BOXED_CHARS`` are not answers of ours (None), which bounds the scan.
     """
     start = text.rfind(command + "{")
     if start < 0:
         return None
     i = start + len(command) + 1
-    depth = 1
-    n = len(text)
-    j = i
-    while j < n:
-        c = text[j]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i:j]
-        j += 1
-    return None
+    limit = min(len(text), i + MAX_BOXED_CHARS + 1)
+    depth, j = 1, i
+    # jump from one closing brace to the next; str.find/count run in C
+    while True:
+        k = text.find("}", j, limit)
+        if k < 0:
+            return None
+        depth += text.count("{", j, k) - 1
+        if depth == 0:
+            return text[i:k]
+        j = k + 1
 
 
 def last_fenced_block(text: str, languages: tuple[str, ...] | None = None) -> str | None:
     """Body of the last complete triple-backtick block.
 
     ``languages``: info strings accepted after the opening fence (case-insensitive; "" means a
-    bare fence).  None accepts any.  Blocks are paired from the start of the text, so an odd
-    trailing fence (an unfinished block) is ignored.
+    bare fence).  None accepts any.  Fences pair up from the start of the text, so an odd
+    trailing fence (an unfinished block) is ignored.  Only the last ``MAX_FENCED_BLOCKS``
+    blocks are looked at: a response with more is noise, and the bound keeps the scan short.
     """
-    fences = []
-    pos = text.find("```")
-    while pos >= 0:
-        fences.append(pos)
-        pos = text.find("```", pos + 3)
-    best = None
-    for k in range(0, len(fences) - 1, 2):
-        open_at, close_at = fences[k], fences[k + 1]
-        body_start = text.find("\n", open_at + 3, close_at)
-        if body_start < 0:  # ```inline``` on one line
-            info, body = "", text[open_at + 3:close_at]
+    parts = text.split("```")  # parts[1], parts[3], ... lie between an opening and a closing fence
+    last_complete = len(parts) - 2 if len(parts) % 2 == 1 else len(parts) - 3
+    for k in range(last_complete, max(0, last_complete - 2 * MAX_FENCED_BLOCKS), -2):
+        inside = parts[k]
+        newline = inside.find("\n")
+        if newline < 0:  # ```inline``` on one line
+            info, body = "", inside
         else:
-            info, body = text[open_at + 3:body_start].strip(), text[body_start + 1:close_at]
+            info, body = inside[:newline].strip(), inside[newline + 1:]
         if languages is None or info.lower() in languages:
-            best = body
-    return best
+            return body
+    return None
 
 
 def last_backtick_span(text: str) -> str | None:
@@ -174,3 +174,30 @@ def parse_number(s: str) -> Fraction | None:
     if frac:
         value += Fraction(int(frac), 10 ** len(frac))
     return sign * value
+
+
+def last_span_between_backticks(text: str, wanted: str) -> str | None:
+    """Raw text between the backticks around the last ``wanted`` character that comes before
+    the final backtick of ``text``; None when there is none.
+
+    Tolerant of stray backticks and fences where ``last_backtick_span`` is not: a run of any
+    number of backticks delimits (```x```, `x``, a fenced block all give x, the fence's info line
+    included), and spans holding no ``wanted`` character (prose such as `S`) are passed over.
+    Text after the final backtick never counts, so the answer must sit inside backticks.
+    Linear: one ``rfind`` per wanted character and two backtick searches, no Python loop over
+    the text.
+    """
+    last_tick = text.rfind("`")
+    if last_tick < 0:
+        return None
+    p = -1
+    for ch in wanted:
+        q = text.rfind(ch, p + 1, last_tick)
+        if q > p:
+            p = q
+    if p < 0:
+        return None
+    open_at = text.rfind("`", 0, p)
+    if open_at < 0:
+        return None
+    return text[open_at + 1:text.find("`", p)]
