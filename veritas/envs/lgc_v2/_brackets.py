@@ -1,0 +1,269 @@
+"""Brackets shared by the three Dyck task types: kinds, matching, minimal completion, stack traces,
+random prefixes, and reading a bracket sequence out of a response.
+
+A *Dyck prefix* is a string that some closers turn into a balanced sequence (it reduces to openers
+only); a *Dyck suffix* is one that some openers in front turn balanced (it reduces to closers
+only).  Mirroring (reverse, then swap each bracket for its partner) maps one onto the other, so
+one completion routine serves both directions.
+"""
+from __future__ import annotations
+
+import random
+
+from veritas.envs.extract import last_boxed, strip_latex_wrappers
+
+# Kinds in the order levels add them: the ASCII four first, then look-alike Unicode pairs.
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("(", ")"),
+    ("[", "]"),
+    ("{", "}"),
+    ("<", ">"),
+    ("⟨", "⟩"),
+    ("⟦", "⟧"),
+    ("⦃", "⦄"),
+    ("⦅", "⦆"),
+)
+OPENERS = "".join(o for o, _ in PAIRS)
+CLOSERS = "".join(c for _, c in PAIRS)
+BRACKET_CHARS = OPENERS + CLOSERS
+CLOSER_OF = {o: c for o, c in PAIRS}
+OPENER_OF = {c: o for o, c in PAIRS}
+_SWAP = str.maketrans(OPENERS + CLOSERS, CLOSERS + OPENERS)
+# Whitespace tolerated between brackets of an answer (never a newline: an answer is one line).
+_INLINE_SPACE = " \t\u00a0\u3000\u2009\u200b"
+_RUN_CHARS = BRACKET_CHARS + _INLINE_SPACE
+
+
+def pairs_text(n_kinds: int) -> str:
+    """'() [] {}' for the first ``n_kinds`` kinds."""
+    return " ".join(o + c for o, c in PAIRS[:n_kinds])
+
+
+def spaced(seq: str) -> str:
+    return " ".join(seq)
+
+
+def mirror(seq: str) -> str:
+    """Reverse and swap each bracket for its partner: Dyck suffixes <-> Dyck prefixes."""
+    return seq[::-1].translate(_SWAP)
+
+
+def open_stack(seq: str) -> list[str] | None:
+    """Openers still unclosed after ``seq`` (bottom first); None when a closer does not match."""
+    stack: list[str] = []
+    push, pop = stack.append, stack.pop
+    for ch in seq:
+        if ch in CLOSER_OF:
+            push(ch)
+        elif not stack or OPENER_OF.get(ch) != stack[-1]:
+            return None
+        else:
+            pop()
+    return stack
+
+
+def is_balanced(seq: str) -> bool:
+    return open_stack(seq) == []
+
+
+def closers_for(stack) -> str:
+    """The minimal completion of a stack of openers: their closers, top of the stack first."""
+    return "".join([CLOSER_OF[o] for o in reversed(stack)])
+
+
+def closing_tail(prefix: str) -> str:
+    """Fewest closers that make a Dyck prefix balanced (unique: each must close the top)."""
+    stack = open_stack(prefix)
+    if stack is None:
+        raise ValueError("not a Dyck prefix")
+    return closers_for(stack)
+
+
+def opening_head(suffix: str) -> str:
+    """Fewest openers that, put in front of a Dyck suffix, make it balanced (unique)."""
+    return mirror(closing_tail(mirror(suffix)))
+
+
+def stack_trace(seq: str, sep: str = " ") -> list[str]:
+    """The stack after each bracket of a Dyck prefix, each as its openers joined by ``sep``
+    (bottom first, "" when empty).  Built incrementally: one join per push, none per pop.
+    Only for sequences known to be Dyck prefixes: a closer is not checked against the top."""
+    shown = [""]
+    out: list[str] = []
+    push, pop, emit = shown.append, shown.pop, out.append
+    for ch in seq:
+        if ch in CLOSER_OF:
+            top = shown[-1]
+            push(top + sep + ch if top else ch)
+        elif len(shown) > 1:
+            pop()
+        else:
+            raise ValueError("not a Dyck prefix")
+        emit(shown[-1])
+    return out
+
+
+NEST_BIAS = 0.15
+
+
+def random_prefix(rng: random.Random, length: int, depth: int, n_kinds: int, max_depth: int) -> tuple[str, str]:
+    """(prefix, its minimal closers): a random Dyck prefix of ``length`` brackets that leaves
+    exactly ``depth`` openers unclosed and never nests deeper than ``max_depth``.
+
+    A random walk of heights from 0 to ``depth``: opening with probability (r + depth - h) / 2r
+    (r steps left, h the height) is the uniform bridge between the two ends, so openers and
+    closers mix evenly instead of piling up at the end; it is nudged towards opening by
+    ``NEST_BIAS`` except where closing is forced.  Height 0 forces an opener and ``max_depth``
+    a closer; the bridge probability itself is 1 or 0 exactly where the end depth forces a step,
+    so every walk ends at ``depth``.  One ``rng.random()`` per bracket decides both the step and the kind.
+    Needs ``length - depth`` even and ``0 <= depth <= max_depth``.
+    """
+    if (length - depth) % 2 or not 0 <= depth <= max_depth or depth > length:
+        raise ValueError("impossible prefix shape")
+    kinds = OPENERS[:n_kinds]
+    closer_of = CLOSER_OF
+    stack: list[str] = []
+    out: list[str] = []
+    push, pop, emit, rand = stack.append, stack.pop, out.append, rng.random
+    keep = 1.0 - NEST_BIAS
+    h = 0
+    for r in range(length, 0, -1):
+        if h == 0:
+            p = 1.0
+        elif h >= max_depth:
+            p = 0.0
+        else:
+            p = (r + depth - h) / (2 * r)
+            if p > 0.0:  # lean towards opening: deeper nesting, fewer flat "()()" runs
+                p = NEST_BIAS + keep * p
+        u = rand()
+        if u < p:
+            o = kinds[int(u / p * n_kinds)]
+            push(o)
+            emit(o)
+            h += 1
+        else:
+            emit(closer_of[pop()])
+            h -= 1
+    return "".join(out), closers_for(stack)
+
+
+def pick_shape(rng: random.Random, knobs: dict) -> tuple[int, int]:
+    """(length, unclosed depth) from a level's ranges, with the parities ``random_prefix`` needs."""
+    lo, hi = knobs["length"]
+    dlo, dhi = knobs["open"]
+    depth = dlo + int(rng.random() * (dhi - dlo + 1))
+    length = lo + int(rng.random() * (hi - lo + 1))
+    if (length - depth) % 2:
+        length += 1 if length < hi else -1
+    return max(length, depth), depth
+
+
+# --- reading answers -------------------------------------------------------------------------
+
+def _last_of_any(text: str, chars: str, end: int, start: int = 0) -> int:
+    """Index of the last character of ``text[start:end]`` that is in ``chars`` (-1 if none).
+    One C-speed ``rfind`` per character: linear, no Python loop over the text."""
+    best = start - 1
+    for ch in chars:
+        p = text.rfind(ch, best + 1, end)
+        if p > best:
+            best = p
+    return best if best >= start else -1
+
+
+# A lone bracket is never a whole answer but often prose, as in "X (done)": up to this many
+# runs are tried from the end of the answer line for one of two or more brackets (bounded work).
+_RUNS_TRIED = 4
+# Returned by ``last_bracket_run`` for a run longer than its limit: never a correct answer.
+OVERLONG = "\x00overlong"
+
+
+def last_bracket_run(text: str, limit: int) -> str | None:
+    """The bracket sequence a free-form answer ends with, whitespace removed; None if none.
+
+    The last line holding a bracket is the answer line (a wrong final line after a right one
+    is wrong).  If that line has ``\\boxed{...}`` its content is read instead.  The answer is
+    the last run of brackets and spaces on it, so labels, backticks, quotes, bold markers and
+    trailing punctuation around the sequence are ignored.  Brackets glued to a word (the
+    parentheses of a remark like "X (done)") are prose, not part of a run, and runs left with
+    fewer than two brackets are passed over, up to ``_RUNS_TRIED`` runs.  A markdown quote
+    marker "> " before the run is dropped (no complete sequence starts with a closer).  Only the last
+    ``limit`` characters before the run's end are looked at (C-speed scans, bounded slices): a
+    longer run or box is ``OVERLONG``, an unclosed box None.
+    """
+    p = _last_of_any(text, BRACKET_CHARS, len(text))
+    if p < 0:
+        return None
+    line_start = text.rfind("\n", 0, p) + 1
+    line_end = text.find("\n", p)
+    if line_end < 0:
+        line_end = len(text)
+    box = text.rfind("\\boxed{", line_start, line_end)
+    if box >= 0:
+        window_end = box + len("\\boxed{") + limit + 1
+        content = last_boxed(text[box:min(line_end, window_end)])
+        if content is None:
+            return OVERLONG if line_end > window_end else None
+        text = strip_latex_wrappers(content).replace("\\{", "{").replace("\\}", "}")
+        line_start = 0
+        p = _last_of_any(text, BRACKET_CHARS, len(text))
+        if p < 0:
+            return None
+    first = None
+    for _ in range(_RUNS_TRIED):
+        window_start = max(line_start, p + 1 - limit)
+        seg = text[window_start:p + 1]
+        run = seg[len(seg.rstrip(_RUN_CHARS)):]
+        if len(run) == len(seg) and window_start > line_start and text[window_start - 1] in _RUN_CHARS:
+            return OVERLONG
+        run_start = p + 1 - len(run)
+        pieces = run.split()
+        # brackets glued to a word belong to prose: the "(" of "(done)", the ")" of "f(x)"
+        if p + 1 < len(text) and _is_word_char(text[p + 1]):
+            pieces.pop()
+        if pieces and run_start > line_start and not run[0].isspace() and _is_word_char(text[run_start - 1]):
+            pieces.pop(0)
+        if pieces and pieces[0] == ">" and not text[line_start:run_start].strip():
+            pieces.pop(0)  # a markdown quote marker, not a bracket
+        got = "".join(pieces)
+        if len(got) >= 2:
+            return got
+        if first is None and got:
+            first = got
+        p = _last_of_any(text, BRACKET_CHARS, run_start, line_start)
+        if p < 0:
+            break
+    return first
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def clean_span(span: str) -> str:
+    """A backtick span's bracket text: a fence's info line dropped, whitespace removed."""
+    nl = span.find("\n")
+    if nl >= 0 and _last_of_any(span, BRACKET_CHARS, nl) < 0:
+        span = span[nl + 1:]
+    return "".join(span.split())
+
+
+def only_brackets(s: str) -> bool:
+    return not s.strip(BRACKET_CHARS)
+
+
+def describe_mismatch(given: str, full: str, fixed_part: str, fixed_at_start: bool) -> str:
+    """Why ``given`` (already known != ``full``) is wrong, in one line; cheap on huge inputs."""
+    if len(given) != len(full):
+        if not only_brackets(given):
+            return "the answer contains characters other than brackets"
+        return f"expected {len(full)} brackets, got {len(given)}"
+    if not only_brackets(given):
+        return "the answer contains characters other than brackets"
+    keeps = given.startswith(fixed_part) if fixed_at_start else given.endswith(fixed_part)
+    if not keeps:
+        return "the given part of the sequence was changed"
+    if not is_balanced(given):
+        return "the sequence is not balanced"
+    return "balanced, but not the given part plus the fewest brackets"

@@ -1,0 +1,104 @@
+"""LGC-V2 ``dyck_language``: close the open brackets of a bracket prefix.
+
+The prompt shows a prefix of a balanced bracket sequence (several kinds: () [] {} <> and, at
+higher levels, ⟨⟩ ⟦⟧ ⦃⦄ ⦅⦆) in which some openers are never closed.  The answer is the complete
+sequence: the prefix followed by the fewest closers that balance it.  That completion is unique
+(each closer must close the innermost open bracket), so verification is an exact comparison.
+
+Answer: free form.  The last line of the response that holds a bracket is the answer line
+(its ``\\boxed{}`` content if it has one); the last run of brackets on it, spaces between brackets
+ignored, is the answer.  So "Answer: `( [ ] )`" reads as "([])", and a wrong final line after a
+right one is wrong.
+"""
+from __future__ import annotations
+
+import random
+
+from veritas.envs.base import Generated, Verdict
+from veritas.envs.lgc_v2._brackets import (
+    OVERLONG,
+    describe_mismatch,
+    last_bracket_run,
+    pairs_text,
+    pick_shape,
+    random_prefix,
+    spaced,
+    stack_trace,
+)
+
+NAME = "dyck_language"
+LANGUAGES = ("en",)
+ZH_SHARE = 0.0
+
+# kinds: bracket kinds used (the first n of () [] {} <> ⟨⟩ ⟦⟧ ⦃⦄ ⦅⦆);
+# length: prefix length range; open: range of openers left unclosed (= closers to add);
+# max_depth: deepest nesting anywhere in the prefix.
+LEVELS: dict[int, dict] = {
+    1: {"kinds": 2, "length": (4, 6), "open": (1, 2), "max_depth": 3},
+    2: {"kinds": 3, "length": (6, 10), "open": (2, 3), "max_depth": 4},
+    3: {"kinds": 4, "length": (8, 14), "open": (2, 4), "max_depth": 5},
+    4: {"kinds": 4, "length": (12, 18), "open": (3, 5), "max_depth": 6},
+    5: {"kinds": 5, "length": (16, 24), "open": (3, 6), "max_depth": 7},
+    6: {"kinds": 5, "length": (20, 30), "open": (4, 7), "max_depth": 8},
+    7: {"kinds": 6, "length": (26, 36), "open": (5, 8), "max_depth": 9},
+    8: {"kinds": 7, "length": (30, 44), "open": (6, 10), "max_depth": 11},
+    9: {"kinds": 8, "length": (36, 52), "open": (7, 12), "max_depth": 13},
+    10: {"kinds": 8, "length": (44, 64), "open": (8, 14), "max_depth": 16},
+}
+
+_PROMPTS = (
+    "Complete the bracket sequence below. Some of its opening brackets are never closed; append "
+    "the fewest closing brackets that make the whole sequence balanced, every bracket closed by "
+    "its own kind in the right order.\n\nBracket pairs: {pairs}\nSequence: {seq}\n\n"
+    "Give the complete sequence (the given part followed by your closing brackets) as the last "
+    "line of your answer.",
+    "This string of brackets stops before all of its brackets are closed:\n\n{seq}\n\n"
+    "The pairs are {pairs}. Extend it with as few closing brackets as possible so that it becomes "
+    "properly nested and matched. End your reply with the full resulting string on its own line.",
+    "Dyck-language completion.\nPairs: {pairs}\nPrefix: {seq}\n\nAdd the shortest tail of closing "
+    "brackets that turns the prefix into a well-formed sequence. Finish with the entire completed "
+    "sequence, prefix included, and put nothing after it.",
+    "Close every bracket that is still open in\n\n{seq}\n\nusing the minimum number of closing "
+    "brackets (pairs: {pairs}). Write out the whole sequence with your closers appended as the "
+    "final line of your response.",
+)
+
+
+def generate(rng: random.Random, level: int, language: str) -> Generated:
+    knobs = LEVELS[level]
+    length, depth = pick_shape(rng, knobs)
+    prefix, closers = random_prefix(rng, length, depth, knobs["kinds"], knobs["max_depth"])
+    # Spaced brackets tokenize one per token; compact is how the public environment shows them.
+    is_spaced = rng.random() < 0.5
+    template = _PROMPTS[int(rng.random() * len(_PROMPTS))]
+    prompt = template.format(pairs=pairs_text(knobs["kinds"]), seq=spaced(prefix) if is_spaced else prefix)
+    full = prefix + closers
+    meta = {"prefix": prefix, "closers": closers, "full": full, "n_kinds": knobs["kinds"], "spaced": is_spaced}
+    return Generated(prompt, full, meta)
+
+
+def verify(answer_text: str, metadata: dict) -> Verdict:
+    full = metadata["full"]
+    # room for a space between every two brackets; anything longer is wrong without reading it
+    got = last_bracket_run(answer_text, limit=4 * len(full) + 64)
+    if not got:
+        return Verdict.bad_format("no bracket sequence found in the answer")
+    if got is OVERLONG:
+        return Verdict.wrong("the bracket sequence is far longer than the answer")
+    if got == full:
+        return Verdict.ok()
+    if got == metadata["closers"]:
+        return Verdict.wrong("only the closing brackets were given; the complete sequence is asked for")
+    return Verdict.wrong(describe_mismatch(got, full, metadata["prefix"], fixed_at_start=True))
+
+
+def worked_solution(metadata: dict, language: str) -> str:
+    prefix, closers = metadata["prefix"], metadata["closers"]
+    trace = stack_trace(prefix)
+    lines = ["Read the brackets from left to right, keeping a stack of the ones still open:"]
+    lines += [f"{ch} → {stack or 'empty'}" for ch, stack in zip(prefix, trace)]
+    lines.append(f"Still open at the end (bottom to top): {trace[-1]}")
+    lines.append(f"Close them from the top down: {spaced(closers)}")
+    lines.append("Complete sequence:")
+    lines.append(metadata["full"])
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""LGC-V2 ``dyck_language2`` (type ids 4 and 5): restore the missing beginning of a bracket sequence.
+
+The prompt shows the end of a balanced bracket sequence: some of its closers have lost their
+openers.  The answer is the complete sequence: the fewest openers that balance it, followed by
+the given ending.  That beginning is unique (the first unmatched closer needs the innermost
+opener), so verification is an exact comparison.
+
+Answer: the complete sequence in single backticks.  The span between backticks that holds the
+last bracket before the final backtick is read, spaces ignored; backtick runs of any length
+delimit, so ```x```, `x`` and a fenced block all read as x, and prose spans without brackets
+(such as `S`) are passed over.  A later bracket span replaces an earlier one.
+"""
+from __future__ import annotations
+
+import random
+
+from veritas.envs.base import Generated, Verdict
+from veritas.envs.extract import last_span_between_backticks
+from veritas.envs.lgc_v2._brackets import (
+    BRACKET_CHARS,
+    CLOSER_OF,
+    OPENER_OF,
+    clean_span,
+    describe_mismatch,
+    mirror,
+    pairs_text,
+    pick_shape,
+    random_prefix,
+    spaced,
+)
+
+NAME = "dyck_language2"
+LANGUAGES = ("en",)
+ZH_SHARE = 0.0
+
+# kinds: bracket kinds used (the first n of () [] {} <> ⟨⟩ ⟦⟧ ⦃⦄ ⦅⦆);
+# length: length range of the shown ending; open: range of openers to prepend;
+# max_depth: deepest nesting anywhere in the ending.
+LEVELS: dict[int, dict] = {
+    1: {"kinds": 2, "length": (4, 6), "open": (1, 2), "max_depth": 3},
+    2: {"kinds": 3, "length": (6, 10), "open": (2, 3), "max_depth": 4},
+    3: {"kinds": 4, "length": (8, 14), "open": (2, 4), "max_depth": 5},
+    4: {"kinds": 4, "length": (12, 18), "open": (3, 5), "max_depth": 6},
+    5: {"kinds": 5, "length": (16, 24), "open": (3, 6), "max_depth": 7},
+    6: {"kinds": 5, "length": (20, 30), "open": (4, 7), "max_depth": 8},
+    7: {"kinds": 6, "length": (26, 36), "open": (5, 8), "max_depth": 9},
+    8: {"kinds": 7, "length": (30, 44), "open": (6, 10), "max_depth": 11},
+    9: {"kinds": 8, "length": (36, 52), "open": (7, 12), "max_depth": 13},
+    10: {"kinds": 8, "length": (44, 64), "open": (8, 14), "max_depth": 16},
+}
+
+_FORMAT = (
+    "Put the complete sequence (your opening brackets followed by the given ending) in single "
+    "backticks, like `...`, at the end of your answer."
+)
+
+_PROMPTS = (
+    "Below is the end of a balanced bracket sequence; its beginning was cut off, so some closing "
+    "brackets have no partner. Prepend the fewest opening brackets that make the whole sequence "
+    "balanced and properly nested.\n\nBracket pairs: {pairs}\nEnding: {seq}\n\n" + _FORMAT,
+    "Only the tail of this bracket string survived:\n\n{seq}\n\nRestore the missing start: add as "
+    "few opening brackets as possible in front so that every bracket is matched by its own kind "
+    "(pairs: {pairs}). " + _FORMAT,
+    "Reverse Dyck completion.\nPairs: {pairs}\nSuffix: {seq}\n\nFind the shortest string of "
+    "opening brackets P such that P followed by the suffix is a well-formed bracket sequence. "
+    + _FORMAT,
+    "Which opening brackets must come before\n\n{seq}\n\nto turn it into a correctly matched "
+    "bracket sequence? Use the minimum number (pairs: {pairs}) and do not change the given part. "
+    + _FORMAT,
+)
+
+
+def generate(rng: random.Random, level: int, language: str) -> Generated:
+    knobs = LEVELS[level]
+    length, depth = pick_shape(rng, knobs)
+    # The mirror image of a random Dyck prefix is a random Dyck suffix; its closers mirror into
+    # the openers it lacks.
+    prefix, closers = random_prefix(rng, length, depth, knobs["kinds"], knobs["max_depth"])
+    suffix, head = mirror(prefix), mirror(closers)
+    is_spaced = rng.random() < 0.5
+    template = _PROMPTS[int(rng.random() * len(_PROMPTS))]
+    prompt = template.format(pairs=pairs_text(knobs["kinds"]), seq=spaced(suffix) if is_spaced else suffix)
+    full = head + suffix
+    meta = {"suffix": suffix, "openers": head, "full": full, "n_kinds": knobs["kinds"], "spaced": is_spaced}
+    return Generated(prompt, f"`{full}`", meta)
+
+
+def verify(answer_text: str, metadata: dict) -> Verdict:
+    span = last_span_between_backticks(answer_text, BRACKET_CHARS)
+    if span is None:
+        return Verdict.bad_format("no bracket sequence in backticks found")
+    full = metadata["full"]
+    if len(span) > 4 * len(full) + 64:  # room for spaces and a fence's info line
+        return Verdict.wrong("the span in backticks is far longer than the answer")
+    got = clean_span(span)
+    if got == full:
+        return Verdict.ok()
+    if got == metadata["openers"]:
+        return Verdict.wrong("only the opening brackets were given; the complete sequence is asked for")
+    if got == metadata["suffix"]:
+        return Verdict.wrong("the given ending was repeated without the missing opening brackets")
+    return Verdict.wrong(describe_mismatch(got, full, metadata["suffix"], fixed_at_start=False))
+
+
+def worked_solution(metadata: dict, language: str) -> str:
+    suffix = metadata["suffix"]
+    lines = ["Scan the ending from left to right, keeping a stack of the opening brackets it contains:"]
+    stack: list[str] = []
+    unmatched: list[str] = []
+    for ch in suffix:
+        if ch in CLOSER_OF:
+            stack.append(ch)
+            lines.append(f"{ch} → open, stack: {' '.join(stack)}")
+        elif stack:
+            stack.pop()
+            lines.append(f"{ch} → closes {OPENER_OF[ch]}, stack: {' '.join(stack) or 'empty'}")
+        else:
+            unmatched.append(ch)
+            lines.append(f"{ch} → nothing open to close: needs a {OPENER_OF[ch]} in front")
+    lines.append(f"Closers without a partner, in order: {' '.join(unmatched)}")
+    lines.append(f"The first needs the innermost opener, so prepend them reversed: {spaced(metadata['openers'])}")
+    lines.append(f"Complete sequence: `{metadata['full']}`")
+    return "\n".join(lines)
