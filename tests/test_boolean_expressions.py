@@ -1,0 +1,370 @@
+"""boolean_expressions: facts and statements re-checked independently, perturbations of the
+reference answer, accepted answer spellings, worked solutions, hostile input, and regressions for
+the public environment's faults."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from veritas.envs import lgc_v2
+from veritas.envs.extract import last_boxed
+from veritas.envs.lgc_v2 import boolean_expressions as be
+
+N_SEEDS = 2000
+
+
+def _task(seed, level=None, language=None):
+    return lgc_v2.generate_by_type("boolean_expressions", seed, level, language)
+
+
+def _box(letters):
+    return "\\boxed{" + ", ".join(letters) + "}"
+
+
+# --- independent truth of facts --------------------------------------------------------------
+
+def _trial_division_prime(n):
+    if n < 2:
+        return False
+    d = 2
+    while d * d <= n:
+        if n % d == 0:
+            return False
+        d += 1
+    return True
+
+
+def _digits_total(n):
+    total = 0
+    while n:
+        total, n = total + n % 10, n // 10
+    return total
+
+
+def _mirror(s):
+    return all(s[i] == s[len(s) - 1 - i] for i in range(len(s)))
+
+
+def _cmp(a, op, b):
+    return {"<": a < b, ">": a > b, "≤": a <= b, "≥": a >= b}[op]
+
+
+def independent_fact(kind, args):
+    if kind == "prime":
+        return _trial_division_prime(args[0])
+    if kind == "even":
+        return args[0] % 2 == 0
+    if kind == "odd":
+        return args[0] % 2 != 0
+    if kind == "divisible":
+        return (args[0] // args[1]) * args[1] == args[0]
+    if kind == "sum":
+        return args[2] - args[1] == args[0]
+    if kind == "difference":
+        return args[2] + args[1] == args[0]
+    if kind == "product":
+        return sum(args[0] for _ in range(args[1])) == args[2]
+    if kind == "compare":
+        return _cmp(args[0], args[1], args[2])
+    if kind == "fraction":
+        p, q, op, r, s = args
+        return _cmp(p * s, op, r * q)  # cross-multiplied (q, s > 0): exact without Fraction
+    if kind == "digit_sum":
+        return _digits_total(args[0]) == args[1]
+    if kind == "length":
+        return sum(1 for ch in args[0] if ch.isalpha()) == args[1] and args[0].isalpha()
+    if kind == "palindrome":
+        return _mirror(args[0])
+    if kind == "letter_count":
+        return sum(1 for ch in args[0] if ch == args[1]) == args[2]
+    if kind == "mod":
+        return args[0] - (args[0] // args[1]) * args[1] == args[2]
+    if kind == "square":
+        k = 0
+        while k * k < args[0]:
+            k += 1
+        return k * k == args[0]
+    raise AssertionError(kind)
+
+
+def _walk_facts(node):
+    if node[0] == "fact":
+        yield node
+    elif node[0] == "not":
+        yield from _walk_facts(node[1])
+    else:
+        for child in node[1]:
+            yield from _walk_facts(child)
+
+
+def _depth(node):
+    if node[0] == "fact":
+        return 0
+    if node[0] == "not":
+        assert node[1][0] != "not"  # never "not not"
+        return 1 + _depth(node[1])
+    assert len(node[1]) >= 2
+    return 1 + max(_depth(c) for c in node[1])
+
+
+def _eval(node):
+    if node[0] == "fact":
+        return independent_fact(node[1], node[2])
+    if node[0] == "not":
+        return not _eval(node[1])
+    vals = [_eval(c) for c in node[1]]
+    return all(vals) if node[0] == "and" else any(vals)
+
+
+def _ints_in(text):
+    out, cur = [], ""
+    for ch in text + " ":
+        if "0" <= ch <= "9":
+            cur += ch
+        elif cur:
+            out.append(int(cur))
+            cur = ""
+    return out
+
+
+def test_facts_and_statements_recomputed_independently():
+    kinds_seen = set()
+    for seed in range(N_SEEDS):
+        task = _task(seed)
+        meta, cfg = task.metadata, be.LEVELS[task.difficulty]
+        assert meta["letters"] == list("ABCDEFGH"[:cfg["statements"]])
+        truths = []
+        for letter, statement in zip(meta["letters"], meta["statements"]):
+            assert _depth(statement) == cfg["depth"]
+            facts = list(_walk_facts(statement))
+            assert 1 <= len(facts) <= cfg["atoms"]
+            for _, kind, args, text, value in facts:
+                kinds_seen.add(kind)
+                assert value is independent_fact(kind, args), (seed, text, value)
+                shown = text
+                for a in args:
+                    if isinstance(a, str) and a not in "<>≤≥":
+                        assert f"'{a}'" in text, (text, args)
+                        shown = shown.replace(f"'{a}'", "")
+                numbers = _ints_in(shown) + ([1] if "once" in shown else [])
+                assert sorted(numbers) == sorted(a for a in args if isinstance(a, int)), (text, args)
+                assert text in task.prompt
+            truths.append(_eval(statement))
+        assert meta["true_letters"] == [x for x, t in zip(meta["letters"], truths) if t]
+        assert True in truths  # the prompt promises at least one true statement
+        assert False in truths  # and answering "all of them" is never right
+    assert kinds_seen >= {"prime", "even", "odd", "divisible", "sum", "difference", "product", "compare",
+                          "fraction", "digit_sum", "length", "palindrome", "letter_count", "mod", "square"}
+
+
+def test_word_lists_are_sound():
+    assert all(w.isalpha() and w.islower() and not _mirror(w) for w in be.WORDS)
+    assert all(w.isalpha() and _mirror(w) for w in be.PALINDROME_WORDS)
+    assert len(set(be.WORDS)) == len(be.WORDS)
+
+
+def test_levels_grow():
+    rows = [be.LEVELS[k] for k in range(1, 11)]
+    for a, b in zip(rows, rows[1:]):
+        assert b["statements"] >= a["statements"] and b["depth"] >= a["depth"] and b["atoms"] >= a["atoms"]
+        assert set(a["kinds"]) <= set(b["kinds"])
+    assert rows[0]["statements"] < rows[-1]["statements"] <= 8
+    assert rows[0]["depth"] < rows[-1]["depth"]
+
+
+# --- perturbations ---------------------------------------------------------------------------
+
+def test_perturbed_answers_score_incorrect():
+    for seed in range(N_SEEDS):
+        task = _task(seed)
+        meta = task.metadata
+        true, letters = meta["true_letters"], meta["letters"]
+        false = [x for x in letters if x not in true]
+        beyond = "ABCDEFGHIJ"[len(letters)]
+        wrong_answers = [
+            _box(true[1:]),  # one true statement left out
+            _box(true[:-1]),
+            _box(true + false[:1]),  # a false statement added
+            _box(false),
+            _box(letters),
+            _box(true + [beyond]),  # a letter that is not a statement
+            _box(true + ["Z"]),
+            _box(true[1:] + false[:1]),  # one swapped
+            "\\boxed{}",
+            "\\boxed{none}",
+        ]
+        for text in wrong_answers:
+            v = be.verify(text, meta)
+            assert not v.correct and v.format_ok, (seed, text, v)
+        for text in (", ".join(true), "Answer: " + ", ".join(true), "\\boxed{" + ", ".join(true),
+                     "\\boxed{A1}", "\\boxed{Statements " + ", ".join(true) + "}"):
+            v = be.verify(text, meta)
+            assert not v.correct and not v.format_ok, (seed, text, v)
+
+
+def test_right_then_wrong_is_wrong():
+    for seed in range(300):
+        meta = _task(seed).metadata
+        right = _box(meta["true_letters"])
+        wrong = _box(meta["letters"])
+        assert not be.verify(right + " ... no wait, " + wrong, meta).correct
+        assert be.verify(wrong + " ... no wait, " + right, meta).correct
+
+
+# --- accepted spellings ----------------------------------------------------------------------
+
+def test_harmless_variants_accepted():
+    """Fault: the public env rejected \\boxed{\\text{C,D}}."""
+    checked = 0
+    for seed in range(400):
+        meta = _task(seed).metadata
+        t = meta["true_letters"]
+        if len(t) < 2:
+            continue
+        checked += 1
+        variants = [
+            "\\boxed{" + ",".join(t) + "}",
+            "\\boxed{" + ", ".join(reversed(t)) + "}",
+            "\\boxed{" + " , ".join(x.lower() for x in t) + "}",
+            "\\boxed{\\text{" + ",".join(t) + "}}",
+            "\\boxed{" + ", ".join("\\text{" + x + "}" for x in t) + "}",
+            "\\boxed{\\textbf{" + ", ".join(t) + "}}",
+            "\\boxed{\\mathrm{" + ", ".join(t) + "}}",
+            "\\boxed{" + ", ".join(t[:-1]) + " and " + t[-1] + "}",
+            "\\boxed{" + " ".join(t) + "}",
+            "\\boxed{" + "、".join(t) + "}",
+            "\\boxed{" + "，".join(t) + "}",
+            "\\boxed{" + "; ".join(t) + "}",
+            "\\boxed{" + "和".join(t) + "}",
+            "\\boxed{" + ", ".join(t + t[:1]) + "}",  # a repeat names the same statement
+            "$\\boxed{" + ", ".join(t) + "}$",
+            "\\[\\boxed{" + ", ".join(t) + "}\\]",
+            "Evaluating each statement...\nSo the true ones are:\n\\boxed{ " + ", ".join(t) + " }\n",
+        ]
+        for text in variants:
+            v = be.verify(text, meta)
+            assert v.correct, (text, v)
+        if checked > 40:
+            break
+    assert checked > 40
+
+
+def test_text_wrapped_box_regression():
+    meta = {"letters": list("ABCDE"), "true_letters": ["C", "D"]}
+    assert be.verify("\\boxed{\\text{C,D}}", meta).correct
+    assert be.verify("\\boxed{\\text{C, D}}", meta).correct
+    assert be.verify("\\boxed{C and D}", meta).correct
+    assert not be.verify("\\boxed{\\text{C}}", meta).correct
+
+
+def test_none_spelling_is_read_but_never_right():
+    meta = _task(1).metadata
+    for text in ("\\boxed{none}", "\\boxed{None}", "\\boxed{无}", "\\boxed{\\emptyset}", "\\boxed{}"):
+        v = be.verify(text, meta)
+        assert not v.correct and v.format_ok
+
+
+# --- worked solutions ------------------------------------------------------------------------
+
+def test_worked_solutions_verify_and_stay_short():
+    for level in range(1, 11):
+        for lang in be.LANGUAGES:
+            for seed in range(40):
+                task = _task(seed, level, lang)
+                worked = lgc_v2.worked_solution(task)
+                assert lgc_v2.verify_task(task, worked).correct
+                lines = [ln for ln in worked.split("\n") if ln[:2] in {x + ":" for x in task.metadata["letters"]}]
+                assert len(lines) == len(task.metadata["letters"])
+                truth = be._TRUTH[lang]
+                for line, letter in zip(lines, task.metadata["letters"]):
+                    final = line.rsplit(" → ", 1)[1]
+                    assert final == truth[letter in task.metadata["true_letters"]], line
+                if level == 5:
+                    assert len(worked) < 1500, len(worked)
+
+
+# --- speed and determinism (faults: 124 tasks per CPU-second; answers changed per process) ---
+
+def test_generation_rate_and_worst_case():
+    _task(0)
+    c0 = time.process_time()
+    worst, n = 0.0, 0
+    for level in range(1, 11):
+        for seed in range(150):
+            t0 = time.perf_counter()
+            _task(seed, level)
+            worst = max(worst, time.perf_counter() - t0)
+            n += 1
+    rate = n / (time.process_time() - c0)
+    assert rate >= 1240, rate  # >= 10x the public environment's 124 per CPU-second
+    assert worst < 0.05, worst
+
+
+_DUMP = """
+import json
+from veritas.envs import lgc_v2
+out = [lgc_v2.generate_by_type("boolean_expressions", s, 1 + s % 10).to_dict() for s in range(0, 3000, 29)]
+print(json.dumps(out, ensure_ascii=False, sort_keys=True))
+"""
+
+
+def test_same_tasks_and_answers_in_every_process():
+    outs = []
+    for hash_seed in ("1", "4242"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        outs.append(subprocess.run([sys.executable, "-c", _DUMP], env=env, capture_output=True, check=True).stdout)
+    assert outs[0] == outs[1]
+    here = [_task(s, 1 + s % 10).to_dict() for s in range(0, 3000, 29)]
+    assert json.loads(outs[0]) == json.loads(json.dumps(here, ensure_ascii=False))
+
+
+# --- hostile input ---------------------------------------------------------------------------
+
+_META = _task(21, 7).metadata
+_TRUE = set(_META["true_letters"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_fuzz_never_raises_never_correct(text):
+    for candidate in (text, "\\boxed{" + text + "}", text + "\\boxed{"):
+        v = be.verify(candidate, _META)
+        assert isinstance(v.correct, bool) and isinstance(v.reason, str)
+        if v.correct:  # only a box naming exactly the true letters can be right
+            assert set(be.parse_letters(last_boxed(candidate))) == _TRUE
+
+
+_NO_TRUE_LETTER = "".join(ch for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz ,;&{}\\$和、，text"
+                          if ch.upper() not in _TRUE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_NO_TRUE_LETTER, max_size=60))
+def test_fuzz_box_contents_without_true_letters_never_correct(content):
+    v = be.verify("\\boxed{" + content + "}", _META)
+    assert not v.correct
+
+
+def test_huge_inputs_are_fast():
+    for text in ("\\boxed{" * 100_000, "A" * 1_000_000, "\\boxed{\\text{" * 60_000 + "}" * 120_000,
+                 "\\boxed{A}" * 100_000 + "\\boxed{" + "A, " * 200 + "}"):
+        t0 = time.perf_counter()
+        v = be.verify(text, _META)
+        assert time.perf_counter() - t0 < 0.05
+        assert not v.correct
+
+
+def test_huge_box_never_raises():
+    # Time here is spent in extract.last_boxed's per-character brace scan (shared code): linear,
+    # but ~0.1-0.2 s for a 1 MB box, so the bound is loose.
+    for text in ("\\boxed{" + "A, " * 400_000 + "}", "\\boxed{" + "{" * 500_000 + "}" * 500_000 + "}"):
+        t0 = time.perf_counter()
+        v = be.verify(text, _META)
+        assert time.perf_counter() - t0 < 2.0
+        assert not v.correct and not v.format_ok
