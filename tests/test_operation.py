@@ -1,0 +1,521 @@
+"""LGC-V2 `operation`: prompt/answer agreement, perturbations, hostile input, public-env faults.
+
+The central test re-reads every rule, the grouping statement and the expression from the RENDERED
+prompt text with a parser written here (independent of the generator's AST and closures) and
+re-evaluates them with Fraction: prompt and answer must agree.
+"""
+from __future__ import annotations
+
+import re
+import time
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from veritas.envs.lgc_v2 import operation as op
+from veritas.envs.lgc_v2 import registry
+
+# --------------------------------------------------------------------------- independent reader
+
+_SYMS = set(op.SYMBOLS)
+_TOKEN = re.compile(r"\s*(\d+|[ab]|[-+×/²³()|]|[%s])" % re.escape("".join(op.SYMBOLS)))
+
+
+def _tokens(text: str) -> list[str]:
+    out, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        assert m, f"unreadable at {text[pos:]!r} in {text!r}"
+        out.append(m.group(1))
+        pos = m.end()
+    return out
+
+
+class _Body:
+    """Recursive-descent reader of a rule body into a tree of Python tuples (own format)."""
+
+    def __init__(self, text):
+        self.toks = _tokens(text)
+        self.i = 0
+
+    def peek(self):
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self, expected=None):
+        t = self.peek()
+        assert t is not None and (expected is None or t == expected), (expected, t, self.toks)
+        self.i += 1
+        return t
+
+    def parse(self):
+        node = self.expr()
+        assert self.peek() is None, self.toks
+        return node
+
+    def expr(self):
+        node = self.term()
+        while self.peek() in ("+", "-"):
+            node = (self.take(), node, self.term())
+        return node
+
+    def term(self):
+        node = self.power()
+        while True:
+            t = self.peek()
+            if t in ("×", "/"):
+                self.take()
+                node = ("*" if t == "×" else "/", node, self.power())
+            elif isinstance(node, tuple) and node[0] == "num" and t is not None and (t in "ab(|"):
+                node = ("*", node, self.power())  # "2a", "2(a - b)", "2|a - b|"
+            else:
+                return node
+
+    def power(self):
+        node = self.atom()
+        while self.peek() in ("²", "³"):
+            node = ("^", node, 2 if self.take() == "²" else 3)
+        return node
+
+    def atom(self):
+        t = self.take()
+        if t.isdigit():
+            return ("num", int(t))
+        if t in ("a", "b"):
+            return ("var", t)
+        if t == "|":
+            inner = self.expr()
+            self.take("|")
+            return ("abs", inner)
+        assert t == "(", self.toks
+        left = self.expr()
+        if self.peek() in _SYMS:  # "(a ⊕ b)": another operator
+            sym = self.take()
+            right = self.expr()
+            self.take(")")
+            return ("op", sym, left, right)
+        self.take(")")
+        return left
+
+
+def _eval(node, env, ops):
+    kind = node[0]
+    if kind == "num":
+        return Fraction(node[1])
+    if kind == "var":
+        return env[node[1]]
+    if kind == "abs":
+        return abs(_eval(node[1], env, ops))
+    if kind == "op":
+        return _apply(ops, node[1], _eval(node[2], env, ops), _eval(node[3], env, ops))
+    x = _eval(node[1], env, ops)
+    if kind == "^":
+        return x ** node[2]
+    y = _eval(node[2], env, ops)
+    return {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else None}[kind]
+
+
+def _condition(text: str):
+    text = text.strip()
+    for suffix, test in ((" is an even integer", "even"), (" is an odd integer", "odd"), (" is an integer", "int"),
+                         (" 是偶数", "even"), (" 是奇数", "odd"), (" 是整数", "int")):
+        if text.endswith(suffix):
+            return (test, _Body(text[: -len(suffix)]).parse())
+    for sym, name in ((" ≥ ", ">="), (" ≤ ", "<="), (" > ", ">"), (" < ", "<"), (" = ", "=")):
+        if sym in text:
+            left, right = text.split(sym)
+            return (name, _Body(left).parse(), _Body(right).parse())
+    raise AssertionError(f"unknown condition {text!r}")
+
+
+def _holds(cond, env, ops):
+    if cond[0] in ("even", "odd", "int"):
+        v = _eval(cond[1], env, ops)
+        if v.denominator != 1:  # the prompt: a non-integer is neither even nor odd
+            return False
+        return cond[0] == "int" or (v.numerator % 2 == 0) == (cond[0] == "even")
+    x, y = _eval(cond[1], env, ops), _eval(cond[2], env, ops)
+    return {">": x > y, "<": x < y, ">=": x >= y, "<=": x <= y, "=": x == y}[cond[0]]
+
+
+_CASE_PATTERNS = [
+    re.compile(r"^if (?P<c>.+), then (?P<s>a . b) = (?P<b>.+)$"),
+    re.compile(r"^(?P<s>a . b) = (?P<b>.+) if (?P<c>.+)$"),
+    re.compile(r"^(?P<s>a . b) = (?P<b>.+) when (?P<c>.+)$"),
+    re.compile(r"^若 (?P<c>.+)，则 (?P<s>a . b) = (?P<b>.+)$"),
+    re.compile(r"^当 (?P<c>.+) 时，(?P<s>a . b) = (?P<b>.+)$"),
+    re.compile(r"^如果 (?P<c>.+)，(?P<s>a . b) = (?P<b>.+)$"),
+    re.compile(r"^(?P<s>a . b) = (?P<b>.+)$"),
+]
+_CASE_PREFIXES = ("otherwise, ", "otherwise ", "else ", "否则", "其他情况下 ")
+
+
+def _read_rule(line: str):
+    """'- a △ b = ...' -> (symbol, [(condition or None, body)])."""
+    assert line.startswith("- ")
+    cases, symbol = [], None
+    for clause in re.split(r"; |；", line[2:]):
+        for prefix in _CASE_PREFIXES:
+            if clause.startswith(prefix):
+                clause = clause[len(prefix):].strip()
+                break
+        for pat in _CASE_PATTERNS:
+            m = pat.match(clause)
+            if m:
+                break
+        else:
+            raise AssertionError(f"unreadable case {clause!r}")
+        sym = m.group("s")[2]
+        assert symbol in (None, sym)
+        symbol = sym
+        cond = m.groupdict().get("c")
+        cases.append((None if cond is None else _condition(cond), _Body(m.group("b")).parse()))
+    assert all(c is not None for c, _ in cases[:-1]) and cases[-1][0] is None, line
+    return symbol, cases
+
+
+def _apply(ops, sym, a, b):
+    env = {"a": a, "b": b}
+    for cond, body in ops[sym]:
+        if cond is None or _holds(cond, env, ops):
+            v = _eval(body, env, ops)
+            _TRACE.append(v)
+            return v
+    raise AssertionError("no case applied")
+
+
+_TRACE: list = []
+
+
+def _read_grouping(notes: str, symbols):
+    """(mode, rank by symbol, right-associative symbols) from the prompt's notes paragraph."""
+    if "same precedence" in notes or "优先级相同" in notes:
+        return "ltr", {}, set()
+    m = re.search(r"(?:from highest \(applied first\) to lowest: |依次为：)([^.。]+)[.。]", notes)
+    if not m:
+        return "full", {}, set()
+    order = [s for s in m.group(1) if s in _SYMS]
+    ranks = {s: len(order) - k for k, s in enumerate(order)}
+    right = set()
+    for clause in re.split(r"; |；", notes[m.end():]):
+        if "right-associative" in clause or "右结合" in clause:
+            head = clause.split("(")[0].split("（")[0]
+            right |= {s for s in head if s in _SYMS}
+    return "ranked", ranks, right
+
+
+def _read_expression(text: str, mode, ranks, right):
+    """Precedence climbing over the prompt's expression, using only what the prompt states."""
+    toks = _tokens(text)
+    pos = [0]
+
+    def primary():
+        t = toks[pos[0]]
+        pos[0] += 1
+        if t.isdigit():
+            return ("lit", Fraction(t))
+        assert t == "(", toks
+        # a parenthesised literal: (-3), (3/4), (-3/4)
+        for shape in (("-", "d", "/", "d", ")"), ("d", "/", "d", ")"), ("-", "d", ")")):
+            window = toks[pos[0]: pos[0] + len(shape)]
+            if len(window) == len(shape) and all(
+                    (w.isdigit() if s == "d" else w == s) for w, s in zip(window, shape)):
+                pos[0] += len(shape)
+                return ("lit", Fraction("".join(window[:-1])))
+        node = climb(0)
+        assert toks[pos[0]] == ")"
+        pos[0] += 1
+        return ("paren", node)
+
+    def climb(min_rank):
+        left = primary()
+        count = 0
+        while pos[0] < len(toks) and toks[pos[0]] in _SYMS:
+            sym = toks[pos[0]]
+            rank = ranks.get(sym, 1)
+            if rank < min_rank:
+                break
+            pos[0] += 1
+            count += 1
+            if mode == "full":
+                assert count == 1, f"unparenthesised chain in fully parenthesised mode: {text!r}"
+            next_min = rank if sym in right else rank + 1
+            left = ("app", sym, left, climb(next_min))
+        return left
+
+    node = climb(0)
+    assert pos[0] == len(toks), text
+    return node
+
+
+def _eval_expr(node, ops):
+    if node[0] == "lit":
+        return node[1]
+    if node[0] == "paren":
+        return _eval_expr(node[1], ops)
+    return _apply(ops, node[1], _eval_expr(node[2], ops), _eval_expr(node[3], ops))
+
+
+def reevaluate_prompt(prompt: str):
+    """(value, every operator result) computed from the prompt text alone."""
+    paragraphs = prompt.split("\n\n")
+    rule_lines = paragraphs[0].split("\n")[1:]
+    ops = dict(_read_rule(line) for line in rule_lines)
+    assert len(ops) == len(rule_lines)
+    mode, ranks, right = _read_grouping(paragraphs[1], ops)
+    if mode == "ranked":
+        assert set(ranks) == set(ops)
+    expression = paragraphs[3]
+    _TRACE.clear()
+    value = _eval_expr(_read_expression(expression, mode, ranks, right), ops)
+    return value, list(_TRACE), mode, right
+
+
+# --------------------------------------------------------------------------- prompt/answer agreement
+
+def test_prompt_text_and_answer_agree_for_every_level_and_language():
+    seen_modes, seen_right_chains, parity_on_fraction = set(), 0, 0
+    for level in range(1, 11):
+        knobs = op.LEVELS[level]
+        for lang in op.LANGUAGES:
+            for seed in range(40):
+                task = registry.generate_by_type("operation", seed, level, lang)
+                value, trace, mode, right = reevaluate_prompt(task.prompt)
+                assert value == Fraction(task.metadata["answer"]), (task.task_id, level, lang, task.prompt)
+                # every intermediate stays within the level's bounds
+                for v in trace:
+                    assert abs(v.numerator) <= knobs["value_cap"] and v.denominator <= knobs["den_cap"], (level, v)
+                seen_modes.add(mode)
+                expr = task.metadata["expression"]
+                for sym in right:  # a right-associative operator chained without parentheses
+                    if re.search(r"[^()\s]+ %s [^()\s]+ %s" % (re.escape(sym), re.escape(sym)), expr):
+                        seen_right_chains += 1
+                if any(c and c[0] in ("even", "odd", "int") for o in task.metadata["ops"] for c, _ in o[0]) \
+                        and "/" in expr:
+                    parity_on_fraction += 1
+    assert seen_modes == {"full", "ltr", "ranked"}
+    assert seen_right_chains > 0  # right associativity is exercised, not only stated
+    assert parity_on_fraction > 0  # integer-only conditions meet fractions
+
+
+def test_default_mix_prompts_agree():
+    for seed in range(300):
+        task = registry.generate_by_type("operation", 10_000 + seed)
+        value, _, _, _ = reevaluate_prompt(task.prompt)
+        assert value == Fraction(task.metadata["answer"]), task.task_id
+
+
+# --------------------------------------------------------------------------- public-env faults
+
+def test_generation_is_bounded_in_time_for_every_level():
+    """Public env: three seeds of 200 never finished (Python eval of ** towers)."""
+    worst = (0.0, None)
+    for level in range(1, 11):
+        for seed in range(150):
+            for lang in op.LANGUAGES:
+                t0 = time.perf_counter()
+                registry.generate_by_type("operation", seed, level, lang)
+                dt = time.perf_counter() - t0
+                if dt > worst[0]:
+                    worst = (dt, (seed, level, lang))
+    if worst[0] > 0.05:  # a loaded machine can stall one call: re-time the worst before failing
+        seed, level, lang = worst[1]
+        t0 = time.perf_counter()
+        registry.generate_by_type("operation", seed, level, lang)
+        assert time.perf_counter() - t0 < 0.05, worst
+
+
+def test_no_exponent_tower_and_powers_are_small_constants():
+    def walk(node):
+        if isinstance(node, (list, tuple)):
+            if node and node[0] == "^":
+                assert node[2] in (2, 3)
+                assert not (isinstance(node[1], (list, tuple)) and node[1][0] == "^")
+            for child in node[1:]:
+                walk(child)
+    for seed in range(500):
+        task = registry.generate_by_type("operation", seed)
+        for cases, _ in task.metadata["ops"]:
+            for cond, body in cases:
+                walk(body)
+        assert "**" not in task.prompt and "^" not in task.prompt
+
+
+def test_fallback_keeps_every_guarantee(monkeypatch):
+    """Forced fallback (every redraw budget spent): still bounded, consistent and verifiable."""
+    monkeypatch.setattr(op, "RULE_TRIES", 0)
+    for level in range(1, 11):
+        for seed in range(20):
+            task = registry.generate_by_type("operation", seed, level, ("en", "zh")[seed % 2])
+            assert task.metadata["fallback"] is True
+            value, trace, _, _ = reevaluate_prompt(task.prompt)
+            assert value == Fraction(task.metadata["answer"])
+            assert all(abs(v) <= 1076 and v.denominator == 1 for v in trace)
+            assert registry.verify_task(task, task.answer).correct
+
+
+def test_overflow_is_redrawn_never_returned():
+    check = op._make_check(100, 10)
+    assert check(100) == 100 and check(Fraction(4, 2)) == 2 and type(check(Fraction(4, 2))) is int
+    for bad in (101, -101, Fraction(1, 11), Fraction(1001, 10)):
+        with pytest.raises(op._Overflow):
+            check(bad)
+
+
+def test_integer_only_conditions_are_exact_on_fractions():
+    """Public env: conditions were skipped for float operands; ours read exact rationals."""
+    even, odd, integer = (op._compile_condition((t, "a")) for t in ("even", "odd", "int"))
+    assert even(4, 0) and not odd(4, 0) and integer(4, 0)
+    assert odd(-3, 0) and not even(-3, 0)
+    for frac in (Fraction(5, 2), Fraction(-7, 3), Fraction(1, 2)):
+        assert not even(frac, 0) and not odd(frac, 0) and not integer(frac, 0)
+    assert even(Fraction(4, 1), 0)  # an integral Fraction is an integer
+    ops = [(((op._compile_condition(("even", "a")), op._compile("a")), (None, op._compile("b"))), None)]
+    fn = op._build_ops(ops, op._make_check(10**6, 10**6))[0]
+    assert fn(Fraction(5, 2), 7) == 7 and fn(4, 7) == 4
+
+
+def test_stated_associativity_is_applied():
+    """Public env: ** was silently left-associative; ours groups exactly as the prompt states."""
+    syms = ["△", "◇"]
+    ranks, right = (1, 2), (True, False)
+    chain_right = [0, "1", [0, "2", "3"]]
+    chain_left = [0, [0, "1", "2"], "3"]
+    assert op._expr_text(chain_right, syms, "ranked", ranks, right) == "1 △ 2 △ 3"
+    assert op._expr_text(chain_left, syms, "ranked", ranks, right) == "(1 △ 2) △ 3"
+    assert op._expr_text([1, [1, "1", "2"], "3"], syms, "ranked", ranks, right) == "1 ◇ 2 ◇ 3"
+    assert op._expr_text([1, "1", [1, "2", "3"]], syms, "ranked", ranks, right) == "1 ◇ (2 ◇ 3)"
+    # ◇ binds tighter than △ here
+    assert op._expr_text([0, "1", [1, "2", "3"]], syms, "ranked", ranks, right) == "1 △ 2 ◇ 3"
+    assert op._expr_text([1, [0, "1", "2"], "3"], syms, "ranked", ranks, right) == "(1 △ 2) ◇ 3"
+    assert op._expr_text([0, "1", [1, "2", "3"]], syms, "ltr", ranks, right) == "1 △ (2 ◇ 3)"
+    assert op._expr_text([1, [0, "1", "-2"], "3/4"], syms, "full", ranks, right) == "(1 △ (-2)) ◇ (3/4)"
+
+
+# --------------------------------------------------------------------------- verification
+
+def _wrong_values(x: Fraction):
+    out = {x + 1, x - 1, x + Fraction(1, 2), 2 * x + 1, x * 10 + 1}
+    if x != 0:
+        out |= {-x, x * 2}
+        if abs(x) != 1:
+            out.add(1 / x)
+    if x.denominator != 1:
+        out |= {Fraction(x.numerator), Fraction(x.denominator, 1), Fraction(x.denominator, x.numerator)}
+    out.discard(x)
+    return out
+
+
+def _text(v: Fraction) -> str:
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+def test_perturbed_answers_are_wrong_for_many_seeds():
+    for seed in range(2000):
+        task = registry.generate_by_type("operation", seed)
+        x = Fraction(task.metadata["answer"])
+        for w in _wrong_values(x):
+            v = registry.verify_task(task, f"So the value is \\boxed{{{_text(w)}}}.")
+            assert not v.correct and v.format_ok, (task.task_id, w)
+        right, wrong = _text(x), _text(x + 1)
+        assert not registry.verify_task(task, f"\\boxed{{{right}}} ... on reflection \\boxed{{{wrong}}}").correct
+        assert registry.verify_task(task, f"\\boxed{{{wrong}}} ... no, \\boxed{{{right}}}").correct
+        assert not registry.verify_task(task, f"The answer is {right}.").format_ok  # no box
+        assert not registry.verify_task(task, f"\\boxed{{{right}}} and \\boxed{{{right}").correct  # unclosed last
+        assert not registry.verify_task(task, f"\\boxed{{{right} = {wrong}}}").correct  # the last "=" counts
+        if x.denominator != 1:  # a rounded decimal is not the exact value
+            approx = f"{float(x):.3f}"
+            if Fraction(approx) != x:
+                assert not registry.verify_task(task, f"\\boxed{{{approx}}}").correct
+
+
+def _variants(x: Fraction):
+    n, d = x.numerator, x.denominator
+    out = [f"\\boxed{{ {_text(x)} }}", f"\\boxed{{${_text(x)}$}}", f"\\boxed{{\\text{{{_text(x)}}}}}",
+           f"\\boxed{{{_text(x).replace('-', '−')}}}", f"Final: \\boxed{{{2 * n}/{2 * d}}} done",
+           f"\\boxed{{x = {_text(x)}}}", f"\\boxed{{(3 △ 4) ◇ 5 = {_text(x)}}}",
+           f"\\boxed{{{_text(x).translate(str.maketrans('0123456789/-', '０１２３４５６７８９／－'))}}}"]
+    if d == 1:
+        out += [f"\\boxed{{{n}.0}}", f"\\boxed{{{n}/1}}"]
+    else:
+        sign, a = ("-" if n < 0 else ""), abs(n)
+        out += [f"\\boxed{{\\frac{{{n}}}{{{d}}}}}", f"\\boxed{{{sign}\\frac{{{a}}}{{{d}}}}}",
+                f"\\boxed{{{sign}\\dfrac{{{a}}}{{{d}}}}}", f"\\boxed{{\\tfrac{{{n}}}{{{d}}}}}"]
+        dd = d
+        for p in (2, 5):
+            while dd % p == 0:
+                dd //= p
+        if dd == 1:  # terminating decimal, exactly equal
+            k = 0
+            while (x * 10 ** k).denominator != 1:
+                k += 1
+            whole = x * 10 ** k
+            digits = str(abs(whole.numerator)).rjust(k + 1, "0")
+            out.append(f"\\boxed{{{sign}{digits[:-k]}.{digits[-k:]}}}")
+    return out
+
+
+def test_harmless_variants_are_accepted():
+    fractions_seen = 0
+    for seed in range(600):
+        task = registry.generate_by_type("operation", seed)
+        x = Fraction(task.metadata["answer"])
+        fractions_seen += x.denominator != 1
+        for resp in _variants(x):
+            v = registry.verify_task(task, resp)
+            assert v.correct, (task.task_id, resp, v)
+    assert fractions_seen > 20
+
+
+def test_verification_is_fast_on_a_megabyte():
+    task = registry.generate_by_type("operation", 5, 10, "en")
+    for resp in ("x" * 1_000_000 + task.answer, "\\boxed{" * 150_000, "\\boxed{1}" * 120_000,
+                 task.answer + "{" * 1_000_000, "\\boxed{" + "9" * 1_000_000 + "}"):
+        t0 = time.perf_counter()
+        registry.verify_task(task, resp)
+        assert time.perf_counter() - t0 < 0.05
+
+
+_TASKS = [registry.generate_by_type("operation", s) for s in range(8)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(list("\\boxed{}frac0123456789/-.+ −$") + ["\\boxed{", "\\frac{"]),
+                max_size=60).map("".join) | st.text(max_size=200), st.integers(0, 7))
+def test_fuzz_never_raises_and_never_wrongly_correct(resp, k):
+    task = _TASKS[k]
+    v = op.verify(resp, task.metadata)
+    assert isinstance(v.correct, bool) and isinstance(v.reason, str)
+    if v.correct:  # only a response whose last box holds the value may pass
+        x = Fraction(task.metadata["answer"])
+        inner = resp[resp.rfind("\\boxed{") + 7:]
+        digits = "".join(c for c in inner if c.isdigit())
+        assert str(abs(x.numerator)) in digits or x == 0, (resp, x)
+
+
+def test_verify_never_raises_on_bad_metadata():
+    for meta in ({}, {"answer": None}, {"answer": "x"}, {"answer": "1" * 10_000}, None, []):
+        v = op.verify("\\boxed{1}", meta)
+        assert not v.correct
+
+
+# --------------------------------------------------------------------------- worked solutions
+
+def test_worked_solutions_are_short_innermost_first_and_correct():
+    for seed in range(400):
+        for lang in op.LANGUAGES:
+            task = registry.generate_by_type("operation", seed, None, lang)
+            worked = op.worked_solution(task.metadata, lang)
+            assert len(worked) < 1500, (task.task_id, len(worked))
+            assert registry.verify_task(task, worked).correct
+            steps = [line for line in worked.split("\n") if line.startswith("- ")]
+            assert steps and steps[-1].endswith(" = " + task.metadata["answer"]), worked
+
+
+def test_worked_solution_survives_json_roundtrip():
+    import json
+    task = registry.generate_by_type("operation", 77, 10, "zh")
+    meta = json.loads(json.dumps(task.metadata))
+    assert op.worked_solution(meta, "zh") == op.worked_solution(task.metadata, "zh")
