@@ -1,0 +1,88 @@
+"""Evaluation metrics against hand-computed values, and the held-out task selection."""
+import json
+
+import pytest
+
+from veritas.envs import lgc_v2
+from veritas.evaluation import cli, report
+from veritas.evaluation.metrics import ks_to_report, pass_at_k, summarize
+
+
+@pytest.mark.parametrize("n,c,k,expected", [
+    (5, 2, 1, 2 / 5),            # 1 - C(3,1)/C(5,1)
+    (5, 2, 2, 1 - 3 / 10),       # 1 - C(3,2)/C(5,2)
+    (5, 2, 4, 1.0),              # fewer than k wrong samples: any k contain a right one
+    (4, 0, 2, 0.0),
+    (10, 3, 3, 1 - 35 / 120),    # 1 - C(7,3)/C(10,3)
+    (1, 1, 1, 1.0),
+])
+def test_pass_at_k_hand_computed(n, c, k, expected):
+    assert pass_at_k(n, c, k) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("n,c,k", [(3, 4, 1), (3, 1, 0), (3, 1, 4), (0, 0, 1)])
+def test_pass_at_k_rejects_impossible_counts(n, c, k):
+    with pytest.raises(ValueError):
+        pass_at_k(n, c, k)
+
+
+def test_ks_to_report():
+    assert ks_to_report(1) == [1]
+    assert ks_to_report(4) == [1, 2, 4]
+    assert ks_to_report(6) == [1, 2, 4, 6]
+
+
+def _rec(tt, tid, correct, fmt=True, chars=10):
+    return {"task_type": tt, "task_id": tid, "correct": correct, "format_ok": fmt,
+            "response_chars": chars, "response_tokens": chars // 2}
+
+
+def test_summarize_hand_computed():
+    samples = [
+        # sudoku: task 1 has 1/2 right, task 2 has 0/2 right (one unreadable)
+        _rec("sudoku", 1, True), _rec("sudoku", 1, False),
+        _rec("sudoku", 2, False), _rec("sudoku", 2, False, fmt=False, chars=30),
+        # operation: task 3 2/2 right; task 4 incomplete (1 of 2 samples) is left out
+        _rec("operation", 3, True), _rec("operation", 3, True), _rec("operation", 4, True),
+    ]
+    r = summarize(samples, n_samples=2)
+    s = r["per_type"]["sudoku"]
+    assert s["tasks"] == 2 and s["samples"] == 4 and s["correct"] == 1
+    assert s["accuracy"] == pytest.approx(0.25)
+    assert s["format_rate"] == pytest.approx(0.75)
+    assert s["mean_response_chars"] == pytest.approx(15)
+    assert s["pass_at_k"]["1"] == pytest.approx(0.25)
+    assert s["pass_at_k"]["2"] == pytest.approx(0.5)
+    o = r["per_type"]["operation"]
+    assert o["tasks"] == 1 and o["incomplete_tasks"] == 1 and o["accuracy"] == 1.0
+    assert r["overall"]["accuracy_macro"] == pytest.approx((0.25 + 1.0) / 2)
+    assert r["overall"]["accuracy_micro"] == pytest.approx(3 / 6)
+
+
+def test_heldout_tasks_come_from_the_test_split_and_are_stable():
+    types = [t for t in lgc_v2.TASK_TYPES if t.startswith("dyck")] or list(lgc_v2.TASK_TYPES[:1])
+    a = cli.heldout_tasks(types, 5, (3, 4), seed=7)
+    b = cli.heldout_tasks(types, 5, (3, 4), seed=7)
+    lo, hi = lgc_v2.split_seed_range("test")
+    assert [t.task_id for t in a] == [t.task_id for t in b]
+    assert all(lo <= t.seed < hi and t.difficulty in (3, 4) for t in a)
+    assert len({t.task_id for t in a}) == len(a)
+
+
+def test_torn_samples_line_is_dropped(tmp_path):
+    p = tmp_path / "samples.jsonl"
+    p.write_text(json.dumps({"task_id": 1}) + "\n" + '{"task_id": 2, "resp')
+    assert cli.read_samples(p) == [{"task_id": 1}]
+    assert p.read_text() == json.dumps({"task_id": 1}) + "\n"
+
+
+def test_compare_prints_deltas(tmp_path, capsys):
+    def res(acc):
+        return {"settings": {"model": f"m{acc}"}, "per_type": {"sudoku": {"accuracy": acc, "format_rate": 1.0}}}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "results.json").write_text(json.dumps(res(0.25)))
+    (tmp_path / "b" / "results.json").write_text(json.dumps(res(0.75)))
+    assert report.compare(tmp_path / "a" / "results.json", tmp_path / "b" / "results.json") == 0
+    out = capsys.readouterr().out
+    assert "+50.0%" in out and (tmp_path / "b" / "compare.png").stat().st_size > 1000

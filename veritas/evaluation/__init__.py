@@ -1,0 +1,1 @@
+"""Evaluation of models on held-out LGC-V2 tasks."""

@@ -1,0 +1,176 @@
+"""``veritas eval``: per-task-type accuracy of a model on held-out LGC-V2 tasks.
+
+Held-out tasks come from the registry's ``test`` seed range, which no training path draws from.
+Every sample is appended to ``samples.jsonl`` as soon as it is judged, so an interrupted run
+resumes where it stopped; ``results.json``, ``results.md`` and ``results.png`` are rewritten from
+all samples at the end.  ``--compare A/results.json B/results.json`` prints and plots the deltas.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from veritas.envs import lgc_v2
+from veritas.evaluation import report
+from veritas.evaluation.metrics import summarize
+
+# Settings that must match for samples of an earlier run to be reused.
+RUN_KEYS = ("model", "task_types", "n_per_type", "samples", "temperature", "max_new_tokens",
+            "difficulty", "seed", "system_prompt", "reasoning")
+
+
+def add_arguments(p):
+    p.add_argument("--model", help="HF model dir, hub id (org/name), or verl checkpoint dir (global_step_N)")
+    p.add_argument("--task-types", default=",".join(lgc_v2.TASK_TYPES), help="comma-separated (default: all)")
+    p.add_argument("--n-per-type", type=int, default=50, help="held-out tasks per type")
+    p.add_argument("--samples", type=int, default=1, help="samples per task: pass@k and mean@k (k = this)")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    p.add_argument("--max-new-tokens", type=int, default=512)
+    p.add_argument("--difficulty", default=None, help="level (5) or range (3-7); default: the registry's mix")
+    p.add_argument("--seed", type=int, default=0, help="offset into the held-out seed range; sampling seed")
+    p.add_argument("--system-prompt", default=None)
+    p.add_argument("--reasoning", action="store_true", help="ask for reasoning in <think> before the answer")
+    p.add_argument("--backend", choices=["auto", "vllm", "hf"], default="auto",
+                   help="auto: vLLM when importable and a GPU is present, else transformers")
+    p.add_argument("--batch-size", type=int, default=16, help="prompts per generation batch")
+    p.add_argument("--output", default=None, help="output dir (default: train/artifacts/eval/<model name>)")
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two results.json files and exit")
+
+
+def parse_difficulty(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    lo, _, hi = str(value).partition("-")
+    lo_i, hi_i = int(lo), int(hi or lo)
+    if not 1 <= lo_i <= hi_i <= 10:
+        raise ValueError(f"difficulty must be a level 1..10 or a range lo-hi, got {value!r}")
+    return lo_i, hi_i
+
+
+def heldout_tasks(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int):
+    """The same tasks for the same arguments, in every process: seeds from the test split."""
+    lo, hi = lgc_v2.split_seed_range("test")
+    tasks = []
+    for t in task_types:
+        for i in range(n_per_type):
+            s = lo + (seed * 1_000_003 + i) % (hi - lo)
+            level = None if difficulty is None else difficulty[0] + (s % (difficulty[1] - difficulty[0] + 1))
+            tasks.append(lgc_v2.generate_by_type(t, s, level))
+    return tasks
+
+
+def read_samples(path: Path) -> list[dict]:
+    """Complete lines of samples.jsonl; a torn last line (interrupted write) is dropped."""
+    if not path.exists():
+        return []
+    good, keep_bytes = [], 0
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                good.append(json.loads(raw))
+            except ValueError:
+                break
+            keep_bytes += len(raw)
+    if keep_bytes != path.stat().st_size:
+        with open(path, "r+b") as f:
+            f.truncate(keep_bytes)
+    return good
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for mod in ("veritas", "torch", "transformers", "vllm", "verl"):
+        try:
+            out[mod] = __import__(mod).__version__
+        except Exception:
+            pass
+    return out
+
+
+def run(args) -> int:
+    if args.compare:
+        return report.compare(Path(args.compare[0]), Path(args.compare[1]))
+    if not args.model:
+        print("eval: --model is required (or --compare A B)", file=sys.stderr)
+        return 2
+    from tqdm import tqdm
+
+    from veritas.data.formats import chat_prompt
+    from veritas.evaluation.backends import load_backend, pick_backend
+    from veritas.evaluation.models import ModelResolutionError, resolve_model
+
+    task_types = [t.strip() for t in args.task_types.split(",") if t.strip()]
+    unknown = [t for t in task_types if t not in lgc_v2.TASK_TYPES]
+    if unknown:
+        print(f"eval: unknown task types {unknown}; known: {', '.join(lgc_v2.TASK_TYPES)}", file=sys.stderr)
+        return 2
+    try:
+        difficulty = parse_difficulty(args.difficulty)
+        model_dir = resolve_model(args.model)
+    except (ValueError, ModelResolutionError) as exc:
+        print(f"eval: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.output or Path("train/artifacts/eval") / Path(args.model.rstrip("/")).name)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {"model": str(args.model), "model_dir": str(model_dir), "task_types": task_types,
+                "n_per_type": args.n_per_type, "samples": args.samples, "temperature": args.temperature,
+                "max_new_tokens": args.max_new_tokens, "difficulty": args.difficulty, "seed": args.seed,
+                "system_prompt": args.system_prompt, "reasoning": args.reasoning, "split": "test"}
+    run_file = out / "run.json"
+    if run_file.exists():
+        earlier = json.loads(run_file.read_text())
+        diff = [k for k in RUN_KEYS if earlier.get(k) != settings.get(k)]
+        if diff:
+            print(f"eval: {out} holds a run with other settings ({', '.join(diff)}); use another --output",
+                  file=sys.stderr)
+            return 2
+    run_file.write_text(json.dumps(settings, indent=2))
+
+    tasks = heldout_tasks(task_types, args.n_per_type, difficulty, args.seed)
+    samples_path = out / "samples.jsonl"
+    done = read_samples(samples_path)
+    have = {(s["task_id"], s["sample"]) for s in done}
+    pending = [t for t in tasks if any((t.task_id, j) not in have for j in range(args.samples))]
+    backend_name = pick_backend(args.backend)
+    gen_seconds = 0.0
+    if pending:
+        backend = load_backend(backend_name, model_dir, args.seed)
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), desc="eval", unit="task", file=sys.stderr)
+        with open(samples_path, "a", encoding="utf-8") as f:
+            for start in range(0, len(pending), args.batch_size):
+                batch = pending[start:start + args.batch_size]
+                prompts = [chat_prompt(t, args.system_prompt, args.reasoning) for t in batch]
+                t0 = time.perf_counter()
+                groups = backend.generate(prompts, args.samples, args.temperature, args.max_new_tokens)
+                gen_seconds += time.perf_counter() - t0
+                for task, prompt, group in zip(batch, prompts, groups):
+                    for j, comp in enumerate(group):
+                        if (task.task_id, j) in have:
+                            continue
+                        v = lgc_v2.verify_task(task, comp.text)
+                        rec = {"task_id": task.task_id, "task_type": task.task_type, "sample": j,
+                               "difficulty": task.difficulty, "language": task.language,
+                               "prompt": prompt[-1]["content"], "response": comp.text,
+                               "correct": v.correct, "format_ok": v.format_ok, "reason": v.reason,
+                               "response_chars": len(comp.text), "response_tokens": comp.tokens}
+                        f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                        done.append(rec)
+                f.flush()
+                os.fsync(f.fileno())
+                bar.update(len(batch))
+        bar.close()
+    wanted = {t.task_id for t in tasks}
+    results = summarize([s for s in done if s["task_id"] in wanted], args.samples)
+    results.update({"settings": settings, "backend": backend_name, "versions": versions(),
+                    "throughput": {"prompts": len(pending), "generation_seconds": round(gen_seconds, 2),
+                                   "prompts_per_minute": round(60 * len(pending) / gen_seconds, 1) if gen_seconds else None}})
+    report.write_all(out, results)
+    print(report.markdown_table(results))
+    print(f"eval: wrote {out}/results.json, results.md, results.png, samples.jsonl")
+    return 0

@@ -1,0 +1,69 @@
+"""Accuracy metrics of sampled answers: pass@k (unbiased estimator) and mean@k, per task type."""
+from __future__ import annotations
+
+from collections import defaultdict
+from math import comb
+from typing import Iterable
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Probability that at least one of k samples, drawn without replacement from n samples of
+    which c are correct, is correct: 1 - C(n-c, k) / C(n, k) (Chen et al., 2021)."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"need 0 <= c <= n and 1 <= k <= n, got n={n} c={c} k={k}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def ks_to_report(n: int) -> list[int]:
+    """1, powers of two below n, and n itself."""
+    ks = {1, n}
+    k = 2
+    while k < n:
+        ks.add(k)
+        k *= 2
+    return sorted(ks)
+
+
+def summarize(samples: Iterable[dict], n_samples: int) -> dict:
+    """Per-type and overall figures from sample records (task_type, task_id, correct, format_ok,
+    response_chars, response_tokens).  Tasks with fewer than ``n_samples`` records are left out
+    of pass@k (an unfinished resume) and counted as ``incomplete_tasks``."""
+    by_type: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for s in samples:
+        by_type[s["task_type"]][s["task_id"]].append(s)
+    per_type = {}
+    for task_type in sorted(by_type):
+        tasks = by_type[task_type]
+        complete = {tid: recs for tid, recs in tasks.items() if len(recs) >= n_samples}
+        recs = [r for rs in complete.values() for r in rs[:n_samples]]
+        if not recs:
+            continue
+        n_correct = sum(bool(r["correct"]) for r in recs)
+        per_type[task_type] = {
+            "tasks": len(complete),
+            "samples": len(recs),
+            "correct": n_correct,
+            "accuracy": n_correct / len(recs),  # mean@k
+            "format_rate": sum(bool(r["format_ok"]) for r in recs) / len(recs),
+            "mean_response_chars": sum(r["response_chars"] for r in recs) / len(recs),
+            "mean_response_tokens": sum(r.get("response_tokens", 0) for r in recs) / len(recs),
+            "pass_at_k": {
+                str(k): sum(pass_at_k(n_samples, sum(bool(r["correct"]) for r in rs[:n_samples]), k)
+                            for rs in complete.values()) / len(complete)
+                for k in ks_to_report(n_samples)
+            },
+            "incomplete_tasks": len(tasks) - len(complete),
+        }
+    overall = {}
+    if per_type:
+        total = sum(v["samples"] for v in per_type.values())
+        overall = {
+            "tasks": sum(v["tasks"] for v in per_type.values()),
+            "samples": total,
+            "accuracy_micro": sum(v["correct"] for v in per_type.values()) / total,
+            "accuracy_macro": sum(v["accuracy"] for v in per_type.values()) / len(per_type),
+            "format_rate": sum(v["format_rate"] * v["samples"] for v in per_type.values()) / total,
+        }
+    return {"per_type": per_type, "overall": overall}
