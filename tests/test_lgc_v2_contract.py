@@ -58,8 +58,9 @@ def test_reference_answers_verify_for_many_seeds(task_type):
     for seed in range(N_SEEDS):
         task = lgc_v2.generate_by_type(task_type, seed)
         assert task.prompt and task.answer
-        json.dumps(task.metadata)  # JSON-serialisable
-        v = lgc_v2.verify_task(task, task.answer)
+        # metadata travels through JSON (parquet, Ray): the verdict must not change on the way
+        roundtripped = json.loads(json.dumps(task.metadata))
+        v = lgc_v2.verify(task_type, task.answer, roundtripped)
         assert v.correct and v.format_ok, (task.task_id, v, task.answer)
         # the answer hidden only inside reasoning does not count
         hidden = lgc_v2.verify_task(task, "<think>" + task.answer + "</think>\nI am not sure.")

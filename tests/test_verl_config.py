@@ -1,0 +1,202 @@
+"""Composing verl 0.9.1's own Hydra configs with our overrides and validating them
+(veritas.verl_adapters.compose: the launchers' --dry-run).  Every test here runs verl's code."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.verl, pytest.mark.skipif(importlib.util.find_spec("verl") is None, reason="verl is not installed")]
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+DATASET_FILE = os.path.join(REPO, "train", "tools", "dataset-manager.py")
+REWARD_FILE = os.path.join(REPO, "train", "tools", "reward-manager.py")
+
+# The GRPO overrides of our launcher, minus model and GPU sizing.
+GRPO = [
+    "algorithm.adv_estimator=grpo",
+    "data.train_files=lgc_v2://train",
+    "data.val_files=lgc_v2://val",
+    f"data.custom_cls.path={DATASET_FILE}",
+    "data.custom_cls.name=DynamicEnvDataset",
+    "data.train_batch_size=8",
+    "data.max_prompt_length=1024",
+    "data.max_response_length=2048",
+    "+data.lgc_v2.size=5000",
+    "+data.lgc_v2.difficulty_range=[1,5]",
+    "+data.lgc_v2.reasoning=true",
+    f"reward.custom_reward_function.path={REWARD_FILE}",
+    "reward.custom_reward_function.name=compute_score",
+    "+reward.custom_reward_function.reward_kwargs.format_penalty=0.1",
+    "actor_rollout_ref.model.path=Qwen/Qwen2.5-0.5B-Instruct",
+    "actor_rollout_ref.actor.ppo_mini_batch_size=8",
+    "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=2",
+    "actor_rollout_ref.actor.use_kl_loss=true",
+    "actor_rollout_ref.rollout.name=vllm",
+    "actor_rollout_ref.rollout.n=4",
+    "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=2",
+    "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=2",
+    "trainer.n_gpus_per_node=1",
+]
+
+
+@pytest.fixture(scope="module")
+def compose():
+    from veritas.verl_adapters.compose import compose_config
+
+    return compose_config
+
+
+@pytest.fixture(scope="module")
+def grpo_cfg(compose):
+    return compose("ppo_trainer", GRPO)
+
+
+def _variant(cfg, **dotlist):
+    """A copy of ``cfg`` with ``key=value`` overrides (values parsed as YAML, like Hydra's).
+    Composing costs about a second each; the composition itself is tested on GRPO as a whole."""
+    import copy
+
+    import yaml
+    from omegaconf import OmegaConf
+
+    out = copy.deepcopy(cfg)
+    OmegaConf.set_struct(out, False)
+    for key, value in dotlist.items():
+        OmegaConf.update(out, key.replace("__", "."), yaml.safe_load(value), merge=False, force_add=True)
+    OmegaConf.set_struct(out, True)
+    return out
+
+
+def test_grpo_config_composes_from_verls_directory_and_passes_validate_config(compose, grpo_cfg):
+    from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
+
+    cfg = grpo_cfg
+    assert cfg.algorithm.adv_estimator == "grpo"
+    assert cfg.data.custom_cls.name == "DynamicEnvDataset" and cfg.data.lgc_v2.difficulty_range == [1, 5]
+    assert cfg.reward.custom_reward_function.reward_kwargs.format_penalty == 0.1
+    assert cfg.trainer.use_v1 is True  # the trainer whose behaviour the adapters target
+    assert validate_ppo_config(_variant(cfg)) == []
+    # the GPU count is applied before verl's batch-size checks: 8 prompts x 4 samples over 3 GPUs fails
+    with pytest.raises(ConfigError, match="verl validate_config: .*divisible"):
+        validate_ppo_config(_variant(cfg), n_gpus_per_node=3)
+
+
+def test_verl_trainer_entry_points_are_what_we_compose():
+    """main_ppo and sft_trainer are Hydra apps on verl's config dir with these config names."""
+    import verl.trainer.main_ppo as main_ppo
+    import verl.trainer.sft_trainer as sft_trainer
+
+    from veritas.verl_adapters.compose import CONFIG_ALIASES, verl_config_dir
+
+    for module, name in ((main_ppo, "ppo_trainer"), (sft_trainer, "sft_trainer_engine")):
+        source = open(module.__file__).read()
+        assert f'@hydra.main(config_path="config", config_name="{name}"' in source
+        assert os.path.samefile(os.path.join(os.path.dirname(module.__file__), "config"), verl_config_dir())
+    assert CONFIG_ALIASES["sft_trainer"] == "sft_trainer_engine"
+
+
+def test_legacy_top_level_reward_keys_are_refused(compose, grpo_cfg):
+    from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
+
+    # through Hydra once: the key exists in verl's legacy_reward_impl.yaml, so it composes silently
+    cfg = compose("ppo_trainer", GRPO + [f"custom_reward_function.path={REWARD_FILE}"])
+    with pytest.raises(ConfigError, match="legacy top-level key .* use reward.custom_reward_function.path"):
+        validate_ppo_config(cfg)
+    for dotlist, words in [
+        ({"custom_reward_function__name": "compute_score"}, "use reward.custom_reward_function.name"),
+        ({"reward_model__enable": "true"}, "use reward.reward_model.enable"),
+        ({"reward_model__reward_manager": "naive"}, "use reward.reward_manager.name"),
+        ({"reward_model__model__path": "/m"}, "use reward.reward_model.model_path"),
+        ({"sandbox_fusion__url": "http://x"}, "use reward.sandbox_fusion.url"),
+    ]:
+        with pytest.raises(ConfigError, match="legacy top-level key") as err:
+            validate_ppo_config(_variant(grpo_cfg, **dotlist))
+        assert words in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "dotlist, words",
+    [
+        ({"data__val_files": "lgc_v2://train"}, "both give the 'train' split"),
+        ({"data__lgc_v2__task_types": "[nope]"}, "unknown task type 'nope'"),
+        ({"data__lgc_v2__sizes": "10"}, "unknown data.lgc_v2 keys"),
+        ({"reward__custom_reward_function__path": "null"}, "reward.custom_reward_function.path is not set"),
+        ({"reward__custom_reward_function__reward_kwargs__format_penality": "1"}, "unknown key(s) ['format_penality']"),
+        ({"data__custom_cls__name": "NoSuchClass"}, "data.custom_cls"),
+        ({"reward__custom_reward_function__path": "/nonexistent/reward.py"}, "reward.custom_reward_function"),
+        ({"actor_rollout_ref__rollout__name": "???"}, "not set: actor_rollout_ref.rollout.name"),
+        ({"data__train_files": "${oc.env:VERITAS_NO_SUCH_VAR}"}, "does not resolve"),
+    ],
+)
+def test_bad_adapter_settings_are_refused_with_a_clear_message(grpo_cfg, dotlist, words):
+    from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
+
+    with pytest.raises(ConfigError) as err:
+        validate_ppo_config(_variant(grpo_cfg, **dotlist))
+    assert words in str(err.value), str(err.value)
+
+
+def test_bad_overrides_and_names_fail_to_compose(compose):
+    from veritas.verl_adapters.compose import ConfigError
+
+    with pytest.raises(ConfigError, match="data.nope"):
+        compose("ppo_trainer", GRPO + ["data.nope=1"])
+    with pytest.raises(ConfigError, match="no verl config named"):
+        compose("ppo_trainerz", [])
+    with pytest.raises(ConfigError):
+        compose("ppo_trainer", ["algorithm.adv_estimator=[unclosed"])
+
+
+def test_sft_config_composes_and_validates(compose):
+    from veritas.verl_adapters.compose import ConfigError, validate_sft_config
+
+    sft = [
+        "data.train_files=/data/sft/train.parquet",
+        "data.val_files=/data/sft/val.parquet",
+        "data.messages_key=messages",
+        "data.train_batch_size=32",
+        "model.path=HuggingFaceTB/SmolLM2-135M-Instruct",
+        "trainer.n_gpus_per_node=1",
+    ]
+    cfg = compose("sft_trainer", sft)
+    assert cfg.data.messages_key == "messages" and cfg.model.path.endswith("SmolLM2-135M-Instruct")
+    assert validate_sft_config(cfg) == []
+    with pytest.raises(ConfigError, match="not divisible"):
+        validate_sft_config(_variant(cfg), n_gpus_per_node=3)
+    with pytest.raises(ConfigError, match="model.path"):
+        validate_sft_config(_variant(cfg, model__path="null"))
+    with pytest.raises(ConfigError, match="profile_interval"):
+        validate_sft_config(_variant(cfg, trainer__profile_interval="[5, 2]"))
+
+
+def test_cli_validate_print_and_error_lines(capsys):
+    import yaml
+
+    from veritas.verl_adapters.compose import main
+
+    assert main(["--config-name", "ppo_trainer", "--validate", "--print", "--n-gpus-per-node", "1", "--", *GRPO]) == 0
+    out, err = capsys.readouterr()
+    printed = yaml.safe_load(out)  # stdout is only the YAML: verl's chatter went to stderr
+    assert printed["algorithm"]["adv_estimator"] == "grpo" and printed["data"]["lgc_v2"]["size"] == 5000
+    assert err.strip().splitlines()[-1] == "ok: ppo_trainer composed and validated"
+
+    assert main(["--config-name", "ppo_trainer", "--validate", "--", *GRPO, "custom_reward_function.path=x.py"]) == 1
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "reward.custom_reward_function.path" in lines[0] and out == ""
+
+
+def test_cli_as_a_process_exits_1_with_one_error_line():
+    """The launchers run it as ``python -m``: a bad override must give exit 1 and one line."""
+    run = subprocess.run(
+        [sys.executable, "-m", "veritas.verl_adapters.compose", "--config-name", "ppo_trainer", "--", "data.nope=1"],
+        capture_output=True, text=True, timeout=120, cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO),
+    )
+    assert run.returncode == 1
+    assert run.stdout == ""
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "data.nope" in lines[0], run.stderr

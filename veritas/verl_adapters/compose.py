@@ -1,0 +1,318 @@
+"""Compose a verl 0.9.1 Hydra config from verl's own config directory, and validate it.
+
+The trainers' entry points compose exactly these:
+
+    verl.trainer.main_ppo     @hydra.main(config_path="config", config_name="ppo_trainer")
+    verl.trainer.sft_trainer  @hydra.main(config_path="config", config_name="sft_trainer_engine")
+
+(``sft_trainer`` is accepted as a name for ``sft_trainer_engine``; verl 0.9.1 has no
+``sft_trainer.yaml``.)  ``validate_ppo_config`` runs what ``main_ppo.main`` runs before training
+(``auto_set_device`` and ``verl.utils.config.validate_config``) plus checks of our own: legacy
+top-level reward keys that verl 0.9.1 silently ignores, interpolations that do not resolve, the
+custom dataset class and reward function (loaded through verl's own loaders, settings checked),
+and a validation set that would be the training split.
+
+CLI (the launchers' ``--dry-run``)::
+
+    python -m veritas.verl_adapters.compose --config-name ppo_trainer [--validate] [--print] \\
+        [--n-gpus-per-node N] -- OVERRIDE...
+
+Exit 0 when it composes (and validates); otherwise one line ``error: ...`` on stderr and exit 1.
+``--print`` writes the resolved config as YAML to stdout; verl's own chatter goes to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import sys
+import warnings
+from typing import Any, Sequence
+
+CONFIG_ALIASES = {"sft_trainer": "sft_trainer_engine"}
+
+# Top-level sections of verl's legacy_reward_impl.yaml: composed into every ppo_trainer config,
+# but verl 0.9.1's trainers never read them (only fully_async_policy migrates them).
+_LEGACY_REWARD_SECTIONS = ("custom_reward_function", "reward_model", "sandbox_fusion")
+
+
+class ConfigError(ValueError):
+    """A config that composes badly or would fail (or silently misbehave) in training."""
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return text or type(exc).__name__
+
+
+def verl_config_dir() -> str:
+    """verl's ``verl/trainer/config`` directory, found without importing verl (slow)."""
+    spec = importlib.util.find_spec("verl")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("verl is not installed in this Python environment")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "trainer", "config")
+    if not os.path.isdir(path):
+        raise ConfigError(f"verl's config directory {path} is missing")
+    return path
+
+
+def compose_config(config_name: str, overrides: Sequence[str] = ()):
+    """The DictConfig that ``@hydra.main(config_path=<verl>/trainer/config, config_name=...)``
+    would build from these command-line overrides."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.initialize import get_gh_backup, restore_gh_from_backup
+
+    name = CONFIG_ALIASES.get(config_name, config_name)
+    config_dir = verl_config_dir()
+    if not os.path.isfile(os.path.join(config_dir, f"{name}.yaml")):
+        known = sorted(f[:-5] for f in os.listdir(config_dir) if f.endswith(".yaml") and not f.startswith("_"))
+        raise ConfigError(f"no verl config named {config_name!r}; known: {', '.join(known + sorted(CONFIG_ALIASES))}")
+    backup = get_gh_backup()  # e.g. inside a Hydra app: compose in a clean instance, then restore
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=config_dir, version_base=None):
+            return compose(config_name=name, overrides=list(overrides))
+    except Exception as exc:  # hydra/omegaconf errors: a bad override or config
+        raise ConfigError(one_line(exc)) from exc
+    finally:
+        restore_gh_from_backup(backup)
+
+
+def _leaves(node: Any, prefix: str):
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(node, DictConfig):
+        for key in node.keys():
+            if not OmegaConf.is_missing(node, key):
+                yield from _leaves(node[key], f"{prefix}.{key}")
+    else:
+        yield prefix, node
+
+
+def _legacy_replacement(key: str) -> str:
+    """Where ``migrate_legacy_reward_impl`` (fully_async only) would have moved a legacy key."""
+    head, _, rest = key.partition(".")
+    if head != "reward_model":
+        return f"reward.{key}"
+    if rest in ("num_workers", "reward_kwargs"):
+        return f"reward.{rest}"
+    if rest == "reward_manager":
+        return "reward.reward_manager.name"
+    if rest in ("reward_loop_source", "reward_loop_module_path", "reward_loop_class_name"):
+        return "reward.reward_manager.source / reward.reward_manager.module.{path,name}"
+    if rest == "model.path":
+        return "reward.reward_model.model_path"
+    return f"reward.reward_model.{rest}"
+
+
+def check_legacy_reward_keys(cfg) -> None:
+    """Refuse set values under the legacy top-level reward sections, which 0.9.1 ignores."""
+    for section in _LEGACY_REWARD_SECTIONS:
+        if section not in cfg:
+            continue
+        for key, value in _leaves(cfg[section], section):
+            if value is not None:
+                raise ConfigError(
+                    f"{key}={value} is a legacy top-level key that verl 0.9.1's trainer silently ignores; "
+                    f"use {_legacy_replacement(key)} instead"
+                )
+
+
+def _missing_keys(node: Any, prefix: str = "") -> list[str]:
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    out: list[str] = []
+    if isinstance(node, DictConfig):
+        for key in node.keys():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if OmegaConf.is_missing(node, key):
+                out.append(path)
+            elif not OmegaConf.is_interpolation(node, key):
+                out += _missing_keys(node[key], path)
+    elif isinstance(node, ListConfig):
+        for i, item in enumerate(node):
+            out += _missing_keys(item, f"{prefix}[{i}]")
+    return out
+
+
+def _check_resolves(cfg, unused_sections: Sequence[str] = ()) -> None:
+    """Every interpolation resolves and no mandatory value (``???``) is left unset, except in
+    sections the run does not use."""
+    from omegaconf import OmegaConf
+
+    try:
+        OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    except Exception as exc:
+        raise ConfigError(f"config does not resolve: {one_line(exc)}") from exc
+    missing = [k for k in _missing_keys(cfg) if not any(k.startswith(s + ".") for s in unused_sections)]
+    if missing:
+        raise ConfigError(f"mandatory value(s) not set: {', '.join(missing)}")
+
+
+def _check_adapters(cfg) -> list[str]:
+    """Load the custom dataset class and reward function the way verl will; check our settings."""
+    notes: list[str] = []
+    data_cls = None
+    if cfg.data.get("custom_cls") is not None and cfg.data.custom_cls.get("path"):
+        from verl.utils.dataset.rl_dataset import get_dataset_class
+
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                data_cls = get_dataset_class(cfg.data)
+        except Exception as exc:
+            raise ConfigError(f"data.custom_cls ({cfg.data.custom_cls.path}:{cfg.data.custom_cls.name}): {one_line(exc)}") from exc
+    from veritas.verl_adapters import dataset as dyn
+
+    ours = isinstance(data_cls, type) and issubclass(data_cls, dyn.DynamicEnvDataset)
+    if ours:
+        try:
+            dyn.DynamicEnvDataset.check_config(cfg.data)
+            train_split, _, train_how = dyn._split_of(cfg.data.train_files)
+            val_split, _, val_how = dyn._split_of(cfg.data.val_files)
+        except dyn.DatasetConfigError as exc:
+            raise ConfigError(f"data: {exc}") from exc
+        if train_split and train_split == val_split:
+            raise ConfigError(
+                f"data.train_files and data.val_files both give the {train_split!r} split "
+                f"({train_how}; {val_how}): set data.train_files=lgc_v2://train data.val_files=lgc_v2://val"
+            )
+        for how in (train_how, val_how):
+            if how.startswith("guessed"):
+                notes.append(f"split {how}")
+
+    reward_cfg = cfg.reward.get("custom_reward_function") or {}
+    if reward_cfg.get("path"):
+        from verl.trainer.ppo.reward import get_custom_reward_fn
+
+        try:
+            fn = get_custom_reward_fn(cfg)
+        except Exception as exc:
+            raise ConfigError(f"reward.custom_reward_function ({reward_cfg.get('path')}:{reward_cfg.get('name')}): {one_line(exc)}") from exc
+        from veritas.verl_adapters import reward as rew
+
+        raw = getattr(fn, "args", (None,))[0]  # get_custom_reward_fn wraps it in a partial
+        if raw is rew.compute_score:
+            try:
+                rew.check_reward_kwargs(dict(reward_cfg.get("reward_kwargs") or {}))
+            except ValueError as exc:
+                raise ConfigError(f"reward.custom_reward_function.reward_kwargs: {exc}") from exc
+    elif ours:
+        raise ConfigError(
+            "the data are LGC-V2 tasks but reward.custom_reward_function.path is not set: verl's default "
+            "reward does not know data_source lgc-v2/*; set reward.custom_reward_function.path="
+            "train/tools/reward-manager.py reward.custom_reward_function.name=compute_score"
+        )
+    return notes
+
+
+def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
+    """Raise ConfigError unless ``cfg`` (a composed ppo_trainer config) would start training.
+    Returns warnings worth showing.  ``n_gpus_per_node`` overrides trainer.n_gpus_per_node."""
+    from omegaconf import open_dict
+
+    notes: list[str] = []
+    if n_gpus_per_node is not None:
+        with open_dict(cfg):
+            cfg.trainer.n_gpus_per_node = int(n_gpus_per_node)
+    check_legacy_reward_keys(cfg)
+    # the reward model's rollout.name is ??? by default and only read when a reward model is on
+    _check_resolves(cfg, () if cfg.reward.reward_model.get("enable") else ("reward.reward_model",))
+    try:
+        from verl.trainer.ppo.utils import need_critic, need_reference_policy
+        from verl.utils.config import validate_config
+        from verl.utils.device import auto_set_device
+
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # need_critic warns that GRPO has no critic
+            auto_set_device(cfg)
+            validate_config(config=cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"verl validate_config: {one_line(exc)}") from exc
+    if str(cfg.algorithm.adv_estimator) == "grpo" and int(cfg.actor_rollout_ref.rollout.n) < 2:
+        notes.append("GRPO with actor_rollout_ref.rollout.n < 2 has all-zero advantages: nothing is learned")
+    notes += _check_adapters(cfg)
+    return notes
+
+
+def validate_sft_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
+    """Raise ConfigError unless ``cfg`` (a composed sft_trainer_engine config) passes the checks
+    SFTTrainer makes before it touches a model: its config dataclasses build, the profiler
+    interval is sane, the global batch splits over the GPUs."""
+    from omegaconf import open_dict
+
+    if n_gpus_per_node is not None:
+        with open_dict(cfg):
+            cfg.trainer.n_gpus_per_node = int(n_gpus_per_node)
+    _check_resolves(cfg)
+    try:
+        from verl.utils.config import omega_conf_to_dataclass
+
+        with contextlib.redirect_stdout(sys.stderr):
+            for key in ("engine", "optim", "checkpoint", "profiler"):
+                omega_conf_to_dataclass(cfg[key])
+    except Exception as exc:
+        raise ConfigError(f"verl SFT config: {one_line(exc)}") from exc
+    start, end = list(cfg.trainer.profile_interval)
+    if end < start or (start < 0 and end >= 0):
+        raise ConfigError(f"trainer.profile_interval {[start, end]} is invalid")
+    n_gpus = int(cfg.trainer.n_gpus_per_node) * int(cfg.trainer.nnodes)
+    if n_gpus <= 0 or int(cfg.data.train_batch_size) % n_gpus:
+        raise ConfigError(f"data.train_batch_size={cfg.data.train_batch_size} is not divisible by the {n_gpus} GPUs")
+    if not cfg.model.get("path"):
+        raise ConfigError("model.path is not set")
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m veritas.verl_adapters.compose",
+        description="Compose (and validate) a verl 0.9.1 config from verl's config directory.",
+    )
+    parser.add_argument("--config-name", required=True, help="ppo_trainer, sft_trainer (= sft_trainer_engine), ...")
+    parser.add_argument("--validate", action="store_true", help="run verl's checks and ours (imports verl: ~10 s)")
+    parser.add_argument("--print", action="store_true", dest="print_cfg", help="print the resolved config as YAML")
+    parser.add_argument("--n-gpus-per-node", type=int, default=None, help="override trainer.n_gpus_per_node")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, after --")
+    args = parser.parse_args(argv)
+    try:
+        cfg = compose_config(args.config_name, args.overrides)
+        notes: list[str] = []
+        if args.validate:
+            name = CONFIG_ALIASES.get(args.config_name, args.config_name)
+            if name == "ppo_trainer":
+                notes = validate_ppo_config(cfg, args.n_gpus_per_node)
+            elif name == "sft_trainer_engine":
+                notes = validate_sft_config(cfg, args.n_gpus_per_node)
+            else:
+                raise ConfigError(f"--validate knows ppo_trainer and sft_trainer, not {args.config_name!r}")
+        elif args.n_gpus_per_node is not None:
+            from omegaconf import open_dict
+
+            with open_dict(cfg):
+                cfg.trainer.n_gpus_per_node = args.n_gpus_per_node
+        if args.print_cfg:
+            from omegaconf import OmegaConf
+
+            try:
+                text = OmegaConf.to_yaml(cfg, resolve=True)
+            except Exception as exc:
+                raise ConfigError(f"config does not resolve: {one_line(exc)}") from exc
+            sys.stdout.write(text)
+    except ConfigError as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # anything unexpected still gets one clear line
+        print(f"error: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
+        return 1
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
+    print(f"ok: {args.config_name} composed{' and validated' if args.validate else ''}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,422 @@
+"""verl dataset of LGC-V2 tasks generated on the fly: ``DynamicEnvDataset`` (alias
+``LGCV2DynamicDataset``).
+
+verl 0.9.1 builds it twice with the same data config, through ``data.custom_cls.{path,name}``::
+
+    cls(data_files=data.train_files, tokenizer=, processor=, config=data, max_samples=data.train_max_samples)
+    cls(data_files=data.val_files,   tokenizer=, processor=, config=data, max_samples=data.val_max_samples)
+
+so ``data_files`` is the only thing that tells the training set from the validation set.  Rules:
+
+* ``lgc_v2://train`` / ``lgc_v2://val`` / ``lgc_v2://test`` (or ``lgc-v2://...``): tasks drawn
+  on the fly from that split of the registry's disjoint seed ranges.  The recommended setup is
+  ``data.train_files=lgc_v2://train data.val_files=lgc_v2://val``.
+* existing ``.parquet`` files: served as they are, which must be our RL parquet
+  (``veritas generate --format rl``); the same item schema either way.
+* anything else (e.g. verl's default ``~/data/rlhf/gsm8k/test.parquet``, a missing path, None):
+  dynamic, with the split guessed from the file name: ``val``/``valid``/``test``/``eval`` in it
+  means the val split, otherwise train; logged as a warning.
+
+Items are what ``RLHFDataset.__getitem__`` returns for a row of our RL parquet: the row of
+``veritas.data.formats.rl_row`` (``data_source``, ``prompt``, ``ability``, ``reward_model``,
+``extra_info``) plus ``raw_prompt``, ``dummy_tensor``, ``index``, ``tools_kwargs``,
+``interaction_kwargs``; prompts are not tokenized (verl 0.9.1's agent loop applies the chat
+template to ``raw_prompt``).
+
+Item ``i`` depends only on (config, split, i): the task type and level come from a hash of
+(seed, split, i), the task seed from a fixed permutation of ``i`` inside the split's seed range,
+so every dataloader worker, process and restart sees the same task at the same index (verl
+checkpoints the sampler position), and no two indices share a task.
+
+Configuration, all optional, under the data config (``+data.lgc_v2.<key>=<value>``):
+
+    task_types        list of type names; default: every type whose module is installed
+    weights           list aligned with task_types, or {type: weight}; default: equal
+    difficulty        one level 1..10 for every task; default: the registry's level mix
+    difficulty_range  [lo, hi]: a level uniform in lo..hi per task (not with difficulty)
+    language          en | zh: types without it use en; default: the registry's mix per type
+    seed              int, default 0: which tasks (the sampler's order is data.seed's business)
+    size              virtual length of the train split, default 100000
+    val_size          virtual length of the val/test split, default 256
+    system_prompt     text of a system message; default none
+    prompt_template   text with ``{prompt}`` where the task goes; default the task alone
+    reasoning         true: ask for reasoning in <think>...</think> before the answer; default false
+"""
+from __future__ import annotations
+
+import bisect
+import copy
+import dataclasses
+import hashlib
+import logging
+import math
+import os
+from typing import Any
+
+from veritas.data import formats
+from veritas.envs.lgc_v2 import registry
+
+try:
+    import torch
+    from torch.utils.data import Dataset as _Dataset
+except ModuleNotFoundError:  # verl always has torch; the planner and rows work without it
+    torch = None
+    _Dataset = object
+
+logger = logging.getLogger(__name__)
+
+CONFIG_KEY = "lgc_v2"
+URI_SCHEMES = ("lgc_v2://", "lgc-v2://")
+DEFAULTS: dict[str, Any] = {
+    "task_types": None,
+    "weights": None,
+    "difficulty": None,
+    "difficulty_range": None,
+    "language": None,
+    "seed": 0,
+    "size": 100_000,
+    "val_size": 256,
+    "system_prompt": None,
+    "prompt_template": None,
+    "reasoning": False,
+}
+# keys of every item, in RLHFDataset's order of adding them
+ITEM_KEYS = (
+    "data_source", "prompt", "ability", "reward_model", "extra_info",
+    "raw_prompt", "dummy_tensor", "index", "tools_kwargs", "interaction_kwargs",
+)
+_VAL_NAME_HINTS = ("val", "valid", "test", "eval")
+_RL_COLUMNS = ("data_source", "prompt", "reward_model", "extra_info")
+
+
+class DatasetConfigError(ValueError):
+    pass
+
+
+def _plain(value: Any) -> Any:
+    """OmegaConf containers -> plain Python (resolved); anything else unchanged."""
+    try:
+        from omegaconf import DictConfig, ListConfig, OmegaConf
+    except ModuleNotFoundError:
+        return value
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def _config_get(config: Any, key: str, default: Any = None) -> Any:
+    if config is None:
+        return default
+    getter = getattr(config, "get", None)
+    return getter(key, default) if getter else default
+
+
+def installed_task_types() -> list[str]:
+    out = []
+    for name in registry.TASK_TYPES:
+        try:
+            registry.task_module(name)
+        except ModuleNotFoundError:
+            continue
+        out.append(name)
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class DynamicSpec:
+    """The validated ``data.lgc_v2`` settings."""
+
+    task_types: tuple[str, ...]
+    cumulative_weights: tuple[float, ...]
+    difficulty: int | None
+    difficulty_range: tuple[int, int] | None
+    language: str | None
+    seed: int
+    size: int
+    val_size: int
+    system_prompt: str | None
+    prompt_template: str | None
+    reasoning: bool
+
+    @classmethod
+    def from_config(cls, data_config: Any) -> "DynamicSpec":
+        raw = _plain(_config_get(data_config, CONFIG_KEY)) or {}
+        if not isinstance(raw, dict):
+            raise DatasetConfigError(f"data.{CONFIG_KEY} must be a mapping, got {type(raw).__name__}")
+        unknown = sorted(set(raw) - set(DEFAULTS))
+        if unknown:
+            raise DatasetConfigError(f"unknown data.{CONFIG_KEY} keys {unknown}; known: {sorted(DEFAULTS)}")
+        opts = {**DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}
+
+        types = opts["task_types"]
+        if types is None:
+            types = installed_task_types()
+            if not types:
+                raise DatasetConfigError("no LGC-V2 task type module is installed")
+        else:
+            if isinstance(types, str):
+                types = [t.strip() for t in types.split(",") if t.strip()]
+            if not isinstance(types, (list, tuple)) or not types:
+                raise DatasetConfigError(f"data.{CONFIG_KEY}.task_types must be a non-empty list, got {types!r}")
+            for name in types:
+                if name not in registry.TYPE_IDS:
+                    raise DatasetConfigError(f"unknown task type {name!r}; known: {', '.join(registry.TASK_TYPES)}")
+                try:
+                    registry.task_module(name)
+                except ModuleNotFoundError as exc:
+                    raise DatasetConfigError(f"task type {name!r} is not installed ({exc})") from exc
+            if len(set(types)) != len(types):
+                raise DatasetConfigError(f"data.{CONFIG_KEY}.task_types has duplicates: {types}")
+        types = tuple(types)
+
+        weights = opts["weights"]
+        if weights is None:
+            weights = [1.0] * len(types)
+        elif isinstance(weights, dict):
+            extra = sorted(set(weights) - set(types))
+            if extra:
+                raise DatasetConfigError(f"data.{CONFIG_KEY}.weights names types not in task_types: {extra}")
+            weights = [weights.get(t, 0.0) for t in types]
+        elif isinstance(weights, (list, tuple)):
+            if len(weights) != len(types):
+                raise DatasetConfigError(
+                    f"data.{CONFIG_KEY}.weights has {len(weights)} entries for {len(types)} task types {list(types)}"
+                )
+        else:
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.weights must be a list or a mapping, got {weights!r}")
+        try:
+            weights = [float(w) for w in weights]
+        except (TypeError, ValueError) as exc:
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.weights must be numbers: {exc}") from exc
+        if any(not (w >= 0 and w != float("inf")) for w in weights) or sum(weights) <= 0:
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.weights must be finite, >= 0 and not all 0: {weights}")
+        total, acc, cumulative = sum(weights), 0.0, []
+        for w in weights:
+            acc += w / total
+            cumulative.append(acc)
+        cumulative[-1] = 1.0
+
+        def level(value: Any, what: str) -> int:
+            if isinstance(value, bool) or not isinstance(value, int) or value not in registry.LEVELS:
+                raise DatasetConfigError(f"data.{CONFIG_KEY}.{what} must be an integer level 1..10, got {value!r}")
+            return value
+
+        difficulty = opts["difficulty"]
+        if difficulty is not None:
+            difficulty = level(difficulty, "difficulty")
+        difficulty_range = opts["difficulty_range"]
+        if difficulty_range is not None:
+            if difficulty is not None:
+                raise DatasetConfigError(f"set data.{CONFIG_KEY}.difficulty or .difficulty_range, not both")
+            if not isinstance(difficulty_range, (list, tuple)) or len(difficulty_range) != 2:
+                raise DatasetConfigError(f"data.{CONFIG_KEY}.difficulty_range must be [lo, hi], got {difficulty_range!r}")
+            lo, hi = (level(v, "difficulty_range") for v in difficulty_range)
+            if lo > hi:
+                raise DatasetConfigError(f"data.{CONFIG_KEY}.difficulty_range [{lo}, {hi}] has lo > hi")
+            difficulty_range = (lo, hi)
+
+        language = opts["language"]
+        if language is not None and language not in ("en", "zh"):
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.language must be en or zh, got {language!r}")
+
+        def count(key: str) -> int:
+            value = opts[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise DatasetConfigError(f"data.{CONFIG_KEY}.{key} must be a positive integer, got {value!r}")
+            return value
+
+        seed = opts["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.seed must be an integer, got {seed!r}")
+        template = opts["prompt_template"]
+        if template is not None and (not isinstance(template, str) or "{prompt}" not in template):
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.prompt_template must be text containing {{prompt}}, got {template!r}")
+        system_prompt = opts["system_prompt"]
+        if system_prompt is not None and not isinstance(system_prompt, str):
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.system_prompt must be text, got {system_prompt!r}")
+        reasoning = opts["reasoning"]
+        if not isinstance(reasoning, bool):
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.reasoning must be true or false, got {reasoning!r}")
+        return cls(
+            task_types=types,
+            cumulative_weights=tuple(cumulative),
+            difficulty=difficulty,
+            difficulty_range=difficulty_range,
+            language=language,
+            seed=seed,
+            size=count("size"),
+            val_size=count("val_size"),
+            system_prompt=system_prompt or None,
+            prompt_template=template,
+            reasoning=reasoning,
+        )
+
+
+def _split_of(data_files: Any) -> tuple[str, list[str], str]:
+    """(split, existing parquet files to serve, how it was decided) from verl's data_files."""
+    files = _plain(data_files)
+    if files is None:
+        files = []
+    elif isinstance(files, (str, os.PathLike)):
+        files = [files]
+    files = [os.fspath(f) for f in files]
+    for f in files:
+        for scheme in URI_SCHEMES:
+            if f.startswith(scheme):
+                split = f[len(scheme):].strip("/")
+                if split not in registry.SPLITS:
+                    raise DatasetConfigError(f"{f!r}: unknown split {split!r}; known: {', '.join(registry.SPLITS)}")
+                if len(files) > 1:
+                    raise DatasetConfigError(f"{f!r} must be the only data file, got {files}")
+                return split, [], f"data_files {f}"
+    existing = [os.path.expanduser(f) for f in files if os.path.isfile(os.path.expanduser(f))]
+    if existing:
+        if len(existing) != len(files) or not all(f.endswith(".parquet") for f in existing):
+            raise DatasetConfigError(f"data files must all be existing .parquet files (our RL parquet), got {files}")
+        return "", existing, "parquet files"
+    names = " ".join(os.path.basename(f).lower() for f in files)
+    split = "val" if any(h in names for h in _VAL_NAME_HINTS) else "train"
+    return split, [], f"guessed from data_files {files}: use lgc_v2://train and lgc_v2://val to say it"
+
+
+class DynamicEnvDataset(_Dataset):
+    """LGC-V2 tasks for verl's RL trainer; see the module docstring."""
+
+    def __init__(self, data_files=None, tokenizer=None, processor=None, config=None, max_samples: int = -1, *, split: str | None = None):
+        self.tokenizer = tokenizer  # unused: verl 0.9.1 tokenizes in the agent loop
+        self.processor = processor
+        self.config = config
+        self.spec = DynamicSpec.from_config(config)
+        self.data_files = _plain(data_files)
+        self._table = None
+        if split is not None:
+            if split not in registry.SPLITS:
+                raise DatasetConfigError(f"unknown split {split!r}; known: {', '.join(registry.SPLITS)}")
+            self.split, parquet, how = split, [], "split argument"
+        else:
+            self.split, parquet, how = _split_of(data_files)
+        if parquet:
+            self._load_parquet(parquet, max_samples)
+            self.size = self._table.num_rows
+        else:
+            size = self.spec.size if self.split == "train" else self.spec.val_size
+            lo, hi = registry.split_seed_range(self.split)
+            self._seed_lo, self._seed_span = lo, hi - lo
+            if size > self._seed_span:
+                raise DatasetConfigError(f"size {size} exceeds the {self._seed_span} tasks of split {self.split!r}")
+            if max_samples is not None and max_samples > 0:
+                size = min(size, int(max_samples))
+            self.size = size
+            self._perm_a, self._perm_b = self._permutation(self.spec.seed, self.split, self._seed_span)
+        log = logger.warning if how.startswith("guessed") else logger.info
+        log(
+            "DynamicEnvDataset: %s items, split %r (%s), types %s",
+            self.size, self.split or "from parquet", how, ",".join(self.spec.task_types) if not parquet else "from parquet",
+        )
+
+    # ------------------------------------------------------------ dynamic tasks
+
+    @staticmethod
+    def _permutation(seed: int, split: str, span: int) -> tuple[int, int]:
+        # i -> (a*i + b) mod span is a bijection when gcd(a, span) == 1: distinct indices get
+        # distinct seeds.  The registry hashes (type, seed) through sha512, so the regular
+        # spacing of seeds does not show in the tasks.
+        h = hashlib.blake2b(f"lgc-v2-dynamic/perm/{seed}/{split}".encode(), digest_size=16).digest()
+        a = int.from_bytes(h[:8], "big") % span or 1
+        while math.gcd(a, span) != 1:
+            a = a + 1 if a + 1 < span else 1
+        return a, int.from_bytes(h[8:], "big") % span
+
+    def plan(self, index: int) -> tuple[str, int, int | None]:
+        """(task type, seed, level or None for the registry's default) of item ``index``."""
+        spec = self.spec
+        h = hashlib.blake2b(f"lgc-v2-dynamic/{spec.seed}/{self.split}/{index}".encode(), digest_size=16).digest()
+        u = int.from_bytes(h[:8], "big") / 18446744073709551616.0  # [0, 1)
+        task_type = spec.task_types[min(bisect.bisect_right(spec.cumulative_weights, u), len(spec.task_types) - 1)]
+        seed = self._seed_lo + (self._perm_a * index + self._perm_b) % self._seed_span
+        if spec.difficulty is not None:
+            level = spec.difficulty
+        elif spec.difficulty_range is not None:
+            lo, hi = spec.difficulty_range
+            level = lo + int.from_bytes(h[8:], "big") % (hi - lo + 1)
+        else:
+            level = None
+        return task_type, seed, level
+
+    def task(self, index: int):
+        task_type, seed, level = self.plan(index)
+        language = self.spec.language
+        if language is not None and language not in registry.task_module(task_type).LANGUAGES:
+            language = "en"
+        return registry.generate_by_type(task_type, seed, level, language)
+
+    def row(self, index: int) -> dict:
+        """The RL-parquet row of item ``index`` (``formats.rl_row``)."""
+        task = self.task(index)
+        if self.spec.prompt_template:
+            task = dataclasses.replace(task, prompt=self.spec.prompt_template.replace("{prompt}", task.prompt))
+        return formats.rl_row(
+            task, index=index, split=self.split, system_prompt=self.spec.system_prompt, reasoning=self.spec.reasoning
+        )
+
+    # ------------------------------------------------------------ parquet
+
+    def _load_parquet(self, files: list[str], max_samples: int) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        tables = []
+        for path in files:
+            table = pq.read_table(path)
+            missing = [c for c in _RL_COLUMNS if c not in table.column_names]
+            if missing:
+                raise DatasetConfigError(f"{path} is not an RL parquet of ours: no column(s) {missing}")
+            tables.append(table.select([c for c in formats.RL_SCHEMA.names if c in table.column_names]))
+        table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+        if max_samples is not None and 0 < max_samples < table.num_rows:
+            # the same subset RLHFDataset would take
+            import numpy as np
+
+            if _config_get(self.config, "shuffle", False):
+                seed = _config_get(self.config, "seed")
+                rng = np.random.default_rng(*((seed,) if seed is not None else ()))
+                picked = rng.choice(table.num_rows, size=max_samples, replace=False)
+            else:
+                picked = np.arange(max_samples)
+            table = table.take(picked)
+        self._table = table
+
+    # ------------------------------------------------------------ Dataset
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index) -> dict:
+        index = int(index)
+        if not 0 <= index < self.size:
+            raise IndexError(f"index {index} out of range for {self.size} items")
+        if self._table is not None:
+            row = self._table.slice(index, 1).to_pylist()[0]
+        else:
+            row = self.row(index)
+        extra_info = row.get("extra_info") or {}
+        row["extra_info"] = extra_info
+        # what RLHFDataset.__getitem__ adds to a row
+        row["raw_prompt"] = copy.deepcopy(row["prompt"])
+        if torch is not None:
+            row["dummy_tensor"] = torch.tensor([0], dtype=torch.uint8)
+        row["index"] = extra_info.get("index", 0)
+        row["tools_kwargs"] = extra_info.get("tools_kwargs", {})
+        row["interaction_kwargs"] = extra_info.get("interaction_kwargs", {})
+        return row
+
+    @staticmethod
+    def check_config(data_config: Any) -> DynamicSpec:
+        """Validate ``data.lgc_v2`` and both splits' data_files without generating anything."""
+        spec = DynamicSpec.from_config(data_config)
+        for key in ("train_files", "val_files"):
+            _split_of(_config_get(data_config, key))
+        return spec
+
+
+LGCV2DynamicDataset = DynamicEnvDataset
