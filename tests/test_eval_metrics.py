@@ -86,3 +86,19 @@ def test_compare_prints_deltas(tmp_path, capsys):
     assert report.compare(tmp_path / "a" / "results.json", tmp_path / "b" / "results.json") == 0
     out = capsys.readouterr().out
     assert "+50.0%" in out and (tmp_path / "b" / "compare.png").stat().st_size > 1000
+
+
+def test_training_curves_merge_resumed_runs_and_plot(tmp_path):
+    from veritas.evaluation import curves
+
+    first = tmp_path / "a.jsonl"
+    second = tmp_path / "b.jsonl"
+    first.write_text("".join(json.dumps({"step": s, "data": {"critic/score/mean": s / 10}}) + "\n" for s in (1, 2, 3))
+                     + '{"step": 4, "da')  # killed mid-write
+    second.write_text("".join(json.dumps({"step": s, "data": {"critic/score/mean": s / 5}}) + "\n" for s in (3, 4)))
+    steps = curves.load_steps([first, second])
+    assert curves.series(steps, "critic/score/mean") == ([1, 2, 3, 4], [0.1, 0.2, 0.6, 0.8])
+    out = tmp_path / "r.png"
+    assert curves.main([str(first), str(second), "--keys", "critic/score/mean", "--output", str(out)]) == 0
+    assert out.stat().st_size > 1000
+    assert curves.main([str(first), "--keys", "nope"]) == 1
