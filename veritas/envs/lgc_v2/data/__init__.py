@@ -1,0 +1,1 @@
+"""Precomputed puzzle tables and the scripts that build them."""
