@@ -101,10 +101,19 @@ def last_backtick_span(text: str) -> str | None:
 
 def after_last_marker(text: str, markers: tuple[str, ...], case_insensitive: bool = True) -> str | None:
     """Text after the last occurrence of any marker, up to the end of that line."""
-    hay = text.lower() if case_insensitive else text
+    if case_insensitive:
+        hay = text.lower()
+        if len(hay) != len(text):
+            # some characters (e.g. 'İ') lower-case to two: positions in `hay` would not match
+            # `text`, so search the common spellings of each marker in the original instead
+            variants = tuple({v: None for m in markers for v in (m, m.lower(), m.capitalize(), m.upper())})
+            return after_last_marker(text, variants, case_insensitive=False)
+        needles = [m.lower() for m in markers]
+    else:
+        hay, needles = text, list(markers)
     best_pos, best_len = -1, 0
-    for m in markers:
-        p = hay.rfind(m.lower() if case_insensitive else m)
+    for m in needles:
+        p = hay.rfind(m)
         if p > best_pos:
             best_pos, best_len = p, len(m)
     if best_pos < 0:
