@@ -9,6 +9,7 @@ import bisect
 import hashlib
 import importlib
 import random
+import threading
 from functools import lru_cache
 from types import ModuleType
 
@@ -86,9 +87,17 @@ def split_seed_range(split: str) -> tuple[int, int]:
     return SPLITS[split]
 
 
+_thread_rng = threading.local()
+
+
 def _rng(task_type: str, seed: int, purpose: str) -> random.Random:
     # Seeding with a str is stable across processes, machines and PYTHONHASHSEED (sha512 based).
-    return random.Random(f"{ENV_NAME}/{task_type}/{seed}/{purpose}")
+    # One generator per thread, re-seeded for each task: creating a Random costs more than seeding.
+    rng = getattr(_thread_rng, "rng", None)
+    if rng is None:
+        rng = _thread_rng.rng = random.Random()
+    rng.seed(f"{ENV_NAME}/{task_type}/{seed}/{purpose}")
+    return rng
 
 
 def _unit(task_type: str, seed: int, purpose: str) -> float:
@@ -124,7 +133,7 @@ def generate_by_type(task_type: str, seed: int, difficulty: int | None = None, l
     if lang not in mod.LANGUAGES:
         raise ValueError(f"{task_type} supports languages {mod.LANGUAGES}, not {lang!r}")
     gen = mod.generate(_rng(task_type, seed, f"task/{level}/{lang}"), level, lang)
-    meta = dict(gen.metadata)
+    meta = gen.metadata  # a fresh dict from the module
     meta.setdefault("language", lang)
     meta.setdefault("difficulty", level)
     return Task(task_id, task_type, seed, level, lang, gen.prompt, gen.answer, meta)
