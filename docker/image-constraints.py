@@ -1,0 +1,29 @@
+"""Print a pip constraints file pinning every distribution installed in this Python.
+
+docker/Dockerfile installs the project's extra packages with ``pip install -c`` this file, so pip
+fails instead of moving any package the base image ships (torch, vllm, verl, ...).  Only the
+distribution Python would import is pinned (the first on sys.path), and versions pip cannot
+parse (e.g. Debian's "1.1build1") are left out rather than breaking the constraints file.
+"""
+import importlib.metadata
+import re
+
+try:
+    from packaging.version import InvalidVersion, Version
+except ImportError:  # pip always vendors packaging
+    from pip._vendor.packaging.version import InvalidVersion, Version
+
+pins = {}
+for dist in importlib.metadata.distributions():  # sys.path order: the importable one first
+    name = dist.metadata["Name"]
+    if not name:
+        continue
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    if key in pins:
+        continue
+    try:
+        Version(dist.version)
+    except InvalidVersion:
+        continue
+    pins[key] = f"{name}=={dist.version}"
+print("\n".join(pins[k] for k in sorted(pins)))

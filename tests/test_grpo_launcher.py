@@ -1,0 +1,373 @@
+"""train/scripts/lgc-v2-RL-GRPO-trainer.sh (and its other name, lgc-v2-GRPO-trainer.sh) without a
+GPU: --dry-run against verl 0.9.1's real Hydra configs, every fail-fast error path (one line,
+before any GPU time), the knobs reaching verl, and a "real" launch whose trainer and pip are
+stand-ins that record what they were given."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "train" / "scripts"
+LAUNCHER = SCRIPTS / "lgc-v2-RL-GRPO-trainer.sh"
+OTHER_NAME = SCRIPTS / "lgc-v2-GRPO-trainer.sh"
+SECRET = "hf_veritasGrpoSecret_5b1c"
+WANDB_SECRET = "wandbGrpoSecret_00112233445566"
+
+# Variables of the caller's shell that would change what the launcher does.
+_LAUNCHER_VARS = (
+    "MODEL_PATH", "MODEL_ID", "MODELS_DIR", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "WANDB_API_KEY",
+    "WANDB_PROJECT", "WANDB_EXP", "WANDB_DIR", "WANDB_MODE", "GPU_COUNT", "ALLOW_CPU", "RESUME",
+    "NNODES", "NODE_RANK", "NPROC_PER_NODE", "TRAIN_DATA", "VAL_DATA", "TRAIN_BATCH_SIZE",
+    "ROLLOUT_N", "PPO_MINI_BATCH_SIZE", "PPO_MICRO_BATCH_SIZE_PER_GPU", "LOG_PROB_MICRO_BATCH_SIZE_PER_GPU",
+    "MAX_PROMPT_LENGTH", "MAX_RESPONSE_LENGTH", "LR", "TOTAL_EPOCHS", "TOTAL_STEPS", "SAVE_FREQ",
+    "TEST_FREQ", "CHECKPOINT_ROOT", "OUTPUT_ROOT", "VERL_FILE_LOGGER_PATH", "VERL_USE_EXTERNAL_MODULES",
+    "CUDA_VISIBLE_DEVICES", "ENV_FILE", "DRY_RUN", "LOGGER", "SAVE_CONTENTS", "CHECK_DATA_SAMPLE",
+    "RAY_ADDRESS", "ATTN_IMPL", "USE_REMOVE_PADDING", "ENFORCE_EAGER", "ROLLOUT_TP", "TASK_TYPES",
+    "DIFFICULTY", "DIFFICULTY_RANGE", "LANGUAGE", "DATA_SEED", "DATASET_SIZE", "VAL_SIZE", "REASONING",
+    "FORMAT_PENALTY", "VLLM_USE_FLASHINFER_SAMPLER", "GPU_MEMORY_UTILIZATION", "DRY_RUN_GPU_COUNT",
+    "PYTHONPATH", "HYDRA_FULL_ERROR", "MAX_CKPT_TO_KEEP", "ACTOR_STRATEGY",
+)
+
+
+def _python_with(*modules: str) -> str | None:
+    """This interpreter if it has the modules, else the repo's .venv one if that has them."""
+    if all(importlib.util.find_spec(m) for m in modules):
+        return sys.executable
+    venv = REPO / ".venv" / "bin" / "python"
+    if venv.exists():
+        code = "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in sys.argv[1:]))"
+        if subprocess.run([str(venv), "-c", code, *modules]).returncode == 0:
+            return str(venv)
+    return None
+
+
+PYTHON = _python_with("pyarrow", "dotenv")
+VERL_PYTHON = _python_with("verl", "hydra", "pyarrow", "dotenv")
+needs_python = pytest.mark.skipif(PYTHON is None, reason="no Python with pyarrow and python-dotenv")
+needs_verl = pytest.mark.skipif(VERL_PYTHON is None, reason="verl is not installed")
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    """Enough of a model directory for the launcher (config.json; nothing loads it)."""
+    d = tmp_path / "models" / "TinyOrg" / "tiny-model"
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    return d
+
+
+@pytest.fixture(scope="module")
+def rl_parquet(tmp_path_factory):
+    if PYTHON is None:
+        pytest.skip("no Python with pyarrow")
+    from veritas.envs.lgc_v2 import registry
+
+    d = tmp_path_factory.mktemp("rl-data")
+    out = {}
+    for split, rows in (("train", 8), ("val", 4)):
+        out[split] = d / f"{split}.parquet"
+        cmd = [PYTHON, "-m", "veritas", "generate", "--format", "rl", "--task-types", registry.TASK_TYPES[0],
+               "--num-samples", str(rows), "--difficulty", "1", "--language", "en", "--split", split,
+               "--output", str(out[split]), "--overwrite", "--no-progress"]
+        subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return out
+
+
+def run_launcher(tmp_path, *args, script=LAUNCHER, python=None, **env_vars):
+    env = {k: v for k, v in os.environ.items() if k not in _LAUNCHER_VARS}
+    env.update({
+        "PYTHON": python or PYTHON or sys.executable,
+        "ENV_FILE": str(tmp_path / "absent.env"),  # never the developer's real .env
+        "CHECKPOINT_ROOT": str(tmp_path / "checkpoints"),
+        "OUTPUT_ROOT": str(tmp_path / "outputs"),
+        "WANDB_DIR": str(tmp_path / "wandb"),
+        "MODELS_DIR": str(tmp_path / "models"),
+        "OMP_NUM_THREADS": "1",
+    })
+    env.update({k: str(v) for k, v in env_vars.items()})
+    env = {k: v for k, v in env.items() if v != "<unset>"}
+    proc = subprocess.run(["bash", str(script), *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_fails(result, message: str):
+    rc, out, err = result
+    assert rc == 1, (rc, out, err)
+    assert message in err, err
+    assert "Traceback" not in out + err
+    # the failure itself is one line, the last one on stderr
+    assert err.rstrip("\n").splitlines()[-1].startswith("error: "), err
+
+
+def command_line(out: str) -> list[str]:
+    """The printed command, without the environment assignments shown in front of it."""
+    lines = [line for line in out.splitlines() if line.startswith("+ ")]
+    assert len(lines) == 1, out[-2000:]
+    words = shlex.split(lines[0][2:])
+    while words and re.match(r"[A-Z_][A-Z0-9_]*=", words[0]):
+        words.pop(0)
+    return words
+
+
+def shown_env(out: str) -> dict[str, str]:
+    line = next(line for line in out.splitlines() if line.startswith("+ "))
+    env = {}
+    for word in shlex.split(line[2:]):
+        if not re.match(r"[A-Z_][A-Z0-9_]*=", word):
+            break
+        name, _, value = word.partition("=")
+        env[name] = value
+    return env
+
+
+def gpu_env(model_dir, **extra):
+    return {"GPU_COUNT": "4", "MODEL_PATH": model_dir, **extra}
+
+
+# ------------------------------------------------------------------ dry runs (verl's own configs)
+
+@needs_verl
+def test_dry_run_defaults_knobs_and_trailing_overrides(tmp_path, model_dir):
+    """One dry run (each imports verl, ~10 s): the issue's GRPO defaults for a 4B model on 4 GPUs,
+    our dataset and reward, the data/Ray knobs mapped to verl keys, the caller's overrides last
+    (so they win in the composed config), no secret in any output, nothing written."""
+    rc, out, err = run_launcher(
+        tmp_path, "--dry-run", "trainer.save_freq=7", "actor_rollout_ref.rollout.gpu_memory_utilization=0.55",
+        python=VERL_PYTHON, **gpu_env(model_dir),
+        CHECKPOINT_ROOT="<unset>",  # the launcher's own default, under train/artifacts/RL
+        HF_TOKEN=SECRET, WANDB_API_KEY=WANDB_SECRET, WANDB_MODE="disabled",
+        TASK_TYPES="sudoku,operation", DIFFICULTY_RANGE="2-5", FORMAT_PENALTY="0.1", REASONING="true",
+        DATASET_SIZE="5000", VAL_SIZE="32", RAY_ADDRESS="ray://10.1.2.3:10001")
+    assert rc == 0, err
+    assert "ok: ppo_trainer composed and validated" in err and "dry run OK" in err
+    assert SECRET not in out + err and WANDB_SECRET not in out + err
+    argv = command_line(out)
+    assert argv[:3] == [VERL_PYTHON, "-m", "verl.trainer.main_ppo"]
+    args = argv[3:]
+    exp = next(a.split("=", 1)[1] for a in args if a.startswith("trainer.experiment_name="))
+    assert re.fullmatch(r"tiny-model-\d{8}-\d{6}-grpo-batch_size-64-n-8-lr-1e-6-max_response_length-2048", exp)
+    for expected in (
+        "algorithm.adv_estimator=grpo",
+        "data.train_files=lgc_v2://train", "data.val_files=lgc_v2://val",
+        f"data.custom_cls.path={REPO}/train/tools/dataset-manager.py", "data.custom_cls.name=LGCV2DynamicDataset",
+        f"reward.custom_reward_function.path={REPO}/train/tools/reward-manager.py",
+        "reward.custom_reward_function.name=compute_lgc_v2_score",
+        "actor_rollout_ref.rollout.name=vllm", "actor_rollout_ref.rollout.n=8",
+        "data.train_batch_size=64", "actor_rollout_ref.actor.ppo_mini_batch_size=16",
+        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=2",
+        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4",
+        "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=4",
+        "data.max_prompt_length=2048", "data.max_response_length=2048",
+        "actor_rollout_ref.actor.optim.lr=1e-6", "actor_rollout_ref.actor.use_kl_loss=True",
+        "actor_rollout_ref.actor.kl_loss_coef=0.001", "actor_rollout_ref.actor.kl_loss_type=low_var_kl",
+        "algorithm.use_kl_in_reward=False",
+        "actor_rollout_ref.rollout.tensor_model_parallel_size=1",
+        "actor_rollout_ref.rollout.gpu_memory_utilization=0.6", "actor_rollout_ref.rollout.enforce_eager=False",
+        "+actor_rollout_ref.model.override_config.attn_implementation=sdpa",
+        "actor_rollout_ref.model.use_remove_padding=False",
+        f"actor_rollout_ref.model.path={model_dir}",
+        "trainer.resume_mode=auto", "trainer.logger=[console,wandb]",
+        f"trainer.default_local_dir={REPO}/train/artifacts/RL/checkpoints/{exp}",
+        "trainer.n_gpus_per_node=4", "trainer.nnodes=1", "trainer.total_epochs=1",
+        "trainer.total_training_steps=500", "trainer.save_freq=50", "trainer.test_freq=25",
+        "trainer.project_name=Qwen3-4B-Instruct",
+        # knobs
+        "+data.lgc_v2.task_types=[sudoku,operation]", "+data.lgc_v2.difficulty_range=[2,5]",
+        "+data.lgc_v2.reasoning=true", "+data.lgc_v2.size=5000", "+data.lgc_v2.val_size=32",
+        "+reward.custom_reward_function.reward_kwargs.format_penalty=0.1",
+        "+ray_kwargs.ray_init.address='ray://10.1.2.3:10001'",
+        "+ray_kwargs.ray_init.runtime_env.env_vars.VLLM_USE_FLASHINFER_SAMPLER='0'",
+        "+ray_kwargs.ray_init.runtime_env.env_vars.WANDB_MODE='disabled'",
+    ):
+        assert expected in args, expected
+    assert any(a.startswith("hydra.run.dir=") for a in args)
+    assert not any(a.startswith("+data.lgc_v2.difficulty=") or "seed" in a for a in args)  # unset knobs stay out
+    # the caller's overrides come last and win in the composed config
+    assert args[-2:] == ["trainer.save_freq=7", "actor_rollout_ref.rollout.gpu_memory_utilization=0.55"]
+    assert re.search(r"^  save_freq: 7$", out, re.M)
+    assert re.search(r"^    gpu_memory_utilization: 0\.55$", out, re.M)
+    assert re.search(r"^  adv_estimator: grpo$", out, re.M)
+    assert re.search(r"^    address: ray://10\.1\.2\.3:10001$", out, re.M)
+    assert re.search(r"^    - sudoku$", out, re.M) and re.search(r"^      format_penalty: 0\.1$", out, re.M)
+    assert "attention: sdpa (use_remove_padding=False)" in err
+    assert shown_env(out)["VLLM_USE_FLASHINFER_SAMPLER"] == "0"
+    assert "Ray: joining the cluster at ray://10.1.2.3:10001" in err
+    # a dry run writes nothing
+    assert not (tmp_path / "outputs").exists() and not (tmp_path / "wandb").exists()
+
+
+@needs_verl
+def test_dry_run_without_gpu_and_with_parquet_data(tmp_path, model_dir, rl_parquet):
+    """No GPU: a dry run still composes (for 4 GPUs, with a notice); ALLOW_CPU=1 (an SFT knob)
+    does not switch GRPO to CPU; RL parquets are checked and used; TOTAL_STEPS= lets epochs decide."""
+    rc, out, err = run_launcher(tmp_path, "--dry-run", python=VERL_PYTHON, GPU_COUNT="0", ALLOW_CPU="1",
+                                MODEL_PATH=model_dir, TRAIN_DATA=rl_parquet["train"], VAL_DATA=rl_parquet["val"],
+                                TOTAL_STEPS="", TRAIN_BATCH_SIZE="8", PPO_MINI_BATCH_SIZE="4")
+    assert rc == 0, err
+    assert "no GPU found: a real run stops here" in err and "GPU_COUNT=4" in err
+    assert "training data: " in err and "validation data: " in err  # veritas check-data passed them
+    args = command_line(out)[3:]
+    assert f"data.train_files={rl_parquet['train']}" in args and f"data.val_files={rl_parquet['val']}" in args
+    assert "trainer.n_gpus_per_node=4" in args
+    assert not any(a.startswith("trainer.total_training_steps") for a in args)
+    assert "VERL_USE_EXTERNAL_MODULES" not in out + err and "training on CPU" not in err
+    assert not any(a.startswith("+ray_kwargs") for a in args)  # no RAY_ADDRESS: Ray starts locally
+
+
+@needs_verl
+def test_bad_override_is_one_line(tmp_path, model_dir):
+    rc, out, err = run_launcher(tmp_path, "--dry-run", "data.no_such_key=1", python=VERL_PYTHON, **gpu_env(model_dir))
+    assert_fails((rc, out, err), "the verl ppo_trainer config does not compose")
+    assert "no_such_key" in err
+    assert "+ " not in out  # no command printed for a config that does not compose
+
+
+# ------------------------------------------------------------------ a launch, with stand-ins
+
+@needs_python
+def test_real_launch_execs_the_trainer(tmp_path, model_dir):
+    """Without --dry-run: flashinfer is installed when missing (pip stand-in), the run directories
+    are made, and main_ppo (stand-in) gets exactly the overrides with VLLM_USE_FLASHINFER_SAMPLER=0."""
+    record = tmp_path / "record"
+    record.mkdir()
+    fake = tmp_path / "fake-python"
+    fake.write_text(
+        "#!/usr/bin/env bash\n"
+        'if [[ "$1 $2" == "-m verl.trainer.main_ppo" || "$1 $2" == "-m pip" ]]; then\n'
+        f'  printf "%s\\0" "$@" > "{record}/$2"\n'
+        f'  printf "%s" "$VLLM_USE_FLASHINFER_SAMPLER" > "{record}/sampler"\n'
+        "  exit 0\n"
+        "fi\n"
+        f'exec "{PYTHON}" "$@"\n'
+    )
+    fake.chmod(0o755)
+    rc, out, err = run_launcher(tmp_path, "trainer.test_freq=3", python=fake, **gpu_env(model_dir), WANDB_EXP="grpo-run")
+    assert rc == 0, err
+    argv = (record / "verl.trainer.main_ppo").read_bytes().decode().split("\0")[:-1]
+    assert argv[:2] == ["-m", "verl.trainer.main_ppo"] and argv[-1] == "trainer.test_freq=3"
+    assert f"trainer.default_local_dir={tmp_path}/checkpoints/grpo-run" in argv
+    assert command_line(out)[1:] == argv  # the printed command is the one run
+    if importlib.util.find_spec("flashinfer") is None:
+        pip = (record / "pip").read_bytes().decode().split("\0")[:-1]
+        assert pip[-2:] == ["flashinfer-python", "flashinfer-cubin"]
+    assert (record / "sampler").read_text() == "0"
+    assert (tmp_path / "checkpoints" / "grpo-run").is_dir() and (tmp_path / "outputs").is_dir()
+
+
+# ------------------------------------------------------------------ fail fast, one line
+
+@needs_python
+@pytest.mark.parametrize("allow_cpu", ["0", "1"])
+def test_no_gpu(tmp_path, model_dir, allow_cpu):
+    assert_fails(run_launcher(tmp_path, **gpu_env(model_dir, GPU_COUNT="0", ALLOW_CPU=allow_cpu)),
+                 "no GPU found (nvidia-smi lists none; GPU_COUNT overrides detection): GRPO needs one for the vLLM rollout")
+
+
+@needs_python
+def test_other_name_is_the_same_launcher(tmp_path, model_dir):
+    assert_fails(run_launcher(tmp_path, script=OTHER_NAME, **gpu_env(model_dir, GPU_COUNT="0")),
+                 "GRPO needs one for the vLLM rollout")
+    # arguments pass through unchanged
+    assert_fails(run_launcher(tmp_path, "trainer.save_freq=1", "--dry-run", script=OTHER_NAME, **gpu_env(model_dir)),
+                 "--dry-run must be the first argument")
+
+
+@needs_python
+def test_missing_model_path(tmp_path):
+    assert_fails(run_launcher(tmp_path, "--dry-run", GPU_COUNT="4", MODEL_PATH=tmp_path / "no-model"),
+                 f"MODEL_PATH={tmp_path}/no-model does not exist")
+
+
+@needs_python
+def test_missing_token_for_download(tmp_path):
+    assert_fails(run_launcher(tmp_path, "--dry-run", GPU_COUNT="4"),
+                 f"HF_TOKEN is not set: it is needed to download Qwen/Qwen3-4B-Instruct-2507 into {tmp_path}/models/Qwen/Qwen3-4B-Instruct-2507")
+
+
+@needs_python
+def test_missing_parquet(tmp_path, model_dir):
+    assert_fails(run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, TRAIN_DATA=tmp_path / "nope.parquet")),
+                 f"training data {tmp_path}/nope.parquet not found")
+
+
+@needs_python
+def test_garbled_parquet(tmp_path, model_dir):
+    bad = tmp_path / "garbled.parquet"
+    bad.write_bytes(b"PAR1 this is not a parquet file")
+    assert_fails(run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, TRAIN_DATA=bad)),
+                 "training data is not usable: check-data:")
+
+
+@needs_python
+def test_garbled_validation_parquet(tmp_path, model_dir):
+    bad = tmp_path / "val.parquet"
+    bad.write_bytes(b"\x00" * 64)
+    assert_fails(run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, VAL_DATA=bad)), "validation data is not usable")
+
+
+@needs_python
+@pytest.mark.parametrize("knobs,message", [
+    ({"TRAIN_BATCH_SIZE": "60"}, "TRAIN_BATCH_SIZE=60 is not a multiple of PPO_MINI_BATCH_SIZE=16"),
+    ({"GPU_COUNT": "6"}, "PPO_MINI_BATCH_SIZE*ROLLOUT_N=128 responses per update do not split evenly over 6 GPUs"),
+    ({"ROLLOUT_TP": "3"}, "ROLLOUT_TP=3 does not divide the 4 GPUs per node"),
+    ({"ROLLOUT_N": "eight"}, "ROLLOUT_N=eight is not a non-negative integer"),
+    ({"TOTAL_STEPS": "0"}, "TOTAL_STEPS=0 must be at least 1"),
+    ({"GPU_COUNT": "-1"}, "GPU_COUNT=-1"),
+    ({"DIFFICULTY_RANGE": "3..7"}, "DIFFICULTY_RANGE=3..7 is not of the form lo-hi"),
+    ({"RAY_ADDRESS": "ray://x:1'"}, "RAY_ADDRESS must not contain quotes or backslashes"),
+    ({"WANDB_EXP": "../escape"}, "WANDB_EXP=../escape"),
+])
+def test_bad_settings(tmp_path, model_dir, knobs, message):
+    assert_fails(run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, **knobs)), message)
+
+
+@needs_python
+def test_numbers_are_checked_before_shell_arithmetic(tmp_path, model_dir):
+    marker = tmp_path / "pwned"
+    assert_fails(run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, MAX_PROMPT_LENGTH=f"a[$(touch {marker})]")),
+                 "MAX_PROMPT_LENGTH=")
+    assert not marker.exists()
+
+
+@needs_python
+def test_resume_without_checkpoints(tmp_path, model_dir):
+    assert_fails(run_launcher(tmp_path, **gpu_env(model_dir, RESUME="1")), "RESUME=1 but no grpo checkpoint of tiny-model")
+
+
+@needs_python
+def test_flash_attention_is_detected(tmp_path, model_dir):
+    """An importable flash_attn turns on flash_attention_2 and padding-free batches; asking for it
+    without one fails.  (The run stops at a later check, on purpose: no compose needed.)"""
+    fake = tmp_path / "fakemods" / "flash_attn"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    rc, out, err = run_launcher(tmp_path, **gpu_env(model_dir, PYTHONPATH=tmp_path / "fakemods", TRAIN_BATCH_SIZE="60"))
+    assert "attention: flash_attention_2 (use_remove_padding=True)" in err
+    assert_fails((rc, out, err), "TRAIN_BATCH_SIZE=60")
+    if importlib.util.find_spec("flash_attn") is None:
+        assert_fails(run_launcher(tmp_path, **gpu_env(model_dir, ATTN_IMPL="flash_attention_2")),
+                     "ATTN_IMPL=flash_attention_2 but flash_attn does not import")
+
+
+@needs_python
+def test_secret_on_command_line_is_refused_without_echoing_it(tmp_path, model_dir):
+    rc, out, err = run_launcher(tmp_path, "--dry-run", f"+trainer.note={SECRET}", **gpu_env(model_dir, HF_TOKEN=SECRET))
+    assert_fails((rc, out, err), "refusing to run: the value of HF_TOKEN appears on the command line")
+    assert SECRET not in out + err
+
+
+def test_launchers_never_trace_and_are_executable():
+    for script in (LAUNCHER, OTHER_NAME):
+        code = [line for line in script.read_text().splitlines() if not line.lstrip().startswith("#")]
+        assert not [line for line in code if "set -x" in line or "xtrace" in line]
+        assert os.access(script, os.X_OK)
