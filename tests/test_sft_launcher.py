@@ -1,0 +1,396 @@
+"""train/scripts/lgc-v2-SFT-trainer.sh and common.sh without training: shellcheck, --dry-run
+against verl's real Hydra configs, every fail-fast error path (one line, before any GPU time),
+.env parsed as data (never executed), secrets never printed or put on a command line."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "train" / "scripts"
+LAUNCHER = SCRIPTS / "lgc-v2-SFT-trainer.sh"
+OUR_SCRIPTS = [SCRIPTS / "common.sh", LAUNCHER]
+SECRET = "hf_veritasTestSecret_9f3a"
+WANDB_SECRET = "wandbSecret_0123456789abcdef"
+
+# Variables of the caller's shell that would change what the launcher does.
+_LAUNCHER_VARS = (
+    "MODEL_PATH", "MODEL_ID", "MODELS_DIR", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "WANDB_API_KEY",
+    "WANDB_PROJECT", "WANDB_EXP", "WANDB_DIR", "WANDB_MODE", "GPU_COUNT", "ALLOW_CPU", "RESUME",
+    "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "NPROC_PER_NODE", "TRAIN_DATA", "VAL_DATA",
+    "TRAIN_BATCH_SIZE", "MICRO_BATCH_SIZE", "MAX_LENGTH", "LR", "EPOCHS", "TOTAL_STEPS", "SAVE_FREQ",
+    "TEST_FREQ", "CHECKPOINT_ROOT", "OUTPUT_ROOT", "VERL_FILE_LOGGER_PATH", "VERL_USE_EXTERNAL_MODULES",
+    "CUDA_VISIBLE_DEVICES", "ENV_FILE", "DRY_RUN", "LOGGER", "SAVE_CONTENTS", "CHECK_DATA_SAMPLE",
+)
+
+
+def _python_with(*modules: str) -> str | None:
+    """This interpreter if it has the modules, else the repo's .venv one if that has them."""
+    if all(importlib.util.find_spec(m) for m in modules):
+        return sys.executable
+    venv = REPO / ".venv" / "bin" / "python"
+    if venv.exists():
+        code = "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in sys.argv[1:]))"
+        if subprocess.run([str(venv), "-c", code, *modules]).returncode == 0:
+            return str(venv)
+    return None
+
+
+PYTHON = _python_with("pyarrow")
+VERL_PYTHON = _python_with("verl", "hydra", "pyarrow")
+needs_python = pytest.mark.skipif(PYTHON is None, reason="no Python with pyarrow for veritas check-data")
+needs_verl = [pytest.mark.verl, pytest.mark.skipif(VERL_PYTHON is None, reason="verl is not installed")]
+
+
+def _sft_parquet(path: Path, rows: int, split: str = "train") -> Path:
+    from veritas.envs.lgc_v2 import registry
+
+    cmd = [PYTHON, "-m", "veritas", "generate", "--format", "sft", "--task-types", registry.TASK_TYPES[0],
+           "--num-samples", str(rows), "--difficulty", "1", "--language", "en", "--split", split,
+           "--output", str(path), "--overwrite"]
+    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    if PYTHON is None:
+        pytest.skip("no Python with pyarrow")
+    d = tmp_path_factory.mktemp("sft-data")
+    return {
+        "train8": _sft_parquet(d / "train8.parquet", 8),
+        "train32": _sft_parquet(d / "train32.parquet", 32),
+        "val": _sft_parquet(d / "val.parquet", 4, split="val"),
+    }
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    """Enough of a model directory for the launcher (config.json; nothing loads it)."""
+    d = tmp_path / "models" / "TinyOrg" / "tiny-model"
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    return d
+
+
+def run_launcher(tmp_path, *args, python=None, **env_vars):
+    env = {k: v for k, v in os.environ.items() if k not in _LAUNCHER_VARS}
+    env.update({
+        "PYTHON": python or PYTHON or sys.executable,
+        "ENV_FILE": str(tmp_path / "absent.env"),  # never the developer's real .env
+        "CHECKPOINT_ROOT": str(tmp_path / "checkpoints"),
+        "OUTPUT_ROOT": str(tmp_path / "outputs"),
+        "WANDB_DIR": str(tmp_path / "wandb"),
+        "MODELS_DIR": str(tmp_path / "models"),
+    })
+    env.update({k: str(v) for k, v in env_vars.items()})
+    proc = subprocess.run(["bash", str(LAUNCHER), *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_fails(result, message: str):
+    rc, out, err = result
+    assert rc == 1, (rc, out, err)
+    assert message in err, err
+    assert "Traceback" not in out + err
+    # the failure itself is one line, the last one on stderr
+    assert err.rstrip("\n").splitlines()[-1].startswith("error: "), err
+
+
+def cpu_env(data, model_dir, **extra):
+    return {"ALLOW_CPU": "1", "MODEL_PATH": model_dir, "TRAIN_DATA": data["train8"], "VAL_DATA": data["val"],
+            "TRAIN_BATCH_SIZE": "4", "MICRO_BATCH_SIZE": "2", **extra}
+
+
+# ------------------------------------------------------------------ static checks
+
+def test_scripts_parse():
+    for script in OUR_SCRIPTS:
+        subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None,
+                    reason="shellcheck binary not installed (apt-get install shellcheck; setup-env.sh does)")
+def test_shellcheck_clean():
+    proc = subprocess.run(["shellcheck", "-x", "-P", "SCRIPTDIR", *map(str, OUR_SCRIPTS)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_launcher_never_traces_and_is_executable():
+    for script in OUR_SCRIPTS:
+        code = [line for line in script.read_text().splitlines() if not line.lstrip().startswith("#")]
+        assert not [line for line in code if "set -x" in line or "xtrace" in line]
+    assert os.access(LAUNCHER, os.X_OK)
+
+
+# ------------------------------------------------------------------ dry runs (verl's own configs)
+
+def test_dry_run_cpu_composes_verl_config_and_prints_command(tmp_path, data, model_dir):
+    """CPU demo settings, the caller's override last, and RESUME=1 picking this model's most
+    recently written experiment (one dry run: each one imports verl, ~10 s)."""
+    if VERL_PYTHON is None:
+        pytest.skip("verl is not installed")
+    for name, mtime in (("tiny-model-old", 1_000_000), ("tiny-model-new", 2_000_000), ("other-model-x", 3_000_000)):
+        d = tmp_path / "checkpoints" / name
+        d.mkdir(parents=True)
+        (d / "latest_checkpointed_iteration.txt").write_text("7")
+        os.utime(d / "latest_checkpointed_iteration.txt", (mtime, mtime))
+    rc, out, err = run_launcher(tmp_path, "--dry-run", "optim.lr=3e-5", python=VERL_PYTHON,
+                                **cpu_env(data, model_dir, RESUME="1"))
+    assert rc == 0, err
+    assert "ok: sft_trainer composed and validated" in err
+    assert "dry run OK" in err
+    cmd = [line for line in out.splitlines() if line.startswith("+ ")]
+    assert len(cmd) == 1
+    cmd = cmd[0]
+    assert "--standalone" in cmd and "--nproc_per_node 1" in cmd and "-m verl.trainer.sft_trainer" in cmd
+    for expected in ("trainer.device=cpu", "data.num_workers=0", "engine.strategy=fsdp2",
+                     "+model.override_config.attn_implementation=sdpa", "model.use_remove_padding=False",
+                     "data.messages_key=messages", f"model.path={model_dir}", "trainer.resume_mode=auto",
+                     "trainer.experiment_name=tiny-model-new ",
+                     f"trainer.default_local_dir={tmp_path}/checkpoints/tiny-model-new ", "hydra.run.dir="):
+        assert expected in cmd, expected
+    assert "resuming experiment tiny-model-new" in err and "resumes from step 7" in err
+    # the environment the CPU mode sets is printed with the command, so it can be rerun as is
+    for expected in ("VERL_USE_EXTERNAL_MODULES=veritas.verl_ext.cpu_platform ", "VERL_ENGINE_DEVICE=cuda ",
+                     "OMP_NUM_THREADS=1 ", "CUDA_VISIBLE_DEVICES='' "):
+        assert expected in cmd, expected
+    # the caller's override comes last, so it wins in the composed config
+    assert cmd.rstrip().endswith("optim.lr=3e-5")
+    assert "lr: 3.0e-05" in out
+    assert "device: cpu" in out and "train_batch_size: 4" in out
+    # CPU mode announced; nothing written by a dry run
+    assert "training on CPU" in err
+    assert not (tmp_path / "outputs").exists() and not (tmp_path / "wandb").exists()
+
+
+def test_dry_run_gpu_defaults_and_secrets_stay_secret(tmp_path, data):
+    """Defaults from the issue on a (declared) 8-GPU host; the default model is not downloaded by a
+    dry run; the token and wandb key values never appear in any output."""
+    if VERL_PYTHON is None:
+        pytest.skip("verl is not installed")
+    rc, out, err = run_launcher(tmp_path, "--dry-run", python=VERL_PYTHON, GPU_COUNT="8",
+                                TRAIN_DATA=data["train32"], VAL_DATA=data["val"],
+                                HF_TOKEN=SECRET, WANDB_API_KEY=WANDB_SECRET, WANDB_MODE="disabled",
+                                VERL_USE_EXTERNAL_MODULES="veritas.verl_ext.cpu_platform,json")
+    assert rc == 0, err
+    assert SECRET not in out + err and WANDB_SECRET not in out + err
+    cmd = next(line for line in out.splitlines() if line.startswith("+ "))
+    for expected in ("--nproc_per_node 8", "data.train_batch_size=32", "data.micro_batch_size_per_gpu=8",
+                     "data.max_length=2048", "optim.lr=2e-6", r"optim.betas=\[0.9\,0.98\]",
+                     "optim.weight_decay=0.05", "engine.dtype=bfloat16", "trainer.total_epochs=10",
+                     "trainer.save_freq=50", "trainer.test_freq=50", "trainer.device=cuda",
+                     f"model.path={tmp_path}/models/Qwen/Qwen3Guard-Gen-8B",
+                     "trainer.project_name=Qwen3-4B-Instruct", "trainer.n_gpus_per_node=8"):
+        assert expected in cmd, expected
+    assert "trainer.total_training_steps" not in cmd  # TOTAL_STEPS unset: epochs decide
+    # auto-named experiment: <model>-<YYYYmmdd-HHMMSS>-batch_size-<N>-...
+    assert "trainer.experiment_name=Qwen3Guard-Gen-8B-" in cmd and "-batch_size-32-" in cmd
+    # the CPU platform stays off with GPUs, even when the environment asks for it
+    assert "dropped veritas.verl_ext.cpu_platform" in err
+    assert "VERL_USE_EXTERNAL_MODULES=json " in cmd and "VERL_ENGINE_DEVICE" not in cmd
+    assert "a real run downloads it" in err
+
+
+# ------------------------------------------------------------------ fail fast, one line
+
+@needs_python
+def test_missing_parquet(tmp_path, data, model_dir):
+    assert_fails(run_launcher(tmp_path, "--dry-run", **cpu_env(data, model_dir, TRAIN_DATA=tmp_path / "nope.parquet")),
+                 f"training data {tmp_path}/nope.parquet not found")
+
+
+@needs_python
+def test_garbled_parquet(tmp_path, data, model_dir):
+    bad = tmp_path / "garbled.parquet"
+    bad.write_bytes(b"PAR1 this is not a parquet file")
+    assert_fails(run_launcher(tmp_path, "--dry-run", **cpu_env(data, model_dir, TRAIN_DATA=bad)),
+                 "training data is not usable: check-data:")
+
+
+@needs_python
+def test_garbled_validation_parquet(tmp_path, data, model_dir):
+    bad = tmp_path / "val.parquet"
+    bad.write_bytes(b"\x00" * 64)
+    assert_fails(run_launcher(tmp_path, "--dry-run", **cpu_env(data, model_dir, VAL_DATA=bad)),
+                 "validation data is not usable")
+
+
+@needs_python
+def test_too_few_rows_for_one_batch(tmp_path, data, model_dir):
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, TRAIN_BATCH_SIZE="64")),
+                 "training data has 8 rows, fewer than TRAIN_BATCH_SIZE=64")
+
+
+@needs_python
+def test_missing_model_path(tmp_path, data):
+    assert_fails(run_launcher(tmp_path, "--dry-run", **cpu_env(data, tmp_path / "no-model")),
+                 f"MODEL_PATH={tmp_path}/no-model does not exist")
+
+
+@needs_python
+def test_model_path_without_config(tmp_path, data):
+    (tmp_path / "empty-model").mkdir()
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, tmp_path / "empty-model")), "no config.json")
+
+
+@needs_python
+def test_missing_token_for_download(tmp_path, data):
+    env = cpu_env(data, "", MODEL_ID="SomeOrg/not-downloaded")
+    del env["MODEL_PATH"]
+    assert_fails(run_launcher(tmp_path, **env),
+                 f"HF_TOKEN is not set: it is needed to download SomeOrg/not-downloaded into {tmp_path}/models/SomeOrg/not-downloaded")
+
+
+@needs_python
+def test_downloaded_model_needs_no_token(tmp_path, data, model_dir):
+    """MODEL_ID already under MODELS_DIR: used as is, no HF_TOKEN asked (fails later, on purpose)."""
+    (model_dir / "model.safetensors").write_bytes(b"x")
+    env = cpu_env(data, "", MODEL_ID="TinyOrg/tiny-model", TRAIN_BATCH_SIZE="64")
+    del env["MODEL_PATH"]
+    rc, out, err = run_launcher(tmp_path, **env)
+    assert "HF_TOKEN" not in err and f"model: TinyOrg/tiny-model at {model_dir}" in err
+    assert_fails((rc, out, err), "fewer than TRAIN_BATCH_SIZE=64")
+
+
+@needs_python
+def test_no_gpu_without_allow_cpu(tmp_path, data, model_dir):
+    env = cpu_env(data, model_dir, GPU_COUNT="0")
+    del env["ALLOW_CPU"]
+    assert_fails(run_launcher(tmp_path, **env), "no GPU found")
+
+
+@needs_python
+@pytest.mark.parametrize("knob,value", [("TRAIN_BATCH_SIZE", "32x"), ("GPU_COUNT", "-1"), ("TOTAL_STEPS", "0"),
+                                        ("NNODES", "0")])
+def test_bad_numbers(tmp_path, data, model_dir, knob, value):
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, **{knob: value})), f"{knob}={value}")
+
+
+@needs_python
+def test_multinode_needs_master_addr(tmp_path, data, model_dir):
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, NNODES="2", NODE_RANK="1")),
+                 "NNODES=2 needs MASTER_ADDR")
+
+
+@needs_python
+def test_resume_without_checkpoints(tmp_path, data, model_dir):
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, RESUME="1")),
+                 "RESUME=1 but no sft checkpoint of tiny-model")
+
+
+@needs_python
+def test_bad_experiment_name(tmp_path, data, model_dir):
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, WANDB_EXP="../escape")), "WANDB_EXP=../escape")
+
+
+@needs_python
+def test_dry_run_only_as_first_argument(tmp_path, data, model_dir):
+    assert_fails(run_launcher(tmp_path, "optim.lr=1", "--dry-run", **cpu_env(data, model_dir)),
+                 "--dry-run must be the first argument")
+
+
+def test_bad_override_is_one_line(tmp_path, data, model_dir):
+    if VERL_PYTHON is None:
+        pytest.skip("verl is not installed")
+    rc, out, err = run_launcher(tmp_path, "--dry-run", "data.no_such_key=1", python=VERL_PYTHON,
+                                **cpu_env(data, model_dir))
+    assert_fails((rc, out, err), "the verl sft_trainer config does not compose")
+    assert "no_such_key" in err
+    assert "+ " not in out  # no command printed for a config that does not compose
+
+
+@needs_python
+def test_secret_on_command_line_is_refused_without_echoing_it(tmp_path, data, model_dir):
+    rc, out, err = run_launcher(tmp_path, "--dry-run", f"+trainer.note={SECRET}",
+                                **cpu_env(data, model_dir, HF_TOKEN=SECRET, WANDB_EXP="s", LOGGER="[console]"))
+    assert_fails((rc, out, err), "refusing to run: the value of HF_TOKEN appears on the command line")
+    assert SECRET not in out + err
+
+
+# ------------------------------------------------------------------ .env
+
+@needs_python
+def test_dotenv_is_data_not_code(tmp_path, data, model_dir):
+    marker1, marker2, marker3 = (tmp_path / f"pwned{i}" for i in (1, 2, 3))
+    env_file = tmp_path / "test.env"
+    env_file.write_text(
+        "# comment\n"
+        f"MODEL_PATH=$(touch {marker1}){model_dir}\n"
+        f"EVIL_BACKTICK=`touch {marker2}`\n"
+        f"export EVIL_SEMI='x'; touch {marker3}\n"
+        "ALLOW_CPU=1\n"
+        f"HF_TOKEN={SECRET}\n"
+        f"WANDB_API_KEY=\"{WANDB_SECRET}\"\n"
+        "GPU_COUNT=8\n"
+    )
+    rc, out, err = run_launcher(tmp_path, "--dry-run", ENV_FILE=env_file, GPU_COUNT="0",
+                                TRAIN_DATA=data["train8"], VAL_DATA=data["val"])
+    assert not marker1.exists() and not marker2.exists() and not marker3.exists()
+    # the value is literal text: "$(touch ...)" is part of a path that does not exist
+    assert_fails((rc, out, err), f"MODEL_PATH=$(touch {marker1}){model_dir} does not exist")
+    # .env values were used (ALLOW_CPU=1 got us past the GPU check) but the caller's GPU_COUNT=0 won
+    assert "training on CPU" in err
+    assert "sets MODEL_PATH EVIL_BACKTICK " in err and " ALLOW_CPU HF_TOKEN WANDB_API_KEY GPU_COUNT" in err
+    assert SECRET not in out + err and WANDB_SECRET not in out + err
+
+
+@needs_python
+def test_dotenv_values_reach_the_launcher(tmp_path, data, model_dir):
+    env_file = tmp_path / "test.env"
+    env_file.write_text(f'MODEL_PATH="{model_dir}"\nALLOW_CPU=1\nTRAIN_BATCH_SIZE=64\n')
+    rc, out, err = run_launcher(tmp_path, ENV_FILE=env_file, GPU_COUNT="0", TRAIN_DATA=data["train8"],
+                                VAL_DATA=data["val"])
+    assert f"model: {model_dir}" in err
+    assert_fails((rc, out, err), "TRAIN_BATCH_SIZE=64")
+
+
+# ------------------------------------------------------------------ the CPU platform module
+
+_PLATFORM_PROBE = r"""
+import os
+os.environ["VERL_USE_EXTERNAL_MODULES"] = "veritas.verl_ext.cpu_platform"
+import torch.distributed as dist
+import verl  # loads the module named above, as in every torchrun worker
+from verl.plugin.platform import get_platform
+from verl.utils.device import get_device_name, get_nccl_backend, get_torch_device, get_device_id
+from veritas.verl_ext.cpu_platform import dedupe_backend
+assert get_platform().device_name == get_device_name() == "cpu"
+assert get_nccl_backend() == "gloo" and get_device_id() == "cpu"
+assert dedupe_backend("cpu:gloo,cpu:gloo") == "cpu:gloo"
+assert dedupe_backend("cpu:gloo,cuda:nccl") == "cpu:gloo,cuda:nccl" and dedupe_backend("gloo") == "gloo"
+dev = get_torch_device()
+dev.empty_cache(); dev.synchronize(); dev.set_device(0)
+free, total = dev.mem_get_info()
+assert 0 < free <= total
+state = dev.get_rng_state(); dev.set_rng_state(state)
+os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT="0", RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
+dist.init_process_group(backend=f"cpu:gloo,{get_device_name()}:{get_nccl_backend()}", init_method="tcp://127.0.0.1:0",
+                        rank=0, world_size=1)
+import torch
+t = torch.ones(3)
+dist.all_reduce(t)
+assert t.tolist() == [1.0, 1.0, 1.0]
+dist.destroy_process_group()
+print("cpu platform ok")
+"""
+
+
+def test_cpu_platform_module():
+    """What the launcher's CPU mode relies on: verl resolves the platform to cpu/gloo, and the
+    backend string verl builds for it (cpu:gloo,cpu:gloo) initialises torch.distributed."""
+    if VERL_PYTHON is None:
+        pytest.skip("verl is not installed")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([VERL_PYTHON, "-c", _PLATFORM_PROBE], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and "cpu platform ok" in proc.stdout, proc.stdout + proc.stderr[-3000:]

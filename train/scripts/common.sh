@@ -1,0 +1,403 @@
+# shellcheck shell=bash
+# Shared by the launchers in train/scripts/: source it, then call the steps in order.
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+#   parse_launcher_args "$@"; set -- "${LAUNCHER_ARGS[@]}"   # --dry-run (first argument only)
+#   init_common                    # python, .env, run timestamp
+#   detect_gpus                    # GPU_COUNT, DEVICE_MODE=gpu|cpu (CPU only with ALLOW_CPU=1)
+#   resolve_model ORG/NAME         # MODEL_PATH (local dir, or download MODEL_ID with HF_TOKEN)
+#   check_data sft|rl FILE         # `veritas check-data`, one line on failure
+#   resolve_experiment TASK SUFFIX # WANDB_EXP (auto-named, or RESUME=1), checkpoint dir
+#   setup_wandb TASK               # WANDB_PROJECT/WANDB_DIR/WANDB_MODE
+#   setup_hydra_outputs            # HYDRA_RUN_DIR = train/outputs/YYYY-MM-DD/HH-MM-SS
+#   build_torchrun                 # TORCHRUN_CMD (standalone on one node)
+#   compose_config NAME OVERRIDES  # dry runs: verl's own Hydra config, composed and validated
+#   print_cmd CMD... / run_cmd CMD...   # print the command (dry run) / print it, then exec it
+#   ensure_flashinfer              # GPU rollout launchers only
+#
+# Errors are one line on stderr, "error: ...", exit 1, before any GPU time is spent.
+# Secrets (HF_TOKEN, WANDB_API_KEY, ...) reach the trainer only through the environment: they
+# are never put on a command line, never printed, and this file never runs `set -x`.
+
+set -euo pipefail
+
+VERITAS_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+export VERITAS_ROOT
+# `python -m veritas ...` and the CPU platform module must import without `pip install -e .`.
+export PYTHONPATH="$VERITAS_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+
+VERITAS_LAUNCHER="$(basename -- "$0")"
+DRY_RUN=0
+# Variables whose values must never appear in argv or output (plus any .env key that looks like one).
+SECRET_VARS=(HF_TOKEN HUGGING_FACE_HUB_TOKEN WANDB_API_KEY)
+
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+notice() {
+	printf 'notice: %s\n' "$*" >&2
+}
+
+log() {
+	printf '[%s] %s\n' "$VERITAS_LAUNCHER" "$*" >&2
+}
+
+# "--dry-run" is only recognised as the first argument; everything else goes to Hydra.
+parse_launcher_args() {
+	LAUNCHER_ARGS=("$@")
+	if [[ "${1:-}" == "--dry-run" ]]; then
+		DRY_RUN=1
+		LAUNCHER_ARGS=("${@:2}")
+	fi
+	local arg
+	for arg in "${LAUNCHER_ARGS[@]}"; do
+		if [[ "$arg" == "--dry-run" ]]; then
+			die "--dry-run must be the first argument"
+		fi
+	done
+}
+
+require_int() { # NAME VALUE [MIN]
+	[[ "$2" =~ ^[0-9]+$ ]] || die "$1=$2 is not a non-negative integer"
+	if [[ -n "${3:-}" ]] && ((10#$2 < $3)); then
+		die "$1=$2 must be at least $3"
+	fi
+}
+
+resolve_python() {
+	if [[ -z "${PYTHON:-}" ]]; then
+		if [[ -x "$VERITAS_ROOT/.venv/bin/python" ]]; then
+			PYTHON="$VERITAS_ROOT/.venv/bin/python"
+		else
+			PYTHON="$(command -v python3 || true)"
+		fi
+	fi
+	if [[ -z "$PYTHON" ]] || ! command -v "$PYTHON" >/dev/null 2>&1; then
+		die "no Python found: set PYTHON, or create $VERITAS_ROOT/.venv"
+	fi
+	export PYTHON
+}
+
+# Load .env from the repository root with python-dotenv's parser (dotenv_values): the file is
+# data, never shell code, so `$(cmd)` or backticks in it stay literal text.  Variables already
+# in the environment win, as with load_dotenv(override=False).
+load_dotenv() {
+	local env_file="${ENV_FILE:-$VERITAS_ROOT/.env}"
+	DOTENV_KEYS=()
+	[[ -f "$env_file" ]] || return 0
+	[[ -r "$env_file" ]] || die "$env_file is not readable"
+	local entry key seen_end=0
+	# NUL-separated KEY=VALUE entries, then an end marker that proves the parser finished.
+	while IFS= read -r -d '' entry; do
+		if [[ "$entry" == "__VERITAS_DOTENV_END__" ]]; then
+			seen_end=1
+			continue
+		fi
+		key="${entry%%=*}"
+		if [[ ! "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+			notice "ignoring .env entry with an invalid variable name"
+			continue
+		fi
+		DOTENV_KEYS+=("$key")
+		if [[ -z "${!key+set}" ]]; then
+			export "$key=${entry#*=}"
+		fi
+	done < <("$PYTHON" - "$env_file" <<'PY' || true
+import sys
+try:
+    from dotenv import dotenv_values
+except ImportError:
+    sys.stderr.write("error: python-dotenv is not installed (pip install python-dotenv); cannot read .env\n")
+    sys.exit(1)
+try:
+    values = dotenv_values(sys.argv[1], interpolate=True)
+except Exception as exc:  # a parse problem, reported without echoing file content
+    sys.stderr.write(f"error: cannot parse {sys.argv[1]}: {type(exc).__name__}\n")
+    sys.exit(1)
+out = sys.stdout.buffer
+for key, value in values.items():
+    if value is None or "\0" in key or "\0" in value:
+        continue
+    out.write(key.encode() + b"=" + value.encode() + b"\0")
+out.write(b"__VERITAS_DOTENV_END__\0")
+PY
+	)
+	((seen_end)) || die "could not read $env_file (see the message above)"
+	for key in "${DOTENV_KEYS[@]}"; do
+		case "$key" in
+		*TOKEN* | *KEY* | *SECRET* | *PASSWORD*) SECRET_VARS+=("$key") ;;
+		esac
+	done
+	if ((${#DOTENV_KEYS[@]})); then
+		log ".env: $env_file sets ${DOTENV_KEYS[*]}"
+	else
+		log ".env: $env_file sets nothing"
+	fi
+}
+
+init_common() {
+	# Relative paths (MODEL_PATH, TRAIN_DATA, ...) mean the same from any directory: the repo root.
+	cd -- "$VERITAS_ROOT"
+	resolve_python
+	load_dotenv
+	# One clock reading, so the output dir, WANDB_DIR and the experiment name agree.
+	read -r RUN_DATE RUN_TIME RUN_STAMP < <(date '+%Y-%m-%d %H-%M-%S %Y%m%d-%H%M%S')
+	export RUN_DATE RUN_TIME RUN_STAMP
+}
+
+# GPU_COUNT (if set) wins; else CUDA_VISIBLE_DEVICES and nvidia-smi decide.  Without a GPU,
+# training runs on CPU only when ALLOW_CPU=1: the CPU platform is never switched on otherwise.
+detect_gpus() {
+	if [[ -n "${GPU_COUNT:-}" ]]; then
+		require_int GPU_COUNT "$GPU_COUNT"
+	elif command -v nvidia-smi >/dev/null 2>&1; then
+		GPU_COUNT="$(nvidia-smi --query-gpu=index --format=csv,noheader 2>/dev/null | grep -c '^[[:space:]]*[0-9]' || true)"
+		if [[ -n "${CUDA_VISIBLE_DEVICES+set}" ]]; then
+			local visible
+			visible="$(tr ',' '\n' <<<"$CUDA_VISIBLE_DEVICES" | grep -c '[^[:space:]]' || true)"
+			((visible < GPU_COUNT)) && GPU_COUNT="$visible"
+		fi
+	else
+		GPU_COUNT=0
+	fi
+	GPU_COUNT=$((10#$GPU_COUNT))
+	export GPU_COUNT
+	if ((GPU_COUNT > 0)); then
+		DEVICE_MODE=gpu
+		NPROC_PER_NODE="${NPROC_PER_NODE:-$GPU_COUNT}"
+		require_int NPROC_PER_NODE "$NPROC_PER_NODE" 1
+		# The CPU platform would take over verl's device choice: never with GPUs (a stale .env entry, say).
+		if [[ ",${VERL_USE_EXTERNAL_MODULES:-}," == *,veritas.verl_ext.cpu_platform,* ]]; then
+			local kept
+			kept="$(tr ',' '\n' <<<"$VERL_USE_EXTERNAL_MODULES" | grep -vx 'veritas.verl_ext.cpu_platform' | paste -sd, - || true)"
+			export VERL_USE_EXTERNAL_MODULES="$kept"
+			notice "GPUs present: dropped veritas.verl_ext.cpu_platform from VERL_USE_EXTERNAL_MODULES"
+		fi
+		log "GPUs: $GPU_COUNT (nproc_per_node=$NPROC_PER_NODE)"
+		return 0
+	fi
+	[[ "${ALLOW_CPU:-0}" == 1 ]] ||
+		die "no GPU found (nvidia-smi lists none; GPU_COUNT overrides detection): set ALLOW_CPU=1 to train on CPU (slow; demos and tests only)"
+	DEVICE_MODE=cpu
+	NPROC_PER_NODE=1
+	# verl 0.9.1 has no CPU platform: load ours (veritas/verl_ext/cpu_platform.py) in every worker.
+	case ",${VERL_USE_EXTERNAL_MODULES:-}," in
+	*,veritas.verl_ext.cpu_platform,*) ;;
+	*) VERL_USE_EXTERNAL_MODULES="veritas.verl_ext.cpu_platform${VERL_USE_EXTERNAL_MODULES:+,$VERL_USE_EXTERNAL_MODULES}" ;;
+	esac
+	export VERL_USE_EXTERNAL_MODULES
+	# verl registers its FSDP engine for cuda/npu only; the platform itself says "cpu".
+	export VERL_ENGINE_DEVICE=cuda
+	# More threads than cores oversubscribe badly (a 2-core host: 60 s/step with 2, 4 s with 1).
+	export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+	export CUDA_VISIBLE_DEVICES=""
+	notice "no GPU: training on CPU (ALLOW_CPU=1) with veritas.verl_ext.cpu_platform, OMP_NUM_THREADS=$OMP_NUM_THREADS"
+}
+
+# A directory holds a usable model: a config and weights, and no half-finished Hub download.
+model_complete() {
+	local dir="$1"
+	[[ -f "$dir/config.json" ]] || return 1
+	compgen -G "$dir/*.safetensors" >/dev/null || compgen -G "$dir/*.bin" >/dev/null || return 1
+	! compgen -G "$dir/.cache/huggingface/download/*.incomplete" >/dev/null
+}
+
+# MODEL_PATH (a local directory) needs no token.  Otherwise MODEL_ID (default $1) is used from
+# train/models/<org>/<name>, downloaded there first if missing, which needs HF_TOKEN.
+resolve_model() {
+	local default_id="$1"
+	if [[ -n "${MODEL_PATH:-}" ]]; then
+		[[ -d "$MODEL_PATH" ]] || die "MODEL_PATH=$MODEL_PATH does not exist"
+		[[ -f "$MODEL_PATH/config.json" ]] || die "MODEL_PATH=$MODEL_PATH is not a Hugging Face model directory (no config.json)"
+		MODEL_PATH="$(cd -- "$MODEL_PATH" && pwd -P)"
+		MODEL_NAME="$(basename -- "$MODEL_PATH")"
+		log "model: $MODEL_PATH"
+		export MODEL_PATH MODEL_NAME
+		return 0
+	fi
+	MODEL_ID="${MODEL_ID:-$default_id}"
+	[[ "$MODEL_ID" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
+		die "MODEL_ID=$MODEL_ID is not a Hugging Face id of the form org/name"
+	MODEL_NAME="${MODEL_ID##*/}"
+	MODEL_PATH="${MODELS_DIR:-$VERITAS_ROOT/train/models}/$MODEL_ID"
+	export MODEL_ID MODEL_PATH MODEL_NAME
+	if model_complete "$MODEL_PATH"; then
+		log "model: $MODEL_ID at $MODEL_PATH"
+		return 0
+	fi
+	[[ -n "${HF_TOKEN:-}" ]] ||
+		die "HF_TOKEN is not set: it is needed to download $MODEL_ID into $MODEL_PATH (put it in .env, or set MODEL_PATH to a local model directory)"
+	if [[ "$DRY_RUN" == 1 ]]; then
+		notice "dry run: $MODEL_ID is not in $MODEL_PATH yet; a real run downloads it (HF_TOKEN is set)"
+		return 0
+	fi
+	log "model: downloading $MODEL_ID into $MODEL_PATH"
+	mkdir -p -- "$MODEL_PATH"
+	# huggingface_hub reads HF_TOKEN from the environment: the token is never an argument.
+	"$PYTHON" - "$MODEL_ID" "$MODEL_PATH" <<'PY' || die "download of $MODEL_ID failed (see above); rerun to resume it"
+import sys
+try:
+    from huggingface_hub import snapshot_download
+    snapshot_download(repo_id=sys.argv[1], local_dir=sys.argv[2])
+except Exception as exc:
+    first = (str(exc).strip().splitlines() or [""])[0]
+    sys.stderr.write(f"error: {type(exc).__name__}: {first}\n")
+    sys.exit(1)
+PY
+	model_complete "$MODEL_PATH" || die "download of $MODEL_ID finished but $MODEL_PATH has no config.json and weights"
+}
+
+# Validate a parquet with `veritas check-data` (structure of every row; CHECK_DATA_SAMPLE rows,
+# default 1000, regenerated and verified; 0 = all).  Fails with its one-line message.
+check_data() {
+	local kind="$1" file="$2" what="${3:-data}" out sample="${CHECK_DATA_SAMPLE:-1000}"
+	[[ -f "$file" ]] || die "$what $file not found (make it with: veritas generate --format $kind --output $file ...)"
+	require_int CHECK_DATA_SAMPLE "$sample"
+	local args=(-m veritas check-data --kind "$kind")
+	((sample > 0)) && args+=(--sample "$sample")
+	if ! out="$("$PYTHON" "${args[@]}" "$file" 2>&1)"; then
+		out="$(grep -v '^[[:space:]]*$' <<<"$out" | tail -n 1)"
+		die "$what is not usable: ${out:-veritas check-data failed on $file}"
+	fi
+	log "$what: ${out##*$'\n'}"
+}
+
+parquet_rows() {
+	"$PYTHON" -c 'import sys, pyarrow.parquet as pq; print(pq.ParquetFile(sys.argv[1]).metadata.num_rows)' "$1" 2>/dev/null ||
+		die "cannot read the row count of $1"
+}
+
+# WANDB_EXP names the run and its checkpoint directory.  Set it to resume a run; RESUME=1
+# picks the most recently written checkpoint directory of this model instead; otherwise a
+# new name <model>-<YYYYmmdd-HHMMSS>-<suffix> starts a fresh run.
+resolve_experiment() {
+	local task="$1" suffix="$2"
+	CHECKPOINT_ROOT="${CHECKPOINT_ROOT:-$VERITAS_ROOT/train/artifacts/checkpoints}"
+	if [[ -z "${WANDB_EXP:-}" && "${RESUME:-0}" == 1 ]]; then
+		local latest
+		latest="$(find "$CHECKPOINT_ROOT" -mindepth 2 -maxdepth 2 -name latest_checkpointed_iteration.txt \
+			-path "$CHECKPOINT_ROOT/$MODEL_NAME-*" -printf '%T@ %h\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2- || true)"
+		[[ -n "$latest" ]] || die "RESUME=1 but no $task checkpoint of $MODEL_NAME under $CHECKPOINT_ROOT (set WANDB_EXP to the run to resume)"
+		WANDB_EXP="$(basename -- "$latest")"
+		log "resuming experiment $WANDB_EXP (RESUME=1)"
+	fi
+	WANDB_EXP="${WANDB_EXP:-$MODEL_NAME-$RUN_STAMP-$suffix}"
+	[[ "$WANDB_EXP" =~ ^[A-Za-z0-9][A-Za-z0-9._=+-]*$ ]] ||
+		die "WANDB_EXP=$WANDB_EXP is not a usable run name (letters, digits and . _ = + - only)"
+	CHECKPOINT_DIR="$CHECKPOINT_ROOT/$WANDB_EXP"
+	export WANDB_EXP CHECKPOINT_ROOT CHECKPOINT_DIR
+	if [[ -f "$CHECKPOINT_DIR/latest_checkpointed_iteration.txt" ]]; then
+		log "experiment $WANDB_EXP: resumes from step $(head -c 32 "$CHECKPOINT_DIR/latest_checkpointed_iteration.txt") in $CHECKPOINT_DIR"
+	else
+		log "experiment $WANDB_EXP: checkpoints go to $CHECKPOINT_DIR"
+	fi
+}
+
+# wandb logs online when WANDB_API_KEY is set (wandb reads it from the environment), else offline.
+setup_wandb() {
+	local task="$1"
+	export WANDB_PROJECT="${WANDB_PROJECT:-Qwen3-4B-Instruct}"
+	export WANDB_DIR="${WANDB_DIR:-$VERITAS_ROOT/train/artifacts/wandb/$WANDB_PROJECT-$task-$RUN_DATE}"
+	if [[ -n "${WANDB_API_KEY:-}" ]]; then
+		export WANDB_MODE="${WANDB_MODE:-online}"
+	elif [[ -z "${WANDB_MODE:-}" ]]; then
+		export WANDB_MODE=offline
+		notice "WANDB_API_KEY is not set: wandb logs offline to $WANDB_DIR (upload later with wandb sync)"
+	fi
+	log "wandb: project $WANDB_PROJECT, run $WANDB_EXP, mode $WANDB_MODE"
+}
+
+# Hydra's run dir (config snapshot, logs) and verl's per-run metrics file live together.
+setup_hydra_outputs() {
+	HYDRA_RUN_DIR="${OUTPUT_ROOT:-$VERITAS_ROOT/train/outputs}/$RUN_DATE/$RUN_TIME"
+	local n=1 base="$HYDRA_RUN_DIR"
+	while [[ -e "$HYDRA_RUN_DIR" ]]; do # two launches in one second
+		n=$((n + 1))
+		HYDRA_RUN_DIR="$base-$n"
+	done
+	# verl's "file" logger truncates its file on open: one file per run keeps earlier runs' metrics.
+	export VERL_FILE_LOGGER_PATH="${VERL_FILE_LOGGER_PATH:-$HYDRA_RUN_DIR/metrics.jsonl}"
+	export HYDRA_RUN_DIR
+}
+
+# TORCHRUN_CMD: single node -> --standalone (free port, no rendezvous setup); several nodes ->
+# NNODES, NODE_RANK, MASTER_ADDR (required), MASTER_PORT.
+build_torchrun() {
+	NNODES="${NNODES:-1}"
+	NODE_RANK="${NODE_RANK:-0}"
+	require_int NNODES "$NNODES" 1
+	require_int NODE_RANK "$NODE_RANK"
+	((NODE_RANK < NNODES)) || die "NODE_RANK=$NODE_RANK must be below NNODES=$NNODES"
+	local torchrun=("$PYTHON" -m torch.distributed.run)
+	local beside_python
+	beside_python="$(dirname -- "$(command -v "$PYTHON")")/torchrun"
+	[[ -x "$beside_python" ]] && torchrun=("$beside_python")
+	# TORCHRUN_CMD is for the caller (the launcher appends the module and overrides).
+	# shellcheck disable=SC2034
+	if ((NNODES == 1)); then
+		TORCHRUN_CMD=("${torchrun[@]}" --standalone --nnodes 1 --nproc_per_node "$NPROC_PER_NODE")
+	else
+		[[ -n "${MASTER_ADDR:-}" ]] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
+		MASTER_PORT="${MASTER_PORT:-29500}"
+		require_int MASTER_PORT "$MASTER_PORT" 1
+		TORCHRUN_CMD=("${torchrun[@]}" --nnodes "$NNODES" --node_rank "$NODE_RANK"
+			--master_addr "$MASTER_ADDR" --master_port "$MASTER_PORT" --nproc_per_node "$NPROC_PER_NODE")
+	fi
+}
+
+# flashinfer (sampling kernels for the vLLM/SGLang rollout) on a GPU host that lacks it; a
+# failed install is a notice, not an error.  GRPO launchers call this; SFT does not need it.
+ensure_flashinfer() {
+	[[ "${DEVICE_MODE:-}" == gpu && "$DRY_RUN" != 1 ]] || return 0
+	# INSTALL_FLASHINFER=0 skips the attempt (offline hosts: pip would only wait on the network)
+	[[ "${INSTALL_FLASHINFER:-1}" != 0 ]] || return 0
+	"$PYTHON" -c 'import flashinfer' >/dev/null 2>&1 && return 0
+	notice "flashinfer is missing: installing flashinfer-python and flashinfer-cubin"
+	"$PYTHON" -m pip install -q flashinfer-python flashinfer-cubin ||
+		notice "could not install flashinfer; the rollout falls back to its slower sampler"
+}
+
+# Compose the complete verl config from verl's own Hydra files and validate it (dry runs).
+compose_config() { # CONFIG_NAME OVERRIDE...
+	local name="$1"
+	shift
+	check_no_secrets "$@"
+	"$PYTHON" -m veritas.verl_adapters.compose --config-name "$name" --validate --print -- "$@" ||
+		die "the verl $name config does not compose (see the error above)"
+}
+
+# Refuse a command line that carries a secret's value: secrets go through the environment.
+check_no_secrets() {
+	local name value arg
+	for name in "${SECRET_VARS[@]}"; do
+		value="${!name:-}"
+		((${#value} >= 4)) || continue
+		for arg in "$@"; do
+			[[ "$arg" == *"$value"* ]] && die "refusing to run: the value of $name appears on the command line (pass secrets through the environment)"
+		done
+	done
+	return 0
+}
+
+# Environment the launcher chose that changes what the trainer does (never a secret): shown in
+# front of the printed command so that it can be copied and rerun as is.
+SHOWN_ENV=(CUDA_VISIBLE_DEVICES OMP_NUM_THREADS VERL_USE_EXTERNAL_MODULES VERL_ENGINE_DEVICE
+	WANDB_MODE WANDB_PROJECT WANDB_DIR VERL_FILE_LOGGER_PATH)
+
+print_cmd() {
+	check_no_secrets "$@"
+	local name
+	printf '+'
+	for name in "${SHOWN_ENV[@]}"; do
+		[[ -n "${!name+set}" ]] && printf ' %s=%q' "$name" "${!name}"
+	done
+	printf ' %q' "$@"
+	printf '\n'
+}
+
+run_cmd() {
+	print_cmd "$@"
+	exec "$@"
+}

@@ -1,0 +1,1 @@
+"""Model preparation: the embedded demo model (``veritas prepare-model``)."""
