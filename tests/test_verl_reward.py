@@ -345,7 +345,7 @@ def test_guard_off_and_guard_overhead_small():
     for _ in range(calls):
         _call(row, answer)
     per_call = (time.perf_counter() - t0) / calls
-    assert per_call < 0.002, per_call  # the 4,096-in-0.5-s figure lives in benchmarks/bench_reward.py
+    assert per_call < 0.002, per_call  # the 4,096-in-0.5-s figure lives in tests/benchmarks/bench_reward.py
 
 
 # ------------------------------------------------------------------ thin entry file

@@ -1,7 +1,7 @@
 """Rows per second of `veritas generate` for each format at --concurrency 1 and 2, and of
 `veritas check-data` on what it wrote.
 
-    PYTHONPATH=. python3 benchmarks/bench_generate.py [--rows 4000] [--concurrency 1,2]
+    PYTHONPATH=. python3 tests/benchmarks/bench_generate.py [--rows 4000] [--concurrency 1,2]
 
 Wall-clock times include starting the worker processes, as a real run pays them (after one
 warm-up run in this process).  check-data verifies every row; for sft that means regenerating
@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 from veritas.cli import main as veritas_main  # noqa: E402
 from veritas.envs import lgc_v2  # noqa: E402

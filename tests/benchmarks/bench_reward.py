@@ -1,6 +1,6 @@
 """Speed of the verl adapters: reward throughput and dynamic-dataset item fetch.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_reward.py [--n 4096] [--chars 1000] [--types a,b] [--items 2000]
+    OMP_NUM_THREADS=1 python tests/benchmarks/bench_reward.py [--n 4096] [--chars 1000] [--types a,b] [--items 2000]
 
 Reward: ``--n`` responses of about ``--chars`` characters (a <think> block of filler, then an
 answer: 1/2 the reference answer, 1/4 another task's answer, 1/4 text with no answer), scored
@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
 from veritas.verl_adapters.dataset import DynamicEnvDataset, installed_task_types  # noqa: E402
 from veritas.verl_adapters.reward import bad_input_counts, compute_score  # noqa: E402
