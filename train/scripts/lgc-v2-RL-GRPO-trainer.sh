@@ -54,7 +54,7 @@ VAL_DATA="${VAL_DATA:-lgc_v2://val}"
 is_dynamic() { [[ "$1" == lgc_v2://* || "$1" == lgc-v2://* ]]; }
 is_dynamic "$TRAIN_DATA" || check_data rl "$TRAIN_DATA" "training data"
 is_dynamic "$VAL_DATA" || check_data rl "$VAL_DATA" "validation data"
-# data.lgc_v2 settings of the dynamic dataset (docs/verl_adapters.md); empty = the dataset's default
+# data.lgc_v2 settings of the dynamic dataset (docs/training.md, "verl adapters"); empty = the dataset's default
 TASK_TYPES="${TASK_TYPES:-}"             # comma-separated type names
 DIFFICULTY="${DIFFICULTY:-}"             # one level 1..10
 DIFFICULTY_RANGE="${DIFFICULTY_RANGE:-}" # lo-hi, e.g. 1-6

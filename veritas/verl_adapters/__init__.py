@@ -1,4 +1,4 @@
-"""Adapters that plug LGC-V2 into verl 0.9.1 (see docs/verl_adapters.md).
+"""Adapters that plug LGC-V2 into verl 0.9.1 (see docs/training.md, "verl adapters").
 
 * :mod:`.dataset`: ``DynamicEnvDataset`` -- tasks generated on the fly (``data.custom_cls``).
 * :mod:`.reward`: ``compute_score`` -- the reward function (``reward.custom_reward_function``).
