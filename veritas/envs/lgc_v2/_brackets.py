@@ -267,3 +267,21 @@ def describe_mismatch(given: str, full: str, fixed_part: str, fixed_at_start: bo
     if not is_balanced(given):
         return "the sequence is not balanced"
     return "balanced, but not the given part plus the fewest brackets"
+
+
+# Levels of the two completion types (dyck_language closes a prefix, dyck_language2 opens an
+# ending; one is the mirror of the other).  kinds: bracket kinds used (the first n of
+# () [] {} <> ⟨⟩ ⟦⟧ ⦃⦄ ⦅⦆); length: length range of the shown part; open: range of brackets to
+# add; max_depth: deepest nesting anywhere in the shown part.
+COMPLETION_LEVELS: dict[int, dict] = {
+    1: {"kinds": 2, "length": (4, 6), "open": (1, 2), "max_depth": 3},
+    2: {"kinds": 3, "length": (6, 10), "open": (2, 3), "max_depth": 4},
+    3: {"kinds": 4, "length": (8, 14), "open": (2, 4), "max_depth": 5},
+    4: {"kinds": 4, "length": (12, 18), "open": (3, 5), "max_depth": 6},
+    5: {"kinds": 5, "length": (16, 24), "open": (3, 6), "max_depth": 7},
+    6: {"kinds": 5, "length": (20, 30), "open": (4, 7), "max_depth": 8},
+    7: {"kinds": 6, "length": (26, 36), "open": (5, 8), "max_depth": 9},
+    8: {"kinds": 7, "length": (30, 44), "open": (6, 10), "max_depth": 11},
+    9: {"kinds": 8, "length": (36, 52), "open": (7, 12), "max_depth": 13},
+    10: {"kinds": 8, "length": (44, 64), "open": (8, 14), "max_depth": 16},
+}

@@ -16,6 +16,7 @@ import random
 
 from veritas.envs.base import Generated, Verdict
 from veritas.envs.lgc_v2._brackets import (
+    COMPLETION_LEVELS,
     OVERLONG,
     describe_mismatch,
     last_bracket_run,
@@ -30,21 +31,7 @@ NAME = "dyck_language"
 LANGUAGES = ("en",)
 ZH_SHARE = 0.0
 
-# kinds: bracket kinds used (the first n of () [] {} <> ⟨⟩ ⟦⟧ ⦃⦄ ⦅⦆);
-# length: prefix length range; open: range of openers left unclosed (= closers to add);
-# max_depth: deepest nesting anywhere in the prefix.
-LEVELS: dict[int, dict] = {
-    1: {"kinds": 2, "length": (4, 6), "open": (1, 2), "max_depth": 3},
-    2: {"kinds": 3, "length": (6, 10), "open": (2, 3), "max_depth": 4},
-    3: {"kinds": 4, "length": (8, 14), "open": (2, 4), "max_depth": 5},
-    4: {"kinds": 4, "length": (12, 18), "open": (3, 5), "max_depth": 6},
-    5: {"kinds": 5, "length": (16, 24), "open": (3, 6), "max_depth": 7},
-    6: {"kinds": 5, "length": (20, 30), "open": (4, 7), "max_depth": 8},
-    7: {"kinds": 6, "length": (26, 36), "open": (5, 8), "max_depth": 9},
-    8: {"kinds": 7, "length": (30, 44), "open": (6, 10), "max_depth": 11},
-    9: {"kinds": 8, "length": (36, 52), "open": (7, 12), "max_depth": 13},
-    10: {"kinds": 8, "length": (44, 64), "open": (8, 14), "max_depth": 16},
-}
+LEVELS = COMPLETION_LEVELS  # documented in _brackets.py
 
 _PROMPTS = (
     "Complete the bracket sequence below. Some of its opening brackets are never closed; append "
