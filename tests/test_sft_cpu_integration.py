@@ -16,21 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from _shared import python_with as _python_with
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = REPO / "train" / "scripts" / "lgc-v2-SFT-trainer.sh"
 MODULES = ("verl", "transformers", "gguf", "accelerate", "pyarrow")
 
 
-def _python_with(*modules: str) -> str | None:
-    if all(importlib.util.find_spec(m) for m in modules):
-        return sys.executable
-    venv = REPO / ".venv" / "bin" / "python"
-    if venv.exists():
-        code = "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in sys.argv[1:]))"
-        if subprocess.run([str(venv), "-c", code, *modules]).returncode == 0:
-            return str(venv)
-    return None
 
 
 PYTHON = _python_with(*MODULES)

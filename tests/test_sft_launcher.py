@@ -3,7 +3,6 @@ against verl's real Hydra configs, every fail-fast error path (one line, before 
 .env parsed as data (never executed), secrets never printed or put on a command line."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -12,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _shared import python_with as _python_with, assert_launcher_fails as assert_fails
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "train" / "scripts"
@@ -31,16 +31,6 @@ _LAUNCHER_VARS = (
 )
 
 
-def _python_with(*modules: str) -> str | None:
-    """This interpreter if it has the modules, else the repo's .venv one if that has them."""
-    if all(importlib.util.find_spec(m) for m in modules):
-        return sys.executable
-    venv = REPO / ".venv" / "bin" / "python"
-    if venv.exists():
-        code = "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in sys.argv[1:]))"
-        if subprocess.run([str(venv), "-c", code, *modules]).returncode == 0:
-            return str(venv)
-    return None
 
 
 PYTHON = _python_with("pyarrow")
@@ -96,13 +86,6 @@ def run_launcher(tmp_path, *args, python=None, **env_vars):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def assert_fails(result, message: str):
-    rc, out, err = result
-    assert rc == 1, (rc, out, err)
-    assert message in err, err
-    assert "Traceback" not in out + err
-    # the failure itself is one line, the last one on stderr
-    assert err.rstrip("\n").splitlines()[-1].startswith("error: "), err
 
 
 def cpu_env(data, model_dir, **extra):

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _shared import python_with as _python_with, assert_launcher_fails as assert_fails
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "train"
@@ -25,15 +26,6 @@ _CALLER_VARS = ("WANDB_API_KEY", "WANDB_MODE", "WANDB_ROOT", "WANDB_BIN", "INCLU
                 "OVERWRITE", "ENV_FILE", "DRY_RUN", "PYTHON", "PYTHONPATH")
 
 
-def _python_with(*modules: str) -> str | None:
-    if all(importlib.util.find_spec(m) for m in modules):
-        return sys.executable
-    venv = REPO / ".venv" / "bin" / "python"
-    if venv.exists():
-        code = "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in sys.argv[1:]))"
-        if subprocess.run([str(venv), "-c", code, *modules]).returncode == 0:
-            return str(venv)
-    return None
 
 
 PYTHON = _python_with("dotenv")
@@ -52,12 +44,6 @@ def run(script, tmp_path, *args, path_prefix=None, **env_vars):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def assert_fails(result, message: str):
-    rc, out, err = result
-    assert rc == 1, (rc, out, err)
-    assert message in err, err
-    assert "Traceback" not in out + err
-    assert err.rstrip("\n").splitlines()[-1].startswith("error: "), err
 
 
 def printed_command(out: str) -> list[str]:

@@ -1,0 +1,30 @@
+"""Helpers shared by the launcher and integration tests (imported as `_shared`; not a test module)."""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def python_with(*modules: str) -> str | None:
+    """This interpreter if it has the modules, else the repo's .venv one if that has them."""
+    if all(importlib.util.find_spec(m) for m in modules):
+        return sys.executable
+    venv = REPO / ".venv" / "bin" / "python"
+    if venv.exists():
+        code = "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in sys.argv[1:]))"
+        if subprocess.run([str(venv), "-c", code, *modules]).returncode == 0:
+            return str(venv)
+    return None
+
+
+def assert_launcher_fails(result, message: str):
+    """A launcher failed with exit 1 and, as its last stderr line, one `error: ...` line holding ``message``."""
+    rc, out, err = result
+    assert rc == 1, (rc, out, err)
+    assert message in err, err
+    assert "Traceback" not in out + err
+    assert err.rstrip("\n").splitlines()[-1].startswith("error: "), err
