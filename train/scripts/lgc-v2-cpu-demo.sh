@@ -17,17 +17,17 @@
 # Extra arguments are Hydra overrides for the SFT trainer (they win over the demo's own).
 #
 # Knobs (environment variables; the defaults fit 15 minutes on 2 cores, setup excluded):
-#   DEMO_TYPES=dyck_language,dyck_language2,boolean_expressions,operation   task types
+#   DEMO_TYPES=dyck_language,dyck_language2   task types
 #   DEMO_DIFFICULTY=1        level (or range lo-hi) of the training, val and eval tasks
-#   DEMO_STYLE=worked        SFT response: worked solution, or `answer` (the bare answer)
-#   DEMO_STEPS=32            optimizer steps (one epoch: DEMO_STEPS*DEMO_BATCH new rows)
+#   DEMO_STYLE=answer        SFT response: the bare answer, or `worked` (a worked solution)
+#   DEMO_STEPS=64            optimizer steps (one epoch: DEMO_STEPS*DEMO_BATCH new rows)
 #   DEMO_BATCH=8             sequences per step;  DEMO_MICRO_BATCH=4 per forward pass
-#   DEMO_LR=1e-4             peak learning rate (cosine decay, 5% warm-up)
+#   DEMO_LR=3e-4             peak learning rate (cosine decay, 5% warm-up)
 #   DEMO_MAX_LENGTH=512      longest prompt+response in tokens (the data is far shorter)
 #   DEMO_VAL_ROWS=16         validation rows (loss at the last step)
-#   DEMO_N_EVAL=24           held-out tasks per type, each evaluation
+#   DEMO_N_EVAL=48           held-out tasks per type, each evaluation
 #   DEMO_MAX_NEW_TOKENS=192  generation budget per eval answer (a worked solution needs <170)
-#   DEMO_EVAL_BATCH=24       prompts per generation batch
+#   DEMO_EVAL_BATCH=32       prompts per generation batch
 #   DEMO_EVAL_THREADS=       torch threads of the final eval (default: the number of cores, max 8)
 #   DEMO_PARALLEL=auto       base-model eval beside training (auto: when there are >=2 cores)
 #   DEMO_DIR=train/artifacts/cpu-demo   data, checkpoints, evals and logs of the demo
