@@ -25,7 +25,7 @@
 #   DEMO_LR=3e-4             peak learning rate (cosine decay, 5% warm-up)
 #   DEMO_MAX_LENGTH=512      longest prompt+response in tokens (the data is far shorter)
 #   DEMO_VAL_ROWS=16         validation rows (loss at the last step)
-#   DEMO_N_EVAL=48           held-out tasks per type, each evaluation
+#   DEMO_N_EVAL=96           held-out tasks per type, each evaluation
 #   DEMO_MAX_NEW_TOKENS=192  generation budget per eval answer (a worked solution needs <170)
 #   DEMO_EVAL_BATCH=32       prompts per generation batch
 #   DEMO_EVAL_THREADS=       torch threads of the final eval (default: the number of cores, max 8)
@@ -41,7 +41,9 @@
 # prints the tables again; changed settings give a new name and a new run.  An interrupted
 # training restarts from step 0 (only the last step is checkpointed).
 set -euo pipefail
-
+# The whole script is one block, read before anything runs: editing or pulling this file while a
+# demo is running cannot change what that run executes.
+{
 repo_root="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 cd "$repo_root"
 demo_start=$SECONDS
@@ -78,7 +80,7 @@ DEMO_MICRO_BATCH="${DEMO_MICRO_BATCH:-4}"
 DEMO_LR="${DEMO_LR:-3e-4}"
 DEMO_MAX_LENGTH="${DEMO_MAX_LENGTH:-512}"
 DEMO_VAL_ROWS="${DEMO_VAL_ROWS:-16}"
-DEMO_N_EVAL="${DEMO_N_EVAL:-48}"
+DEMO_N_EVAL="${DEMO_N_EVAL:-96}"
 DEMO_MAX_NEW_TOKENS="${DEMO_MAX_NEW_TOKENS:-192}"
 DEMO_EVAL_BATCH="${DEMO_EVAL_BATCH:-32}"
 DEMO_PARALLEL="${DEMO_PARALLEL:-auto}"
@@ -183,6 +185,7 @@ metrics_file="$(cd -- "$DEMO_DIR/logs" && pwd -P)/$WANDB_EXP-metrics.jsonl"
 t_base=$SECONDS
 base_pid=""
 base_log="$DEMO_DIR/logs/eval-base-$eval_key.log"
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
 	# the background eval is a subshell (for its timing) around the python process
 	if [[ -n "$base_pid" ]] && kill -0 "$base_pid" 2>/dev/null; then
@@ -297,3 +300,5 @@ say "load after the run: $(uptime | sed 's/.*load average/load average/')"
 say "outputs: $base_out/ and $trained_out/ (results.md, results.png, samples.jsonl), $trained_out/compare.png, $trained_out/train_loss.png"
 say "checkpoint: $ckpt (Hugging Face weights in merged_hf/)"
 say "wandb logged offline under train/artifacts/wandb/; upload with: bash train/scripts/wandb-sync.sh (needs WANDB_API_KEY)"
+exit 0
+}
