@@ -16,6 +16,7 @@ from veritas.envs.extract import last_span_between_backticks
 from veritas.envs.lgc_v2 import _brackets as B
 from veritas.envs.lgc_v2 import dyck_language, dyck_language2, dyck_language_reasoning_errors
 from veritas.envs.lgc_v2 import registry
+from veritas.envs.rand import HashDraws
 
 N_SEEDS = 2000
 T0, T2, T8 = "dyck_language", "dyck_language2", "dyck_language_reasoning_errors"
@@ -62,7 +63,7 @@ def test_minimal_completion_matches_brute_force():
         n_kinds = 1 + int(rng.random() * 3)
         depth = int(rng.random() * 4)
         length = depth + 2 * int(rng.random() * 4)
-        prefix, closers = B.random_prefix(rng, length, depth, n_kinds, max(depth, 4))
+        prefix, closers = B.random_prefix(lambda: rng.getrandbits(16), length, depth, n_kinds, max(depth, 4))
         assert closers == B.closing_tail(prefix) == _brute_min_tail(prefix, n_kinds)
         suffix, head = B.mirror(prefix), B.mirror(closers)
         assert B.opening_head(suffix) == head and B.is_balanced(head + suffix)
@@ -72,14 +73,16 @@ def test_random_prefix_keeps_its_shape_at_every_level():
     for mod in (dyck_language, dyck_language2, dyck_language_reasoning_errors):
         for level, knobs in mod.LEVELS.items():
             for seed in range(150):
-                rng = random.Random(seed)
-                length, depth = B.pick_shape(rng, knobs)
-                prefix, closers = B.random_prefix(rng, length, depth, knobs["kinds"], knobs["max_depth"])
+                draw = HashDraws(f"test/{level}/{seed}").take(knobs["length"][1] + 2)
+                length, depth = B.pick_shape(draw, knobs)
+                walk: list[str] = []
+                prefix, closers = B.random_prefix(draw, length, depth, knobs["kinds"], knobs["max_depth"], walk)
                 lo, hi = knobs["length"]
                 assert lo <= len(prefix) <= hi and len(closers) == depth
                 assert knobs["open"][0] <= depth <= knobs["open"][1]
                 assert set(prefix) <= set(B.OPENERS[:knobs["kinds"]] + B.CLOSERS[:knobs["kinds"]])
                 trace = B.stack_trace(prefix)
+                assert walk == trace  # the walk's own record of its stack
                 assert max(len(s.split()) for s in trace) <= knobs["max_depth"]
                 assert B.open_stack(prefix) == trace[-1].split()
                 assert B.is_balanced(prefix + closers)
@@ -348,6 +351,6 @@ def test_generation_is_fast_at_every_level(task_type):
     for level in range(1, 11):
         for seed in range(100):
             t0 = time.thread_time()
-            mod.generate(random.Random(seed), level, mod.LANGUAGES[-1])
+            mod.generate(registry.random_source(mod, f"test/{level}/{seed}"), level, mod.LANGUAGES[-1])
             worst = max(worst, time.thread_time() - t0)
     assert worst < 0.05

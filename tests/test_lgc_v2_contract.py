@@ -166,3 +166,60 @@ def test_hostile_responses_never_raise_never_execute_and_stay_fast(task_type):
     assert not os.path.exists("/tmp/veritas_pwned")
     # generous bound against catastrophic behaviour; the 50 ms figure lives in the benchmark
     assert worst < 2.0, worst
+
+
+# --- the random sources (veritas.envs.rand) ---------------------------------------------------
+
+def test_every_type_names_its_random_source():
+    for t in TYPES:
+        assert registry.task_module(t).RANDOMNESS in ("mt", "draws"), t
+
+
+def test_seeded_random_is_random_random_of_the_key():
+    import random
+
+    from veritas.envs.rand import seeded_random
+
+    for key in ("lgc-v2/operation/0/task/1/en", "", "ключ/键/🔑" * 20):
+        rng = seeded_random(key)
+        assert rng.getstate() == random.Random(key).getstate()
+        rng.gauss(0, 1)  # leaves a cached normal deviate behind, which the next seeding must drop
+        assert seeded_random(key).gauss(0, 1) == random.Random(key).gauss(0, 1)
+
+
+def test_hash_draws_are_little_endian_shake128_blocks():
+    import hashlib
+
+    from veritas.envs.rand import HashDraws
+
+    draws = HashDraws("lgc-v2/x/7/task/3/en")
+    first, second = draws.take(5), draws.take(3)
+    for block, n, take in ((0, 5, first), (1, 3, second)):
+        raw = hashlib.shake_128(f"lgc-v2/x/7/task/3/en/{block}".encode()).digest(2 * n)
+        assert [take() for _ in range(n)] == [int.from_bytes(raw[i:i + 2], "little") for i in range(0, 2 * n, 2)]
+        with pytest.raises(StopIteration):  # the registry turns this into a RuntimeError
+            take()
+
+
+def test_docs_examples_are_what_the_generator_makes():
+    """Every `veritas show ID --difficulty D --language L` example in docs/environments.md: the
+    first block after it is that task's prompt, and its reference answer (and worked solution,
+    where shown) follow before the next example."""
+    import pathlib
+    import re
+
+    doc = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "environments.md").read_text()
+    show = re.compile(r"`veritas show (\d+) --difficulty (\d+) --language (\w+)`")
+    fence = re.compile(r"^(`{3,})(?:text)?\n(.*?)\n\1$", re.S | re.M)
+    marks = list(show.finditer(doc))
+    assert len(marks) >= 10
+    for k, m in enumerate(marks):
+        task = registry.generate(int(m.group(1)), int(m.group(2)), m.group(3))
+        end = marks[k + 1].start() if k + 1 < len(marks) else len(doc)
+        section = doc[m.end():end]
+        blocks = [b.group(2) for b in fence.finditer(section)]
+        assert blocks and blocks[0] == task.prompt, f"stale prompt for {m.group(0)}"
+        assert task.answer in section, f"stale answer for {m.group(0)}"
+        worked = registry.worked_solution(task)
+        if worked is not None and "Worked solution" in section:
+            assert worked in blocks, f"stale worked solution for {m.group(0)}"

@@ -354,7 +354,7 @@ class DynamicEnvDataset(_Dataset):
         """The RL-parquet row of item ``index`` (``formats.rl_row``)."""
         task = self.task(index)
         if self.spec.prompt_template:
-            task = dataclasses.replace(task, prompt=self.spec.prompt_template.replace("{prompt}", task.prompt))
+            task = task._replace(prompt=self.spec.prompt_template.replace("{prompt}", task.prompt))
         return formats.rl_row(
             task, index=index, split=self.split, system_prompt=self.spec.system_prompt, reasoning=self.spec.reasoning
         )

@@ -8,9 +8,11 @@ one completion routine serves both directions.
 """
 from __future__ import annotations
 
-import random
+from functools import lru_cache
+from typing import Callable
 
 from veritas.envs.extract import last_boxed, strip_latex_wrappers
+from veritas.envs.rand import below
 
 # Kinds in the order levels add them: the ASCII four first, then look-alike Unicode pairs.
 PAIRS: tuple[tuple[str, str], ...] = (
@@ -34,9 +36,12 @@ _INLINE_SPACE = " \t\u00a0\u3000\u2009\u200b"
 _RUN_CHARS = BRACKET_CHARS + _INLINE_SPACE
 
 
+_PAIRS_TEXTS = tuple(" ".join(o + c for o, c in PAIRS[:n]) for n in range(len(PAIRS) + 1))
+
+
 def pairs_text(n_kinds: int) -> str:
     """'() [] {}' for the first ``n_kinds`` kinds."""
-    return " ".join(o + c for o, c in PAIRS[:n_kinds])
+    return _PAIRS_TEXTS[n_kinds]
 
 
 def spaced(seq: str) -> str:
@@ -103,57 +108,87 @@ def stack_trace(seq: str, sep: str = " ") -> list[str]:
     return out
 
 
-NEST_BIAS = 0.15
+# Share of the opening probability given to opening regardless of the walk (see random_prefix),
+# in 16-bit units: 0.15.
+NEST_BIAS16 = 9830
+_KEEP16 = 65536 - NEST_BIAS16
 
 
-def random_prefix(rng: random.Random, length: int, depth: int, n_kinds: int, max_depth: int) -> tuple[str, str]:
+@lru_cache(maxsize=4096)
+def _thresholds(length: int, depth: int, max_depth: int) -> tuple[tuple[int, ...], ...]:
+    """Per step (r = length..1 steps left), per height h: the 16-bit threshold below which
+    ``random_prefix`` opens.  A table, so the walk does one lookup a bracket instead of the
+    arithmetic (a level has a few dozen shapes; the cache holds every level's)."""
+    rows = []
+    for r in range(length, 0, -1):
+        row = []
+        for h in range(max_depth + 1):
+            if h == 0:
+                t = 65536
+            elif h >= max_depth or h >= r + depth:  # closing forced: the cap, or the end depth
+                t = 0
+            else:  # the bridge probability, leaned towards opening (deeper, fewer flat "()()" runs)
+                t = NEST_BIAS16 + _KEEP16 * (r + depth - h) // (2 * r)
+            row.append(t)
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+def random_prefix(
+    draw: Callable[[], int],
+    length: int,
+    depth: int,
+    n_kinds: int,
+    max_depth: int,
+    trace: list[str] | None = None,
+    empty: str = "",
+) -> tuple[str, str]:
     """(prefix, its minimal closers): a random Dyck prefix of ``length`` brackets that leaves
     exactly ``depth`` openers unclosed and never nests deeper than ``max_depth``.
 
     A random walk of heights from 0 to ``depth``: opening with probability (r + depth - h) / 2r
     (r steps left, h the height) is the uniform bridge between the two ends, so openers and
     closers mix evenly instead of piling up at the end; it is nudged towards opening by
-    ``NEST_BIAS`` except where closing is forced.  Height 0 forces an opener and ``max_depth``
-    a closer; the bridge probability itself is 1 or 0 exactly where the end depth forces a step,
-    so every walk ends at ``depth``.  One ``rng.random()`` per bracket decides both the step and the kind.
-    Needs ``length - depth`` even and ``0 <= depth <= max_depth``.
+    ``NEST_BIAS16``/65536 except where closing is forced.  Height 0 forces an opener and
+    ``max_depth`` a closer; the bridge probability itself is 1 or 0 exactly where the end depth
+    forces a step, so every walk ends at ``depth``.  One 16-bit ``draw()`` per bracket decides
+    both the step and the kind.  Needs ``length - depth`` even and ``0 <= depth <= max_depth``.
+    With ``trace``, the stack after each bracket is appended to it as ``stack_trace`` shows it,
+    ``empty`` standing for the empty stack (the walk keeps its stack in that form, so the trace
+    costs one append a bracket).
     """
     if (length - depth) % 2 or not 0 <= depth <= max_depth or depth > length:
         raise ValueError("impossible prefix shape")
     kinds = OPENERS[:n_kinds]
     closer_of = CLOSER_OF
-    stack: list[str] = []
+    shown = [empty]  # the stack after each push, spaced ("( [ {", bottom first): its top is the last char
     out: list[str] = []
-    push, pop, emit, rand = stack.append, stack.pop, out.append, rng.random
-    keep = 1.0 - NEST_BIAS
+    push, pop, emit = shown.append, shown.pop, out.append
+    record = trace.append if trace is not None else None
     h = 0
-    for r in range(length, 0, -1):
-        if h == 0:
-            p = 1.0
-        elif h >= max_depth:
-            p = 0.0
-        else:
-            p = (r + depth - h) / (2 * r)
-            if p > 0.0:  # lean towards opening: deeper nesting, fewer flat "()()" runs
-                p = NEST_BIAS + keep * p
-        u = rand()
-        if u < p:
-            o = kinds[int(u / p * n_kinds)]
-            push(o)
+    for row in _thresholds(length, depth, max_depth):
+        u = draw()
+        t = row[h]
+        if u < t:
+            o = kinds[u * n_kinds // t]
+            push(shown[-1] + " " + o if h else o)
             emit(o)
             h += 1
         else:
-            emit(closer_of[pop()])
+            emit(closer_of[pop()[-1]])
             h -= 1
-    return "".join(out), closers_for(stack)
+        if record:
+            record(shown[-1])
+    return "".join(out), mirror(shown[-1].replace(" ", "")) if h else ""
 
 
-def pick_shape(rng: random.Random, knobs: dict) -> tuple[int, int]:
-    """(length, unclosed depth) from a level's ranges, with the parities ``random_prefix`` needs."""
+def pick_shape(draw: Callable[[], int], knobs: dict) -> tuple[int, int]:
+    """(length, unclosed depth) from a level's ranges, with the parities ``random_prefix`` needs.
+    Two draws; the length is at most the level's longest."""
     lo, hi = knobs["length"]
     dlo, dhi = knobs["open"]
-    depth = dlo + int(rng.random() * (dhi - dlo + 1))
-    length = lo + int(rng.random() * (hi - lo + 1))
+    depth = dlo + below(draw(), dhi - dlo + 1)
+    length = lo + below(draw(), hi - lo + 1)
     if (length - depth) % 2:
         length += 1 if length < hi else -1
     return max(length, depth), depth

@@ -24,6 +24,7 @@ from veritas.envs.extract import last_boxed, normalize_width
 NAME = "boolean_expressions"
 LANGUAGES = ("en", "zh")
 ZH_SHARE = 0.5
+RANDOMNESS = "mt"
 
 # statements: how many (letters A..); depth: operator nesting of every statement (its deepest
 # path has exactly this many not/and/or); atoms: most facts in one statement; kinds: the kinds

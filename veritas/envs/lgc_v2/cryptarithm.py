@@ -37,6 +37,7 @@ from veritas.envs.extract import after_last_marker, last_boxed, normalize_width,
 NAME = "cryptarithm"
 LANGUAGES = ("en", "zh")
 ZH_SHARE = 0.5
+RANDOMNESS = "mt"
 
 PLUS, MINUS, TIMES = "+", "-", "×"
 

@@ -12,8 +12,6 @@ right one is wrong.
 """
 from __future__ import annotations
 
-import random
-
 from veritas.envs.base import Generated, Verdict
 from veritas.envs.lgc_v2._brackets import (
     COMPLETION_LEVELS,
@@ -26,10 +24,12 @@ from veritas.envs.lgc_v2._brackets import (
     spaced,
     stack_trace,
 )
+from veritas.envs.rand import HashDraws, below
 
 NAME = "dyck_language"
 LANGUAGES = ("en",)
 ZH_SHARE = 0.0
+RANDOMNESS = "draws"  # see veritas.envs.rand
 
 LEVELS = COMPLETION_LEVELS  # documented in _brackets.py
 
@@ -51,13 +51,14 @@ _PROMPTS = (
 )
 
 
-def generate(rng: random.Random, level: int, language: str) -> Generated:
+def generate(rng: HashDraws, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    length, depth = pick_shape(rng, knobs)
-    prefix, closers = random_prefix(rng, length, depth, knobs["kinds"], knobs["max_depth"])
+    draw = rng.take(knobs["length"][1] + 4)  # shape 2, one per bracket, spacing, template
+    length, depth = pick_shape(draw, knobs)
+    prefix, closers = random_prefix(draw, length, depth, knobs["kinds"], knobs["max_depth"])
     # Spaced brackets tokenize one per token; compact is how the public environment shows them.
-    is_spaced = rng.random() < 0.5
-    template = _PROMPTS[int(rng.random() * len(_PROMPTS))]
+    is_spaced = draw() < 32768
+    template = _PROMPTS[below(draw(), len(_PROMPTS))]
     prompt = template.format(pairs=pairs_text(knobs["kinds"]), seq=spaced(prefix) if is_spaced else prefix)
     full = prefix + closers
     meta = {"prefix": prefix, "closers": closers, "full": full, "n_kinds": knobs["kinds"], "spaced": is_spaced}

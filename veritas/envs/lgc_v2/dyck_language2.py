@@ -12,8 +12,6 @@ delimit, so ```x```, `x`` and a fenced block all read as x, and prose spans with
 """
 from __future__ import annotations
 
-import random
-
 from veritas.envs.base import Generated, Verdict
 from veritas.envs.extract import last_span_between_backticks
 from veritas.envs.lgc_v2._brackets import (
@@ -29,10 +27,12 @@ from veritas.envs.lgc_v2._brackets import (
     random_prefix,
     spaced,
 )
+from veritas.envs.rand import HashDraws, below
 
 NAME = "dyck_language2"
 LANGUAGES = ("en",)
 ZH_SHARE = 0.0
+RANDOMNESS = "draws"  # see veritas.envs.rand
 
 LEVELS = COMPLETION_LEVELS  # documented in _brackets.py
 
@@ -57,15 +57,16 @@ _PROMPTS = (
 )
 
 
-def generate(rng: random.Random, level: int, language: str) -> Generated:
+def generate(rng: HashDraws, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    length, depth = pick_shape(rng, knobs)
+    draw = rng.take(knobs["length"][1] + 4)  # shape 2, one per bracket, spacing, template
+    length, depth = pick_shape(draw, knobs)
     # The mirror image of a random Dyck prefix is a random Dyck suffix; its closers mirror into
     # the openers it lacks.
-    prefix, closers = random_prefix(rng, length, depth, knobs["kinds"], knobs["max_depth"])
+    prefix, closers = random_prefix(draw, length, depth, knobs["kinds"], knobs["max_depth"])
     suffix, head = mirror(prefix), mirror(closers)
-    is_spaced = rng.random() < 0.5
-    template = _PROMPTS[int(rng.random() * len(_PROMPTS))]
+    is_spaced = draw() < 32768
+    template = _PROMPTS[below(draw(), len(_PROMPTS))]
     prompt = template.format(pairs=pairs_text(knobs["kinds"]), seq=spaced(suffix) if is_spaced else suffix)
     full = head + suffix
     meta = {"suffix": suffix, "openers": head, "full": full, "n_kinds": knobs["kinds"], "spaced": is_spaced}

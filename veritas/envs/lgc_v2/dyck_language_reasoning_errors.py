@@ -16,7 +16,8 @@ numbers have at most 64 digits.  Every trace has a wrong step, so "none" is a wr
 """
 from __future__ import annotations
 
-import random
+from itertools import chain, repeat
+from typing import Callable
 
 from veritas.envs.base import Generated, Verdict
 from veritas.envs.extract import is_ascii_int, last_boxed, normalize_width
@@ -31,10 +32,12 @@ from veritas.envs.lgc_v2._brackets import (
     spaced,
     stack_trace,
 )
+from veritas.envs.rand import HashDraws, below
 
 NAME = "dyck_language_reasoning_errors"
 LANGUAGES = ("en", "zh")
 ZH_SHARE = 0.5
+RANDOMNESS = "draws"  # see veritas.envs.rand
 
 # kinds: bracket kinds (the first n of () [] {} <> ⟨⟩ ⟦⟧ ⦃⦄ ⦅⦆); length: input length range;
 # open: openers left unclosed at the end; max_depth: deepest nesting; errors: wrong steps.
@@ -59,19 +62,27 @@ _TEXT = {
         "colon": ": ",
         "plan": "Go through the input one bracket at a time, keeping a stack of the brackets that are still open.",
         "start": "Stack: empty",
-        "final": "That was the last bracket. Final stack: {state}",
-        "closers": "Closing from the top of the stack down, the missing closers are: {state}",
+        "final": "That was the last bracket. Final stack: ",
+        "closers": "Closing from the top of the stack down, the missing closers are: ",
         "empty": "empty",
+        "mid": " ; Stack: ",
     },
     "zh": {
         "step": "步骤",
         "colon": "：",
         "plan": "逐个读取输入中的括号，用一个栈记录尚未闭合的括号。",
         "start": "栈：空",
-        "final": "括号已全部读完。最终的栈：{state}",
-        "closers": "从栈顶往下依次闭合，需要补上的闭括号是：{state}",
+        "final": "括号已全部读完。最终的栈：",
+        "closers": "从栈顶往下依次闭合，需要补上的闭括号是：",
         "empty": "空",
+        "mid": " ；栈：",
     },
+}
+
+# "Thought N: " for every step number a level can have (index N)
+_HEADS = {
+    lang: [f"{t['step']} {n}{t['colon']}" for n in range(max(k["length"][1] for k in LEVELS.values()) + 5)]
+    for lang, t in _TEXT.items()
 }
 
 _PROMPTS = {
@@ -119,93 +130,101 @@ _PROMPTS = {
     ),
 }
 
+# Each template cut at its {trace}: the trace is most of the prompt and is joined in, not formatted.
+_PROMPT_PARTS = {lang: tuple(tuple(t.split("{trace}")) for t in ts) for lang, ts in _PROMPTS.items()}
+assert all(len(p) == 2 for ps in _PROMPT_PARTS.values() for p in ps)
 
-def _corrupt_stack(rng: random.Random, true: list[str], before: list[str] | None, n_kinds: int) -> list[str]:
+
+def _corrupt_stack(draw: Callable[[], int], true: list[str], before: list[str] | None, n_kinds: int) -> list[str]:
     """A stack that differs from ``true``: a missed push/pop (``before``), one element too many
-    or too few, an element of another kind, or two neighbours swapped."""
-    way = int(rng.random() * 4)
+    or too few, an element of another kind, or two neighbours swapped.  At most four draws."""
+    way = below(draw(), 4)
     shown = list(true)
     if way == 0 and before is not None:
         shown = list(before)
     elif way == 1 and true and n_kinds > 1:
-        i = int(rng.random() * len(true))
+        i = below(draw(), len(true))
         others = OPENERS[:n_kinds].replace(true[i], "")
-        shown[i] = others[int(rng.random() * len(others))]
+        shown[i] = others[below(draw(), len(others))]
     elif way == 2:
-        if len(true) > 1 and rng.random() < 0.5:
+        if len(true) > 1 and draw() < 32768:
             shown.pop()
         else:
-            shown.append(OPENERS[int(rng.random() * n_kinds)])
+            shown.append(OPENERS[below(draw(), n_kinds)])
     elif way == 3 and len(true) > 1:
-        i = int(rng.random() * (len(true) - 1))
+        i = below(draw(), len(true) - 1)
         shown[i], shown[i + 1] = shown[i + 1], shown[i]
     if shown == true:  # the chosen change was impossible or a no-op here
-        shown = true + [OPENERS[int(rng.random() * n_kinds)]]
+        shown = true + [OPENERS[below(draw(), n_kinds)]]
     return shown
 
 
-def _corrupt_closers(rng: random.Random, stack: list[str], n_kinds: int) -> str:
-    """Closers that differ from the true ones: unreversed, one of another kind, or one short/long."""
+def _corrupt_closers(draw: Callable[[], int], stack: list[str], n_kinds: int) -> str:
+    """Closers that differ from the true ones: unreversed, one of another kind, or one short/long.
+    At most three draws."""
     true = closers_for(stack)
-    way = int(rng.random() * 3)
+    way = below(draw(), 3)
     shown = true
     if way == 0:
         shown = "".join([CLOSER_OF[o] for o in stack])  # forgot to close the top first
     elif way == 1 and n_kinds > 1:
-        i = int(rng.random() * len(true))
+        i = below(draw(), len(true))
         others = CLOSERS[:n_kinds].replace(true[i], "")
-        shown = true[:i] + others[int(rng.random() * len(others))] + true[i + 1:]
+        shown = true[:i] + others[below(draw(), len(others))] + true[i + 1:]
     if shown == true:
-        shown = true[:-1] if len(true) > 1 else true + CLOSERS[int(rng.random() * n_kinds)]
+        shown = true[:-1] if len(true) > 1 else true + CLOSERS[below(draw(), n_kinds)]
     return shown
 
 
-def generate(rng: random.Random, level: int, language: str) -> Generated:
+def generate(rng: HashDraws, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
     n_kinds = knobs["kinds"]
-    length, depth = pick_shape(rng, knobs)
-    seq, closers = random_prefix(rng, length, depth, n_kinds, knobs["max_depth"])
     elo, ehi = knobs["errors"]
-    n_errors = elo + int(rng.random() * (ehi - elo + 1))
+    # shape 2, one per bracket, error count 1, error steps, up to 4 per corruption, template 1
+    draw = rng.take(knobs["length"][1] + 4 + 5 * ehi)
+    length, depth = pick_shape(draw, knobs)
+    text = _TEXT[language]
+    empty = text["empty"]
+    # the true states after each bracket, spaced; then the final stack and the closers
+    states: list[str] = []
+    seq, closers = random_prefix(draw, length, depth, n_kinds, knobs["max_depth"], states, empty)
+    final = states[-1]
+    states.append(final)
+    states.append(spaced(closers))
+    n_errors = elo + below(draw(), ehi - elo + 1)
     last_step = length + 4  # plan, start, one per bracket, final stack, closers
-    # n_errors distinct steps by a partial Fisher-Yates shuffle (cheaper than rng.sample here)
+    # n_errors distinct steps by a partial Fisher-Yates shuffle (cheaper than a full sample)
     steps = list(range(FIRST_CHECKED_STEP, last_step + 1))
     for k in range(n_errors):
-        j = k + int(rng.random() * (len(steps) - k))
+        j = k + below(draw(), len(steps) - k)
         steps[k], steps[j] = steps[j], steps[k]
     wrong_steps = sorted(steps[:n_errors])
 
-    text = _TEXT[language]
-    trace = stack_trace(seq)
-    empty = text["empty"]
-    # the true states, then the wrong steps overwritten (steps 3.., final stack, closers)
-    states = [t or empty for t in trace]
-    states.append(trace[-1])
-    states.append(spaced(closers))
+    # the wrong steps overwritten (steps 3.., final stack, closers); `final` is never empty
+    truth = states.copy()
     for step in wrong_steps:
         i = step - FIRST_CHECKED_STEP
         if i < length:
-            before = trace[i - 1].split() if i else []
-            shown = _corrupt_stack(rng, trace[i].split(), before, n_kinds)
+            true, before = truth[i], truth[i - 1] if i else empty
+            shown = _corrupt_stack(draw, [] if true == empty else true.split(),
+                                   [] if before == empty else before.split(), n_kinds)
             states[i] = " ".join(shown) or empty
         elif i == length:
-            states[i] = " ".join(_corrupt_stack(rng, trace[-1].split(), None, n_kinds))
+            states[i] = " ".join(_corrupt_stack(draw, final.split(), None, n_kinds))
         else:
-            states[i] = spaced(_corrupt_closers(rng, trace[-1].split(), n_kinds))
+            states[i] = spaced(_corrupt_closers(draw, final.split(), n_kinds))
 
-    numbered = zip(range(FIRST_CHECKED_STEP, last_step), seq, states)
-    if language == "zh":
-        lines = [f"步骤 {i}：{ch} ；栈：{st}" for i, ch, st in numbered]
-    else:
-        lines = [f"Thought {i}: {ch} ; Stack: {st}" for i, ch, st in numbered]
-    step, colon = text["step"], text["colon"]
-    lines.insert(0, f"{step} 1{colon}{text['plan']}\n{step} 2{colon}{text['start']}")
-    lines.append(f"{step} {last_step - 1}{colon}" + text["final"].format(state=states[-2]))
-    lines.append(f"{step} {last_step}{colon}" + text["closers"].format(state=states[-1]))
-
-    templates = _PROMPTS[language]
-    template = templates[int(rng.random() * len(templates))]
-    prompt = template.format(seq=spaced(seq), trace="\n".join(lines), pairs=pairs_text(n_kinds))
+    # The prompt in one join: the template around the trace, the two fixed first steps, the
+    # lines "Thought N: <bracket> ; Stack: <state>" (cached heads, zipped at C speed), the last two.
+    head, tail = _PROMPT_PARTS[language][below(draw(), len(_PROMPT_PARTS[language]))]
+    heads = _HEADS[language]
+    fields = {"seq": spaced(seq), "pairs": pairs_text(n_kinds)}
+    parts = [head.format_map(fields), heads[1], text["plan"], "\n", heads[2], text["start"], "\n"]
+    parts += chain.from_iterable(zip(
+        heads[FIRST_CHECKED_STEP:last_step - 1], seq, repeat(text["mid"], length), states, repeat("\n", length)))
+    parts += (heads[last_step - 1], text["final"], states[-2], "\n",
+              heads[last_step], text["closers"], states[-1], tail.format_map(fields))
+    prompt = "".join(parts)
     answer = ",".join(map(str, wrong_steps))
     meta = {
         "sequence": seq,

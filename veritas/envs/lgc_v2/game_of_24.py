@@ -34,6 +34,7 @@ from veritas.envs.extract import last_fenced_block, normalize_width, parse_numbe
 NAME = "game_of_24"
 LANGUAGES = ("en", "zh")
 ZH_SHARE = 0.5
+RANDOMNESS = "mt"
 
 # Operator sets by name; the order of each tuple is the order the prompt lists them.
 OPSETS: dict[str, tuple[str, ...]] = {

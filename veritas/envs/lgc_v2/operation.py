@@ -31,6 +31,7 @@ from veritas.envs.base import Generated, Verdict
 NAME = "operation"
 LANGUAGES = ("en", "zh")
 ZH_SHARE = 0.5
+RANDOMNESS = "mt"
 
 # Knobs per difficulty level.
 #   ops: operators defined; conditional: how many of them have cases; max_cases: 2 or 3 cases;

@@ -8,13 +8,12 @@ from __future__ import annotations
 import bisect
 import hashlib
 import importlib
-import random
-import threading
 from functools import lru_cache
 from types import ModuleType
 
 from veritas.envs.base import Task, Verdict
 from veritas.envs.extract import strip_think
+from veritas.envs.rand import HashDraws, seeded_random
 
 ENV_NAME = "lgc-v2"
 ID_STRIDE = 100_000_000
@@ -87,35 +86,38 @@ def split_seed_range(split: str) -> tuple[int, int]:
     return SPLITS[split]
 
 
-_thread_rng = threading.local()
+def _key(task_type: str, seed: int, purpose: str) -> str:
+    return f"{ENV_NAME}/{task_type}/{seed}/{purpose}"
 
 
-def _rng(task_type: str, seed: int, purpose: str) -> random.Random:
-    # Seeding with a str is stable across processes, machines and PYTHONHASHSEED (sha512 based).
-    # One generator per thread, re-seeded for each task: creating a Random costs more than seeding.
-    rng = getattr(_thread_rng, "rng", None)
-    if rng is None:
-        rng = _thread_rng.rng = random.Random()
-    rng.seed(f"{ENV_NAME}/{task_type}/{seed}/{purpose}")
-    return rng
+def _draws(task_type: str, seed: int) -> tuple[float, float]:
+    """Two stable uniform draws in [0, 1): the default level's and the default language's.
+    One hash for both; a hash is several times cheaper than seeding an RNG."""
+    digest = hashlib.blake2b(_key(task_type, seed, "defaults").encode(), digest_size=16).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64, int.from_bytes(digest[8:], "big") / 2**64
 
 
-def _unit(task_type: str, seed: int, purpose: str) -> float:
-    """A stable uniform draw in [0, 1) for one decision; a hash is ~10x cheaper than seeding an RNG."""
-    digest = hashlib.blake2b(f"{ENV_NAME}/{task_type}/{seed}/{purpose}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+def _level_from(u: float) -> int:
+    return LEVELS[bisect.bisect_right(_LEVEL_CUMULATIVE, u)]
+
+
+def _language_from(mod: ModuleType, u: float) -> str:
+    return "zh" if u < mod.ZH_SHARE and "zh" in mod.LANGUAGES else "en"
 
 
 def default_level(task_type: str, seed: int) -> int:
-    return LEVELS[bisect.bisect_right(_LEVEL_CUMULATIVE, _unit(task_type, seed, "level"))]
+    return _level_from(_draws(task_type, seed)[0])
 
 
 def default_language(task_type: str, seed: int) -> str:
-    mod = task_module(task_type)
-    share = getattr(mod, "ZH_SHARE", 0.0)
-    if "zh" in mod.LANGUAGES and _unit(task_type, seed, "language") < share:
-        return "zh"
-    return "en"
+    return _language_from(task_module(task_type), _draws(task_type, seed)[1])
+
+
+def random_source(mod: ModuleType, key: str):
+    """The task's random source: what the type module asks for with ``RANDOMNESS``."""
+    if mod.RANDOMNESS == "draws":
+        return HashDraws(key)
+    return seeded_random(key)
 
 
 def generate(task_id: int, difficulty: int | None = None, language: str | None = None) -> Task:
@@ -126,13 +128,18 @@ def generate(task_id: int, difficulty: int | None = None, language: str | None =
 def generate_by_type(task_type: str, seed: int, difficulty: int | None = None, language: str | None = None) -> Task:
     task_id = make_task_id(task_type, seed)
     mod = task_module(task_type)
-    level = default_level(task_type, seed) if difficulty is None else int(difficulty)
+    if difficulty is None or language is None:
+        u_level, u_language = _draws(task_type, seed)
+    level = _level_from(u_level) if difficulty is None else int(difficulty)
     if level not in LEVELS:
         raise ValueError(f"difficulty must be 1..10, got {difficulty!r}")
-    lang = default_language(task_type, seed) if language is None else language
+    lang = _language_from(mod, u_language) if language is None else language
     if lang not in mod.LANGUAGES:
         raise ValueError(f"{task_type} supports languages {mod.LANGUAGES}, not {lang!r}")
-    gen = mod.generate(_rng(task_type, seed, f"task/{level}/{lang}"), level, lang)
+    try:
+        gen = mod.generate(random_source(mod, _key(task_type, seed, f"task/{level}/{lang}")), level, lang)
+    except StopIteration as exc:  # would end a caller's map() or loop silently
+        raise RuntimeError(f"{task_type} level {level} used more random draws than it took") from exc
     meta = gen.metadata  # a fresh dict from the module
     meta.setdefault("language", lang)
     meta.setdefault("difficulty", level)

@@ -22,6 +22,7 @@ from veritas.envs.extract import last_fenced_block, normalize_width
 NAME = "sudoku"
 LANGUAGES = ("en", "zh")
 ZH_SHARE = 0.5
+RANDOMNESS = "mt"
 
 # clues: given digits; technique: what solving needs (checked offline by the table builder):
 #   naked = naked singles suffice, singles = naked + hidden singles suffice,
