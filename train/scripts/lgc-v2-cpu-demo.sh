@@ -19,13 +19,14 @@
 # Knobs (environment variables; the defaults fit 15 minutes on 2 cores, setup excluded):
 #   DEMO_TYPES=dyck_language,dyck_language2   task types
 #   DEMO_DIFFICULTY=1        level (or range lo-hi) of the training, val and eval tasks
-#   DEMO_STYLE=answer        SFT response: the bare answer, or `worked` (a worked solution)
-#   DEMO_STEPS=64            optimizer steps (one epoch: DEMO_STEPS*DEMO_BATCH new rows)
-#   DEMO_BATCH=8             sequences per step;  DEMO_MICRO_BATCH=4 per forward pass
+#   DEMO_STYLE=worked        SFT response: a worked solution (stack trace, then the answer), or
+#                            `answer` (the bare answer: learnt faster, but it teaches no method)
+#   DEMO_STEPS=60            optimizer steps (one epoch: DEMO_STEPS*DEMO_BATCH new rows)
+#   DEMO_BATCH=8             sequences per step;  DEMO_MICRO_BATCH=8 per forward pass
 #   DEMO_LR=3e-4             peak learning rate (cosine decay, 5% warm-up)
 #   DEMO_MAX_LENGTH=512      longest prompt+response in tokens (the data is far shorter)
 #   DEMO_VAL_ROWS=16         validation rows (loss at the last step)
-#   DEMO_N_EVAL=96           held-out tasks per type, each evaluation
+#   DEMO_N_EVAL=64           held-out tasks per type, each evaluation
 #   DEMO_MAX_NEW_TOKENS=192  generation budget per eval answer (a worked solution needs <170)
 #   DEMO_EVAL_BATCH=32       prompts per generation batch
 #   DEMO_EVAL_THREADS=       torch threads of the final eval (default: the number of cores, max 8)
@@ -73,14 +74,14 @@ posint() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1=$2 must be a positive integer"
 
 DEMO_TYPES="${DEMO_TYPES:-dyck_language,dyck_language2}"
 DEMO_DIFFICULTY="${DEMO_DIFFICULTY:-1}"
-DEMO_STYLE="${DEMO_STYLE:-answer}"
-DEMO_STEPS="${DEMO_STEPS:-64}"
+DEMO_STYLE="${DEMO_STYLE:-worked}"
+DEMO_STEPS="${DEMO_STEPS:-60}"
 DEMO_BATCH="${DEMO_BATCH:-8}"
-DEMO_MICRO_BATCH="${DEMO_MICRO_BATCH:-4}"
+DEMO_MICRO_BATCH="${DEMO_MICRO_BATCH:-8}"
 DEMO_LR="${DEMO_LR:-3e-4}"
 DEMO_MAX_LENGTH="${DEMO_MAX_LENGTH:-512}"
 DEMO_VAL_ROWS="${DEMO_VAL_ROWS:-16}"
-DEMO_N_EVAL="${DEMO_N_EVAL:-96}"
+DEMO_N_EVAL="${DEMO_N_EVAL:-64}"
 DEMO_MAX_NEW_TOKENS="${DEMO_MAX_NEW_TOKENS:-192}"
 DEMO_EVAL_BATCH="${DEMO_EVAL_BATCH:-32}"
 DEMO_PARALLEL="${DEMO_PARALLEL:-auto}"
