@@ -21,7 +21,7 @@
 #   DEMO_DIFFICULTY=1        level (or range lo-hi) of the training, val and eval tasks
 #   DEMO_STYLE=worked        SFT response: a worked solution (stack trace, then the answer), or
 #                            `answer` (the bare answer: learnt faster, but it teaches no method)
-#   DEMO_STEPS=60            optimizer steps (one epoch: DEMO_STEPS*DEMO_BATCH new rows)
+#   DEMO_STEPS=56            optimizer steps (one epoch: DEMO_STEPS*DEMO_BATCH new rows)
 #   DEMO_BATCH=8             sequences per step;  DEMO_MICRO_BATCH=8 per forward pass
 #   DEMO_LR=3e-4             peak learning rate (cosine decay, 5% warm-up)
 #   DEMO_MAX_LENGTH=512      longest prompt+response in tokens (the data is far shorter)
@@ -75,7 +75,7 @@ posint() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1=$2 must be a positive integer"
 DEMO_TYPES="${DEMO_TYPES:-dyck_language,dyck_language2}"
 DEMO_DIFFICULTY="${DEMO_DIFFICULTY:-1}"
 DEMO_STYLE="${DEMO_STYLE:-worked}"
-DEMO_STEPS="${DEMO_STEPS:-60}"
+DEMO_STEPS="${DEMO_STEPS:-56}"
 DEMO_BATCH="${DEMO_BATCH:-8}"
 DEMO_MICRO_BATCH="${DEMO_MICRO_BATCH:-8}"
 DEMO_LR="${DEMO_LR:-3e-4}"
