@@ -82,7 +82,7 @@ def sft_data(tmp_path_factory):
     for split, rows in (("train", 8), ("val", 4)):
         _py("-m", "veritas", "generate", "--format", "sft", "--task-types", registry.TASK_TYPES[0],
             "--num-samples", str(rows), "--difficulty", "1", "--language", "en", "--split", split,
-            "--output", str(paths[split]), "--overwrite")
+            "--response-style", "worked", "--output", str(paths[split]), "--overwrite")
     return paths
 
 

@@ -349,3 +349,23 @@ def test_wandb_sync_nothing_left_and_dry_run(tmp_path, fake_wandb, wandb_root):
     assert "WANDB_API_KEY is not set: a real sync stops here" in err and "dry run OK" in err
     assert printed_command(out)[1:] == ["sync", str(runs["a"]), str(runs["b"])]
     assert calls() is None
+
+
+# ------------------------------------------------------------------ the CPU demo's knobs
+DEMO = TRAIN / "scripts" / "lgc-v2-cpu-demo.sh"
+
+
+@pytest.mark.parametrize("knob, value, message", [
+    ("DEMO_STEPS", "abc", "DEMO_STEPS=abc is not a non-negative integer"),
+    ("DEMO_BATCH", "0", "DEMO_BATCH=0 must be at least 1"),
+    ("DEMO_STYLE", "prose", "DEMO_STYLE=prose must be worked or answer"),
+    ("DEMO_LR", "fast", "DEMO_LR=fast is not a number"),
+    ("DEMO_DIFFICULTY", "1-x", "DEMO_DIFFICULTY=1-x must be a level"),
+    ("DEMO_TYPES", "dyck language", "DEMO_TYPES=dyck language must be comma-separated task types"),
+    ("DEMO_MICRO_BATCH", "3", "DEMO_BATCH=8 must be a multiple of DEMO_MICRO_BATCH=3"),
+])
+def test_cpu_demo_rejects_a_bad_knob_before_any_work(tmp_path, knob, value, message):
+    # a setup step would print "1/7 setup"; a bad knob must stop the demo before it
+    rc, out, err = run(DEMO, tmp_path, **{knob: value, "DEMO_DIR": tmp_path / "demo"})
+    assert_fails((rc, out, err), message)
+    assert "1/7" not in err and not (tmp_path / "demo").exists()

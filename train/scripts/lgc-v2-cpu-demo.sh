@@ -45,15 +45,12 @@ set -euo pipefail
 # The whole script is one block, read before anything runs: editing or pulling this file while a
 # demo is running cannot change what that run executes.
 {
-repo_root="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)"
-cd "$repo_root"
+# shellcheck source=train/scripts/common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh" # die, require_int, VERITAS_ROOT, PYTHONPATH
+cd "$VERITAS_ROOT"
 demo_start=$SECONDS
 
 say() { printf '[cpu-demo] %s\n' "$*" >&2; }
-die() {
-	printf 'error: %s\n' "$*" >&2
-	exit 1
-}
 # The command as a copy-pasteable line, then the command.
 show() {
 	printf '+' >&2
@@ -70,7 +67,6 @@ PHASES=()
 phase() { # NAME START_SECONDS
 	PHASES+=("$(printf '%-28s %5d s' "$1" $((SECONDS - $2)))")
 }
-posint() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1=$2 must be a positive integer"; }
 
 DEMO_TYPES="${DEMO_TYPES:-dyck_language,dyck_language2}"
 DEMO_DIFFICULTY="${DEMO_DIFFICULTY:-1}"
@@ -88,7 +84,7 @@ DEMO_PARALLEL="${DEMO_PARALLEL:-auto}"
 DEMO_DIR="${DEMO_DIR:-train/artifacts/cpu-demo}"
 for knob in DEMO_STEPS DEMO_BATCH DEMO_MICRO_BATCH DEMO_MAX_LENGTH DEMO_VAL_ROWS DEMO_N_EVAL \
 	DEMO_MAX_NEW_TOKENS DEMO_EVAL_BATCH; do
-	posint "$knob" "${!knob}"
+	require_int "$knob" "${!knob}" 1
 done
 [[ "$DEMO_STYLE" == worked || "$DEMO_STYLE" == answer ]] || die "DEMO_STYLE=$DEMO_STYLE must be worked or answer"
 [[ "$DEMO_LR" =~ ^[0-9.]+([eE]-?[0-9]+)?$ ]] || die "DEMO_LR=$DEMO_LR is not a number"
@@ -98,7 +94,7 @@ done
 
 cores="$(nproc 2>/dev/null || echo 1)"
 DEMO_EVAL_THREADS="${DEMO_EVAL_THREADS:-$((cores < 8 ? cores : 8))}"
-posint DEMO_EVAL_THREADS "$DEMO_EVAL_THREADS"
+require_int DEMO_EVAL_THREADS "$DEMO_EVAL_THREADS" 1
 case "$DEMO_PARALLEL" in
 auto) parallel=$((cores >= 2)) ;;
 1 | 0) parallel=$DEMO_PARALLEL ;;
@@ -122,7 +118,6 @@ else
 fi
 PY="$VENV/bin/python"
 [[ -x "$PY" ]] || die "$PY not found: run bash train/scripts/setup-env.sh (or unset SKIP_SETUP)"
-export PYTHONPATH="$repo_root${PYTHONPATH:+:$PYTHONPATH}"
 phase "1 setup" "$t0"
 
 # ---- 2. model
