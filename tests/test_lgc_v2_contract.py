@@ -223,3 +223,14 @@ def test_docs_examples_are_what_the_generator_makes():
         worked = registry.worked_solution(task)
         if worked is not None and "Worked solution" in section:
             assert worked in blocks, f"stale worked solution for {m.group(0)}"
+
+
+def test_hash_draw_stream_is_endless_and_made_of_keyed_blocks():
+    import hashlib
+
+    from veritas.envs.rand import HashDraws
+
+    draw = HashDraws("lgc-v2/operation/3/task/8/zh").stream()
+    got = [draw() for _ in range(200)]  # past three block boundaries (64 draws a block)
+    raw = b"".join(hashlib.shake_128(f"lgc-v2/operation/3/task/8/zh/s{i}".encode()).digest(128) for i in range(4))
+    assert got == [int.from_bytes(raw[i:i + 2], "little") for i in range(0, 400, 2)]

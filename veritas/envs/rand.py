@@ -7,7 +7,8 @@ Two kinds, chosen per task type (``RANDOMNESS`` in its module):
   Seeding costs ~7 µs, nothing for a type whose task takes 100 µs or more.
 * ``"draws"``: :class:`HashDraws`, 16-bit integers read from SHAKE-128 of the key.  Setting it up
   costs ~1 µs and each draw is one C-level call.  The bracket types build a whole task in ~20 µs, so
-  seeding a Mersenne Twister would be a third of their cost.
+  seeding a Mersenne Twister would be a third of their cost.  ``operation`` (~70 µs a task) reads
+  an endless stream of them: its retries have no small bound.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import random
 import sys
 import threading
 from array import array
+from itertools import chain, count
 from typing import Callable
 
 _thread = threading.local()
@@ -37,6 +39,7 @@ def seeded_random(key: str) -> random.Random:
 
 _BIG_ENDIAN = sys.byteorder == "big"
 assert array("H").itemsize == 2, "HashDraws reads 16-bit words"
+_STREAM_BLOCK = 64  # draws per SHAKE call of HashDraws.stream()
 
 
 class HashDraws:
@@ -45,7 +48,8 @@ class HashDraws:
     ``take(n)`` returns a function that gives the next of ``n`` fresh draws and raises
     ``StopIteration`` after them: a generator knows the most it can need from its knobs.  Each
     call to ``take`` reads a new block (the key plus a block counter), so blocks never overlap.
-    Draws are little-endian on every machine.
+    ``stream()`` is endless, for generators that retry and so have no small bound.  Draws are
+    little-endian on every machine.
     """
 
     __slots__ = ("_key", "_block")
@@ -61,6 +65,20 @@ class HashDraws:
         if _BIG_ENDIAN:
             words.byteswap()
         return iter(words).__next__
+
+    def stream(self) -> Callable[[], int]:
+        """A function returning the next draw of an endless stream, read 64 at a time from
+        blocks keyed "<key>/s<i>".  Each call stays in C: the stream is a chain of arrays made
+        as it is read."""
+        key = self._key
+
+        def block(i: int) -> array:
+            words = array("H", hashlib.shake_128(b"%s/s%d" % (key, i)).digest(2 * _STREAM_BLOCK))
+            if _BIG_ENDIAN:
+                words.byteswap()
+            return words
+
+        return chain.from_iterable(map(block, count())).__next__
 
 
 def below(u: int, n: int) -> int:

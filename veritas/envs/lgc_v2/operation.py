@@ -31,7 +31,7 @@ from veritas.envs.base import Generated, Verdict
 NAME = "operation"
 LANGUAGES = ("en", "zh")
 ZH_SHARE = 0.5
-RANDOMNESS = "mt"
+RANDOMNESS = "draws"  # see veritas.envs.rand
 
 # Knobs per difficulty level.
 #   ops: operators defined; conditional: how many of them have cases; max_cases: 2 or 3 cases;
@@ -604,40 +604,40 @@ def _op3(p0, p1, b0, b1, b2, inner, check):
     return lambda a, b: check(b0(a, b, inner) if p0(a, b) else (b1(a, b, inner) if p1(a, b) else b2(a, b, inner)))
 
 
-def _draw_rules(rnd, plan, check):
+def _draw_rules(draw, plan, check):
     """(specs, operator functions): specs are [(cases as (_Cond or None, _Body) pairs, inner index
     or None)], drawn from a level plan (see _plan); the functions are built in the same pass."""
     n_ops, plain, derived, conds, first_derived, n_conditional, three = plan
-    perm = _PERMS[n_ops][int(rnd() * len(_PERMS[n_ops]))]
+    perm = _PERMS[n_ops][draw() * len(_PERMS[n_ops]) >> 16]
     conditional = perm[:n_conditional]
     specs, fns = [], []
     for i in range(n_ops):
         if i >= first_derived:  # op 0 is never derived: a derived op calls an earlier one
-            inner = int(rnd() * i)
+            inner = draw() * i >> 16
             inner_fn = fns[inner]
-            b0 = derived[int(rnd() * len(derived))]
+            b0 = derived[draw() * len(derived) >> 16]
         else:
             inner = inner_fn = None
-            b0 = plain[int(rnd() * len(plain))]
+            b0 = plain[draw() * len(plain) >> 16]
         if i not in conditional:
             specs.append((((None, b0),), inner))
             fns.append(_op1(b0.fn, inner_fn, check))
             continue
-        c0 = conds[int(rnd() * len(conds))]
-        pool = derived if inner is not None and rnd() < 0.4 else plain
-        b1 = pool[int(rnd() * len(pool))]
+        c0 = conds[draw() * len(conds) >> 16]
+        pool = derived if inner is not None and draw() < 26214 else plain
+        b1 = pool[draw() * len(pool) >> 16]
         if b1 is b0:  # two identical cases would make the condition moot
-            b1 = pool[int(rnd() * len(pool))]
-        if not three or rnd() < 0.5:
+            b1 = pool[draw() * len(pool) >> 16]
+        if not three or draw() < 32768:
             specs.append((((c0, b0), (None, b1)), inner))
             fns.append(_op2(c0.pred, b0.fn, b1.fn, inner_fn, check))
             continue
-        c1 = conds[int(rnd() * len(conds))]
+        c1 = conds[draw() * len(conds) >> 16]
         if c1 is c0:
-            c1 = conds[int(rnd() * len(conds))]
-        b2 = plain[int(rnd() * len(plain))]
+            c1 = conds[draw() * len(conds) >> 16]
+        b2 = plain[draw() * len(plain) >> 16]
         if b2 is b1 or b2 is b0:
-            b2 = plain[int(rnd() * len(plain))]
+            b2 = plain[draw() * len(plain) >> 16]
         specs.append((((c0, b0), (c1, b1), (None, b2)), inner))
         fns.append(_op3(c0.pred, c1.pred, b0.fn, b1.fn, b2.fn, inner_fn, check))
     return specs, fns
@@ -667,31 +667,32 @@ def _operands(lo, hi):
     return table
 
 
-def _draw_expression(rnd, fns, n_ops, apps, lo, hi, fraction_share, budget=EXPR_BUDGET):
+def _draw_expression(draw, fns, n_ops, apps, lo, hi, fraction_share, budget=EXPR_BUDGET):
     """(tree, value): a random tree of `apps` applications, evaluated while it is built.
 
     Tree: [op index, left, right] with leaves as number text ("3", "-3/4").  A subtree whose value
     leaves the bounds is redrawn where it failed (not the whole tree), from a narrower operand
     range; after `budget` such redraws the attempt gives up with _Overflow.
     """
-    perm = _PERMS[n_ops][int(rnd() * len(_PERMS[n_ops]))]
+    perm = _PERMS[n_ops][draw() * len(_PERMS[n_ops]) >> 16]
     if apps >= n_ops:  # every operator appears at least once
-        seq = perm + tuple([int(rnd() * n_ops) for _ in range(apps - n_ops)])
+        seq = perm + tuple([draw() * n_ops >> 16 for _ in range(apps - n_ops)])
     else:
         seq = perm[:apps]
     state = [budget, _operands(lo, hi), lo, hi]  # redraws left, operand table, current range
+    share16 = round(fraction_share * 65536)  # chance of a fraction operand, in 16-bit draws
 
     def build(n, start):
         # the n applications of this subtree use seq[start:start + n], the node itself the last
         if n == 0:
             ints, fracs = state[1]
-            i = int(rnd() * len(ints))
-            v, t = ints[i] if not fraction_share or rnd() >= fraction_share else fracs[int(rnd() * 5)][i]
+            i = draw() * len(ints) >> 16
+            v, t = ints[i] if not fraction_share or draw() >= share16 else fracs[draw() * 5 >> 16][i]
             return t, v
         op = seq[start + n - 1]
         fn = fns[op]
         while True:
-            k = int(rnd() * n)
+            k = draw() * n >> 16
             left, lv = build(k, start)
             right, rv = build(n - 1 - k, start + k)
             try:
@@ -708,19 +709,19 @@ def _draw_expression(rnd, fns, n_ops, apps, lo, hi, fraction_share, budget=EXPR_
     return build(apps, 0)
 
 
-def _fallback(rnd, knobs, plan, check):
+def _fallback(draw, knobs, plan, check):
     """Linear rules only, integer operands 1..5: every value stays under 1,076 (< every cap).
 
     Each application at most doubles the larger operand and adds at most 3 (the rule) plus 3 per
     derived layer (at most 3 layers), so after the 6 applications of a chain:
     |v| <= 2**6 * 5 + 12 * (2**6 - 1) = 1,076.  All values are integers: no denominator grows.
     """
-    specs, fns = _draw_rules(rnd, plan, check)
-    tree, value = _draw_expression(rnd, fns, knobs["ops"], knobs["apps"], *_FALLBACK_OPERANDS, 0.0)
+    specs, fns = _draw_rules(draw, plan, check)
+    tree, value = _draw_expression(draw, fns, knobs["ops"], knobs["apps"], *_FALLBACK_OPERANDS, 0.0)
     return specs, tree, value
 
 
-def _draw_task(rnd, level):
+def _draw_task(draw, level):
     """(operator specs, expression tree, value, used the fallback)."""
     knobs = LEVELS[level]
     plan = _PLANS[level]
@@ -728,31 +729,31 @@ def _draw_task(rnd, level):
     lo, hi = knobs["operands"]
     n_ops, apps, share = knobs["ops"], knobs["apps"], knobs["fraction_share"]
     for _ in range(RULE_TRIES):
-        specs, fns = _draw_rules(rnd, plan, check)
+        specs, fns = _draw_rules(draw, plan, check)
         for _ in range(EXPR_TRIES):
             try:
-                tree, value = _draw_expression(rnd, fns, n_ops, apps, lo, hi, share)
+                tree, value = _draw_expression(draw, fns, n_ops, apps, lo, hi, share)
             except _Overflow:
                 continue
             return specs, tree, value, False
-    return _fallback(rnd, knobs, _SAFE_PLANS[level], check) + (True,)
+    return _fallback(draw, knobs, _SAFE_PLANS[level], check) + (True,)
 
 
 def generate(rng, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    rnd = rng.random
-    specs, tree, value, fallback = _draw_task(rnd, level)
+    draw = rng.stream()  # 16-bit draws: x * n >> 16 picks one of n
+    specs, tree, value, fallback = _draw_task(draw, level)
     n_ops = knobs["ops"]
 
-    start = int(rnd() * len(SYMBOLS))
-    step = _SYMBOL_STEPS[int(rnd() * 4)]
+    start = draw() * len(SYMBOLS) >> 16
+    step = _SYMBOL_STEPS[draw() * 4 >> 16]
     symbols = [SYMBOLS[(start + i * step) % len(SYMBOLS)] for i in range(n_ops)]
     groupings = knobs["grouping"]
-    grouping = groupings[int(rnd() * len(groupings))] if len(groupings) > 1 else groupings[0]
+    grouping = groupings[draw() * len(groupings) >> 16] if len(groupings) > 1 else groupings[0]
 
     zh = language == "zh"
-    style = int(rnd() * 3)
-    rule_lines = [(_ZH_INTRO if zh else _EN_INTRO)[int(rnd() * 4)]]
+    style = draw() * 3 >> 16
+    rule_lines = [(_ZH_INTRO if zh else _EN_INTRO)[draw() * 4 >> 16]]
     has_abs = has_parity = has_three = False
     meta_ops = []
     for i, (cases, inner) in enumerate(specs):
@@ -773,11 +774,11 @@ def generate(rng, level: int, language: str) -> Generated:
     if grouping == "ltr":
         notes += (_ZH_LTR if zh else _EN_LTR).format(symbols[0], symbols[-1])
     elif grouping == "ranked":
-        ranks = _PERMS[n_ops][int(rnd() * len(_PERMS[n_ops]))]  # higher rank binds tighter
+        ranks = _PERMS[n_ops][draw() * len(_PERMS[n_ops]) >> 16]  # higher rank binds tighter
         by_rank = sorted(range(n_ops), key=ranks.__getitem__, reverse=True)
         notes += (_ZH_RANK if zh else _EN_RANK).format(("、" if zh else ", ").join([symbols[i] for i in by_rank]))
         if knobs["right_assoc"]:
-            right = tuple([rnd() < 0.4 for _ in range(n_ops)])
+            right = tuple([draw() < 26214 for _ in range(n_ops)])
             notes += ("" if zh else " ") + _assoc_text(symbols, right, zh)
         else:
             notes += "所有运算均为左结合。" if zh else " Every operator is left-associative."
@@ -785,9 +786,9 @@ def generate(rng, level: int, language: str) -> Generated:
     prompt = "\n\n".join((
         "\n".join(rule_lines),
         notes,
-        (_ZH_QUESTION if zh else _EN_QUESTION)[int(rnd() * 3)],
+        (_ZH_QUESTION if zh else _EN_QUESTION)[draw() * 3 >> 16],
         expression,
-        (_ZH_ANSWER if zh else _EN_ANSWER)[int(rnd() * 3)],
+        (_ZH_ANSWER if zh else _EN_ANSWER)[draw() * 3 >> 16],
     ))
     answer = str(value)  # int, or Fraction whose str is "p/q"
     metadata = {
