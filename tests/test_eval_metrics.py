@@ -69,6 +69,17 @@ def test_heldout_tasks_come_from_the_test_split_and_are_stable():
     assert len({t.task_id for t in a}) == len(a)
 
 
+def test_heldout_tasks_in_one_language_where_the_type_has_it():
+    types = ["operation", "dyck_language"]
+    mixed = cli.heldout_tasks(types, 40, None, seed=0)
+    assert {t.language for t in mixed if t.task_type == "operation"} == {"en", "zh"}  # the registry's mix
+    for lang in ("zh", "en"):
+        tasks = cli.heldout_tasks(types, 40, None, seed=0, language=lang)
+        assert [t.task_id for t in tasks] == [t.task_id for t in mixed]  # the same held-out seeds
+        assert {t.language for t in tasks if t.task_type == "operation"} == {lang}
+        assert {t.language for t in tasks if t.task_type == "dyck_language"} == {"en"}  # its only language
+
+
 def test_torn_samples_line_is_dropped(tmp_path):
     p = tmp_path / "samples.jsonl"
     p.write_text(json.dumps({"task_id": 1}) + "\n" + '{"task_id": 2, "resp')

@@ -20,7 +20,7 @@ from veritas.evaluation.metrics import summarize
 
 # Settings that must match for samples of an earlier run to be reused.
 RUN_KEYS = ("model", "task_types", "n_per_type", "samples", "temperature", "max_new_tokens",
-            "difficulty", "seed", "system_prompt", "reasoning")
+            "difficulty", "language", "seed", "system_prompt", "reasoning")
 
 
 def add_arguments(p):
@@ -31,6 +31,8 @@ def add_arguments(p):
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     p.add_argument("--max-new-tokens", type=int, default=512)
     p.add_argument("--difficulty", default=None, help="level (5) or range (3-7); default: the registry's mix")
+    p.add_argument("--language", choices=["en", "zh"], default=None,
+                   help="prompt language where the type has it (en-only types stay en); default: the registry's mix")
     p.add_argument("--seed", type=int, default=0, help="offset into the held-out seed range; sampling seed")
     p.add_argument("--system-prompt", default=None)
     p.add_argument("--reasoning", action="store_true", help="ask for reasoning in <think> before the answer")
@@ -51,15 +53,18 @@ def parse_difficulty(value: str | None) -> tuple[int, int] | None:
     return lo_i, hi_i
 
 
-def heldout_tasks(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int):
-    """The same tasks for the same arguments, in every process: seeds from the test split."""
+def heldout_tasks(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int,
+                  language: str | None = None):
+    """The same tasks for the same arguments, in every process: seeds from the test split.
+    ``language`` applies to the types that have it; the others keep their only language."""
     lo, hi = lgc_v2.split_seed_range("test")
     tasks = []
     for t in task_types:
+        lang = language if language in lgc_v2.task_module(t).LANGUAGES else None
         for i in range(n_per_type):
             s = lo + (seed * 1_000_003 + i) % (hi - lo)
             level = None if difficulty is None else difficulty[0] + (s % (difficulty[1] - difficulty[0] + 1))
-            tasks.append(lgc_v2.generate_by_type(t, s, level))
+            tasks.append(lgc_v2.generate_by_type(t, s, level, lang))
     return tasks
 
 
@@ -120,7 +125,8 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     settings = {"model": str(args.model), "model_dir": str(model_dir), "task_types": task_types,
                 "n_per_type": args.n_per_type, "samples": args.samples, "temperature": args.temperature,
-                "max_new_tokens": args.max_new_tokens, "difficulty": args.difficulty, "seed": args.seed,
+                "max_new_tokens": args.max_new_tokens, "difficulty": args.difficulty, "language": args.language,
+                "seed": args.seed,
                 "system_prompt": args.system_prompt, "reasoning": args.reasoning, "split": "test"}
     run_file = out / "run.json"
     if run_file.exists():
@@ -132,7 +138,7 @@ def run(args) -> int:
             return 2
     run_file.write_text(json.dumps(settings, indent=2))
 
-    tasks = heldout_tasks(task_types, args.n_per_type, difficulty, args.seed)
+    tasks = heldout_tasks(task_types, args.n_per_type, difficulty, args.seed, args.language)
     samples_path = out / "samples.jsonl"
     done = read_samples(samples_path)
     have = {(s["task_id"], s["sample"]) for s in done}
