@@ -59,11 +59,8 @@ class HashDraws:
         self._block = 0
 
     def take(self, n: int) -> Callable[[], int]:
-        data = hashlib.shake_128(b"%s/%d" % (self._key, self._block)).digest(2 * n)
+        words = _words(b"%s/%d" % (self._key, self._block), n)
         self._block += 1
-        words = array("H", data)
-        if _BIG_ENDIAN:
-            words.byteswap()
         return iter(words).__next__
 
     def stream(self) -> Callable[[], int]:
@@ -71,16 +68,18 @@ class HashDraws:
         blocks keyed "<key>/s<i>".  Each call stays in C: the stream is a chain of arrays made
         as it is read."""
         key = self._key
+        return chain.from_iterable(map(lambda i: _words(b"%s/s%d" % (key, i), _STREAM_BLOCK), count())).__next__
 
-        def block(i: int) -> array:
-            words = array("H", hashlib.shake_128(b"%s/s%d" % (key, i)).digest(2 * _STREAM_BLOCK))
-            if _BIG_ENDIAN:
-                words.byteswap()
-            return words
 
-        return chain.from_iterable(map(block, count())).__next__
+def _words(block_key: bytes, n: int) -> array:
+    """``n`` 16-bit draws: SHAKE-128 of ``block_key``, read little-endian."""
+    words = array("H", hashlib.shake_128(block_key).digest(2 * n))
+    if _BIG_ENDIAN:
+        words.byteswap()
+    return words
 
 
 def below(u: int, n: int) -> int:
-    """A 16-bit draw scaled to 0..n-1 (uniform to within n/65536)."""
+    """A 16-bit draw scaled to 0..n-1 (uniform to within n/65536).  Hot loops write the same
+    ``u * n >> 16`` inline (operation's expression builder) to save the call."""
     return u * n >> 16
