@@ -46,17 +46,14 @@ set -euo pipefail
 # demo is running cannot change what that run executes.
 {
 # shellcheck source=train/scripts/common.sh
-source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh" # die, require_int, VERITAS_ROOT, PYTHONPATH
+source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh" # die, require_int, print_cmd, VERITAS_ROOT, PYTHONPATH
 cd "$VERITAS_ROOT"
 demo_start=$SECONDS
 
 say() { printf '[cpu-demo] %s\n' "$*" >&2; }
-# The command as a copy-pasteable line, then the command.
-show() {
-	printf '+' >&2
-	printf ' %q' "$@" >&2
-	printf '\n' >&2
-}
+# The command as a copy-pasteable line (common.sh's print_cmd: never a secret), on stderr.
+show() { print_cmd "$@" >&2; }
+# ... then the command (the demo goes on afterwards, unlike common.sh's run_cmd, which execs).
 run() {
 	show "$@"
 	"$@"
