@@ -201,6 +201,26 @@ def test_hash_draws_are_little_endian_shake128_blocks():
             take()
 
 
+def test_hash_draws_take_iter_and_bytes_keys_read_the_same_blocks():
+    from veritas.envs.rand import HashDraws, seeded_random
+
+    by_str, by_bytes = HashDraws("lgc-v2/x/7/task/3/en"), HashDraws(b"lgc-v2/x/7/task/3/en")
+    first = by_str.take(5)
+    assert [first() for _ in range(5)] == list(by_bytes.take_iter(5))  # block 0 both ways
+    assert list(by_str.take_iter(3)) == list(by_bytes.take_iter(3))  # block 1: the counter moved on
+    key = "lgc-v2/operation/0/task/1/zh·键"
+    assert seeded_random(key.encode()).getstate() == seeded_random(key).getstate()
+
+
+def test_bad_seeds_are_task_id_errors():
+    for bad in (-1, 100_000_000, 2.0, "3", None, True):
+        with pytest.raises(registry.TaskIdError):
+            registry.generate_by_type("sudoku", bad)
+    with pytest.raises(registry.TaskIdError):
+        registry.make_task_id("dyck_language2", 200_000_000)
+    assert registry.make_task_id("dyck_language2", 199_999_999) == 599_999_999
+
+
 def test_docs_examples_are_what_the_generator_makes():
     """Every `veritas show ID --difficulty D --language L` example in docs/environments.md: the
     first block after it is that task's prompt, and its reference answer (and worked solution,

@@ -18,19 +18,19 @@ import sys
 import threading
 from array import array
 from itertools import chain, count
-from typing import Callable
+from typing import Callable, Iterator
 
 _thread = threading.local()
 
 
-def seeded_random(key: str) -> random.Random:
+def seeded_random(key: str | bytes) -> random.Random:
     """The thread's ``random.Random``, re-seeded with ``key``: the same state as
-    ``random.Random(key)`` without creating a generator per task or going through
+    ``random.Random(key)`` (a str and its UTF-8 bytes seed alike) without creating a generator per task or going through
     ``Random.seed``'s Python wrapper (tests compare the two)."""
     rng = getattr(_thread, "rng", None)
     if rng is None:
         rng = _thread.rng = random.Random()
-    raw = key.encode()
+    raw = key.encode() if isinstance(key, str) else key
     # Random.seed(str), version 2: the bytes followed by their SHA-512, read as one integer
     super(random.Random, rng).seed(int.from_bytes(raw + hashlib.sha512(raw).digest(), "big"))
     rng.gauss_next = None
@@ -46,22 +46,27 @@ class HashDraws:
     """Random 16-bit integers (0..65535) for one task, from SHAKE-128 of its key.
 
     ``take(n)`` returns a function that gives the next of ``n`` fresh draws and raises
-    ``StopIteration`` after them: a generator knows the most it can need from its knobs.  Each
-    call to ``take`` reads a new block (the key plus a block counter), so blocks never overlap.
+    ``StopIteration`` after them: a generator knows the most it can need from its knobs.
+    ``take_iter(n)`` gives the same draws as an iterator, for loops that consume one a step
+    (``zip`` fetches them without a Python call).  Each call to either reads a new block (the
+    key plus a block counter), so blocks never overlap.
     ``stream()`` is endless, for generators that retry and so have no small bound.  Draws are
     little-endian on every machine.
     """
 
     __slots__ = ("_key", "_block")
 
-    def __init__(self, key: str):
-        self._key = key.encode()
+    def __init__(self, key: str | bytes):
+        self._key = key.encode() if isinstance(key, str) else key
         self._block = 0
 
     def take(self, n: int) -> Callable[[], int]:
+        return self.take_iter(n).__next__
+
+    def take_iter(self, n: int) -> Iterator[int]:
         words = _words(b"%s/%d" % (self._key, self._block), n)
         self._block += 1
-        return iter(words).__next__
+        return iter(words)
 
     def stream(self) -> Callable[[], int]:
         """A function returning the next draw of an endless stream, read 64 at a time from

@@ -8,8 +8,11 @@ from __future__ import annotations
 import bisect
 import hashlib
 import importlib
+import operator
+import struct
 from functools import lru_cache
 from types import ModuleType
+from typing import NamedTuple
 
 from veritas.envs.base import Task, Verdict
 from veritas.envs.extract import strip_think
@@ -73,11 +76,8 @@ def split_task_id(task_id: int) -> tuple[str, int]:
 
 def make_task_id(task_type: str, seed: int) -> int:
     """(task type, seed) -> task_id."""
-    if task_type not in TYPE_IDS:
-        raise ValueError(f"unknown LGC-V2 task type {task_type!r}")
-    if not 0 <= seed < _SEEDS_PER_TYPE[task_type]:
-        raise TaskIdError(f"seed {seed} out of range for {task_type} (0..{_SEEDS_PER_TYPE[task_type] - 1})")
-    return TYPE_IDS[task_type] * ID_STRIDE + seed
+    info = _type_info(task_type)
+    return info.type_id * ID_STRIDE + _checked_seed(info, seed)
 
 
 def split_seed_range(split: str) -> tuple[int, int]:
@@ -86,34 +86,68 @@ def split_seed_range(split: str) -> tuple[int, int]:
     return SPLITS[split]
 
 
-def _key(task_type: str, seed: int, purpose: str) -> str:
-    return f"{ENV_NAME}/{task_type}/{seed}/{purpose}"
+class _TypeInfo(NamedTuple):
+    """What generation needs of a type, looked up once per process instead of once per task."""
+
+    module: ModuleType
+    type_id: int
+    n_seeds: int
+    key_prefix: bytes  # b"lgc-v2/<type>/": a task's keys are this, the seed, then the purpose
+    zh_share: float  # share of default "zh" prompts; 0 where the type has no "zh"
 
 
-def _draws(task_type: str, seed: int) -> tuple[float, float]:
+_TYPE_INFO: dict[str, _TypeInfo] = {}
+
+
+def _type_info(task_type: str) -> _TypeInfo:
+    info = _TYPE_INFO.get(task_type)
+    if info is None:
+        mod = task_module(task_type)  # the error for an unknown type
+        info = _TYPE_INFO[task_type] = _TypeInfo(
+            mod, TYPE_IDS[task_type], _SEEDS_PER_TYPE[task_type], f"{ENV_NAME}/{task_type}/".encode(),
+            mod.ZH_SHARE if "zh" in mod.LANGUAGES else 0.0)
+    return info
+
+
+def _checked_seed(info: _TypeInfo, seed: int) -> int:
+    try:
+        if isinstance(seed, bool):
+            raise TypeError
+        seed = operator.index(seed)  # an int, numpy's included; never a float
+    except TypeError:
+        raise TaskIdError(f"seed must be an integer, got {seed!r}") from None
+    if not 0 <= seed < info.n_seeds:
+        raise TaskIdError(f"seed {seed!r} out of range for {info.module.NAME} (0..{info.n_seeds - 1})")
+    return seed
+
+
+# Keys, as UTF-8: "lgc-v2/<type>/<seed>/defaults" for the default level and language,
+# "lgc-v2/<type>/<seed>/task/<level>/<language>" for everything the task draws.
+_TWO_U64 = struct.Struct(">QQ").unpack
+
+
+def _draws(info: _TypeInfo, seed: int) -> tuple[float, float]:
     """Two stable uniform draws in [0, 1): the default level's and the default language's.
     One hash for both; a hash is several times cheaper than seeding an RNG."""
-    digest = hashlib.blake2b(_key(task_type, seed, "defaults").encode(), digest_size=16).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64, int.from_bytes(digest[8:], "big") / 2**64
+    a, b = _TWO_U64(hashlib.blake2b(b"%s%d/defaults" % (info.key_prefix, seed), digest_size=16).digest())
+    return a / 2**64, b / 2**64
 
 
 def _level_from(u: float) -> int:
     return LEVELS[bisect.bisect_right(_LEVEL_CUMULATIVE, u)]
 
 
-def _language_from(mod: ModuleType, u: float) -> str:
-    return "zh" if u < mod.ZH_SHARE and "zh" in mod.LANGUAGES else "en"
-
-
 def default_level(task_type: str, seed: int) -> int:
-    return _level_from(_draws(task_type, seed)[0])
+    info = _type_info(task_type)
+    return _level_from(_draws(info, _checked_seed(info, seed))[0])
 
 
 def default_language(task_type: str, seed: int) -> str:
-    return _language_from(task_module(task_type), _draws(task_type, seed)[1])
+    info = _type_info(task_type)
+    return "zh" if _draws(info, _checked_seed(info, seed))[1] < info.zh_share else "en"
 
 
-def random_source(mod: ModuleType, key: str):
+def random_source(mod: ModuleType, key: str | bytes):
     """The task's random source: what the type module asks for with ``RANDOMNESS``."""
     if mod.RANDOMNESS == "draws":
         return HashDraws(key)
@@ -126,24 +160,30 @@ def generate(task_id: int, difficulty: int | None = None, language: str | None =
 
 
 def generate_by_type(task_type: str, seed: int, difficulty: int | None = None, language: str | None = None) -> Task:
-    task_id = make_task_id(task_type, seed)
-    mod = task_module(task_type)
+    # The per-task path of every generation: kept to a few lookups (see veritas bench).
+    info = _TYPE_INFO.get(task_type) or _type_info(task_type)
+    if seed.__class__ is not int or not 0 <= seed < info.n_seeds:
+        seed = _checked_seed(info, seed)
     if difficulty is None or language is None:
-        u_level, u_language = _draws(task_type, seed)
+        u_level, u_language = _draws(info, seed)
     level = _level_from(u_level) if difficulty is None else int(difficulty)
     if level not in LEVELS:
         raise ValueError(f"difficulty must be 1..10, got {difficulty!r}")
-    lang = _language_from(mod, u_language) if language is None else language
-    if lang not in mod.LANGUAGES:
-        raise ValueError(f"{task_type} supports languages {mod.LANGUAGES}, not {lang!r}")
+    if language is None:
+        lang = "zh" if u_language < info.zh_share else "en"
+    elif language in info.module.LANGUAGES:
+        lang = language
+    else:
+        raise ValueError(f"{task_type} supports languages {info.module.LANGUAGES}, not {language!r}")
+    key = b"%s%d/task/%d/%s" % (info.key_prefix, seed, level, lang.encode())
     try:
-        gen = mod.generate(random_source(mod, _key(task_type, seed, f"task/{level}/{lang}")), level, lang)
+        prompt, answer, meta = info.module.generate(random_source(info.module, key), level, lang)
     except StopIteration as exc:  # would end a caller's map() or loop silently
         raise RuntimeError(f"{task_type} level {level} used more random draws than it took") from exc
-    meta = gen.metadata  # a fresh dict from the module
+    # meta is a fresh dict from the module
     meta.setdefault("language", lang)
     meta.setdefault("difficulty", level)
-    return Task(task_id, task_type, seed, level, lang, gen.prompt, gen.answer, meta)
+    return Task(info.type_id * ID_STRIDE + seed, task_type, seed, level, lang, prompt, answer, meta)
 
 
 def verify(task_type: str, response: str, metadata: dict) -> Verdict:
