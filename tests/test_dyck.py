@@ -63,29 +63,64 @@ def test_minimal_completion_matches_brute_force():
         n_kinds = 1 + int(rng.random() * 3)
         depth = int(rng.random() * 4)
         length = depth + 2 * int(rng.random() * 4)
-        prefix, closers = B.random_prefix(lambda: rng.getrandbits(16), length, depth, n_kinds, max(depth, 4))
+        prefix, closers = B.random_prefix(iter(lambda: rng.getrandbits(16), None), length, depth, n_kinds, max(depth, 4))
         assert closers == B.closing_tail(prefix) == _brute_min_tail(prefix, n_kinds)
         suffix, head = B.mirror(prefix), B.mirror(closers)
         assert B.opening_head(suffix) == head and B.is_balanced(head + suffix)
+
+
+def _labels(n_steps):
+    """Line heads that say which step and bracket they were picked for."""
+    return [[f"<{i}:{b}>" for b in B.BRACKET_CHARS] for i in range(n_steps)]
 
 
 def test_random_prefix_keeps_its_shape_at_every_level():
     for mod in (dyck_language, dyck_language2, dyck_language_reasoning_errors):
         for level, knobs in mod.LEVELS.items():
             for seed in range(150):
-                draw = HashDraws(f"test/{level}/{seed}").take(knobs["length"][1] + 2)
-                length, depth = B.pick_shape(draw, knobs)
-                walk: list[str] = []
-                prefix, closers = B.random_prefix(draw, length, depth, knobs["kinds"], knobs["max_depth"], walk)
+                n = knobs["length"][1] + 2
+                draws = HashDraws(f"test/{level}/{seed}").take_iter(n)
+                length, depth = B.pick_shape(draws.__next__, B.shapes(knobs))
+                rest = list(draws)
+                prefix, closers = B.random_prefix(iter(rest), length, depth, knobs["kinds"], knobs["max_depth"])
                 lo, hi = knobs["length"]
                 assert lo <= len(prefix) <= hi and len(closers) == depth
                 assert knobs["open"][0] <= depth <= knobs["open"][1]
                 assert set(prefix) <= set(B.OPENERS[:knobs["kinds"]] + B.CLOSERS[:knobs["kinds"]])
                 trace = B.stack_trace(prefix)
-                assert walk == trace  # the walk's own record of its stack
                 assert max(len(s.split()) for s in trace) <= knobs["max_depth"]
                 assert B.open_stack(prefix) == trace[-1].split()
                 assert B.is_balanced(prefix + closers)
+                # the traced walk: the same brackets from the same draws, and its own record of
+                # the stack after each one, behind the label picked for that step and bracket
+                got, got_closers, lines = B.random_prefix_trace(
+                    iter(rest), length, depth, knobs["kinds"], knobs["max_depth"], _labels(length), "empty")
+                assert "".join(got) == prefix and "".join(got_closers) == closers
+                assert lines[1::2] == [s or "empty" for s in trace]
+                assert lines[0::2] == [f"<{i}:{b}>" for i, b in enumerate(prefix)]
+
+
+def test_shape_table_is_the_pick_rule():
+    """pick_shape reads a precomputed table: depth from the first draw, length from the second,
+    the length moved by one (towards the range) where its parity does not fit the depth."""
+    for knobs in list(B.COMPLETION_LEVELS.values()) + list(dyck_language_reasoning_errors.LEVELS.values()):
+        table = B.shapes(knobs)
+        (lo, hi), (dlo, dhi) = knobs["length"], knobs["open"]
+        for u1 in range(0, 65536, 997):
+            for u2 in range(0, 65536, 1009):
+                depth = dlo + (u1 * (dhi - dlo + 1) >> 16)
+                length = lo + (u2 * (hi - lo + 1) >> 16)
+                if (length - depth) % 2:
+                    length += 1 if length < hi else -1
+                assert B.pick_shape(iter((u1, u2)).__next__, table) == (max(length, depth), depth)
+
+
+def test_random_prefix_refuses_to_end_early_when_the_draws_run_out():
+    # zip stops quietly at the shorter input: a walk cut short must be an error, not a short prefix
+    with pytest.raises(RuntimeError):
+        B.random_prefix(iter([40000] * 5), 10, 2, 2, 4)
+    with pytest.raises(RuntimeError):
+        B.random_prefix_trace(iter([40000] * 20), 10, 2, 2, 4, _labels(5), "empty")
 
 
 @settings(max_examples=300, deadline=None)

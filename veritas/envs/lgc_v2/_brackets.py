@@ -9,10 +9,9 @@ one completion routine serves both directions.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 from veritas.envs.extract import last_boxed, strip_latex_wrappers
-from veritas.envs.rand import below
 
 # Kinds in the order levels add them: the ASCII four first, then look-alike Unicode pairs.
 PAIRS: tuple[tuple[str, str], ...] = (
@@ -134,14 +133,20 @@ def _thresholds(length: int, depth: int, max_depth: int) -> tuple[tuple[int, ...
     return tuple(rows)
 
 
+# The kinds by index, as tuples: indexing a tuple hands back the same one-character string each
+# time (indexing a str makes a new one for a non-Latin-1 bracket).
+_OPENER_T = tuple(OPENERS)
+_CLOSER_T = tuple(CLOSERS)
+_SPACED_OPENER_T = tuple(" " + o for o in OPENERS)
+
+
+def _check_shape(length: int, depth: int, max_depth: int) -> None:
+    if (length - depth) % 2 or not 0 <= depth <= max_depth or depth > length:
+        raise ValueError("impossible prefix shape")
+
+
 def random_prefix(
-    draw: Callable[[], int],
-    length: int,
-    depth: int,
-    n_kinds: int,
-    max_depth: int,
-    trace: list[str] | None = None,
-    empty: str = "",
+    draws: Iterator[int], length: int, depth: int, n_kinds: int, max_depth: int
 ) -> tuple[str, str]:
     """(prefix, its minimal closers): a random Dyck prefix of ``length`` brackets that leaves
     exactly ``depth`` openers unclosed and never nests deeper than ``max_depth``.
@@ -151,47 +156,105 @@ def random_prefix(
     closers mix evenly instead of piling up at the end; it is nudged towards opening by
     ``NEST_BIAS16``/65536 except where closing is forced.  Height 0 forces an opener and
     ``max_depth`` a closer; the bridge probability itself is 1 or 0 exactly where the end depth
-    forces a step, so every walk ends at ``depth``.  One 16-bit ``draw()`` per bracket decides
-    both the step and the kind.  Needs ``length - depth`` even and ``0 <= depth <= max_depth``.
-    With ``trace``, the stack after each bracket is appended to it as ``stack_trace`` shows it,
-    ``empty`` standing for the empty stack (the walk keeps its stack in that form, so the trace
-    costs one append a bracket).
+    forces a step, so every walk ends at ``depth``.  One 16-bit draw from ``draws`` per bracket
+    decides both the step and the kind.  Needs ``length - depth`` even and
+    ``0 <= depth <= max_depth``.  ``random_prefix_trace`` is the same walk (the same brackets
+    from the same draws) that also writes out the stack after every bracket.
     """
-    if (length - depth) % 2 or not 0 <= depth <= max_depth or depth > length:
-        raise ValueError("impossible prefix shape")
-    kinds = OPENERS[:n_kinds]
-    closer_of = CLOSER_OF
-    shown = [empty]  # the stack after each push, spaced ("( [ {", bottom first): its top is the last char
+    _check_shape(length, depth, max_depth)
+    opener, closer = _OPENER_T, _CLOSER_T
+    open_kinds: list[int] = []  # the stack, as kind indices
     out: list[str] = []
-    push, pop, emit = shown.append, shown.pop, out.append
-    record = trace.append if trace is not None else None
     h = 0
-    for row in _thresholds(length, depth, max_depth):
-        u = draw()
+    for row, u in zip(_thresholds(length, depth, max_depth), draws):
         t = row[h]
         if u < t:
-            o = kinds[u * n_kinds // t]
-            push(shown[-1] + " " + o if h else o)
-            emit(o)
+            k = u * n_kinds // t
+            open_kinds.append(k)
+            out.append(opener[k])
             h += 1
         else:
-            emit(closer_of[pop()[-1]])
+            out.append(closer[open_kinds.pop()])
             h -= 1
-        if record:
-            record(shown[-1])
-    return "".join(out), mirror(shown[-1].replace(" ", "")) if h else ""
+    if len(out) != length:  # zip ends quietly when the draws run out
+        raise RuntimeError("random_prefix ran out of draws")
+    return "".join(out), "".join([closer[k] for k in reversed(open_kinds)])
 
 
-def pick_shape(draw: Callable[[], int], knobs: dict) -> tuple[int, int]:
-    """(length, unclosed depth) from a level's ranges, with the parities ``random_prefix`` needs.
-    Two draws; the length is at most the level's longest."""
+def random_prefix_trace(
+    draws: Iterator[int],
+    length: int,
+    depth: int,
+    n_kinds: int,
+    max_depth: int,
+    labels: Sequence[Sequence[str]],
+    empty: str,
+) -> tuple[list[str], list[str], list[str]]:
+    """``random_prefix``'s walk (the same brackets from the same draws) that also writes its
+    trace: (brackets, closers, lines), the prefix and its minimal closers as lists of brackets
+    (the caller joins them, spaced or not, without splitting a string again), and ``lines``
+    holding, for the i-th bracket b, ``labels[i][BRACKET_CHARS.index(b)]`` followed by the
+    stack after b (spaced, bottom first, as ``stack_trace`` shows it; ``empty`` for the empty
+    stack).  The labels are the caller's line heads, so the trace is ready to join without a
+    second pass over the brackets."""
+    _check_shape(length, depth, max_depth)
+    opener, closer, spaced_opener = _OPENER_T, _CLOSER_T, _SPACED_OPENER_T
+    n_all = len(OPENERS)
+    state = empty  # the stack, spaced: "( [ {"
+    states_below: list[str] = []  # the states it was pushed from (a pop restores one: no slicing)
+    open_kinds: list[int] = []  # the stack, as kind indices
+    out: list[str] = []
+    lines: list[str] = []
+    h = 0
+    for row, u, label in zip(_thresholds(length, depth, max_depth), draws, labels):
+        t = row[h]
+        if u < t:
+            k = u * n_kinds // t
+            states_below.append(state)
+            state = state + spaced_opener[k] if h else opener[k]
+            open_kinds.append(k)
+            out.append(opener[k])
+            lines.append(label[k])
+            h += 1
+        else:
+            k = open_kinds.pop()
+            out.append(closer[k])
+            lines.append(label[n_all + k])
+            h -= 1
+            state = states_below.pop()
+        lines.append(state)
+    if len(out) != length:
+        raise RuntimeError("random_prefix_trace ran out of draws or labels")
+    return out, [closer[k] for k in reversed(open_kinds)], lines
+
+
+class Shapes(NamedTuple):
+    """A level's prefix shapes, worked out once: ``table[i][j]`` is the (length, unclosed depth)
+    for the i-th depth and j-th length of its ranges, with the parities ``random_prefix`` needs."""
+
+    n_depths: int
+    n_lengths: int
+    table: tuple[tuple[tuple[int, int], ...], ...]
+
+
+def shapes(knobs: dict) -> Shapes:
     lo, hi = knobs["length"]
     dlo, dhi = knobs["open"]
-    depth = dlo + below(draw(), dhi - dlo + 1)
-    length = lo + below(draw(), hi - lo + 1)
-    if (length - depth) % 2:
-        length += 1 if length < hi else -1
-    return max(length, depth), depth
+    table = []
+    for depth in range(dlo, dhi + 1):
+        row = []
+        for length in range(lo, hi + 1):
+            if (length - depth) % 2:  # the length is at most the level's longest
+                length += 1 if length < hi else -1
+            row.append((max(length, depth), depth))
+        table.append(tuple(row))
+    return Shapes(dhi - dlo + 1, hi - lo + 1, tuple(table))
+
+
+def pick_shape(draw: Callable[[], int], level_shapes: Shapes) -> tuple[int, int]:
+    """(length, unclosed depth) of a level (see ``shapes``): two draws, the depth's first."""
+    n_depths, n_lengths, table = level_shapes
+    return table[draw() * n_depths >> 16][draw() * n_lengths >> 16]
 
 
 # --- reading answers -------------------------------------------------------------------------

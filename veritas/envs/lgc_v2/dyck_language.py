@@ -21,6 +21,7 @@ from veritas.envs.lgc_v2._brackets import (
     pairs_text,
     pick_shape,
     random_prefix,
+    shapes,
     spaced,
     stack_trace,
 )
@@ -32,6 +33,7 @@ ZH_SHARE = 0.0
 RANDOMNESS = "draws"  # see veritas.envs.rand
 
 LEVELS = COMPLETION_LEVELS  # documented in _brackets.py
+_SHAPES = {level: shapes(knobs) for level, knobs in LEVELS.items()}
 
 _PROMPTS = (
     "Complete the bracket sequence below. Some of its opening brackets are never closed; append "
@@ -53,9 +55,10 @@ _PROMPTS = (
 
 def generate(rng: HashDraws, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    draw = rng.take(knobs["length"][1] + 4)  # shape 2, one per bracket, spacing, template
-    length, depth = pick_shape(draw, knobs)
-    prefix, closers = random_prefix(draw, length, depth, knobs["kinds"], knobs["max_depth"])
+    draws = rng.take_iter(knobs["length"][1] + 4)  # shape 2, one per bracket, spacing, template
+    draw = draws.__next__
+    length, depth = pick_shape(draw, _SHAPES[level])
+    prefix, closers = random_prefix(draws, length, depth, knobs["kinds"], knobs["max_depth"])
     # Spaced brackets tokenize one per token; compact is how the public environment shows them.
     is_spaced = draw() < 32768
     template = _PROMPTS[below(draw(), len(_PROMPTS))]

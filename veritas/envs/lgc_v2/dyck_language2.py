@@ -25,6 +25,7 @@ from veritas.envs.lgc_v2._brackets import (
     pairs_text,
     pick_shape,
     random_prefix,
+    shapes,
     spaced,
 )
 from veritas.envs.rand import HashDraws, below
@@ -35,6 +36,7 @@ ZH_SHARE = 0.0
 RANDOMNESS = "draws"  # see veritas.envs.rand
 
 LEVELS = COMPLETION_LEVELS  # documented in _brackets.py
+_SHAPES = {level: shapes(knobs) for level, knobs in LEVELS.items()}
 
 _FORMAT = (
     "Put the complete sequence (your opening brackets followed by the given ending) in single "
@@ -59,11 +61,12 @@ _PROMPTS = (
 
 def generate(rng: HashDraws, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    draw = rng.take(knobs["length"][1] + 4)  # shape 2, one per bracket, spacing, template
-    length, depth = pick_shape(draw, knobs)
+    draws = rng.take_iter(knobs["length"][1] + 4)  # shape 2, one per bracket, spacing, template
+    draw = draws.__next__
+    length, depth = pick_shape(draw, _SHAPES[level])
     # The mirror image of a random Dyck prefix is a random Dyck suffix; its closers mirror into
     # the openers it lacks.
-    prefix, closers = random_prefix(draw, length, depth, knobs["kinds"], knobs["max_depth"])
+    prefix, closers = random_prefix(draws, length, depth, knobs["kinds"], knobs["max_depth"])
     suffix, head = mirror(prefix), mirror(closers)
     is_spaced = draw() < 32768
     template = _PROMPTS[below(draw(), len(_PROMPTS))]

@@ -16,23 +16,24 @@ numbers have at most 64 digits.  Every trace has a wrong step, so "none" is a wr
 """
 from __future__ import annotations
 
-from itertools import chain, repeat
+from string import Formatter
 from typing import Callable
 
 from veritas.envs.base import Generated, Verdict
 from veritas.envs.extract import is_ascii_int, last_boxed, normalize_width
 from veritas.envs.lgc_v2._brackets import (
-    CLOSER_OF,
+    BRACKET_CHARS,
     CLOSERS,
     OPENERS,
     closers_for,
     pairs_text,
     pick_shape,
-    random_prefix,
+    random_prefix_trace,
+    shapes,
     spaced,
     stack_trace,
 )
-from veritas.envs.rand import HashDraws, below
+from veritas.envs.rand import HashDraws
 
 NAME = "dyck_language_reasoning_errors"
 LANGUAGES = ("en", "zh")
@@ -53,6 +54,10 @@ LEVELS: dict[int, dict] = {
     9: {"kinds": 7, "length": (28, 36), "open": (3, 6), "max_depth": 9, "errors": (3, 5)},
     10: {"kinds": 8, "length": (32, 40), "open": (3, 6), "max_depth": 10, "errors": (4, 6)},
 }
+
+_SHAPES = {level: shapes(knobs) for level, knobs in LEVELS.items()}
+# "%d,%d,%d" for three wrong steps: the answer in one formatting call
+_ANSWER_FORMATS = tuple(",".join(["%d"] * n) for n in range(max(k["errors"][1] for k in LEVELS.values()) + 1))
 
 FIRST_CHECKED_STEP = 3  # steps 1 (the plan) and 2 ("Stack: empty") are always right
 
@@ -79,11 +84,18 @@ _TEXT = {
     },
 }
 
-# "Thought N: " for every step number a level can have (index N)
-_HEADS = {
-    lang: [f"{t['step']} {n}{t['colon']}" for n in range(max(k["length"][1] for k in LEVELS.values()) + 5)]
+# Lines of the trace, ready to join (each starts with the newline that ends the line before):
+# "\nThought N: <bracket> ; Stack: " per step number N, then per bracket (openers, then
+# closers, in BRACKET_CHARS order), for random_prefix_trace to pick; the first two lines; the
+# heads of the final-stack and closers lines per N.
+_MAX_STEP = max(k["length"][1] for k in LEVELS.values()) + 4
+_STEP_LINES = {
+    lang: tuple(tuple(f"\n{t['step']} {n}{t['colon']}{b}{t['mid']}" for b in BRACKET_CHARS) for n in range(_MAX_STEP + 1))
     for lang, t in _TEXT.items()
 }
+_OPENING_LINES = {lang: f"{t['step']} 1{t['colon']}{t['plan']}\n{t['step']} 2{t['colon']}{t['start']}" for lang, t in _TEXT.items()}
+_FINAL_LINES = {lang: tuple(f"\n{t['step']} {n}{t['colon']}{t['final']}" for n in range(_MAX_STEP + 1)) for lang, t in _TEXT.items()}
+_CLOSER_LINES = {lang: tuple(f"\n{t['step']} {n}{t['colon']}{t['closers']}" for n in range(_MAX_STEP + 1)) for lang, t in _TEXT.items()}
 
 _PROMPTS = {
     "en": (
@@ -130,49 +142,62 @@ _PROMPTS = {
     ),
 }
 
-# Each template cut at its {trace}: the trace is most of the prompt and is joined in, not formatted.
-_PROMPT_PARTS = {lang: tuple(tuple(t.split("{trace}")) for t in ts) for lang, ts in _PROMPTS.items()}
-assert all(len(p) == 2 for ps in _PROMPT_PARTS.values() for p in ps)
 
 
-def _corrupt_stack(draw: Callable[[], int], true: list[str], before: list[str] | None, n_kinds: int) -> list[str]:
-    """A stack that differs from ``true``: a missed push/pop (``before``), one element too many
-    or too few, an element of another kind, or two neighbours swapped.  At most four draws."""
-    way = below(draw(), 4)
-    shown = list(true)
+def _cut(template: str) -> tuple[str, str, str, str, bool]:
+    """A template as the texts around its fields, which come in the order [{pairs}] {seq}
+    {trace}: a prompt is then one join of the texts, the fields and the trace lines, never a
+    format() over the long template."""
+    pieces = [(text, field) for text, field, _, _ in Formatter().parse(template)]
+    fields = [f for _, f in pieces if f is not None]
+    has_pairs = fields == ["pairs", "seq", "trace"]
+    assert has_pairs or fields == ["seq", "trace"], template
+    texts = [t for t, _ in pieces] + [""] * (4 - len(pieces))
+    if not has_pairs:
+        texts.insert(0, "")  # nothing before the (absent) pairs
+    return texts[0], texts[1], texts[2], texts[3], has_pairs
+
+
+_PROMPT_CUTS = {lang: tuple(_cut(t) for t in ts) for lang, ts in _PROMPTS.items()}
+
+
+def _corrupt_state(draw: Callable[[], int], true: str, before: str | None, n_kinds: int, empty: str) -> str:
+    """A stack that differs from ``true`` (spaced, bottom first, ``empty`` when empty): a missed
+    push/pop (``before``), one element too many or too few, an element of another kind, or two
+    neighbours swapped.  At most four draws.  Works on the spaced text: element i is at 2i."""
+    way = draw() * 4 >> 16
+    size = 0 if true == empty else (len(true) + 1) >> 1
+    shown = None  # None: one element too many (also when the chosen change is impossible here)
     if way == 0 and before is not None:
-        shown = list(before)
-    elif way == 1 and true and n_kinds > 1:
-        i = below(draw(), len(true))
+        shown = before
+    elif way == 1 and size and n_kinds > 1:
+        i = 2 * (draw() * size >> 16)
         others = OPENERS[:n_kinds].replace(true[i], "")
-        shown[i] = others[below(draw(), len(others))]
-    elif way == 2:
-        if len(true) > 1 and draw() < 32768:
-            shown.pop()
-        else:
-            shown.append(OPENERS[below(draw(), n_kinds)])
-    elif way == 3 and len(true) > 1:
-        i = below(draw(), len(true) - 1)
-        shown[i], shown[i + 1] = shown[i + 1], shown[i]
-    if shown == true:  # the chosen change was impossible or a no-op here
-        shown = true + [OPENERS[below(draw(), n_kinds)]]
+        shown = true[:i] + others[draw() * len(others) >> 16] + true[i + 1:]
+    elif way == 2 and size > 1 and draw() < 32768:
+        shown = true[:-2]
+    elif way == 3 and size > 1:
+        i = 2 * (draw() * (size - 1) >> 16)
+        shown = true[:i] + true[i + 2] + " " + true[i] + true[i + 3:]
+    if shown is None or shown == true:  # a swap of two equal neighbours changes nothing
+        o = OPENERS[draw() * n_kinds >> 16]
+        shown = true + " " + o if size else o
     return shown
 
 
-def _corrupt_closers(draw: Callable[[], int], stack: list[str], n_kinds: int) -> str:
+def _corrupt_closers(draw: Callable[[], int], true: str, n_kinds: int) -> str:
     """Closers that differ from the true ones: unreversed, one of another kind, or one short/long.
     At most three draws."""
-    true = closers_for(stack)
-    way = below(draw(), 3)
+    way = draw() * 3 >> 16
     shown = true
     if way == 0:
-        shown = "".join([CLOSER_OF[o] for o in stack])  # forgot to close the top first
+        shown = true[::-1]  # forgot to close the top first
     elif way == 1 and n_kinds > 1:
-        i = below(draw(), len(true))
+        i = draw() * len(true) >> 16
         others = CLOSERS[:n_kinds].replace(true[i], "")
-        shown = true[:i] + others[below(draw(), len(others))] + true[i + 1:]
+        shown = true[:i] + others[draw() * len(others) >> 16] + true[i + 1:]
     if shown == true:
-        shown = true[:-1] if len(true) > 1 else true + CLOSERS[below(draw(), n_kinds)]
+        shown = true[:-1] if len(true) > 1 else true + CLOSERS[draw() * n_kinds >> 16]
     return shown
 
 
@@ -181,59 +206,51 @@ def generate(rng: HashDraws, level: int, language: str) -> Generated:
     n_kinds = knobs["kinds"]
     elo, ehi = knobs["errors"]
     # shape 2, one per bracket, error count 1, error steps, up to 4 per corruption, template 1
-    draw = rng.take(knobs["length"][1] + 4 + 5 * ehi)
-    length, depth = pick_shape(draw, knobs)
-    text = _TEXT[language]
-    empty = text["empty"]
-    # the true states after each bracket, spaced; then the final stack and the closers
-    states: list[str] = []
-    seq, closers = random_prefix(draw, length, depth, n_kinds, knobs["max_depth"], states, empty)
-    final = states[-1]
-    states.append(final)
-    states.append(spaced(closers))
-    n_errors = elo + below(draw(), ehi - elo + 1)
+    draws = rng.take_iter(knobs["length"][1] + 4 + 5 * ehi)
+    draw = draws.__next__
+    length, depth = pick_shape(draw, _SHAPES[level])
+    empty = _TEXT[language]["empty"]
     last_step = length + 4  # plan, start, one per bracket, final stack, closers
+    # lines: "\nThought N: <bracket> ; Stack: ", the true stack after it, for N = 3..length+2
+    brackets, closers, lines = random_prefix_trace(
+        draws, length, depth, n_kinds, knobs["max_depth"], _STEP_LINES[language][FIRST_CHECKED_STEP:], empty)
+    final = lines[-1]  # never empty: at least one opener is left open
+    lines += (_FINAL_LINES[language][last_step - 1], final, _CLOSER_LINES[language][last_step], " ".join(closers))
+    n_errors = elo + (draw() * (ehi - elo + 1) >> 16)
     # n_errors distinct steps by a partial Fisher-Yates shuffle (cheaper than a full sample)
     steps = list(range(FIRST_CHECKED_STEP, last_step + 1))
+    n_steps = len(steps)
     for k in range(n_errors):
-        j = k + below(draw(), len(steps) - k)
+        j = k + (draw() * (n_steps - k) >> 16)
         steps[k], steps[j] = steps[j], steps[k]
     wrong_steps = sorted(steps[:n_errors])
 
-    # the wrong steps overwritten (steps 3.., final stack, closers); `final` is never empty
-    truth = states.copy()
+    # The wrong steps' states overwritten in place (the i-th bracket's state is lines[2i + 1]),
+    # each made from the true states (a missed push/pop shows the true state before it).
+    truth = lines[1::2]
     for step in wrong_steps:
         i = step - FIRST_CHECKED_STEP
         if i < length:
-            true, before = truth[i], truth[i - 1] if i else empty
-            shown = _corrupt_stack(draw, [] if true == empty else true.split(),
-                                   [] if before == empty else before.split(), n_kinds)
-            states[i] = " ".join(shown) or empty
+            lines[2 * i + 1] = _corrupt_state(draw, truth[i], truth[i - 1] if i else empty, n_kinds, empty)
         elif i == length:
-            states[i] = " ".join(_corrupt_stack(draw, final.split(), None, n_kinds))
+            lines[2 * i + 1] = _corrupt_state(draw, final, None, n_kinds, empty)
         else:
-            states[i] = spaced(_corrupt_closers(draw, final.split(), n_kinds))
+            lines[2 * i + 1] = spaced(_corrupt_closers(draw, "".join(closers), n_kinds))
 
-    # The prompt in one join: the template around the trace, the two fixed first steps, the
-    # lines "Thought N: <bracket> ; Stack: <state>" (cached heads, zipped at C speed), the last two.
-    head, tail = _PROMPT_PARTS[language][below(draw(), len(_PROMPT_PARTS[language]))]
-    heads = _HEADS[language]
-    fields = {"seq": spaced(seq), "pairs": pairs_text(n_kinds)}
-    parts = [head.format_map(fields), heads[1], text["plan"], "\n", heads[2], text["start"], "\n"]
-    parts += chain.from_iterable(zip(
-        heads[FIRST_CHECKED_STEP:last_step - 1], seq, repeat(text["mid"], length), states, repeat("\n", length)))
-    parts += (heads[last_step - 1], text["final"], states[-2], "\n",
-              heads[last_step], text["closers"], states[-1], tail.format_map(fields))
-    prompt = "".join(parts)
-    answer = ",".join(map(str, wrong_steps))
+    cuts = _PROMPT_CUTS[language]
+    before_pairs, before_seq, before_trace, after_trace, has_pairs = cuts[draw() * len(cuts) >> 16]
+    prompt = "".join([
+        before_pairs, pairs_text(n_kinds) if has_pairs else "", before_seq, " ".join(brackets),
+        before_trace, _OPENING_LINES[language], *lines, after_trace,
+    ])
     meta = {
-        "sequence": seq,
-        "shown_states": states,
+        "sequence": "".join(brackets),
+        "shown_states": lines[1::2],
         "wrong_steps": wrong_steps,
         "n_steps": last_step,
         "n_kinds": n_kinds,
     }
-    return Generated(prompt, answer, meta)
+    return Generated(prompt, _ANSWER_FORMATS[n_errors] % tuple(wrong_steps), meta)
 
 
 # --- verification ----------------------------------------------------------------------------
