@@ -93,6 +93,8 @@ _STEP_LINES = {
     lang: tuple(tuple(f"\n{t['step']} {n}{t['colon']}{b}{t['mid']}" for b in BRACKET_CHARS) for n in range(_MAX_STEP + 1))
     for lang, t in _TEXT.items()
 }
+# the steps that may be wrong, 3..N, for each N
+_CHECKED_STEPS = tuple(tuple(range(FIRST_CHECKED_STEP, n + 1)) for n in range(_MAX_STEP + 1))
 _OPENING_LINES = {lang: f"{t['step']} 1{t['colon']}{t['plan']}\n{t['step']} 2{t['colon']}{t['start']}" for lang, t in _TEXT.items()}
 _FINAL_LINES = {lang: tuple(f"\n{t['step']} {n}{t['colon']}{t['final']}" for n in range(_MAX_STEP + 1)) for lang, t in _TEXT.items()}
 _CLOSER_LINES = {lang: tuple(f"\n{t['step']} {n}{t['colon']}{t['closers']}" for n in range(_MAX_STEP + 1)) for lang, t in _TEXT.items()}
@@ -218,7 +220,7 @@ def generate(rng: HashDraws, level: int, language: str) -> Generated:
     lines += (_FINAL_LINES[language][last_step - 1], final, _CLOSER_LINES[language][last_step], " ".join(closers))
     n_errors = elo + (draw() * (ehi - elo + 1) >> 16)
     # n_errors distinct steps by a partial Fisher-Yates shuffle (cheaper than a full sample)
-    steps = list(range(FIRST_CHECKED_STEP, last_step + 1))
+    steps = list(_CHECKED_STEPS[last_step])
     n_steps = len(steps)
     for k in range(n_errors):
         j = k + (draw() * (n_steps - k) >> 16)
