@@ -12,7 +12,7 @@ import operator
 import struct
 from functools import lru_cache
 from types import ModuleType
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from veritas.envs.base import Task, Verdict
 from veritas.envs.extract import strip_think
@@ -94,6 +94,7 @@ class _TypeInfo(NamedTuple):
     n_seeds: int
     key_prefix: bytes  # b"lgc-v2/<type>/": a task's keys are this, the seed, then the purpose
     zh_share: float  # share of default "zh" prompts; 0 where the type has no "zh"
+    random_source: Callable[[bytes], object]  # what the module's RANDOMNESS asks for, made from the key
 
 
 _TYPE_INFO: dict[str, _TypeInfo] = {}
@@ -105,7 +106,7 @@ def _type_info(task_type: str) -> _TypeInfo:
         mod = task_module(task_type)  # the error for an unknown type
         info = _TYPE_INFO[task_type] = _TypeInfo(
             mod, TYPE_IDS[task_type], _SEEDS_PER_TYPE[task_type], f"{ENV_NAME}/{task_type}/".encode(),
-            mod.ZH_SHARE if "zh" in mod.LANGUAGES else 0.0)
+            mod.ZH_SHARE if "zh" in mod.LANGUAGES else 0.0, _source_kind(mod))
     return info
 
 
@@ -147,11 +148,13 @@ def default_language(task_type: str, seed: int) -> str:
     return "zh" if _draws(info, _checked_seed(info, seed))[1] < info.zh_share else "en"
 
 
+def _source_kind(mod: ModuleType) -> Callable[[str | bytes], object]:
+    return HashDraws if mod.RANDOMNESS == "draws" else seeded_random
+
+
 def random_source(mod: ModuleType, key: str | bytes):
     """The task's random source: what the type module asks for with ``RANDOMNESS``."""
-    if mod.RANDOMNESS == "draws":
-        return HashDraws(key)
-    return seeded_random(key)
+    return _source_kind(mod)(key)
 
 
 def generate(task_id: int, difficulty: int | None = None, language: str | None = None) -> Task:
@@ -177,7 +180,7 @@ def generate_by_type(task_type: str, seed: int, difficulty: int | None = None, l
         raise ValueError(f"{task_type} supports languages {info.module.LANGUAGES}, not {language!r}")
     key = b"%s%d/task/%d/%s" % (info.key_prefix, seed, level, lang.encode())
     try:
-        prompt, answer, meta = info.module.generate(random_source(info.module, key), level, lang)
+        prompt, answer, meta = info.module.generate(info.random_source(key), level, lang)
     except StopIteration as exc:  # would end a caller's map() or loop silently
         raise RuntimeError(f"{task_type} level {level} used more random draws than it took") from exc
     # meta is a fresh dict from the module
