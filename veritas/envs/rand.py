@@ -25,8 +25,8 @@ _thread = threading.local()
 
 def seeded_random(key: str | bytes) -> random.Random:
     """The thread's ``random.Random``, re-seeded with ``key``: the same state as
-    ``random.Random(key)`` (a str and its UTF-8 bytes seed alike) without creating a generator per task or going through
-    ``Random.seed``'s Python wrapper (tests compare the two)."""
+    ``random.Random(key)`` (a str and its UTF-8 bytes seed alike) without creating a generator
+    per task or going through ``Random.seed``'s Python wrapper (tests compare the two)."""
     rng = getattr(_thread, "rng", None)
     if rng is None:
         rng = _thread.rng = random.Random()

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Callable, Iterator, NamedTuple, Sequence
 
 from veritas.envs.extract import last_boxed, strip_latex_wrappers
+from veritas.envs.rand import below
 
 # Kinds in the order levels add them: the ASCII four first, then look-alike Unicode pairs.
 PAIRS: tuple[tuple[str, str], ...] = (
@@ -254,7 +255,7 @@ def shapes(knobs: dict) -> Shapes:
 def pick_shape(draw: Callable[[], int], level_shapes: Shapes) -> tuple[int, int]:
     """(length, unclosed depth) of a level (see ``shapes``): two draws, the depth's first."""
     n_depths, n_lengths, table = level_shapes
-    return table[draw() * n_depths >> 16][draw() * n_lengths >> 16]
+    return table[below(draw(), n_depths)][below(draw(), n_lengths)]
 
 
 # --- reading answers -------------------------------------------------------------------------

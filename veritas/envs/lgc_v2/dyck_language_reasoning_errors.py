@@ -33,7 +33,7 @@ from veritas.envs.lgc_v2._brackets import (
     spaced,
     stack_trace,
 )
-from veritas.envs.rand import HashDraws
+from veritas.envs.rand import HashDraws, below
 
 NAME = "dyck_language_reasoning_errors"
 LANGUAGES = ("en", "zh")
@@ -84,20 +84,24 @@ _TEXT = {
     },
 }
 
-# Lines of the trace, ready to join (each starts with the newline that ends the line before):
-# "\nThought N: <bracket> ; Stack: " per step number N, then per bracket (openers, then
-# closers, in BRACKET_CHARS order), for random_prefix_trace to pick; the first two lines; the
-# heads of the final-stack and closers lines per N.
+# Lines of the trace, ready to join (each starts with the newline that ends the line before),
+# per language and step number N: "\nThought N: <bracket> ; Stack: " per bracket (openers, then
+# closers, in BRACKET_CHARS order) for random_prefix_trace to pick, and the heads of the
+# final-stack and closers lines; then the first two lines.
 _MAX_STEP = max(k["length"][1] for k in LEVELS.values()) + 4
-_STEP_LINES = {
-    lang: tuple(tuple(f"\n{t['step']} {n}{t['colon']}{b}{t['mid']}" for b in BRACKET_CHARS) for n in range(_MAX_STEP + 1))
-    for lang, t in _TEXT.items()
-}
+
+
+def _per_step(line) -> dict[str, tuple]:
+    """{language: (line(text, "Thought N: ") for N = 0.._MAX_STEP)}"""
+    return {lang: tuple(line(t, f"{t['step']} {n}{t['colon']}") for n in range(_MAX_STEP + 1)) for lang, t in _TEXT.items()}
+
+
+_STEP_LINES = _per_step(lambda t, head: tuple(f"\n{head}{b}{t['mid']}" for b in BRACKET_CHARS))
+_FINAL_LINES = _per_step(lambda t, head: f"\n{head}{t['final']}")
+_CLOSER_LINES = _per_step(lambda t, head: f"\n{head}{t['closers']}")
+_OPENING_LINES = {lang: f"{t['step']} 1{t['colon']}{t['plan']}\n{t['step']} 2{t['colon']}{t['start']}" for lang, t in _TEXT.items()}
 # the steps that may be wrong, 3..N, for each N
 _CHECKED_STEPS = tuple(tuple(range(FIRST_CHECKED_STEP, n + 1)) for n in range(_MAX_STEP + 1))
-_OPENING_LINES = {lang: f"{t['step']} 1{t['colon']}{t['plan']}\n{t['step']} 2{t['colon']}{t['start']}" for lang, t in _TEXT.items()}
-_FINAL_LINES = {lang: tuple(f"\n{t['step']} {n}{t['colon']}{t['final']}" for n in range(_MAX_STEP + 1)) for lang, t in _TEXT.items()}
-_CLOSER_LINES = {lang: tuple(f"\n{t['step']} {n}{t['colon']}{t['closers']}" for n in range(_MAX_STEP + 1)) for lang, t in _TEXT.items()}
 
 _PROMPTS = {
     "en": (
@@ -167,22 +171,22 @@ def _corrupt_state(draw: Callable[[], int], true: str, before: str | None, n_kin
     """A stack that differs from ``true`` (spaced, bottom first, ``empty`` when empty): a missed
     push/pop (``before``), one element too many or too few, an element of another kind, or two
     neighbours swapped.  At most four draws.  Works on the spaced text: element i is at 2i."""
-    way = draw() * 4 >> 16
+    way = below(draw(), 4)
     size = 0 if true == empty else (len(true) + 1) >> 1
     shown = None  # None: one element too many (also when the chosen change is impossible here)
     if way == 0 and before is not None:
         shown = before
     elif way == 1 and size and n_kinds > 1:
-        i = 2 * (draw() * size >> 16)
+        i = 2 * below(draw(), size)
         others = OPENERS[:n_kinds].replace(true[i], "")
-        shown = true[:i] + others[draw() * len(others) >> 16] + true[i + 1:]
+        shown = true[:i] + others[below(draw(), len(others))] + true[i + 1:]
     elif way == 2 and size > 1 and draw() < 32768:
         shown = true[:-2]
     elif way == 3 and size > 1:
-        i = 2 * (draw() * (size - 1) >> 16)
+        i = 2 * below(draw(), size - 1)
         shown = true[:i] + true[i + 2] + " " + true[i] + true[i + 3:]
     if shown is None or shown == true:  # a swap of two equal neighbours changes nothing
-        o = OPENERS[draw() * n_kinds >> 16]
+        o = OPENERS[below(draw(), n_kinds)]
         shown = true + " " + o if size else o
     return shown
 
@@ -190,16 +194,16 @@ def _corrupt_state(draw: Callable[[], int], true: str, before: str | None, n_kin
 def _corrupt_closers(draw: Callable[[], int], true: str, n_kinds: int) -> str:
     """Closers that differ from the true ones: unreversed, one of another kind, or one short/long.
     At most three draws."""
-    way = draw() * 3 >> 16
+    way = below(draw(), 3)
     shown = true
     if way == 0:
         shown = true[::-1]  # forgot to close the top first
     elif way == 1 and n_kinds > 1:
-        i = draw() * len(true) >> 16
+        i = below(draw(), len(true))
         others = CLOSERS[:n_kinds].replace(true[i], "")
-        shown = true[:i] + others[draw() * len(others) >> 16] + true[i + 1:]
+        shown = true[:i] + others[below(draw(), len(others))] + true[i + 1:]
     if shown == true:
-        shown = true[:-1] if len(true) > 1 else true + CLOSERS[draw() * n_kinds >> 16]
+        shown = true[:-1] if len(true) > 1 else true + CLOSERS[below(draw(), n_kinds)]
     return shown
 
 
@@ -218,12 +222,12 @@ def generate(rng: HashDraws, level: int, language: str) -> Generated:
         draws, length, depth, n_kinds, knobs["max_depth"], _STEP_LINES[language][FIRST_CHECKED_STEP:], empty)
     final = lines[-1]  # never empty: at least one opener is left open
     lines += (_FINAL_LINES[language][last_step - 1], final, _CLOSER_LINES[language][last_step], " ".join(closers))
-    n_errors = elo + (draw() * (ehi - elo + 1) >> 16)
+    n_errors = elo + below(draw(), ehi - elo + 1)
     # n_errors distinct steps by a partial Fisher-Yates shuffle (cheaper than a full sample)
     steps = list(_CHECKED_STEPS[last_step])
     n_steps = len(steps)
     for k in range(n_errors):
-        j = k + (draw() * (n_steps - k) >> 16)
+        j = k + below(draw(), n_steps - k)
         steps[k], steps[j] = steps[j], steps[k]
     wrong_steps = sorted(steps[:n_errors])
 
@@ -240,7 +244,7 @@ def generate(rng: HashDraws, level: int, language: str) -> Generated:
             lines[2 * i + 1] = spaced(_corrupt_closers(draw, "".join(closers), n_kinds))
 
     cuts = _PROMPT_CUTS[language]
-    before_pairs, before_seq, before_trace, after_trace, has_pairs = cuts[draw() * len(cuts) >> 16]
+    before_pairs, before_seq, before_trace, after_trace, has_pairs = cuts[below(draw(), len(cuts))]
     prompt = "".join([
         before_pairs, pairs_text(n_kinds) if has_pairs else "", before_seq, " ".join(brackets),
         before_trace, _OPENING_LINES[language], *lines, after_trace,

@@ -164,9 +164,8 @@ def generate(task_id: int, difficulty: int | None = None, language: str | None =
 
 def generate_by_type(task_type: str, seed: int, difficulty: int | None = None, language: str | None = None) -> Task:
     # The per-task path of every generation: kept to a few lookups (see veritas bench).
-    info = _TYPE_INFO.get(task_type) or _type_info(task_type)
-    if seed.__class__ is not int or not 0 <= seed < info.n_seeds:
-        seed = _checked_seed(info, seed)
+    info = _type_info(task_type)
+    seed = _checked_seed(info, seed)
     if difficulty is None or language is None:
         u_level, u_language = _draws(info, seed)
     level = _level_from(u_level) if difficulty is None else int(difficulty)
