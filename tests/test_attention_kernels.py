@@ -1,0 +1,88 @@
+"""Attention kernels are told apart by the distribution that installed them (flash-attn 2 and
+flash-attn-4 both install a `flash_attn` package), and FA4 gets integer sequence lengths."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def fake_site(root: Path, dist: str, version: str, modules: list[str]) -> Path:
+    """A folder with an installed-looking distribution: its dist-info and empty packages."""
+    info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "top_level.txt").write_text("flash_attn\n")
+    records = []
+    for module in modules:
+        pkg = root.joinpath(*module.split("."))
+        pkg.mkdir(parents=True, exist_ok=True)
+        (pkg / "__init__.py").write_text("")
+        records.append(f"{'/'.join(module.split('.'))}/__init__.py,,")
+    (info / "RECORD").write_text("\n".join(records) + "\n")
+    return root
+
+
+def check(site: Path | None, impl: str) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": f"{site}:{REPO}" if site else str(REPO), "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-m", "veritas.verl_ext.attention", "check", impl], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_built_in_kernels_always_pass_and_unknown_names_fail():
+    assert check(None, "sdpa").returncode == 0
+    bad = check(None, "flash_attention_9")
+    assert bad.returncode == 1 and "unknown attention implementation 'flash_attention_9'" in bad.stderr
+
+
+def test_fa4_is_recognised_by_its_distribution_and_brings_its_companion_module(tmp_path):
+    site = fake_site(tmp_path, "flash-attn-4", "4.0.0b36", ["flash_attn", "flash_attn.cute"])
+    ok = check(site, "flash_attention_4")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == "veritas.verl_ext.flash_attn4"
+    # FA4's `flash_attn` package is not flash-attn 2: the old `import flash_attn` test would have said yes
+    fa2 = check(site, "flash_attention_2")
+    assert fa2.returncode == 1
+    assert "needs the flash-attn distribution" in fa2.stderr and "flash_attention_4 (flash-attn-4 4.0.0b36)" in fa2.stderr
+
+
+def test_fa2_with_a_cute_folder_is_not_fa4(tmp_path):
+    site = fake_site(tmp_path, "flash-attn", "2.8.3", ["flash_attn", "flash_attn.cute"])
+    assert check(site, "flash_attention_2").returncode == 0
+    fa4 = check(site, "flash_attention_4")
+    assert fa4.returncode == 1 and "needs the flash-attn-4 distribution" in fa4.stderr
+
+
+def test_too_old_fa2_is_refused(tmp_path):
+    site = fake_site(tmp_path, "flash-attn", "2.1.0", ["flash_attn"])
+    assert check(site, "flash_attention_2").returncode == 1
+
+
+def test_fa4_varlen_receives_integer_lengths(monkeypatch, tmp_path):
+    torch = pytest.importorskip("torch")
+    calls = []
+
+    def varlen(q, k, v, cu_seqlens_q=None, cu_seqlens_k=None, max_seqlen_q=None, max_seqlen_k=None, causal=False):
+        calls.append((max_seqlen_q, max_seqlen_k, causal))
+        return q
+
+    # a stand-in flash_attn.cute package, importable, with the real module's entry point name
+    site = fake_site(tmp_path, "flash-attn-4", "4.0.0b36", ["flash_attn", "flash_attn.cute"])
+    monkeypatch.syspath_prepend(str(site))
+    for name in ("flash_attn", "flash_attn.cute", "veritas.verl_ext.flash_attn4"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    import flash_attn.cute as cute
+
+    cute.flash_attn_varlen_func = varlen
+    import veritas.verl_ext.flash_attn4 as shim  # patches on import
+
+    assert cute.flash_attn_varlen_func is not varlen
+    cute.flash_attn_varlen_func("q", "k", "v", max_seqlen_q=torch.tensor(1005), max_seqlen_k=torch.tensor(7), causal=True)
+    assert calls == [(1005, 7, True)] and all(type(x) is int for x in calls[0][:2])
+    cute.flash_attn_varlen_func("q", "k", "v", max_seqlen_q=12, max_seqlen_k=None)
+    assert calls[-1] == (12, None, False)
+    assert shim.install() is True and shim.wrap_varlen(cute.flash_attn_varlen_func) is cute.flash_attn_varlen_func
