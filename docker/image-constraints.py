@@ -7,6 +7,7 @@ parse (e.g. Debian's "1.1build1") are left out rather than breaking the constrai
 """
 import importlib.metadata
 import re
+import sys
 
 try:
     from packaging.version import InvalidVersion, Version
@@ -26,4 +27,21 @@ for dist in importlib.metadata.distributions():  # sys.path order: the importabl
     except InvalidVersion:
         continue
     pins[key] = f"{name}=={dist.version}"
+# --stack FILE (docker/gpu-stack.txt): the packages that file pins may move, so their image pins
+# are left out, except the image's own core (IMAGE_CORE), which must already be what FILE says.
+IMAGE_CORE = ("torch", "vllm", "verl")
+if sys.argv[1:2] == ["--stack"]:
+    stack = {}
+    for line in open(sys.argv[2]):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            stack[re.sub(r"[-_.]+", "-", name).lower()] = version
+    for key, version in stack.items():
+        if key in IMAGE_CORE:
+            have = pins.get(key, "").partition("==")[2]
+            if have != version:
+                sys.exit(f"error: the base image has {key} {have or 'missing'}, {sys.argv[2]} pins {version}")
+        else:
+            pins.pop(key, None)
 print("\n".join(pins[k] for k in sorted(pins)))

@@ -156,8 +156,8 @@ def test_dockerfile():
     assert re.search(r"^FROM \$\{BASE_IMAGE\}$", text, re.M)
     assert re.search(r"^WORKDIR /workspace/veritas-rl$", text, re.M)
     assert "pip install --no-deps -e ." in text
-    assert "pip install -c /opt/image-constraints.txt" in text
-    # the image's pinned stack is never a pip target
+    assert "pip install -c /opt/image-constraints.txt -r /opt/veritas/gpu-overlay.txt" in text
+    # the image's core is never a pip target: only docker/gpu-stack.txt's overlay may move packages
     installs = " ".join(re.findall(r"pip install[^;]*", text.replace("\\\n", " ")))
     for pinned in ("torch", "vllm", "verl", "transformers", "ray", "flash-attn", "flash_attn"):
         assert not re.search(rf"(?<![\w-]){re.escape(pinned)}(?![\w-])", installs.replace("--no-deps", "")), pinned
@@ -184,3 +184,34 @@ def test_image_constraints_pin_the_installed_distributions():
     names = [line.split("==")[0].lower().replace("_", "-") for line in lines]
     assert len(names) == len(set(names))  # one pin per distribution
     assert "pytest" in names
+
+
+def test_gpu_stack_pins_agree_with_pyproject_and_leave_the_image_core_alone(tmp_path):
+    """docker/gpu-stack.txt (the Docker image and the GPU wheelhouse) and pyproject's [train]
+    extra pin one stack; image-constraints.py --stack unpins what the stack moves and refuses a
+    base image whose torch/vllm/verl differ."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    stack = {}
+    for line in (REPO / "docker" / "gpu-stack.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"gpu-stack.txt: {line!r} is not pinned with =="
+            stack[name.lower()] = version
+    train = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["train"]
+    for req in map(Requirement, train):
+        if req.name.lower() in stack:
+            assert req.specifier.contains(stack[req.name.lower()]), f"pyproject {req} vs gpu-stack {stack[req.name.lower()]}"
+    assert {"verl", "vllm", "transformers", "flash-attn-4"} <= set(stack)
+
+    script = REPO / "docker" / "image-constraints.py"
+    fake = tmp_path / "stack.txt"
+    fake.write_text("pytest==0.0.1\n# a comment\n")
+    out = subprocess.run([sys.executable, str(script), "--stack", str(fake)], capture_output=True, text=True, check=True)
+    assert not any(line.lower().startswith("pytest==") for line in out.stdout.splitlines())  # unpinned: may move
+    fake.write_text("torch==0.0.1\n")
+    bad = subprocess.run([sys.executable, str(script), "--stack", str(fake)], capture_output=True, text=True)
+    assert bad.returncode != 0 and "pins 0.0.1" in bad.stderr
