@@ -274,7 +274,7 @@ def test_none_spelling_is_read_but_never_right():
 
 def test_worked_solutions_verify_and_stay_short():
     for level in range(1, 11):
-        for lang in be.LANGUAGES:
+        for lang in be.TASK_TYPE.languages:
             for seed in range(40):
                 task = _task(seed, level, lang)
                 worked = lgc_v2.worked_solution(task)

@@ -370,7 +370,7 @@ def test_hostile_megabyte_inputs_are_fast(task_type):
 def test_worked_solutions_are_short_and_verify_at_every_level(task_type):
     mod = registry.task_module(task_type)
     for level in range(1, 11):
-        for lang in mod.LANGUAGES:
+        for lang in mod.TASK_TYPE.languages:
             for seed in range(30):
                 task = lgc_v2.generate_by_type(task_type, seed, level, lang)
                 worked = lgc_v2.worked_solution(task)
@@ -386,6 +386,6 @@ def test_generation_is_fast_at_every_level(task_type):
     for level in range(1, 11):
         for seed in range(100):
             t0 = time.thread_time()
-            mod.generate(registry.random_source(mod, f"test/{level}/{seed}"), level, mod.LANGUAGES[-1])
+            mod.generate(registry.random_source(mod, f"test/{level}/{seed}"), level, mod.TASK_TYPE.languages[-1])
             worst = max(worst, time.thread_time() - t0)
     assert worst < 0.05

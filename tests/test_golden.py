@@ -76,7 +76,7 @@ def default_digest(task_type: str) -> str:
 def task_digests() -> dict[str, str]:
     out = {}
     for t in PUBLIC_TYPES:
-        for language in registry.task_module(t).LANGUAGES:
+        for language in registry.task_type_contract(t).languages:
             for level in range(1, 11):
                 out[f"task/{t}/{language}/{level}"] = cell_digest(t, level, language)
         out[f"task/{t}/default"] = default_digest(t)
@@ -336,7 +336,7 @@ def _check(name: str, got: str) -> None:
 
 
 def test_golden_covers_every_public_cell():
-    expected = {f"task/{t}/{lang}/{level}" for t in PUBLIC_TYPES for lang in registry.task_module(t).LANGUAGES
+    expected = {f"task/{t}/{lang}/{level}" for t in PUBLIC_TYPES for lang in registry.task_type_contract(t).languages
                 for level in range(1, 11)}
     expected |= {f"task/{t}/default" for t in PUBLIC_TYPES}
     expected |= set(GENERATE_RUNS) | set(DATASET_CONFIGS) | set(EVAL_ARGS)
@@ -345,7 +345,7 @@ def test_golden_covers_every_public_cell():
 
 @pytest.mark.parametrize("task_type", PUBLIC_TYPES)
 def test_tasks_per_level_and_language(task_type):
-    for language in registry.task_module(task_type).LANGUAGES:
+    for language in registry.task_type_contract(task_type).languages:
         for level in range(1, 11):
             name = f"task/{task_type}/{language}/{level}"
             _check(name, cell_digest(task_type, level, language))

@@ -19,18 +19,7 @@ from veritas.envs.lgc_v2 import registry
 N_SEEDS = int(os.environ.get("VERITAS_CONTRACT_SEEDS", "2000"))
 
 
-def _available():
-    out = []
-    for t in lgc_v2.TASK_TYPES:
-        try:
-            importlib.import_module(f"veritas.envs.lgc_v2.{t}")
-        except ModuleNotFoundError:
-            continue
-        out.append(t)
-    return out
-
-
-TYPES = _available()
+TYPES = list(lgc_v2.task_types())
 
 
 def test_task_id_mapping_roundtrip_and_bounds():
@@ -73,7 +62,7 @@ def test_reference_answers_verify_for_many_seeds(task_type):
         levels_seen.add(task.difficulty)
     assert levels_seen == set(range(1, 11))
     mod = lgc_v2.task_module(task_type)
-    assert langs_seen == set(mod.LANGUAGES)
+    assert langs_seen == set(mod.TASK_TYPE.languages)
 
 
 @pytest.mark.parametrize("task_type", TYPES)
@@ -81,7 +70,7 @@ def test_every_level_and_language_generates_and_verifies(task_type):
     mod = lgc_v2.task_module(task_type)
     assert set(mod.LEVELS) == set(range(1, 11))
     for level in range(1, 11):
-        for lang in mod.LANGUAGES:
+        for lang in mod.TASK_TYPE.languages:
             for seed in range(20):
                 task = lgc_v2.generate_by_type(task_type, seed, level, lang)
                 assert task.difficulty == level and task.language == lang
@@ -172,7 +161,7 @@ def test_hostile_responses_never_raise_never_execute_and_stay_fast(task_type):
 
 def test_every_type_names_its_random_source():
     for t in TYPES:
-        assert registry.task_module(t).RANDOMNESS in ("mt", "draws"), t
+        assert registry.task_type_contract(t).randomness in ("mt", "draws"), t
 
 
 def test_seeded_random_is_random_random_of_the_key():

@@ -279,7 +279,7 @@ def test_prompt_text_and_answer_agree_for_every_level_and_language():
     seen_modes, seen_right_chains, parity_on_fraction = set(), 0, 0
     for level in range(1, 11):
         knobs = op.LEVELS[level]
-        for lang in op.LANGUAGES:
+        for lang in op.TASK_TYPE.languages:
             for seed in range(40):
                 task = registry.generate_by_type("operation", seed, level, lang)
                 value, trace, mode, right = reevaluate_prompt(task.prompt)
@@ -301,7 +301,7 @@ def test_prompt_text_and_answer_agree_for_every_level_and_language():
     for seed in range(40, 2000):
         if seen_right_chains:
             break
-        task = registry.generate_by_type("operation", seed, 8 + seed % 3, op.LANGUAGES[seed % 2])
+        task = registry.generate_by_type("operation", seed, 8 + seed % 3, op.TASK_TYPE.languages[seed % 2])
         value, _, _, right = reevaluate_prompt(task.prompt)
         assert value == Fraction(task.metadata["answer"]), (task.task_id, task.prompt)
         expr = task.metadata["expression"]
@@ -325,7 +325,7 @@ def test_generation_is_bounded_in_time_for_every_level():
     worst = (0.0, None)
     for level in range(1, 11):
         for seed in range(150):
-            for lang in op.LANGUAGES:
+            for lang in op.TASK_TYPE.languages:
                 t0 = time.perf_counter()
                 registry.generate_by_type("operation", seed, level, lang)
                 dt = time.perf_counter() - t0
@@ -516,7 +516,7 @@ def test_verify_never_raises_on_bad_metadata():
 
 def test_worked_solutions_are_short_innermost_first_and_correct():
     for seed in range(400):
-        for lang in op.LANGUAGES:
+        for lang in op.TASK_TYPE.languages:
             task = registry.generate_by_type("operation", seed, None, lang)
             worked = op.worked_solution(task.metadata, lang)
             assert len(worked) < 1500, (task.task_id, len(worked))

@@ -27,15 +27,13 @@ from veritas.verl_adapters.dataset import (
     DatasetConfigError,
     DynamicEnvDataset,
     LGCV2DynamicDataset,
-    installed_task_types,
 )
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 DATASET_FILE = os.path.join(REPO, "train", "tools", "dataset-manager.py")
 HAS_VERL = importlib.util.find_spec("verl") is not None
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-TYPES = installed_task_types()
-pytestmark = pytest.mark.skipif(not TYPES, reason="no LGC-V2 task type is installed")
+TYPES = registry.task_types()
 
 
 def _ds(files="lgc_v2://train", max_samples=-1, **opts) -> DynamicEnvDataset:
@@ -132,8 +130,8 @@ def test_weights_difficulty_and_language_are_respected():
     for i in range(30):
         task = fixed.task(i)
         assert task.difficulty == 9 and task.language == "en"
-    zh_types = [t for t in TYPES if "zh" in registry.task_module(t).LANGUAGES]
-    en_only = [t for t in TYPES if "zh" not in registry.task_module(t).LANGUAGES]
+    zh_types = [t for t in TYPES if "zh" in registry.task_type_contract(t).languages]
+    en_only = [t for t in TYPES if "zh" not in registry.task_type_contract(t).languages]
     if zh_types and en_only:
         mixed = _ds(size=60, task_types=[zh_types[0], en_only[0]], language="zh")
         langs = {(mixed.task(i).task_type, mixed.task(i).language) for i in range(60)}

@@ -18,13 +18,9 @@ from bisect import bisect_right
 from fractions import Fraction
 from math import isqrt
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import last_boxed, normalize_width
 
-NAME = "boolean_expressions"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "mt"
 
 # statements: how many (letters A..); depth: operator nesting of every statement (its deepest
 # path has exactly this many not/and/or); atoms: most facts in one statement; kinds: the kinds
@@ -551,3 +547,10 @@ def worked_solution(metadata: dict, language: str) -> str:
         head = "Replace each fact by its truth value, then evaluate from the innermost parentheses out:"
         tail = f"True statements: {chosen}."
     return head + "\n" + "\n".join(lines) + "\n\n" + tail + "\n\n\\boxed{" + chosen + "}"
+
+
+TASK_TYPE = TaskType(
+    name="boolean_expressions", id_blocks=(6,), languages=("en", "zh"), zh_share=0.5, randomness="mt",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats=_FORMAT,
+)

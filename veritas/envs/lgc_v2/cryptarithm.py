@@ -31,13 +31,9 @@ import random
 from functools import lru_cache
 from pathlib import Path
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import after_last_marker, last_boxed, normalize_width, strip_latex_wrappers
 
-NAME = "cryptarithm"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "mt"
 
 PLUS, MINUS, TIMES = "+", "-", "×"
 
@@ -378,33 +374,44 @@ def format_equation(op: str, operands: list, result) -> str:
     return f" {op} ".join(str(x) for x in operands) + f" = {result}"
 
 
+# the sentence ending each prompt template below, in the same order
+_ANSWER_FORMATS = {
+    "en": (
+        "End your response with a final line of the form \"The answer is <equation>\", where <equation> is the "
+        "equation above with every letter replaced by its digit.",
+        "Finish with a last line \"The answer is \" followed by the equation written in digits.",
+        "Give your final answer as the last line, in the form: "
+        "The answer is <the equation with digits in place of the letters>",
+        "Work it out, then write it on the last line as \"The answer is <equation in digits>\".",
+    ),
+    "zh": (
+        "最后一行请写成“答案是<等式>”，其中<等式>是把上面算式中的每个字母换成对应数字后的等式。",
+        "最后一行写“答案是”，后面接用数字写出的整个等式。",
+        "请在最后一行给出答案，格式为：答案是<用数字代替字母后的等式>",
+    ),
+}
 _PROMPTS = {
     "en": [
         "Solve this cryptarithm:\n\n    {eq}\n\nEach letter stands for a digit from 0 to 9. Different letters stand for "
         "different digits, the same letter always stands for the same digit, and no number starts with 0. "
-        "{op_note}The puzzle has exactly one solution.\n\n"
-        "End your response with a final line of the form \"The answer is <equation>\", where <equation> is the "
-        "equation above with every letter replaced by its digit.",
+        "{op_note}The puzzle has exactly one solution.\n\n" + _ANSWER_FORMATS["en"][0],
         "In the equation below every letter hides a digit:\n\n{eq}\n\nDistinct letters hide distinct digits, "
         "and the leading letter of each number is not zero. {op_note}Find the only assignment that makes the "
-        "equation true.\n\nFinish with a last line \"The answer is \" followed by the equation written in digits.",
+        "equation true.\n\n" + _ANSWER_FORMATS["en"][1],
         "Letter arithmetic. Replace each letter by a digit so that\n\n{eq}\n\nbecomes a correct equation. "
         "Rules: one digit per letter, no two letters share a digit, numbers have no leading zeros. "
-        "{op_note}Exactly one replacement works.\n\nGive your final answer as the last line, in the form: "
-        "The answer is <the equation with digits in place of the letters>",
+        "{op_note}Exactly one replacement works.\n\n" + _ANSWER_FORMATS["en"][2],
         "Here is an alphametic puzzle: {eq}\n\nEvery letter represents a single digit, different letters "
         "represent different digits, and the first digit of a number is never 0. {op_note}There is a unique "
-        "solution. Work it out, then write it on the last line as \"The answer is <equation in digits>\".",
+        "solution. " + _ANSWER_FORMATS["en"][3],
     ],
     "zh": [
         "请解下面的字母算式：\n\n    {eq}\n\n每个字母代表 0 到 9 中的一个数字，不同的字母代表不同的数字，相同的字母代表"
-        "相同的数字，每个数的最高位不是 0。{op_note}本题恰有一个解。\n\n"
-        "最后一行请写成“答案是<等式>”，其中<等式>是把上面算式中的每个字母换成对应数字后的等式。",
+        "相同的数字，每个数的最高位不是 0。{op_note}本题恰有一个解。\n\n" + _ANSWER_FORMATS["zh"][0],
         "下面的等式中，每个字母都代表一个数字：\n\n{eq}\n\n不同字母对应不同数字，每个数的首位字母不为 0。{op_note}"
-        "请找出使等式成立的唯一填法。\n\n最后一行写“答案是”，后面接用数字写出的整个等式。",
+        "请找出使等式成立的唯一填法。\n\n" + _ANSWER_FORMATS["zh"][1],
         "字母算术题：把每个字母换成一个数字，使\n\n{eq}\n\n成为正确的等式。规则：一个字母对应一个数字，两个不同的字母"
-        "不能对应同一个数字，数不能以 0 开头。{op_note}只有一种填法成立。\n\n"
-        "请在最后一行给出答案，格式为：答案是<用数字代替字母后的等式>",
+        "不能对应同一个数字，数不能以 0 开头。{op_note}只有一种填法成立。\n\n" + _ANSWER_FORMATS["zh"][2],
     ],
 }
 
@@ -726,3 +733,10 @@ def worked_solution(metadata: dict, language: str) -> str:
     marker = ANSWER_MARKERS[0] + " " if language == "en" else ANSWER_MARKERS[1]
     lines.append(marker + metadata["solution"])
     return "\n".join(lines)
+
+
+TASK_TYPE = TaskType(
+    name="cryptarithm", id_blocks=(3,), languages=("en", "zh"), zh_share=0.5, randomness="mt",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats=_ANSWER_FORMATS,
+)

@@ -12,7 +12,7 @@ delimit, so ```x```, `x`` and a fenced block all read as x, and prose spans with
 """
 from __future__ import annotations
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import last_span_between_backticks
 from veritas.envs.lgc_v2._brackets import (
     COMPLETION_LEVELS,
@@ -30,10 +30,6 @@ from veritas.envs.lgc_v2._brackets import (
 )
 from veritas.envs.rand import HashDraws, below
 
-NAME = "dyck_language2"
-LANGUAGES = ("en",)
-ZH_SHARE = 0.0
-RANDOMNESS = "draws"  # see veritas.envs.rand
 
 LEVELS = COMPLETION_LEVELS  # documented in _brackets.py
 _SHAPES = {level: shapes(knobs) for level, knobs in LEVELS.items()}
@@ -112,3 +108,10 @@ def worked_solution(metadata: dict, language: str) -> str:
     lines.append(f"The first needs the innermost opener, so prepend them reversed: {spaced(metadata['openers'])}")
     lines.append(f"Complete sequence: `{metadata['full']}`")
     return "\n".join(lines)
+
+
+TASK_TYPE = TaskType(
+    name="dyck_language2", id_blocks=(4, 5), languages=("en",), zh_share=0.0, randomness="draws",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats={"en": (_FORMAT,)},
+)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from string import Formatter
 from typing import Callable
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import is_ascii_int, last_boxed, normalize_width
 from veritas.envs.lgc_v2._brackets import (
     BRACKET_CHARS,
@@ -35,10 +35,6 @@ from veritas.envs.lgc_v2._brackets import (
 )
 from veritas.envs.rand import HashDraws, below
 
-NAME = "dyck_language_reasoning_errors"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "draws"  # see veritas.envs.rand
 
 # kinds: bracket kinds (the first n of () [] {} <> ⟨⟩ ⟦⟧ ⦃⦄ ⦅⦆); length: input length range;
 # open: openers left unclosed at the end; max_depth: deepest nesting; errors: wrong steps.
@@ -57,7 +53,7 @@ LEVELS: dict[int, dict] = {
 
 _SHAPES = {level: shapes(knobs) for level, knobs in LEVELS.items()}
 # "%d,%d,%d" for three wrong steps: the answer in one formatting call
-_ANSWER_FORMATS = tuple(",".join(["%d"] * n) for n in range(max(k["errors"][1] for k in LEVELS.values()) + 1))
+_ANSWER_TEXTS = tuple(",".join(["%d"] * n) for n in range(max(k["errors"][1] for k in LEVELS.values()) + 1))
 
 FIRST_CHECKED_STEP = 3  # steps 1 (the plan) and 2 ("Stack: empty") are always right
 
@@ -103,6 +99,19 @@ _OPENING_LINES = {lang: f"{t['step']} 1{t['colon']}{t['plan']}\n{t['step']} 2{t[
 # the steps that may be wrong, 3..N, for each N
 _CHECKED_STEPS = tuple(tuple(range(FIRST_CHECKED_STEP, n + 1)) for n in range(_MAX_STEP + 1))
 
+# the sentence ending each prompt template below, in the same order
+_ANSWER_FORMATS = {
+    "en": (
+        "Give the numbers of all wrong steps, separated by commas (for example: 4,9), on the last "
+        "line of your answer.",
+        "Answer with the wrong thought numbers, comma-separated (like 3,7,12), as the final line.",
+        "End your response with a line listing the numbers of all wrong steps separated by commas, e.g. 5,8.",
+    ),
+    "zh": (
+        "请在回答的最后一行给出所有错误步骤的编号，用逗号分隔（例如：4,9）。",
+        "在最后一行写出错误步骤的编号，用逗号分隔（如 3,7,12）。",
+    ),
+}
 _PROMPTS = {
     "en": (
         "Below is a bracket sequence whose last opening brackets are never closed, followed by a "
@@ -113,21 +122,18 @@ _PROMPTS = {
         "input: the stack it shows is not the real stack after that bracket, or the final stack or "
         "the closers it states are not the real ones. Judge every step on its own against the "
         "real state: a mistake does not make later steps wrong. At least one step is wrong.\n\n"
-        "Input: {seq}\n{trace}\n\n"
-        "Give the numbers of all wrong steps, separated by commas (for example: 4,9), on the last "
-        "line of your answer.",
+        "Input: {seq}\n{trace}\n\n" + _ANSWER_FORMATS["en"][0],
         "Task: audit a stack trace for bracket matching.\nBracket pairs: {pairs}\nInput: {seq}\n"
         "{trace}\n\nEach numbered thought claims the stack after one bracket (bottom to top), or, "
         "at the end, the final stack and the closers needed to finish the sequence. Find every "
         "thought whose claim does not match the truth for this input; compare each thought with "
         "the true state, not with the thought before it. There is at least one such thought.\n\n"
-        "Answer with the wrong thought numbers, comma-separated (like 3,7,12), as the final line.",
+        + _ANSWER_FORMATS["en"][1],
         "A student closed the brackets of this sequence step by step, tracking a stack of open "
         "brackets, and made mistakes along the way.\n\nSequence: {seq}\n{trace}\n\nWhich steps "
         "are wrong? A step is wrong if the stack, final stack or closing brackets it gives differ "
         "from the correct ones for the sequence (check each step independently; errors do not "
-        "carry over). At least one step is wrong. End your response with a line listing the "
-        "numbers of all wrong steps separated by commas, e.g. 5,8.",
+        "carry over). At least one step is wrong. " + _ANSWER_FORMATS["en"][2],
     ),
     "zh": (
         "下面给出一个括号序列（末尾有若干左括号没有闭合），以及某人用栈推导如何闭合它的编号步骤："
@@ -138,16 +144,14 @@ _PROMPTS = {
         "或它给出的最终栈、补全的右括号不正确，那么这一步就是错误的。"
         "请把每一步单独与真实状态比较："
         "前面的错误不会使后面的步骤算作错误。至少有一步是错误的。\n\n"
-        "输入：{seq}\n{trace}\n\n请在回答的最后一行给出所有错误步骤的编号，用逗号分隔（例如：4,9）。",
+        "输入：{seq}\n{trace}\n\n" + _ANSWER_FORMATS["zh"][0],
         "任务：检查一个括号匹配的栈推导过程。\n括号种类：{pairs}\n输入：{seq}\n{trace}\n\n"
         "每一步给出读完一个括号后的栈（从栈底到栈顶），"
         "最后两步给出最终的栈和补全序列所需的右括号。"
         "找出所有与该输入的真实情况不符的步骤；"
-        "每一步都与真实状态比较，而不是与上一步比较。至少有一步是错误的。\n\n"
-        "在最后一行写出错误步骤的编号，用逗号分隔（如 3,7,12）。",
+        "每一步都与真实状态比较，而不是与上一步比较。至少有一步是错误的。\n\n" + _ANSWER_FORMATS["zh"][1],
     ),
 }
-
 
 
 def _cut(template: str) -> tuple[str, str, str, str, bool]:
@@ -256,7 +260,7 @@ def generate(rng: HashDraws, level: int, language: str) -> Generated:
         "n_steps": last_step,
         "n_kinds": n_kinds,
     }
-    return Generated(prompt, _ANSWER_FORMATS[n_errors] % tuple(wrong_steps), meta)
+    return Generated(prompt, _ANSWER_TEXTS[n_errors] % tuple(wrong_steps), meta)
 
 
 # --- verification ----------------------------------------------------------------------------
@@ -360,3 +364,10 @@ def worked_solution(metadata: dict, language: str) -> str:
     lines.append(words["result"])
     lines.append(",".join(map(str, wrong)))
     return "\n".join(lines)
+
+
+TASK_TYPE = TaskType(
+    name="dyck_language_reasoning_errors", id_blocks=(8,), languages=("en", "zh"), zh_share=0.5,
+    randomness="draws", levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats=_ANSWER_FORMATS,
+)

@@ -27,14 +27,10 @@ from collections import Counter
 from fractions import Fraction
 from functools import lru_cache
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.expr import combine, combine_pair, evaluate, format_value
 from veritas.envs.extract import last_fenced_block, normalize_width, parse_number
 
-NAME = "game_of_24"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "mt"
 
 # Operator sets by name; the order of each tuple is the order the prompt lists them.
 OPSETS: dict[str, tuple[str, ...]] = {
@@ -758,3 +754,10 @@ def worked_solution(metadata: dict, language: str) -> str:
         text = (f"Combine two values at a time until {target} appears:\n{steps}\n"
                 f"Each of {nums} is used exactly once and the result is {target}.")
     return f"{text}\n\n{_answer_block(metadata['solution'])}"
+
+
+TASK_TYPE = TaskType(
+    name="game_of_24", id_blocks=(1,), languages=("en", "zh"), zh_share=0.5, randomness="mt",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats={lang: (sentence,) for lang, sentence in _FORMAT.items()},
+)

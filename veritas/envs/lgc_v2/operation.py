@@ -26,12 +26,8 @@ from fractions import Fraction
 from functools import lru_cache
 
 from veritas.envs import extract
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 
-NAME = "operation"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "draws"  # see veritas.envs.rand
 
 # Knobs per difficulty level.
 #   ops: operators defined; conditional: how many of them have cases; max_cases: 2 or 3 cases;
@@ -975,3 +971,10 @@ def _call_text_fn(inner, symbols, sub, inner_fn):
             return "(" + _operand_text(x) + " " + symbols[inner] + " " + _operand_text(y) + ")"
         return _operand_text(inner_fn(x, y))
     return call_text
+
+
+TASK_TYPE = TaskType(
+    name="operation", id_blocks=(2,), languages=("en", "zh"), zh_share=0.5, randomness="draws",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats={"en": _EN_ANSWER, "zh": _ZH_ANSWER},
+)

@@ -16,13 +16,9 @@ import random
 from functools import lru_cache
 from pathlib import Path
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import last_fenced_block, normalize_width
 
-NAME = "sudoku"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "mt"
 
 # clues: given digits; technique: what solving needs (checked offline by the table builder):
 #   naked = naked singles suffice, singles = naked + hidden singles suffice,
@@ -228,3 +224,10 @@ def verify(answer_text: str, metadata: dict) -> Verdict:
         return Verdict.wrong(broken)
     # Rules kept and every clue kept: with a unique puzzle this is the solution.
     return Verdict.ok()
+
+
+TASK_TYPE = TaskType(
+    name="sudoku", id_blocks=(7,), languages=("en", "zh"), zh_share=0.5, randomness="mt",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=None,
+    answer_formats=_FORMAT,
+)
