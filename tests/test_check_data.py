@@ -195,9 +195,9 @@ def test_rl_rows_that_do_not_parse(capsys, tmp_path, made, case):
         if case == "data_source":
             r["data_source"] = "lgc-v2/not_this_type"
         elif case == "task_id_range":
-            r["extra_info"]["task_id"] = 900_000_000
+            r["extra_info"]["task_id"] = lgc_v2.max_task_id() + 1  # past every type's id blocks
         elif case == "type_mismatch":
-            other = next(t for t in lgc_v2.TASK_TYPES if t != r["extra_info"]["task_type"])
+            other = next(t for t in lgc_v2.task_types() if t != r["extra_info"]["task_type"])
             r["extra_info"]["task_type"] = other
             r["data_source"] = formats.data_source(other)
         elif case == "metadata":
@@ -213,7 +213,7 @@ def test_rl_rows_that_do_not_parse(capsys, tmp_path, made, case):
     path = broken_copy(tmp_path, made, "rl", edit)
     expected = {
         "data_source": "row 5: data_source 'lgc-v2/not_this_type' does not match task_type",
-        "task_id_range": "row 5: task_id 900000000 is out of range",
+        "task_id_range": f"row 5: task_id {lgc_v2.max_task_id() + 1} is out of range",
         "type_mismatch": "row 5: task_type",
         "metadata": "row 5: extra_info.metadata of task",
         "duplicate": "row 5: task",

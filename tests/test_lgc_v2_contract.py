@@ -23,12 +23,13 @@ TYPES = list(lgc_v2.task_types())
 
 
 def test_task_id_mapping_roundtrip_and_bounds():
-    for t in lgc_v2.TASK_TYPES:
+    for t in lgc_v2.task_types():
         for seed in (0, 1, 12345, 99_999_999):
             assert lgc_v2.split_task_id(lgc_v2.make_task_id(t, seed)) == (t, seed)
     assert lgc_v2.split_task_id(500_000_007) == ("dyck_language2", 100_000_007)
     assert lgc_v2.make_task_id("dyck_language2", 100_000_007) == 500_000_007
-    for bad in (-1, 900_000_000, 10**12, 1.0, "5", True, None):
+    past_the_end = lgc_v2.max_task_id() + 1  # derived: a ninth type would move it
+    for bad in (-1, past_the_end, 10**12, 1.0, "5", True, None):
         with pytest.raises(lgc_v2.TaskIdError):
             lgc_v2.split_task_id(bad)
     with pytest.raises(lgc_v2.TaskIdError):

@@ -1,7 +1,7 @@
 """Per-task random sources, keyed by a string and stable across processes, machines and
 PYTHONHASHSEED.
 
-Two kinds, chosen per task type (``RANDOMNESS`` in its module):
+Two kinds, chosen per task type (``randomness`` in its ``TASK_TYPE`` contract):
 
 * ``"mt"``: a ``random.Random`` (Mersenne Twister) with the whole API (choice, shuffle, sample).
   Seeding costs ~7 µs, nothing for a type whose task takes 100 µs or more.
