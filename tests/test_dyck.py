@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -298,12 +297,10 @@ def test_reasoning_errors_harmless_variants_are_accepted(tasks8):
             assert _ok(task, ok), (task.task_id, ok)
 
 
-def test_reasoning_errors_public_faults_big_inputs_and_huge_numbers(tasks8):
-    # the public verifier's quadratic regexes took >10 s on 100 KB and int() of a 5,000-digit
-    # number crashed it
-    task = tasks8[3]
-    answer = task.answer
-    inputs = [
+def reasoning_errors_big_inputs(answer: str) -> list[str]:
+    """The public verifier's quadratic regexes took >10 s on 100 KB and int() of a 5,000-digit
+    number crashed it.  Timed by tests/benchmarks/bench_timings.py."""
+    return [
         "Thought 3 is wrong because " * 4000,
         "1, " * 35_000,
         "1 2 " * 25_000 + "\n" + answer + " " + "9" * 5000,
@@ -312,10 +309,12 @@ def test_reasoning_errors_public_faults_big_inputs_and_huge_numbers(tasks8):
         "errors: " + ", ".join(["12"] * 20_000),
         "Answer: " + "3" * 100_000,
     ]
-    for text in inputs:
-        t0 = time.perf_counter()
+
+
+def test_reasoning_errors_public_faults_big_inputs_and_huge_numbers(tasks8):
+    task = tasks8[3]
+    for text in reasoning_errors_big_inputs(task.answer):
         v = registry.verify(T8, text, task.metadata)
-        assert time.perf_counter() - t0 < 0.5
         assert not v.correct and not v.reason.startswith("verifier error")
 
 
@@ -344,11 +343,10 @@ def test_fuzz_any_unicode_never_raises(text, task_type):
     assert not v.correct
 
 
-@pytest.mark.parametrize("task_type", [T0, T2, T8])
-def test_hostile_megabyte_inputs_are_fast(task_type):
-    task = lgc_v2.generate_by_type(task_type, 1, difficulty=10)
-    full = task.metadata.get("full", "()")
-    for text in (
+def megabyte_inputs(full: str) -> tuple[str, ...]:
+    """Hostile megabyte responses for a bracket task whose complete sequence is ``full``.
+    Timed by tests/benchmarks/bench_timings.py (target 50 ms)."""
+    return (
         "(" * 1_000_000,
         "( " * 500_000,
         "`(a" * 333_000,
@@ -358,12 +356,15 @@ def test_hostile_megabyte_inputs_are_fast(task_type):
         "1," * 500_000,
         "\n" * 1_000_000,
         "```\n" * 250_000,
-    ):
-        t0 = time.perf_counter()
+    )
+
+
+@pytest.mark.parametrize("task_type", [T0, T2, T8])
+def test_hostile_megabyte_inputs_are_never_right(task_type):
+    task = lgc_v2.generate_by_type(task_type, 1, difficulty=10)
+    for text in megabyte_inputs(task.metadata.get("full", "()")):
         v = registry.verify(task_type, text, task.metadata)
-        # 50 ms is the target (see the benchmark); generous here against a loaded CI machine
-        assert time.perf_counter() - t0 < 0.5, text[:20]
-        assert not v.correct
+        assert not v.correct and not v.reason.startswith("verifier error"), text[:20]
 
 
 @pytest.mark.parametrize("task_type", [T0, T2, T8])
@@ -378,14 +379,3 @@ def test_worked_solutions_are_short_and_verify_at_every_level(task_type):
                 if level == 5:
                     assert len(worked) < 1500
 
-
-@pytest.mark.parametrize("task_type", [T0, T2, T8])
-def test_generation_is_fast_at_every_level(task_type):
-    mod = registry.task_module(task_type)
-    worst = 0.0
-    for level in range(1, 11):
-        for seed in range(100):
-            t0 = time.thread_time()
-            mod.generate(registry.random_source(mod, f"test/{level}/{seed}"), level, mod.TASK_TYPE.languages[-1])
-            worst = max(worst, time.thread_time() - t0)
-    assert worst < 0.05

@@ -4,12 +4,10 @@ Type-specific perturbations and fault regressions live in tests/test_<type>.py.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -141,21 +139,17 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("task_type", TYPES)
-def test_hostile_responses_never_raise_never_execute_and_stay_fast(task_type):
+def test_hostile_responses_never_raise_never_execute(task_type):
+    """Their times: tests/benchmarks/bench_timings.py."""
     tasks = [lgc_v2.generate_by_type(task_type, s) for s in range(3)]
-    worst = 0.0
     for task in tasks:
         for resp in HOSTILE + [task.answer + "\n" + h for h in HOSTILE[:8]]:
-            t0 = time.perf_counter()
             v = registry.verify(task.task_type, resp, task.metadata)
-            worst = max(worst, time.perf_counter() - t0)
             assert isinstance(v.correct, bool) and isinstance(v.reason, str)
             assert not v.reason.startswith("verifier error"), (task_type, resp[:40], v)
             if resp not in (task.answer,) and not resp.startswith(task.answer + "\n"):
                 assert not v.correct, (task_type, resp[:60])
     assert not os.path.exists("/tmp/veritas_pwned")
-    # generous bound against catastrophic behaviour; the 50 ms figure lives in the benchmark
-    assert worst < 2.0, worst
 
 
 # --- the random sources (veritas.envs.rand) ---------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -173,25 +172,6 @@ def test_transformations_give_many_distinct_tasks():
     assert len(puzzles) == 300
 
 
-# --- speed (fault: 61 tasks per CPU-second) ---------------------------------------------------
-
-def test_generation_rate_and_worst_case():
-    sudoku._table.cache_clear()
-    t0 = time.perf_counter()
-    _task(0)
-    assert time.perf_counter() - t0 < 0.05  # first task includes loading the table
-    worst = 0.0
-    c0 = time.process_time()
-    n = 0
-    for level in range(1, 11):
-        for seed in range(150):
-            t0 = time.perf_counter()
-            _task(seed, level)
-            worst = max(worst, time.perf_counter() - t0)
-            n += 1
-    rate = n / (time.process_time() - c0)
-    assert rate >= 610, rate  # >= 10x the public environment's 61 per CPU-second
-    assert worst < 0.05, worst
 
 
 # --- perturbations ---------------------------------------------------------------------------
@@ -358,20 +338,17 @@ def test_fuzz_grid_like_blocks_never_raise(lines):
         assert digits == _TASK.metadata["solution"]
 
 
-def test_huge_blocks_are_fast():
-    meta = _TASK.metadata
-    for text in ("```\n" + "1" * 1_000_000 + "\n```", "```\n" + "1 2 3\n" * 200_000 + "```",
-                 "```\n" + "Row 1: " * 150_000 + "\n```", "```\n" + "\n" * 1_000_000 + "```"):
-        t0 = time.perf_counter()
-        v = sudoku.verify(text, meta)
-        assert time.perf_counter() - t0 < 0.05
+# megabyte responses; tests/benchmarks/bench_timings.py times them
+HUGE_BLOCKS = ("```\n" + "1" * 1_000_000 + "\n```", "```\n" + "1 2 3\n" * 200_000 + "```",
+               "```\n" + "Row 1: " * 150_000 + "\n```", "```\n" + "\n" * 1_000_000 + "```")
+FENCE_FLOOD = "```\n" * 300_000
+
+
+def test_huge_blocks_are_unreadable():
+    for text in HUGE_BLOCKS:
+        v = sudoku.verify(text, _TASK.metadata)
         assert not v.correct and not v.format_ok
 
 
 def test_fence_flood_never_raises():
-    # Time here is spent in extract.last_fenced_block's loop over fences (shared code): linear,
-    # but ~0.1-0.2 s for 1 MB of fences, so the bound is loose.
-    t0 = time.perf_counter()
-    v = sudoku.verify("```\n" * 300_000, _TASK.metadata)
-    assert time.perf_counter() - t0 < 2.0
-    assert not v.correct
+    assert not sudoku.verify(FENCE_FLOOD, _TASK.metadata).correct

@@ -210,9 +210,7 @@ def test_hostile_responses(task_type):
         "<think>" + answer,  # still thinking: no answer
         "<think>" + answer + "</think>",  # the answer hidden in the reasoning only
     ):
-        t0 = time.perf_counter()
         result = _call(response=response, row=row, format_penalty=0.1)
-        assert time.perf_counter() - t0 < 2.0
         assert result["acc"] == 0.0 and tuple(result) == RESULT_KEYS
     # a huge reasoning part is skipped, whatever it holds
     long_think = "<think>" + ("x" * 1_000_000) + answer + "</think>\n" + answer
@@ -324,16 +322,12 @@ def test_timeout_guard_works_in_a_forked_child(monkeypatch):
     assert json.loads(data)["format_ok"] == 0.0
 
 
-def test_guard_off_and_guard_overhead_small():
+def test_guard_off_and_on_score_alike():
+    """The guard's overhead per call: tests/benchmarks/bench_reward.py."""
     row = _rows(TYPES[0], 1)[0]
     answer = row["reward_model"]["ground_truth"]
-    assert _call(row, answer, timeout_s=0)["acc"] == 1.0
-    calls = 2000
-    t0 = time.perf_counter()
-    for _ in range(calls):
-        _call(row, answer)
-    per_call = (time.perf_counter() - t0) / calls
-    assert per_call < 0.002, per_call  # the 4,096-in-0.5-s figure lives in tests/benchmarks/bench_reward.py
+    assert _call(row, answer, timeout_s=0) == _call(row, answer) == {
+        "score": 1.0, "acc": 1.0, "format_ok": 1.0, "task_type_id": registry.type_ids()[TYPES[0]]}
 
 
 # ------------------------------------------------------------------ thin entry file
