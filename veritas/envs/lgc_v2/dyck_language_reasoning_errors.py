@@ -16,7 +16,6 @@ numbers have at most 64 digits.  Every trace has a wrong step, so "none" is a wr
 """
 from __future__ import annotations
 
-from string import Formatter
 from typing import Callable
 
 from veritas.envs.base import Generated, TaskType, Verdict
@@ -154,23 +153,6 @@ _PROMPTS = {
 }
 
 
-def _cut(template: str) -> tuple[str, str, str, str, bool]:
-    """A template as the texts around its fields, which come in the order [{pairs}] {seq}
-    {trace}: a prompt is then one join of the texts, the fields and the trace lines, never a
-    format() over the long template."""
-    pieces = [(text, field) for text, field, _, _ in Formatter().parse(template)]
-    fields = [f for _, f in pieces if f is not None]
-    has_pairs = fields == ["pairs", "seq", "trace"]
-    assert has_pairs or fields == ["seq", "trace"], template
-    texts = [t for t, _ in pieces] + [""] * (4 - len(pieces))
-    if not has_pairs:
-        texts.insert(0, "")  # nothing before the (absent) pairs
-    return texts[0], texts[1], texts[2], texts[3], has_pairs
-
-
-_PROMPT_CUTS = {lang: tuple(_cut(t) for t in ts) for lang, ts in _PROMPTS.items()}
-
-
 def _corrupt_state(draw: Callable[[], int], true: str, before: str | None, n_kinds: int, empty: str) -> str:
     """A stack that differs from ``true`` (spaced, bottom first, ``empty`` when empty): a missed
     push/pop (``before``), one element too many or too few, an element of another kind, or two
@@ -247,12 +229,9 @@ def generate(rng: HashDraws, level: int, language: str) -> Generated:
         else:
             lines[2 * i + 1] = spaced(_corrupt_closers(draw, "".join(closers), n_kinds))
 
-    cuts = _PROMPT_CUTS[language]
-    before_pairs, before_seq, before_trace, after_trace, has_pairs = cuts[below(draw(), len(cuts))]
-    prompt = "".join([
-        before_pairs, pairs_text(n_kinds) if has_pairs else "", before_seq, " ".join(brackets),
-        before_trace, _OPENING_LINES[language], *lines, after_trace,
-    ])
+    template = _PROMPTS[language][below(draw(), len(_PROMPTS[language]))]
+    prompt = template.format(pairs=pairs_text(n_kinds), seq=" ".join(brackets),
+                             trace=_OPENING_LINES[language] + "".join(lines))
     meta = {
         "sequence": "".join(brackets),
         "shown_states": lines[1::2],

@@ -27,6 +27,7 @@ from functools import lru_cache
 
 from veritas.envs import extract
 from veritas.envs.base import Generated, TaskType, Verdict
+from veritas.envs.rand import below, pick
 
 
 # Knobs per difficulty level.
@@ -604,36 +605,36 @@ def _draw_rules(draw, plan, check):
     """(specs, operator functions): specs are [(cases as (_Cond or None, _Body) pairs, inner index
     or None)], drawn from a level plan (see _plan); the functions are built in the same pass."""
     n_ops, plain, derived, conds, first_derived, n_conditional, three = plan
-    perm = _PERMS[n_ops][draw() * len(_PERMS[n_ops]) >> 16]
+    perm = pick(draw, _PERMS[n_ops])
     conditional = perm[:n_conditional]
     specs, fns = [], []
     for i in range(n_ops):
         if i >= first_derived:  # op 0 is never derived: a derived op calls an earlier one
-            inner = draw() * i >> 16
+            inner = below(draw(), i)
             inner_fn = fns[inner]
-            b0 = derived[draw() * len(derived) >> 16]
+            b0 = pick(draw, derived)
         else:
             inner = inner_fn = None
-            b0 = plain[draw() * len(plain) >> 16]
+            b0 = pick(draw, plain)
         if i not in conditional:
             specs.append((((None, b0),), inner))
             fns.append(_op1(b0.fn, inner_fn, check))
             continue
-        c0 = conds[draw() * len(conds) >> 16]
+        c0 = pick(draw, conds)
         pool = derived if inner is not None and draw() < 26214 else plain
-        b1 = pool[draw() * len(pool) >> 16]
+        b1 = pick(draw, pool)
         if b1 is b0:  # two identical cases would make the condition moot
-            b1 = pool[draw() * len(pool) >> 16]
+            b1 = pick(draw, pool)
         if not three or draw() < 32768:
             specs.append((((c0, b0), (None, b1)), inner))
             fns.append(_op2(c0.pred, b0.fn, b1.fn, inner_fn, check))
             continue
-        c1 = conds[draw() * len(conds) >> 16]
+        c1 = pick(draw, conds)
         if c1 is c0:
-            c1 = conds[draw() * len(conds) >> 16]
-        b2 = plain[draw() * len(plain) >> 16]
+            c1 = pick(draw, conds)
+        b2 = pick(draw, plain)
         if b2 is b1 or b2 is b0:
-            b2 = plain[draw() * len(plain) >> 16]
+            b2 = pick(draw, plain)
         specs.append((((c0, b0), (c1, b1), (None, b2)), inner))
         fns.append(_op3(c0.pred, c1.pred, b0.fn, b1.fn, b2.fn, inner_fn, check))
     return specs, fns
@@ -670,9 +671,9 @@ def _draw_expression(draw, fns, n_ops, apps, lo, hi, fraction_share, budget=EXPR
     leaves the bounds is redrawn where it failed (not the whole tree), from a narrower operand
     range; after `budget` such redraws the attempt gives up with _Overflow.
     """
-    perm = _PERMS[n_ops][draw() * len(_PERMS[n_ops]) >> 16]
+    perm = pick(draw, _PERMS[n_ops])
     if apps >= n_ops:  # every operator appears at least once
-        seq = perm + tuple([draw() * n_ops >> 16 for _ in range(apps - n_ops)])
+        seq = perm + tuple([below(draw(), n_ops) for _ in range(apps - n_ops)])
     else:
         seq = perm[:apps]
     state = [budget, _operands(lo, hi), lo, hi]  # redraws left, operand table, current range
@@ -682,13 +683,13 @@ def _draw_expression(draw, fns, n_ops, apps, lo, hi, fraction_share, budget=EXPR
         # the n applications of this subtree use seq[start:start + n], the node itself the last
         if n == 0:
             ints, fracs = state[1]
-            i = draw() * len(ints) >> 16
-            v, t = ints[i] if not fraction_share or draw() >= share16 else fracs[draw() * 5 >> 16][i]
+            i = below(draw(), len(ints))
+            v, t = ints[i] if not fraction_share or draw() >= share16 else fracs[below(draw(), 5)][i]
             return t, v
         op = seq[start + n - 1]
         fn = fns[op]
         while True:
-            k = draw() * n >> 16
+            k = below(draw(), n)
             left, lv = build(k, start)
             right, rv = build(n - 1 - k, start + k)
             try:
@@ -737,19 +738,19 @@ def _draw_task(draw, level):
 
 def generate(rng, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    draw = rng.stream()  # 16-bit draws: x * n >> 16 picks one of n
+    draw = rng.stream()  # 16-bit draws, scaled by below() and pick()
     specs, tree, value, fallback = _draw_task(draw, level)
     n_ops = knobs["ops"]
 
-    start = draw() * len(SYMBOLS) >> 16
-    step = _SYMBOL_STEPS[draw() * 4 >> 16]
+    start = below(draw(), len(SYMBOLS))
+    step = pick(draw, _SYMBOL_STEPS)
     symbols = [SYMBOLS[(start + i * step) % len(SYMBOLS)] for i in range(n_ops)]
     groupings = knobs["grouping"]
-    grouping = groupings[draw() * len(groupings) >> 16] if len(groupings) > 1 else groupings[0]
+    grouping = pick(draw, groupings) if len(groupings) > 1 else groupings[0]
 
     zh = language == "zh"
-    style = draw() * 3 >> 16
-    rule_lines = [(_ZH_INTRO if zh else _EN_INTRO)[draw() * 4 >> 16]]
+    style = below(draw(), 3)
+    rule_lines = [pick(draw, _ZH_INTRO if zh else _EN_INTRO)]
     has_abs = has_parity = has_three = False
     meta_ops = []
     for i, (cases, inner) in enumerate(specs):
@@ -770,7 +771,7 @@ def generate(rng, level: int, language: str) -> Generated:
     if grouping == "ltr":
         notes += (_ZH_LTR if zh else _EN_LTR).format(symbols[0], symbols[-1])
     elif grouping == "ranked":
-        ranks = _PERMS[n_ops][draw() * len(_PERMS[n_ops]) >> 16]  # higher rank binds tighter
+        ranks = pick(draw, _PERMS[n_ops])  # higher rank binds tighter
         by_rank = sorted(range(n_ops), key=ranks.__getitem__, reverse=True)
         notes += (_ZH_RANK if zh else _EN_RANK).format(("、" if zh else ", ").join([symbols[i] for i in by_rank]))
         if knobs["right_assoc"]:
@@ -782,9 +783,9 @@ def generate(rng, level: int, language: str) -> Generated:
     prompt = "\n\n".join((
         "\n".join(rule_lines),
         notes,
-        (_ZH_QUESTION if zh else _EN_QUESTION)[draw() * 3 >> 16],
+        pick(draw, _ZH_QUESTION if zh else _EN_QUESTION),
         expression,
-        (_ZH_ANSWER if zh else _EN_ANSWER)[draw() * 3 >> 16],
+        pick(draw, _ZH_ANSWER if zh else _EN_ANSWER),
     ))
     answer = str(value)  # int, or Fraction whose str is "p/q"
     metadata = {
