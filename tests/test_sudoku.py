@@ -172,8 +172,6 @@ def test_transformations_give_many_distinct_tasks():
     assert len(puzzles) == 300
 
 
-
-
 # --- perturbations ---------------------------------------------------------------------------
 
 def _perturbations(task):

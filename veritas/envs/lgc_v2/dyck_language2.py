@@ -30,7 +30,6 @@ from veritas.envs.lgc_v2._brackets import (
 )
 from veritas.envs.rand import HashDraws, below
 
-
 LEVELS = COMPLETION_LEVELS  # documented in _brackets.py
 _SHAPES = {level: shapes(knobs) for level, knobs in LEVELS.items()}
 
