@@ -99,7 +99,7 @@ class Selection:
         known = registry.task_types()
         unknown = [t for t in self.types if t not in known]
         if unknown:
-            raise SelectionError(f"unknown task type(s) {', '.join(map(str, unknown))}; known: {', '.join(known)}")
+            raise SelectionError(f"unknown task type {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
         if self.order not in ORDERS:
             raise SelectionError(f"order must be one of {ORDERS}, got {self.order!r}")
         lo, hi = registry.split_seed_range(self.split)
