@@ -137,12 +137,12 @@ def test_facts_and_statements_recomputed_independently():
     for seed in range(N_SEEDS):
         task = _task(seed)
         meta, cfg = task.metadata, be.LEVELS[task.difficulty]
-        assert meta["letters"] == list("ABCDEFGH"[:cfg["statements"]])
+        assert meta["letters"] == list("ABCDEFGH"[:cfg.statements])
         truths = []
         for letter, statement in zip(meta["letters"], meta["statements"]):
-            assert _depth(statement) == cfg["depth"]
+            assert _depth(statement) == cfg.depth
             facts = list(_walk_facts(statement))
-            assert 1 <= len(facts) <= cfg["atoms"]
+            assert 1 <= len(facts) <= cfg.atoms
             for _, kind, args, text, value in facts:
                 kinds_seen.add(kind)
                 assert value is independent_fact(kind, args), (seed, text, value)
@@ -171,10 +171,10 @@ def test_word_lists_are_sound():
 def test_levels_grow():
     rows = [be.LEVELS[k] for k in range(1, 11)]
     for a, b in zip(rows, rows[1:]):
-        assert b["statements"] >= a["statements"] and b["depth"] >= a["depth"] and b["atoms"] >= a["atoms"]
-        assert set(a["kinds"]) <= set(b["kinds"])
-    assert rows[0]["statements"] < rows[-1]["statements"] <= 8
-    assert rows[0]["depth"] < rows[-1]["depth"]
+        assert b.statements >= a.statements and b.depth >= a.depth and b.atoms >= a.atoms
+        assert set(a.kinds) <= set(b.kinds)
+    assert rows[0].statements < rows[-1].statements <= 8
+    assert rows[0].depth < rows[-1].depth
 
 
 # --- perturbations ---------------------------------------------------------------------------

@@ -125,8 +125,8 @@ def test_fallback_table_entries_are_unique_and_fit_their_shape():
     assert set(table) == set(C.LEVELS)
     brute_checked = 0
     for level, spec in C.LEVELS.items():
-        assert len(table[level]) == len(spec["shapes"])
-        for (op, lengths, (lo, hi), _w), entries in zip(spec["shapes"], table[level]):
+        assert len(table[level]) == len(spec.shapes)
+        for (op, lengths, (lo, hi), _w), entries in zip(spec.shapes, table[level]):
             assert len(entries) >= 10
             for operands, result in entries:
                 words, n = C.pattern_of(operands + [result])
@@ -164,18 +164,18 @@ def test_table_fallback_keeps_every_guarantee(monkeypatch):
 def test_levels_grow_harder():
     mean_letters, max_operand = [], []
     for level in range(1, 11):
-        shapes = C.LEVELS[level]["shapes"]
+        shapes = C.LEVELS[level].shapes
         mean_letters.append(sum((lo + hi) / 2 * w for _op, _l, (lo, hi), w in shapes) / sum(s[3] for s in shapes))
         max_operand.append(max(max(lengths) for _op, lengths, _r, _w in shapes))
     assert mean_letters == sorted(mean_letters)
     assert max_operand == sorted(max_operand)
-    ops = {op for level in C.LEVELS.values() for op, *_ in level["shapes"]}
+    ops = {op for level in C.LEVELS.values() for op, *_ in level.shapes}
     assert ops == {C.PLUS, C.MINUS, C.TIMES}
 
 
 def test_generated_tasks_match_their_level_shape():
     for level in range(1, 11):
-        shapes = C.LEVELS[level]["shapes"]
+        shapes = C.LEVELS[level].shapes
         for seed in range(10):
             m = lgc_v2.generate_by_type("cryptarithm", seed, level, "en").metadata
             fits = False

@@ -77,23 +77,23 @@ def test_random_prefix_keeps_its_shape_at_every_level():
     for mod in (dyck_language, dyck_language2, dyck_language_reasoning_errors):
         for level, knobs in mod.LEVELS.items():
             for seed in range(150):
-                n = knobs["length"][1] + 2
+                n = knobs.length[1] + 2
                 draws = HashDraws(f"test/{level}/{seed}").take_iter(n)
                 length, depth = B.pick_shape(draws.__next__, B.shapes(knobs))
                 rest = list(draws)
-                prefix, closers = B.random_prefix(iter(rest), length, depth, knobs["kinds"], knobs["max_depth"])
-                lo, hi = knobs["length"]
+                prefix, closers = B.random_prefix(iter(rest), length, depth, knobs.kinds, knobs.max_depth)
+                lo, hi = knobs.length
                 assert lo <= len(prefix) <= hi and len(closers) == depth
-                assert knobs["open"][0] <= depth <= knobs["open"][1]
-                assert set(prefix) <= set(B.OPENERS[:knobs["kinds"]] + B.CLOSERS[:knobs["kinds"]])
+                assert knobs.open[0] <= depth <= knobs.open[1]
+                assert set(prefix) <= set(B.OPENERS[:knobs.kinds] + B.CLOSERS[:knobs.kinds])
                 trace = B.stack_trace(prefix)
-                assert max(len(s.split()) for s in trace) <= knobs["max_depth"]
+                assert max(len(s.split()) for s in trace) <= knobs.max_depth
                 assert B.open_stack(prefix) == trace[-1].split()
                 assert B.is_balanced(prefix + closers)
                 # the traced walk: the same brackets from the same draws, and its own record of
                 # the stack after each one, behind the label picked for that step and bracket
                 got, got_closers, lines = B.random_prefix_trace(
-                    iter(rest), length, depth, knobs["kinds"], knobs["max_depth"], _labels(length), "empty")
+                    iter(rest), length, depth, knobs.kinds, knobs.max_depth, _labels(length), "empty")
                 assert "".join(got) == prefix and "".join(got_closers) == closers
                 assert lines[1::2] == [s or "empty" for s in trace]
                 assert lines[0::2] == [f"<{i}:{b}>" for i, b in enumerate(prefix)]
@@ -104,7 +104,7 @@ def test_shape_table_is_the_pick_rule():
     the length moved by one (towards the range) where its parity does not fit the depth."""
     for knobs in list(B.COMPLETION_LEVELS.values()) + list(dyck_language_reasoning_errors.LEVELS.values()):
         table = B.shapes(knobs)
-        (lo, hi), (dlo, dhi) = knobs["length"], knobs["open"]
+        (lo, hi), (dlo, dhi) = knobs.length, knobs.open
         for u1 in range(0, 65536, 997):
             for u2 in range(0, 65536, 1009):
                 depth = dlo + (u1 * (dhi - dlo + 1) >> 16)
@@ -252,7 +252,7 @@ def test_reasoning_errors_trace_is_wrong_exactly_at_the_answer_steps(tasks8):
         wrong = [i + first for i, (t, s) in enumerate(zip(truth, shown)) if t != s]
         assert wrong == m["wrong_steps"] and wrong, task.task_id
         knobs = dyck_language_reasoning_errors.LEVELS[task.difficulty]
-        assert knobs["errors"][0] <= len(wrong) <= knobs["errors"][1]
+        assert knobs.errors[0] <= len(wrong) <= knobs.errors[1]
         assert m["n_steps"] == len(seq) + 4
         # every step is in the prompt, numbered, with the state it claims
         step = "Thought" if task.language == "en" else "步骤"

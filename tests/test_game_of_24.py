@@ -75,11 +75,11 @@ def test_levels_respect_their_knobs():
         for seed in range(40):
             t = task(seed, level, ("en", "zh")[seed % 2])
             m = t.metadata
-            assert len(m["numbers"]) == knobs["count"]
-            assert all(knobs["low"] <= x <= knobs["high"] for x in m["numbers"])
-            assert m["target"] in knobs["targets"] and m["opset"] in knobs["opsets"]
+            assert len(m["numbers"]) == knobs.count
+            assert all(knobs.low <= x <= knobs.high for x in m["numbers"])
+            assert m["target"] in knobs.targets and m["opset"] in knobs.opsets
             assert m["ops"] == list(g24.OPSETS[m["opset"]])
-            if knobs["count"] != 4 or knobs["none_share"] == 0:
+            if knobs.count != 4 or knobs.none_share == 0:
                 assert not m["none_allowed"] and m["solvable"]
             if not m["none_allowed"]:
                 assert m["solvable"]  # where None is not allowed every puzzle has a solution
@@ -98,7 +98,7 @@ def test_none_share_and_unsolvable_share():
             counts[level][1] += m["none_allowed"]
             counts[level][2] += not m["solvable"]
     for level, (n, allowed, unsolvable) in counts.items():
-        share = g24.LEVELS[level]["none_share"]
+        share = g24.LEVELS[level].none_share
         assert abs(allowed / n - share) < 0.1, (level, allowed)
         assert abs(unsolvable / max(allowed, 1) - 0.5) < 0.15, (level, allowed, unsolvable)
 
@@ -195,18 +195,18 @@ def test_subset_search_agrees_with_brute_force_on_odd_targets():
 
 def test_every_level_choice_is_generable():
     for level, k in g24.LEVELS.items():
-        for opset, target in itertools.product(k["opsets"], k["targets"]):
-            if k["count"] == 4:
+        for opset, target in itertools.product(k.opsets, k.targets):
+            if k.count == 4:
                 # 4-number puzzles always come from the table, with both classes available
-                assert g24.table_covers(4, k["low"], k["high"], opset, target)
-                assert g24._class_members(opset, target, k["low"], k["high"], True)
-                if k["none_share"]:
-                    assert g24._class_members(opset, target, k["low"], k["high"], False)
+                assert g24.table_covers(4, k.low, k.high, opset, target)
+                assert g24._class_members(opset, target, k.low, k.high, True)
+                if k.none_share:
+                    assert g24._class_members(opset, target, k.low, k.high, False)
             else:
-                tree = g24._fallback_tree(target, k["count"], k["low"], k["high"], g24.OPSETS[opset])
+                tree = g24._fallback_tree(target, k.count, k.low, k.high, g24.OPSETS[opset])
                 assert tree is not None and g24.tree_value(tree) == target
-                assert len(g24.tree_leaves(tree)) == k["count"]
-                assert all(k["low"] <= x <= k["high"] for x in g24.tree_leaves(tree))
+                assert len(g24.tree_leaves(tree)) == k.count
+                assert all(k.low <= x <= k.high for x in g24.tree_leaves(tree))
 
 
 def test_constructor_does_not_need_its_fallback(monkeypatch):

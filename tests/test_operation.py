@@ -285,7 +285,7 @@ def test_prompt_text_and_answer_agree_for_every_level_and_language():
                 assert value == Fraction(task.metadata["answer"]), (task.task_id, level, lang, task.prompt)
                 # every intermediate stays within the level's bounds
                 for v in trace:
-                    assert abs(v.numerator) <= knobs["value_cap"] and v.denominator <= knobs["den_cap"], (level, v)
+                    assert abs(v.numerator) <= knobs.value_cap and v.denominator <= knobs.den_cap, (level, v)
                 seen_modes.add(mode)
                 expr = task.metadata["expression"]
                 for sym in right:  # a right-associative operator chained without parentheses

@@ -136,7 +136,7 @@ def test_table_entries_have_exactly_one_solution_by_an_independent_solver():
         for k, cells in enumerate(entries):
             assert len(cells) == 81 and all(ch in "123456789abcdefghi" for ch in cells)
             puzzle, solution = _decode(cells)
-            assert 81 - puzzle.count(".") == sudoku.LEVELS[level]["clues"]
+            assert 81 - puzzle.count(".") == sudoku.LEVELS[level].clues
             assert _valid(solution)
             if k % step == 0:
                 assert count_solutions_exact_cover(puzzle) == 1, (level, cells)
@@ -144,12 +144,12 @@ def test_table_entries_have_exactly_one_solution_by_an_independent_solver():
 
 def test_table_matches_levels_and_techniques():
     builder = _builder()
-    assert {lvl: {"clues": c, "technique": t} for lvl, (c, t) in builder.LEVEL_SPECS.items()} == sudoku.LEVELS
+    assert {lvl: sudoku.SudokuKnobs(c, t) for lvl, (c, t) in builder.LEVEL_SPECS.items()} == sudoku.LEVELS
     for level, entries in sudoku._table().items():
         for cells in entries[:25]:
             puzzle, _ = _decode(cells)
             grid = [0 if ch == "." else int(ch) for ch in puzzle]
-            assert builder.technique_ok(builder.singles_rating(grid), sudoku.LEVELS[level]["technique"])
+            assert builder.technique_ok(builder.singles_rating(grid), sudoku.LEVELS[level].technique)
 
 
 def test_generated_tasks_are_unique_and_consistent():
@@ -160,7 +160,7 @@ def test_generated_tasks_are_unique_and_consistent():
         assert count_solutions_exact_cover(puzzle) == 1
         assert _valid(solution)
         assert all(p in (".", s) for p, s in zip(puzzle, solution))
-        assert 81 - puzzle.count(".") == sudoku.LEVELS[task.difficulty]["clues"]
+        assert 81 - puzzle.count(".") == sudoku.LEVELS[task.difficulty].clues
         # every clue is shown in the prompt's grid, row by row
         shown = [line.replace(" ", "").replace("|", "") for line in task.prompt.split("\n")]
         shown = [s for s in shown if len(s) == 9 and set(s) <= set("123456789.")]

@@ -24,7 +24,7 @@ from veritas.envs.lgc_v2.selection import Selection, SelectionError, parse_level
 
 
 def _toy_generate(rng: random.Random, level: int, language: str) -> Generated:
-    digits = "".join(str(rng.randrange(10)) for _ in range(TOY_LEVELS[level]["digits"]))
+    digits = "".join(str(rng.randrange(10)) for _ in range(TOY_LEVELS[level].digits))
     parity = "even" if int(digits[-1]) % 2 == 0 else "odd"
     prompt = f"Is {digits} even or odd? {TOY_FORMAT}"
     return Generated(prompt, f"\\boxed{{{parity}}}", {"digits": digits, "parity": parity})
@@ -38,7 +38,17 @@ def _toy_verify(answer_text: str, metadata: dict) -> Verdict:
     return Verdict.ok() if got == metadata["parity"] else Verdict.wrong(f"{got!r} is not the parity")
 
 
-TOY_LEVELS = {level: {"digits": level + 2} for level in range(1, 11)}
+@dataclasses.dataclass(frozen=True)
+class ToyKnobs:
+    digits: int
+
+
+@dataclasses.dataclass
+class MutableKnobs:
+    digits: int
+
+
+TOY_LEVELS = {level: ToyKnobs(digits=level + 2) for level in range(1, 11)}
 TOY_FORMAT = "Answer with \\boxed{even} or \\boxed{odd}."
 
 
@@ -95,15 +105,18 @@ def test_contract_is_checked_when_made():
         "languages": ("fr",),
         "zh_share": 0.5,  # without "zh"
         "randomness": "urandom",
-        "levels": {level: {"digits": 3} for level in range(1, 10)},  # no level 10
+        "levels": {level: ToyKnobs(3) for level in range(1, 10)},  # no level 10
         "verify": "not callable",
         "answer_formats": {"en": ()},
     }
     for field, value in bad.items():
         with pytest.raises(ContractError, match=field.split("_")[0]):
             TaskType(**{**fields, field: value})
-    with pytest.raises(ContractError, match="same knob names"):
-        TaskType(**{**fields, "levels": {**TOY_LEVELS, 10: {"width": 3}}})
+    for other in ({"digits": 3}, MutableKnobs(3), (3,)):  # not the same frozen dataclass
+        with pytest.raises(ContractError, match="one frozen dataclass"):
+            TaskType(**{**fields, "levels": {**TOY_LEVELS, 10: other}})
+    with pytest.raises(ContractError, match="one frozen dataclass"):
+        TaskType(**{**fields, "levels": {level: MutableKnobs(3) for level in range(1, 11)}})
     with pytest.raises(dataclasses.FrozenInstanceError):
         good.name = "other"
 

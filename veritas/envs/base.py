@@ -17,6 +17,7 @@ raise, never evaluate the text as code, and run in time linear in the response l
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, NamedTuple
@@ -92,8 +93,8 @@ class TaskType:
     languages: tuple[str, ...]  # the first is the fallback for a language the type lacks
     zh_share: float  # share of "zh" prompts when no language is asked for; 0 without "zh"
     randomness: str  # one of RANDOMNESS_KINDS: what ``generate`` gets as ``rng``
-    # level 1..10 -> its knobs (name -> setting); every level has the same knob names
-    levels: Mapping[int, Mapping[str, Any]]
+    # level 1..10 -> its knobs: instances of one frozen dataclass of the type's
+    levels: Mapping[int, Any]
     generate: Callable[[Any, int, str], Generated]
     verify: Callable[[str, dict], Verdict]
     # language -> the sentence(s) telling the model how to write its answer; every prompt in
@@ -119,9 +120,10 @@ class TaskType:
             fail(f"randomness must be one of {RANDOMNESS_KINDS}, got {self.randomness!r}")
         if set(self.levels) != set(LEVELS):
             fail(f"levels must be exactly {LEVELS.start}..{LEVELS.stop - 1}, got {sorted(self.levels)}")
-        knob_names = {frozenset(knobs) for knobs in self.levels.values()}
-        if len(knob_names) != 1:
-            fail("every level must have the same knob names")
+        knob_types = {type(knobs) for knobs in self.levels.values()}
+        knob_type = knob_types.pop() if len(knob_types) == 1 else None
+        if knob_type is None or not dataclasses.is_dataclass(knob_type) or not knob_type.__dataclass_params__.frozen:
+            fail("every level's knobs must be an instance of one frozen dataclass")
         for what in ("generate", "verify"):
             if not callable(getattr(self, what)):
                 fail(f"{what} must be callable")
@@ -132,8 +134,7 @@ class TaskType:
                 for f in self.answer_formats.values()):
             fail("answer_formats must give each of its languages a non-empty tuple of sentences")
         # read-only views: the contract is shared by every caller in the process
-        object.__setattr__(self, "levels", MappingProxyType(
-            {level: MappingProxyType(dict(knobs)) for level, knobs in sorted(self.levels.items())}))
+        object.__setattr__(self, "levels", MappingProxyType(dict(sorted(self.levels.items()))))
         object.__setattr__(self, "answer_formats", MappingProxyType(dict(self.answer_formats)))
 
     @property

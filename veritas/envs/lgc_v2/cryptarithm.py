@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,26 +38,33 @@ from veritas.envs.extract import after_last_marker, last_boxed, normalize_width,
 
 PLUS, MINUS, TIMES = "+", "-", "×"
 
+@dataclass(frozen=True)
+class CryptarithmKnobs:
+    """One level's knobs; the comment on LEVELS says what each is."""
+
+    shapes: list[tuple[str, tuple[int, ...], tuple[int, int], int]]  # (op, lengths, letters, weight)
+
+
 # Level knobs: the shapes a level draws from, each (operator, operand digit counts, inclusive
 # range of distinct letters, weight).  For "+" the digit counts are the addends'; for "-" the
 # subtrahends' and then the difference's (the minuend is their sum, so it has as many digits or
 # one more); for "×" the two factors'.  Harder levels have more and longer operands, products
 # and more letters.
-LEVELS: dict[int, dict] = {
-    1: {"shapes": [(PLUS, (2, 2), (3, 4), 2), (PLUS, (3, 2), (3, 5), 2), (TIMES, (2, 1), (3, 4), 1)]},
-    2: {"shapes": [(PLUS, (3, 3), (4, 5), 2), (MINUS, (3, 2), (3, 5), 1), (TIMES, (3, 1), (4, 5), 1)]},
-    3: {"shapes": [(PLUS, (4, 4), (5, 6), 2), (MINUS, (3, 3), (4, 6), 1), (TIMES, (2, 2), (4, 5), 1)]},
-    4: {"shapes": [(PLUS, (4, 4), (6, 7), 2), (MINUS, (4, 4), (5, 7), 1), (TIMES, (3, 1), (5, 6), 1)]},
-    5: {"shapes": [(PLUS, (5, 5), (6, 8), 2), (MINUS, (5, 5), (6, 8), 1), (TIMES, (4, 1), (6, 7), 1),
-                   (TIMES, (3, 2), (5, 6), 1)]},
-    6: {"shapes": [(PLUS, (4, 4, 4), (6, 8), 2), (MINUS, (5, 4), (6, 8), 1), (TIMES, (3, 2), (6, 7), 1)]},
-    7: {"shapes": [(PLUS, (6, 6), (7, 9), 1), (PLUS, (5, 5, 4), (7, 9), 1), (MINUS, (6, 5), (7, 9), 1),
-                   (TIMES, (3, 3), (7, 8), 1)]},
-    8: {"shapes": [(PLUS, (5, 5, 5), (7, 9), 2), (MINUS, (6, 6), (8, 9), 1), (TIMES, (4, 2), (7, 9), 1)]},
-    9: {"shapes": [(PLUS, (6, 6, 6), (8, 10), 1), (PLUS, (5, 5, 5, 5), (7, 9), 1), (MINUS, (6, 6, 5), (8, 10), 1),
-                   (TIMES, (3, 3), (8, 9), 1)]},
-    10: {"shapes": [(PLUS, (6, 6, 6, 6), (9, 10), 1), (PLUS, (7, 7, 7), (10, 10), 1), (MINUS, (7, 6, 6), (9, 10), 1),
-                    (TIMES, (4, 3), (9, 10), 1)]},
+LEVELS: dict[int, CryptarithmKnobs] = {
+    1: CryptarithmKnobs(shapes=[(PLUS, (2, 2), (3, 4), 2), (PLUS, (3, 2), (3, 5), 2), (TIMES, (2, 1), (3, 4), 1)]),
+    2: CryptarithmKnobs(shapes=[(PLUS, (3, 3), (4, 5), 2), (MINUS, (3, 2), (3, 5), 1), (TIMES, (3, 1), (4, 5), 1)]),
+    3: CryptarithmKnobs(shapes=[(PLUS, (4, 4), (5, 6), 2), (MINUS, (3, 3), (4, 6), 1), (TIMES, (2, 2), (4, 5), 1)]),
+    4: CryptarithmKnobs(shapes=[(PLUS, (4, 4), (6, 7), 2), (MINUS, (4, 4), (5, 7), 1), (TIMES, (3, 1), (5, 6), 1)]),
+    5: CryptarithmKnobs(shapes=[(PLUS, (5, 5), (6, 8), 2), (MINUS, (5, 5), (6, 8), 1), (TIMES, (4, 1), (6, 7), 1),
+                   (TIMES, (3, 2), (5, 6), 1)]),
+    6: CryptarithmKnobs(shapes=[(PLUS, (4, 4, 4), (6, 8), 2), (MINUS, (5, 4), (6, 8), 1), (TIMES, (3, 2), (6, 7), 1)]),
+    7: CryptarithmKnobs(shapes=[(PLUS, (6, 6), (7, 9), 1), (PLUS, (5, 5, 4), (7, 9), 1), (MINUS, (6, 5), (7, 9), 1),
+                   (TIMES, (3, 3), (7, 8), 1)]),
+    8: CryptarithmKnobs(shapes=[(PLUS, (5, 5, 5), (7, 9), 2), (MINUS, (6, 6), (8, 9), 1), (TIMES, (4, 2), (7, 9), 1)]),
+    9: CryptarithmKnobs(shapes=[(PLUS, (6, 6, 6), (8, 10), 1), (PLUS, (5, 5, 5, 5), (7, 9), 1), (MINUS, (6, 6, 5), (8, 10), 1),
+                   (TIMES, (3, 3), (8, 9), 1)]),
+    10: CryptarithmKnobs(shapes=[(PLUS, (6, 6, 6, 6), (9, 10), 1), (PLUS, (7, 7, 7), (10, 10), 1), (MINUS, (7, 6, 6), (9, 10), 1),
+                    (TIMES, (4, 3), (9, 10), 1)]),
 }
 
 # Work one ``generate`` call may spend before it falls back to the table, in solver nodes
@@ -422,7 +430,7 @@ _OP_NOTES = {
 
 
 def generate(rng: random.Random, level: int, language: str) -> Generated:
-    shapes = LEVELS[level]["shapes"]
+    shapes = LEVELS[level].shapes
     shape_index = rng.choices(range(len(shapes)), weights=[shape[3] for shape in shapes])[0]
     op, lengths, letters, _weight = shapes[shape_index]
     found = search_puzzle(rng, op, lengths, letters)

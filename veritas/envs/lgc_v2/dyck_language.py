@@ -54,16 +54,16 @@ _PROMPTS = (
 
 def generate(rng: HashDraws, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    draws = rng.take_iter(knobs["length"][1] + 4)  # shape 2, one per bracket, spacing, template
+    draws = rng.take_iter(knobs.length[1] + 4)  # shape 2, one per bracket, spacing, template
     draw = draws.__next__
     length, depth = pick_shape(draw, _SHAPES[level])
-    prefix, closers = random_prefix(draws, length, depth, knobs["kinds"], knobs["max_depth"])
+    prefix, closers = random_prefix(draws, length, depth, knobs.kinds, knobs.max_depth)
     # Spaced brackets tokenize one per token; compact is how the public environment shows them.
     is_spaced = draw() < 32768
     template = _PROMPTS[below(draw(), len(_PROMPTS))]
-    prompt = template.format(pairs=pairs_text(knobs["kinds"]), seq=spaced(prefix) if is_spaced else prefix)
+    prompt = template.format(pairs=pairs_text(knobs.kinds), seq=spaced(prefix) if is_spaced else prefix)
     full = prefix + closers
-    meta = {"prefix": prefix, "closers": closers, "full": full, "n_kinds": knobs["kinds"], "spaced": is_spaced}
+    meta = {"prefix": prefix, "closers": closers, "full": full, "n_kinds": knobs.kinds, "spaced": is_spaced}
     return Generated(prompt, full, meta)
 
 

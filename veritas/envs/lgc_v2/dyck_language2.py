@@ -56,18 +56,18 @@ _PROMPTS = (
 
 def generate(rng: HashDraws, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    draws = rng.take_iter(knobs["length"][1] + 4)  # shape 2, one per bracket, spacing, template
+    draws = rng.take_iter(knobs.length[1] + 4)  # shape 2, one per bracket, spacing, template
     draw = draws.__next__
     length, depth = pick_shape(draw, _SHAPES[level])
     # The mirror image of a random Dyck prefix is a random Dyck suffix; its closers mirror into
     # the openers it lacks.
-    prefix, closers = random_prefix(draws, length, depth, knobs["kinds"], knobs["max_depth"])
+    prefix, closers = random_prefix(draws, length, depth, knobs.kinds, knobs.max_depth)
     suffix, head = mirror(prefix), mirror(closers)
     is_spaced = draw() < 32768
     template = _PROMPTS[below(draw(), len(_PROMPTS))]
-    prompt = template.format(pairs=pairs_text(knobs["kinds"]), seq=spaced(suffix) if is_spaced else suffix)
+    prompt = template.format(pairs=pairs_text(knobs.kinds), seq=spaced(suffix) if is_spaced else suffix)
     full = head + suffix
-    meta = {"suffix": suffix, "openers": head, "full": full, "n_kinds": knobs["kinds"], "spaced": is_spaced}
+    meta = {"suffix": suffix, "openers": head, "full": full, "n_kinds": knobs.kinds, "spaced": is_spaced}
     return Generated(prompt, f"`{full}`", meta)
 
 

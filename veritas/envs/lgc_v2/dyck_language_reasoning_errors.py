@@ -16,11 +16,13 @@ numbers have at most 64 digits.  Every trace has a wrong step, so "none" is a wr
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import is_ascii_int, last_boxed, normalize_width
 from veritas.envs.lgc_v2._brackets import (
+    BracketKnobs,
     BRACKET_CHARS,
     CLOSERS,
     OPENERS,
@@ -35,24 +37,31 @@ from veritas.envs.lgc_v2._brackets import (
 from veritas.envs.rand import HashDraws, below
 
 
+@dataclass(frozen=True)
+class ReasoningErrorsKnobs(BracketKnobs):
+    """One level's knobs; the comment on LEVELS says what each is."""
+
+    errors: tuple[int, int]
+
+
 # kinds: bracket kinds (the first n of () [] {} <> ⟨⟩ ⟦⟧ ⦃⦄ ⦅⦆); length: input length range;
 # open: openers left unclosed at the end; max_depth: deepest nesting; errors: wrong steps.
-LEVELS: dict[int, dict] = {
-    1: {"kinds": 2, "length": (6, 8), "open": (1, 2), "max_depth": 3, "errors": (1, 1)},
-    2: {"kinds": 3, "length": (8, 10), "open": (1, 2), "max_depth": 4, "errors": (1, 2)},
-    3: {"kinds": 3, "length": (10, 14), "open": (1, 3), "max_depth": 4, "errors": (1, 2)},
-    4: {"kinds": 4, "length": (12, 16), "open": (1, 3), "max_depth": 5, "errors": (1, 3)},
-    5: {"kinds": 4, "length": (14, 20), "open": (2, 4), "max_depth": 6, "errors": (2, 3)},
-    6: {"kinds": 5, "length": (18, 24), "open": (2, 4), "max_depth": 6, "errors": (2, 4)},
-    7: {"kinds": 6, "length": (20, 28), "open": (2, 5), "max_depth": 7, "errors": (2, 4)},
-    8: {"kinds": 6, "length": (24, 32), "open": (3, 5), "max_depth": 8, "errors": (3, 5)},
-    9: {"kinds": 7, "length": (28, 36), "open": (3, 6), "max_depth": 9, "errors": (3, 5)},
-    10: {"kinds": 8, "length": (32, 40), "open": (3, 6), "max_depth": 10, "errors": (4, 6)},
+LEVELS: dict[int, ReasoningErrorsKnobs] = {
+    1: ReasoningErrorsKnobs(kinds=2, length=(6, 8), open=(1, 2), max_depth=3, errors=(1, 1)),
+    2: ReasoningErrorsKnobs(kinds=3, length=(8, 10), open=(1, 2), max_depth=4, errors=(1, 2)),
+    3: ReasoningErrorsKnobs(kinds=3, length=(10, 14), open=(1, 3), max_depth=4, errors=(1, 2)),
+    4: ReasoningErrorsKnobs(kinds=4, length=(12, 16), open=(1, 3), max_depth=5, errors=(1, 3)),
+    5: ReasoningErrorsKnobs(kinds=4, length=(14, 20), open=(2, 4), max_depth=6, errors=(2, 3)),
+    6: ReasoningErrorsKnobs(kinds=5, length=(18, 24), open=(2, 4), max_depth=6, errors=(2, 4)),
+    7: ReasoningErrorsKnobs(kinds=6, length=(20, 28), open=(2, 5), max_depth=7, errors=(2, 4)),
+    8: ReasoningErrorsKnobs(kinds=6, length=(24, 32), open=(3, 5), max_depth=8, errors=(3, 5)),
+    9: ReasoningErrorsKnobs(kinds=7, length=(28, 36), open=(3, 6), max_depth=9, errors=(3, 5)),
+    10: ReasoningErrorsKnobs(kinds=8, length=(32, 40), open=(3, 6), max_depth=10, errors=(4, 6)),
 }
 
 _SHAPES = {level: shapes(knobs) for level, knobs in LEVELS.items()}
 # "%d,%d,%d" for three wrong steps: the answer in one formatting call
-_ANSWER_TEXTS = tuple(",".join(["%d"] * n) for n in range(max(k["errors"][1] for k in LEVELS.values()) + 1))
+_ANSWER_TEXTS = tuple(",".join(["%d"] * n) for n in range(max(k.errors[1] for k in LEVELS.values()) + 1))
 
 FIRST_CHECKED_STEP = 3  # steps 1 (the plan) and 2 ("Stack: empty") are always right
 
@@ -83,7 +92,7 @@ _TEXT = {
 # per language and step number N: "\nThought N: <bracket> ; Stack: " per bracket (openers, then
 # closers, in BRACKET_CHARS order) for random_prefix_trace to pick, and the heads of the
 # final-stack and closers lines; then the first two lines.
-_MAX_STEP = max(k["length"][1] for k in LEVELS.values()) + 4
+_MAX_STEP = max(k.length[1] for k in LEVELS.values()) + 4
 
 
 def _per_step(line) -> dict[str, tuple]:
@@ -195,17 +204,17 @@ def _corrupt_closers(draw: Callable[[], int], true: str, n_kinds: int) -> str:
 
 def generate(rng: HashDraws, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    n_kinds = knobs["kinds"]
-    elo, ehi = knobs["errors"]
+    n_kinds = knobs.kinds
+    elo, ehi = knobs.errors
     # shape 2, one per bracket, error count 1, error steps, up to 4 per corruption, template 1
-    draws = rng.take_iter(knobs["length"][1] + 4 + 5 * ehi)
+    draws = rng.take_iter(knobs.length[1] + 4 + 5 * ehi)
     draw = draws.__next__
     length, depth = pick_shape(draw, _SHAPES[level])
     empty = _TEXT[language]["empty"]
     last_step = length + 4  # plan, start, one per bracket, final stack, closers
     # lines: "\nThought N: <bracket> ; Stack: ", the true stack after it, for N = 3..length+2
     brackets, closers, lines = random_prefix_trace(
-        draws, length, depth, n_kinds, knobs["max_depth"], _STEP_LINES[language][FIRST_CHECKED_STEP:], empty)
+        draws, length, depth, n_kinds, knobs.max_depth, _STEP_LINES[language][FIRST_CHECKED_STEP:], empty)
     final = lines[-1]  # never empty: at least one opener is left open
     lines += (_FINAL_LINES[language][last_step - 1], final, _CLOSER_LINES[language][last_step], " ".join(closers))
     n_errors = elo + below(draw(), ehi - elo + 1)

@@ -24,6 +24,7 @@ import itertools
 import random
 import zlib
 from collections import Counter
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
@@ -43,20 +44,33 @@ _COMMUTATIVE = frozenset(("+", "*"))
 
 _ALL_TARGETS = (24, 36, 48, 60, 72, 100)
 
+@dataclass(frozen=True)
+class Game24Knobs:
+    """One level's knobs; the comment on LEVELS says what each is."""
+
+    count: int
+    low: int
+    high: int
+    targets: tuple[int, ...]
+    opsets: tuple[str, ...]
+    none_share: float
+    unsolvable_share: float
+
+
 # count: how many numbers; low..high: their range; targets / opsets: drawn uniformly;
 # none_share: share of prompts that allow the answer None; unsolvable_share: share of those
 # whose puzzle has no solution.  None is only ever allowed for 4 numbers (the table's size).
-LEVELS: dict[int, dict] = {
-    1: dict(count=4, low=1, high=9, targets=(24,), opsets=("basic",), none_share=0.0, unsolvable_share=0.0),
-    2: dict(count=4, low=1, high=10, targets=(24,), opsets=("basic",), none_share=0.3, unsolvable_share=0.5),
-    3: dict(count=4, low=1, high=13, targets=(24,), opsets=("basic", "no_div"), none_share=0.4, unsolvable_share=0.5),
-    4: dict(count=4, low=1, high=13, targets=(24, 36, 48), opsets=("basic", "no_div"), none_share=0.5, unsolvable_share=0.5),
-    5: dict(count=5, low=1, high=13, targets=(24, 36, 48), opsets=("basic",), none_share=0.0, unsolvable_share=0.0),
-    6: dict(count=4, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "power"), none_share=0.5, unsolvable_share=0.5),
-    7: dict(count=5, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "power"), none_share=0.0, unsolvable_share=0.0),
-    8: dict(count=4, low=1, high=20, targets=_ALL_TARGETS, opsets=("power", "no_div"), none_share=0.7, unsolvable_share=0.5),
-    9: dict(count=6, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "no_add"), none_share=0.0, unsolvable_share=0.0),
-    10: dict(count=6, low=1, high=25, targets=_ALL_TARGETS + (120, 144), opsets=("basic", "power", "no_add"),
+LEVELS: dict[int, Game24Knobs] = {
+    1: Game24Knobs(count=4, low=1, high=9, targets=(24,), opsets=("basic",), none_share=0.0, unsolvable_share=0.0),
+    2: Game24Knobs(count=4, low=1, high=10, targets=(24,), opsets=("basic",), none_share=0.3, unsolvable_share=0.5),
+    3: Game24Knobs(count=4, low=1, high=13, targets=(24,), opsets=("basic", "no_div"), none_share=0.4, unsolvable_share=0.5),
+    4: Game24Knobs(count=4, low=1, high=13, targets=(24, 36, 48), opsets=("basic", "no_div"), none_share=0.5, unsolvable_share=0.5),
+    5: Game24Knobs(count=5, low=1, high=13, targets=(24, 36, 48), opsets=("basic",), none_share=0.0, unsolvable_share=0.0),
+    6: Game24Knobs(count=4, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "power"), none_share=0.5, unsolvable_share=0.5),
+    7: Game24Knobs(count=5, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "power"), none_share=0.0, unsolvable_share=0.0),
+    8: Game24Knobs(count=4, low=1, high=20, targets=_ALL_TARGETS, opsets=("power", "no_div"), none_share=0.7, unsolvable_share=0.5),
+    9: Game24Knobs(count=6, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "no_add"), none_share=0.0, unsolvable_share=0.0),
+    10: Game24Knobs(count=6, low=1, high=25, targets=_ALL_TARGETS + (120, 144), opsets=("basic", "power", "no_add"),
              none_share=0.0, unsolvable_share=0.0),
 }
 
@@ -640,12 +654,12 @@ def _answer_block(expression: str | None) -> str:
 
 def generate(rng: random.Random, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    count, low, high = knobs["count"], knobs["low"], knobs["high"]
-    target = rng.choice(knobs["targets"])
-    opset = rng.choice(knobs["opsets"])
+    count, low, high = knobs.count, knobs.low, knobs.high
+    target = rng.choice(knobs.targets)
+    opset = rng.choice(knobs.opsets)
     ops = OPSETS[opset]
-    none_allowed = count == 4 and rng.random() < knobs["none_share"]
-    want_unsolvable = none_allowed and rng.random() < knobs["unsolvable_share"]
+    none_allowed = count == 4 and rng.random() < knobs.none_share
+    want_unsolvable = none_allowed and rng.random() < knobs.unsolvable_share
 
     if table_covers(count, low, high, opset, target):
         members = _class_members(opset, target, low, high, not want_unsolvable)

@@ -22,12 +22,32 @@ operator applied to x and y).  A condition: ``(">" | "<" | ">=" | "<=" | "=", x,
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
 from veritas.envs import extract
 from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.rand import below, pick
+
+
+@dataclass(frozen=True)
+class OperationKnobs:
+    """One level's knobs; the comment on LEVELS says what each is."""
+
+    ops: int
+    conditional: int
+    max_cases: int
+    conditions: tuple[str, ...]
+    derived: int
+    apps: int
+    operands: tuple[int, int]
+    fraction_share: float
+    bodies: tuple[str, ...]
+    grouping: tuple[str, ...]
+    right_assoc: bool
+    value_cap: int
+    den_cap: int
 
 
 # Knobs per difficulty level.
@@ -39,37 +59,37 @@ from veritas.envs.rand import below, pick
 #   (full: fully parenthesised, ltr: equal precedence left to right, ranked: stated precedence,
 #   with right-associative operators when right_assoc); value_cap / den_cap: bound on |numerator|
 #   and denominator of every intermediate value.
-LEVELS: dict[int, dict] = {
-    1: dict(ops=1, conditional=0, max_cases=1, conditions=(), derived=0, apps=1, operands=(1, 9),
+LEVELS: dict[int, OperationKnobs] = {
+    1: OperationKnobs(ops=1, conditional=0, max_cases=1, conditions=(), derived=0, apps=1, operands=(1, 9),
             fraction_share=0.0, bodies=("lin", "prod", "pow2"), grouping=("full",), right_assoc=False,
             value_cap=10**4, den_cap=1),
-    2: dict(ops=1, conditional=0, max_cases=1, conditions=(), derived=0, apps=2, operands=(1, 9),
+    2: OperationKnobs(ops=1, conditional=0, max_cases=1, conditions=(), derived=0, apps=2, operands=(1, 9),
             fraction_share=0.0, bodies=("lin", "prod", "pow2"), grouping=("full",), right_assoc=False,
             value_cap=10**4, den_cap=1),
-    3: dict(ops=2, conditional=1, max_cases=2, conditions=("cmp",), derived=0, apps=2, operands=(1, 9),
+    3: OperationKnobs(ops=2, conditional=1, max_cases=2, conditions=("cmp",), derived=0, apps=2, operands=(1, 9),
             fraction_share=0.0, bodies=("lin", "prod", "pow2", "abs"), grouping=("full",),
             right_assoc=False, value_cap=10**4, den_cap=1),
-    4: dict(ops=2, conditional=1, max_cases=2, conditions=("cmp", "parity"), derived=0, apps=3,
+    4: OperationKnobs(ops=2, conditional=1, max_cases=2, conditions=("cmp", "parity"), derived=0, apps=3,
             operands=(0, 12), fraction_share=0.0, bodies=("lin", "prod", "pow2", "abs"),
             grouping=("full",), right_assoc=False, value_cap=10**5, den_cap=1),
-    5: dict(ops=2, conditional=1, max_cases=2, conditions=("cmp", "parity", "sign"), derived=1, apps=3,
+    5: OperationKnobs(ops=2, conditional=1, max_cases=2, conditions=("cmp", "parity", "sign"), derived=1, apps=3,
             operands=(-9, 9), fraction_share=0.0, bodies=("lin", "prod", "pow2", "abs"),
             grouping=("full", "ltr"), right_assoc=False, value_cap=10**5, den_cap=1),
-    6: dict(ops=3, conditional=2, max_cases=2, conditions=("cmp", "parity", "sign"), derived=1, apps=4,
+    6: OperationKnobs(ops=3, conditional=2, max_cases=2, conditions=("cmp", "parity", "sign"), derived=1, apps=4,
             operands=(-12, 12), fraction_share=0.0, bodies=("lin", "prod", "pow2", "abs"),
             grouping=("ltr", "ranked"), right_assoc=False, value_cap=10**5, den_cap=1),
-    7: dict(ops=3, conditional=2, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=1,
+    7: OperationKnobs(ops=3, conditional=2, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=1,
             apps=4, operands=(-12, 12), fraction_share=0.2, bodies=("lin", "prod", "pow2", "abs", "div"),
             grouping=("ranked",), right_assoc=False, value_cap=10**5, den_cap=10**3),
-    8: dict(ops=3, conditional=2, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=2,
+    8: OperationKnobs(ops=3, conditional=2, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=2,
             apps=5, operands=(-15, 15), fraction_share=0.25,
             bodies=("lin", "prod", "pow2", "abs", "div", "pow3"), grouping=("ranked",), right_assoc=True,
             value_cap=10**6, den_cap=10**3),
-    9: dict(ops=4, conditional=3, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=2,
+    9: OperationKnobs(ops=4, conditional=3, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=2,
             apps=5, operands=(-15, 15), fraction_share=0.3,
             bodies=("lin", "prod", "pow2", "abs", "div", "pow3"), grouping=("ranked",), right_assoc=True,
             value_cap=10**6, den_cap=10**3),
-    10: dict(ops=4, conditional=3, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=3,
+    10: OperationKnobs(ops=4, conditional=3, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=3,
              apps=6, operands=(-20, 20), fraction_share=0.35,
              bodies=("lin", "prod", "pow2", "abs", "div", "pow3"), grouping=("ranked",), right_assoc=True,
              value_cap=10**6, den_cap=10**4),
@@ -437,17 +457,17 @@ def _plan(knobs: dict, safe: bool = False):
     if safe:
         plain, derived = _SAFE_BODIES, _SAFE_DERIVED
     else:
-        plain = tuple(body for fam in knobs["bodies"]
+        plain = tuple(body for fam in knobs.bodies
                       for body in _BODIES[fam] * max(1, round(FAMILY_WEIGHTS[fam] * 120 / len(_BODIES[fam]))))
-        derived = _DERIVED + (_DERIVED_DIV if "div" in knobs["bodies"] else ())
-    conds = tuple(c for k in knobs["conditions"] for c in _CONDITIONS[k])
-    return (knobs["ops"], plain, derived, conds, knobs["ops"] - knobs["derived"], knobs["conditional"],
-            knobs["max_cases"] == 3)
+        derived = _DERIVED + (_DERIVED_DIV if "div" in knobs.bodies else ())
+    conds = tuple(c for k in knobs.conditions for c in _CONDITIONS[k])
+    return (knobs.ops, plain, derived, conds, knobs.ops - knobs.derived, knobs.conditional,
+            knobs.max_cases == 3)
 
 
 _PLANS = {level: _plan(k) for level, k in LEVELS.items()}
 _SAFE_PLANS = {level: _plan(k, safe=True) for level, k in LEVELS.items()}
-_CHECKS = {level: _make_check(k["value_cap"], k["den_cap"]) for level, k in LEVELS.items()}
+_CHECKS = {level: _make_check(k.value_cap, k.den_cap) for level, k in LEVELS.items()}
 _PERMS = {1: ((0,),), 2: ((0, 1), (1, 0)), 3: ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))}
 _PERMS[4] = tuple(p[:i] + (3,) + p[i:] for p in _PERMS[3] for i in range(4))
 
@@ -714,7 +734,7 @@ def _fallback(draw, knobs, plan, check):
     |v| <= 2**6 * 5 + 12 * (2**6 - 1) = 1,076.  All values are integers: no denominator grows.
     """
     specs, fns = _draw_rules(draw, plan, check)
-    tree, value = _draw_expression(draw, fns, knobs["ops"], knobs["apps"], *_FALLBACK_OPERANDS, 0.0)
+    tree, value = _draw_expression(draw, fns, knobs.ops, knobs.apps, *_FALLBACK_OPERANDS, 0.0)
     return specs, tree, value
 
 
@@ -723,8 +743,8 @@ def _draw_task(draw, level):
     knobs = LEVELS[level]
     plan = _PLANS[level]
     check = _CHECKS[level]
-    lo, hi = knobs["operands"]
-    n_ops, apps, share = knobs["ops"], knobs["apps"], knobs["fraction_share"]
+    lo, hi = knobs.operands
+    n_ops, apps, share = knobs.ops, knobs.apps, knobs.fraction_share
     for _ in range(RULE_TRIES):
         specs, fns = _draw_rules(draw, plan, check)
         for _ in range(EXPR_TRIES):
@@ -740,12 +760,12 @@ def generate(rng, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
     draw = rng.stream()  # 16-bit draws, scaled by below() and pick()
     specs, tree, value, fallback = _draw_task(draw, level)
-    n_ops = knobs["ops"]
+    n_ops = knobs.ops
 
     start = below(draw(), len(SYMBOLS))
     step = pick(draw, _SYMBOL_STEPS)
     symbols = [SYMBOLS[(start + i * step) % len(SYMBOLS)] for i in range(n_ops)]
-    groupings = knobs["grouping"]
+    groupings = knobs.grouping
     grouping = pick(draw, groupings) if len(groupings) > 1 else groupings[0]
 
     zh = language == "zh"
@@ -774,7 +794,7 @@ def generate(rng, level: int, language: str) -> Generated:
         ranks = pick(draw, _PERMS[n_ops])  # higher rank binds tighter
         by_rank = sorted(range(n_ops), key=ranks.__getitem__, reverse=True)
         notes += (_ZH_RANK if zh else _EN_RANK).format(("、" if zh else ", ").join([symbols[i] for i in by_rank]))
-        if knobs["right_assoc"]:
+        if knobs.right_assoc:
             right = tuple([draw() < 26214 for _ in range(n_ops)])
             notes += ("" if zh else " ") + _assoc_text(symbols, right, zh)
         else:
