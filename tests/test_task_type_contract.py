@@ -207,6 +207,10 @@ def test_selection_levels_by_type_override_the_common_window():
     assert seen == {"sudoku": None, "operation": 4}
     with pytest.raises(SelectionError, match="not selected"):
         Selection(("sudoku",), levels_by_type={"operation": (1, 2)})
+    moved = dataclasses.replace(weighted, levels_by_type={"operation": (7, 8), "sudoku": (1, 1)})
+    for i in range(40):  # the same type and seed at every index; only the level follows the window
+        (t0, s0, _), (t1, s1, level) = weighted.locate(i), moved.locate(i)
+        assert (t0, s0) == (t1, s1) and level in ((7, 8) if t1 == "operation" else (1,))
 
 
 def test_selection_is_picklable_and_equal_after():

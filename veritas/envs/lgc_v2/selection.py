@@ -20,7 +20,9 @@ a window, ``round_robin`` and ``per_type`` cycle through the levels by seed (the
 the task alone); ``weighted`` draws it from the index's hash.  Language: None is the registry's
 per-type mix; a language a type lacks falls back to the type's first (``registry.language_for``).
 
-A Selection is a frozen dataclass of plain values: cheap to make, picklable to worker processes.
+A Selection is a frozen dataclass of plain values: cheap to make, picklable to worker processes;
+new windows are ``dataclasses.replace(selection, levels_by_type={...})`` (the tasks at other
+indices and of other types stay as they were).
 """
 from __future__ import annotations
 
@@ -69,6 +71,11 @@ def parse_level_range(value: Any) -> LevelWindow | None:
     return lo, hi
 
 
+def _set(obj: object, name: str, value: Any) -> None:
+    """Set a field of a frozen dataclass: only its __post_init__ does, for derived fields."""
+    object.__setattr__(obj, name, value)
+
+
 def _u64(key: str) -> tuple[int, int]:
     h = hashlib.blake2b(key.encode(), digest_size=16).digest()
     return int.from_bytes(h[:8], "big"), int.from_bytes(h[8:], "big")
@@ -93,7 +100,6 @@ class Selection:
     _perm: tuple[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__.__get__(self)  # frozen: derived fields are set once, here
         if not self.types or len(set(self.types)) != len(self.types):
             raise SelectionError(f"task types must be a non-empty list without duplicates, got {list(self.types)}")
         known = registry.task_types()
@@ -102,15 +108,17 @@ class Selection:
             raise SelectionError(f"unknown task type {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
         if self.order not in ORDERS:
             raise SelectionError(f"order must be one of {ORDERS}, got {self.order!r}")
+        if self.per_type < 0:
+            raise SelectionError(f"per_type must be >= 0, got {self.per_type}")
         lo, hi = registry.split_seed_range(self.split)
-        set_("_seed_lo", lo)
-        set_("_seed_span", hi - lo)
+        _set(self, "_seed_lo", lo)
+        _set(self, "_seed_span", hi - lo)
         if self.levels is not None:
-            set_("levels", parse_level_range(self.levels))
+            _set(self, "levels", parse_level_range(self.levels))
         extra = sorted(set(self.levels_by_type) - set(self.types))
         if extra:
             raise SelectionError(f"levels_by_type names types not selected: {extra}")
-        set_("levels_by_type", {t: parse_level_range(w) for t, w in self.levels_by_type.items()})
+        _set(self, "levels_by_type", {t: parse_level_range(w) for t, w in self.levels_by_type.items()})
         if self.language is not None and self.language not in ("en", "zh"):
             raise SelectionError(f"language must be en or zh, got {self.language!r}")
         weights = self.weights if self.weights is not None else (1.0,) * len(self.types)
@@ -123,8 +131,8 @@ class Selection:
             acc += w / total
             cumulative.append(acc)
         cumulative[-1] = 1.0
-        set_("_cumulative", tuple(cumulative))
-        set_("_perm", self._permutation() if self.order == "weighted" else (1, 0))
+        _set(self, "_cumulative", tuple(cumulative))
+        _set(self, "_perm", self._permutation() if self.order == "weighted" else (1, 0))
 
     def _permutation(self) -> tuple[int, int]:
         # i -> (a*i + b) mod span is a bijection when gcd(a, span) == 1: distinct indices get
