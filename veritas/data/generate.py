@@ -55,7 +55,7 @@ class Plan:
 
     selection: Selection  # round_robin: row i is selection.task(i)
     num_samples: int
-    language: str  # en | zh | mix (the selection's language, or None for mix)
+    language: str  # en | zh | mix as asked (the selection holds None for mix): for the fallback report
     fmt: str
     style: str
     system_prompt: str | None = None
