@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -138,12 +137,12 @@ def test_facts_and_statements_recomputed_independently():
     for seed in range(N_SEEDS):
         task = _task(seed)
         meta, cfg = task.metadata, be.LEVELS[task.difficulty]
-        assert meta["letters"] == list("ABCDEFGH"[:cfg["statements"]])
+        assert meta["letters"] == list("ABCDEFGH"[:cfg.statements])
         truths = []
         for letter, statement in zip(meta["letters"], meta["statements"]):
-            assert _depth(statement) == cfg["depth"]
+            assert _depth(statement) == cfg.depth
             facts = list(_walk_facts(statement))
-            assert 1 <= len(facts) <= cfg["atoms"]
+            assert 1 <= len(facts) <= cfg.atoms
             for _, kind, args, text, value in facts:
                 kinds_seen.add(kind)
                 assert value is independent_fact(kind, args), (seed, text, value)
@@ -172,10 +171,10 @@ def test_word_lists_are_sound():
 def test_levels_grow():
     rows = [be.LEVELS[k] for k in range(1, 11)]
     for a, b in zip(rows, rows[1:]):
-        assert b["statements"] >= a["statements"] and b["depth"] >= a["depth"] and b["atoms"] >= a["atoms"]
-        assert set(a["kinds"]) <= set(b["kinds"])
-    assert rows[0]["statements"] < rows[-1]["statements"] <= 8
-    assert rows[0]["depth"] < rows[-1]["depth"]
+        assert b.statements >= a.statements and b.depth >= a.depth and b.atoms >= a.atoms
+        assert set(a.kinds) <= set(b.kinds)
+    assert rows[0].statements < rows[-1].statements <= 8
+    assert rows[0].depth < rows[-1].depth
 
 
 # --- perturbations ---------------------------------------------------------------------------
@@ -274,7 +273,7 @@ def test_none_spelling_is_read_but_never_right():
 
 def test_worked_solutions_verify_and_stay_short():
     for level in range(1, 11):
-        for lang in be.LANGUAGES:
+        for lang in be.TASK_TYPE.languages:
             for seed in range(40):
                 task = _task(seed, level, lang)
                 worked = lgc_v2.worked_solution(task)
@@ -289,22 +288,7 @@ def test_worked_solutions_verify_and_stay_short():
                     assert len(worked) < 1500, len(worked)
 
 
-# --- speed and determinism (faults: 124 tasks per CPU-second; answers changed per process) ---
-
-def test_generation_rate_and_worst_case():
-    _task(0)
-    c0 = time.process_time()
-    worst, n = 0.0, 0
-    for level in range(1, 11):
-        for seed in range(150):
-            t0 = time.perf_counter()
-            _task(seed, level)
-            worst = max(worst, time.perf_counter() - t0)
-            n += 1
-    rate = n / (time.process_time() - c0)
-    assert rate >= 1240, rate  # >= 10x the public environment's 124 per CPU-second
-    assert worst < 0.05, worst
-
+# --- determinism (fault: answers changed per process; speed: tests/benchmarks/bench_timings.py) ---
 
 _DUMP = """
 import json
@@ -351,20 +335,18 @@ def test_fuzz_box_contents_without_true_letters_never_correct(content):
     assert not v.correct
 
 
-def test_huge_inputs_are_fast():
-    for text in ("\\boxed{" * 100_000, "A" * 1_000_000, "\\boxed{\\text{" * 60_000 + "}" * 120_000,
-                 "\\boxed{A}" * 100_000 + "\\boxed{" + "A, " * 200 + "}"):
-        t0 = time.perf_counter()
-        v = be.verify(text, _META)
-        assert time.perf_counter() - t0 < 0.05
-        assert not v.correct
+# megabyte responses; tests/benchmarks/bench_timings.py times them
+HUGE_INPUTS = ("\\boxed{" * 100_000, "A" * 1_000_000, "\\boxed{\\text{" * 60_000 + "}" * 120_000,
+               "\\boxed{A}" * 100_000 + "\\boxed{" + "A, " * 200 + "}")
+HUGE_BOXES = ("\\boxed{" + "A, " * 400_000 + "}", "\\boxed{" + "{" * 500_000 + "}" * 500_000 + "}")
+
+
+def test_huge_inputs_are_never_right():
+    for text in HUGE_INPUTS:
+        assert not be.verify(text, _META).correct
 
 
 def test_huge_box_never_raises():
-    # Time here is spent in extract.last_boxed's per-character brace scan (shared code): linear,
-    # but ~0.1-0.2 s for a 1 MB box, so the bound is loose.
-    for text in ("\\boxed{" + "A, " * 400_000 + "}", "\\boxed{" + "{" * 500_000 + "}" * 500_000 + "}"):
-        t0 = time.perf_counter()
+    for text in HUGE_BOXES:
         v = be.verify(text, _META)
-        assert time.perf_counter() - t0 < 2.0
         assert not v.correct and not v.format_ok

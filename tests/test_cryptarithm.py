@@ -9,7 +9,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 from operator import mul
 
 import pytest
@@ -126,8 +125,8 @@ def test_fallback_table_entries_are_unique_and_fit_their_shape():
     assert set(table) == set(C.LEVELS)
     brute_checked = 0
     for level, spec in C.LEVELS.items():
-        assert len(table[level]) == len(spec["shapes"])
-        for (op, lengths, (lo, hi), _w), entries in zip(spec["shapes"], table[level]):
+        assert len(table[level]) == len(spec.shapes)
+        for (op, lengths, (lo, hi), _w), entries in zip(spec.shapes, table[level]):
             assert len(entries) >= 10
             for operands, result in entries:
                 words, n = C.pattern_of(operands + [result])
@@ -165,18 +164,18 @@ def test_table_fallback_keeps_every_guarantee(monkeypatch):
 def test_levels_grow_harder():
     mean_letters, max_operand = [], []
     for level in range(1, 11):
-        shapes = C.LEVELS[level]["shapes"]
+        shapes = C.LEVELS[level].shapes
         mean_letters.append(sum((lo + hi) / 2 * w for _op, _l, (lo, hi), w in shapes) / sum(s[3] for s in shapes))
         max_operand.append(max(max(lengths) for _op, lengths, _r, _w in shapes))
     assert mean_letters == sorted(mean_letters)
     assert max_operand == sorted(max_operand)
-    ops = {op for level in C.LEVELS.values() for op, *_ in level["shapes"]}
+    ops = {op for level in C.LEVELS.values() for op, *_ in level.shapes}
     assert ops == {C.PLUS, C.MINUS, C.TIMES}
 
 
 def test_generated_tasks_match_their_level_shape():
     for level in range(1, 11):
-        shapes = C.LEVELS[level]["shapes"]
+        shapes = C.LEVELS[level].shapes
         for seed in range(10):
             m = lgc_v2.generate_by_type("cryptarithm", seed, level, "en").metadata
             fits = False
@@ -330,10 +329,10 @@ def test_hostile_metadata_free_inputs_do_not_raise(hard_task):
         assert not v.correct and not v.reason.startswith("verifier error")
 
 
-def test_verification_is_linear_on_large_inputs(hard_task):
-    """Public-environment fault: quadratic regexes took >10 s on 100 KB answers."""
-    sol = hard_task.metadata["solution"]
-    big = [
+def large_responses(sol: str) -> list[str]:
+    """Public-environment fault: quadratic regexes took >10 s on 100 KB answers.  Timed by
+    tests/benchmarks/bench_timings.py."""
+    return [
         "The answer is " + "1 + " * 25_000 + "1 = 2",
         "The answer is " + "9" * 100_000,
         "The answer is " + "=" * 100_000,
@@ -347,19 +346,21 @@ def test_verification_is_linear_on_large_inputs(hard_task):
         "x" * 1_000_000,
         ("1 + 2 = 3 " * 100_000),
     ]
-    for resp in big:
-        t0 = time.perf_counter()
-        registry.verify("cryptarithm", resp, hard_task.metadata)
-        assert time.perf_counter() - t0 < 0.2, resp[:40]
+
+
+def test_large_inputs_never_raise(hard_task):
+    for resp in large_responses(hard_task.metadata["solution"]):
+        v = registry.verify("cryptarithm", resp, hard_task.metadata)
+        assert isinstance(v.correct, bool) and not v.reason.startswith("verifier error"), resp[:40]
 
 
 # ----------------------------------------------------------------------------- generation speed and determinism
 
 
-def test_generation_is_fast_in_the_worst_case(monkeypatch):
+def test_generation_work_is_bounded_by_the_node_budget(monkeypatch):
     """Public-environment fault: 0.37 tasks per CPU-second, one task took 30 s.  Every call's
-    work is bounded by a node budget (deterministic); the CPU time of the slowest calls is then
-    re-measured, best of three, so a busy machine does not fail the test."""
+    work is bounded by a node budget (deterministic); the seconds are printed by
+    tests/benchmarks/bench_timings.py."""
     spent = []
     real = C.count_solutions
 
@@ -369,27 +370,11 @@ def test_generation_is_fast_in_the_worst_case(monkeypatch):
         return out
 
     monkeypatch.setattr(C, "count_solutions", counting)
-    timings, total = [], 0.0
     for level in range(1, 11):
         for seed in range(60):
             spent.clear()
-            t0 = time.process_time()
             lgc_v2.generate_by_type("cryptarithm", seed, level)
-            dt = time.process_time() - t0
-            timings.append((dt, level, seed))
-            total += dt
-            assert sum(spent) + len(spent) * C.SOLVE_COST <= C.NODE_BUDGET
-    assert len(timings) / total >= 10 * 0.37 * 10  # far above 10x the public rate
-    monkeypatch.setattr(C, "count_solutions", real)
-    worst = 0.0
-    for _dt, level, seed in sorted(timings, reverse=True)[:5]:
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.process_time()
-            lgc_v2.generate_by_type("cryptarithm", seed, level)
-            best = min(best, time.process_time() - t0)
-        worst = max(worst, best)
-    assert worst < 0.05, worst
+            assert sum(spent) + len(spent) * C.SOLVE_COST <= C.NODE_BUDGET, (level, seed)
 
 
 _DUMP = """

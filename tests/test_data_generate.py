@@ -11,29 +11,12 @@ import pytest
 from veritas.cli import main
 from veritas.data import formats, generate, writers
 from veritas.envs import lgc_v2
+from veritas.envs.lgc_v2.selection import Selection
 from veritas.envs.lgc_v2 import registry
 
 
-def available_types() -> list[str]:
-    """Types whose module exists (the others are skipped, as in the contract tests).  A module
-    that exists but cannot make a task is the contract tests' failure to report, not ours."""
-    out = []
-    for t in lgc_v2.TASK_TYPES:
-        try:
-            lgc_v2.task_module(t)
-        except ModuleNotFoundError:
-            continue
-        try:
-            lgc_v2.generate_by_type(t, 0)
-        except Exception:
-            continue
-        out.append(t)
-    return out
-
-
-ALL_TYPES = available_types()
+ALL_TYPES = list(lgc_v2.task_types())
 TYPES = ALL_TYPES[:3]  # enough to exercise round-robin, few enough to stay fast
-pytestmark = pytest.mark.skipif(not TYPES, reason="no LGC-V2 task type is implemented yet")
 EXT = {"jsonl": "jsonl", "sft": "parquet", "rl": "parquet"}
 
 
@@ -121,9 +104,8 @@ def test_rl_row_builder_and_metadata_parsing():
 def test_every_response_of_both_styles_verifies(task_type):
     """Raw make_rows output (its own verification off, so nothing is patched over)."""
     for style in formats.RESPONSE_STYLES:
-        plan = generate.Plan(types=(task_type,), num_samples=40, base=0, split="train", seed_lo=0,
-                             seed_hi=80_000_000, difficulty=None, language="mix", fmt="sft", style=style,
-                             verify=False)
+        plan = generate.Plan(selection=Selection((task_type,)), num_samples=40, language="mix", fmt="sft",
+                             style=style, verify=False)
         result = generate.make_rows(plan, list(range(40)))
         has_worked = hasattr(lgc_v2.task_module(task_type), "worked_solution")
         for row in result.rows:
@@ -209,7 +191,7 @@ def test_difficulty_and_language(capsys, tmp_path):
     rows = read_rows(tmp_path / "z.jsonl", "jsonl")
     assert {r["difficulty"] for r in rows} == {7}
     for r in rows:
-        assert r["language"] == ("zh" if "zh" in lgc_v2.task_module(r["task_type"]).LANGUAGES else "en")
+        assert r["language"] == ("zh" if "zh" in lgc_v2.task_type_contract(r["task_type"]).languages else "en")
     for bad in ("0", "3-11", "7-3", "x", "1-2-3"):
         rc, _, err = gen(capsys, tmp_path / "bad.jsonl", "--difficulty", bad, n=2)
         assert rc == 2 and "--difficulty" in err

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -78,23 +77,23 @@ def test_random_prefix_keeps_its_shape_at_every_level():
     for mod in (dyck_language, dyck_language2, dyck_language_reasoning_errors):
         for level, knobs in mod.LEVELS.items():
             for seed in range(150):
-                n = knobs["length"][1] + 2
+                n = knobs.length[1] + 2
                 draws = HashDraws(f"test/{level}/{seed}").take_iter(n)
                 length, depth = B.pick_shape(draws.__next__, B.shapes(knobs))
                 rest = list(draws)
-                prefix, closers = B.random_prefix(iter(rest), length, depth, knobs["kinds"], knobs["max_depth"])
-                lo, hi = knobs["length"]
+                prefix, closers = B.random_prefix(iter(rest), length, depth, knobs.kinds, knobs.max_depth)
+                lo, hi = knobs.length
                 assert lo <= len(prefix) <= hi and len(closers) == depth
-                assert knobs["open"][0] <= depth <= knobs["open"][1]
-                assert set(prefix) <= set(B.OPENERS[:knobs["kinds"]] + B.CLOSERS[:knobs["kinds"]])
+                assert knobs.open[0] <= depth <= knobs.open[1]
+                assert set(prefix) <= set(B.OPENERS[:knobs.kinds] + B.CLOSERS[:knobs.kinds])
                 trace = B.stack_trace(prefix)
-                assert max(len(s.split()) for s in trace) <= knobs["max_depth"]
+                assert max(len(s.split()) for s in trace) <= knobs.max_depth
                 assert B.open_stack(prefix) == trace[-1].split()
                 assert B.is_balanced(prefix + closers)
                 # the traced walk: the same brackets from the same draws, and its own record of
                 # the stack after each one, behind the label picked for that step and bracket
                 got, got_closers, lines = B.random_prefix_trace(
-                    iter(rest), length, depth, knobs["kinds"], knobs["max_depth"], _labels(length), "empty")
+                    iter(rest), length, depth, knobs.kinds, knobs.max_depth, _labels(length), "empty")
                 assert "".join(got) == prefix and "".join(got_closers) == closers
                 assert lines[1::2] == [s or "empty" for s in trace]
                 assert lines[0::2] == [f"<{i}:{b}>" for i, b in enumerate(prefix)]
@@ -105,7 +104,7 @@ def test_shape_table_is_the_pick_rule():
     the length moved by one (towards the range) where its parity does not fit the depth."""
     for knobs in list(B.COMPLETION_LEVELS.values()) + list(dyck_language_reasoning_errors.LEVELS.values()):
         table = B.shapes(knobs)
-        (lo, hi), (dlo, dhi) = knobs["length"], knobs["open"]
+        (lo, hi), (dlo, dhi) = knobs.length, knobs.open
         for u1 in range(0, 65536, 997):
             for u2 in range(0, 65536, 1009):
                 depth = dlo + (u1 * (dhi - dlo + 1) >> 16)
@@ -253,7 +252,7 @@ def test_reasoning_errors_trace_is_wrong_exactly_at_the_answer_steps(tasks8):
         wrong = [i + first for i, (t, s) in enumerate(zip(truth, shown)) if t != s]
         assert wrong == m["wrong_steps"] and wrong, task.task_id
         knobs = dyck_language_reasoning_errors.LEVELS[task.difficulty]
-        assert knobs["errors"][0] <= len(wrong) <= knobs["errors"][1]
+        assert knobs.errors[0] <= len(wrong) <= knobs.errors[1]
         assert m["n_steps"] == len(seq) + 4
         # every step is in the prompt, numbered, with the state it claims
         step = "Thought" if task.language == "en" else "步骤"
@@ -298,12 +297,10 @@ def test_reasoning_errors_harmless_variants_are_accepted(tasks8):
             assert _ok(task, ok), (task.task_id, ok)
 
 
-def test_reasoning_errors_public_faults_big_inputs_and_huge_numbers(tasks8):
-    # the public verifier's quadratic regexes took >10 s on 100 KB and int() of a 5,000-digit
-    # number crashed it
-    task = tasks8[3]
-    answer = task.answer
-    inputs = [
+def reasoning_errors_big_inputs(answer: str) -> list[str]:
+    """The public verifier's quadratic regexes took >10 s on 100 KB and int() of a 5,000-digit
+    number crashed it.  Timed by tests/benchmarks/bench_timings.py."""
+    return [
         "Thought 3 is wrong because " * 4000,
         "1, " * 35_000,
         "1 2 " * 25_000 + "\n" + answer + " " + "9" * 5000,
@@ -312,10 +309,12 @@ def test_reasoning_errors_public_faults_big_inputs_and_huge_numbers(tasks8):
         "errors: " + ", ".join(["12"] * 20_000),
         "Answer: " + "3" * 100_000,
     ]
-    for text in inputs:
-        t0 = time.perf_counter()
+
+
+def test_reasoning_errors_public_faults_big_inputs_and_huge_numbers(tasks8):
+    task = tasks8[3]
+    for text in reasoning_errors_big_inputs(task.answer):
         v = registry.verify(T8, text, task.metadata)
-        assert time.perf_counter() - t0 < 0.5
         assert not v.correct and not v.reason.startswith("verifier error")
 
 
@@ -344,11 +343,10 @@ def test_fuzz_any_unicode_never_raises(text, task_type):
     assert not v.correct
 
 
-@pytest.mark.parametrize("task_type", [T0, T2, T8])
-def test_hostile_megabyte_inputs_are_fast(task_type):
-    task = lgc_v2.generate_by_type(task_type, 1, difficulty=10)
-    full = task.metadata.get("full", "()")
-    for text in (
+def megabyte_inputs(full: str) -> tuple[str, ...]:
+    """Hostile megabyte responses for a bracket task whose complete sequence is ``full``.
+    Timed by tests/benchmarks/bench_timings.py (target 50 ms)."""
+    return (
         "(" * 1_000_000,
         "( " * 500_000,
         "`(a" * 333_000,
@@ -358,19 +356,22 @@ def test_hostile_megabyte_inputs_are_fast(task_type):
         "1," * 500_000,
         "\n" * 1_000_000,
         "```\n" * 250_000,
-    ):
-        t0 = time.perf_counter()
+    )
+
+
+@pytest.mark.parametrize("task_type", [T0, T2, T8])
+def test_hostile_megabyte_inputs_are_never_right(task_type):
+    task = lgc_v2.generate_by_type(task_type, 1, difficulty=10)
+    for text in megabyte_inputs(task.metadata.get("full", "()")):
         v = registry.verify(task_type, text, task.metadata)
-        # 50 ms is the target (see the benchmark); generous here against a loaded CI machine
-        assert time.perf_counter() - t0 < 0.5, text[:20]
-        assert not v.correct
+        assert not v.correct and not v.reason.startswith("verifier error"), text[:20]
 
 
 @pytest.mark.parametrize("task_type", [T0, T2, T8])
 def test_worked_solutions_are_short_and_verify_at_every_level(task_type):
     mod = registry.task_module(task_type)
     for level in range(1, 11):
-        for lang in mod.LANGUAGES:
+        for lang in mod.TASK_TYPE.languages:
             for seed in range(30):
                 task = lgc_v2.generate_by_type(task_type, seed, level, lang)
                 worked = lgc_v2.worked_solution(task)
@@ -378,14 +379,3 @@ def test_worked_solutions_are_short_and_verify_at_every_level(task_type):
                 if level == 5:
                     assert len(worked) < 1500
 
-
-@pytest.mark.parametrize("task_type", [T0, T2, T8])
-def test_generation_is_fast_at_every_level(task_type):
-    mod = registry.task_module(task_type)
-    worst = 0.0
-    for level in range(1, 11):
-        for seed in range(100):
-            t0 = time.thread_time()
-            mod.generate(registry.random_source(mod, f"test/{level}/{seed}"), level, mod.LANGUAGES[-1])
-            worst = max(worst, time.thread_time() - t0)
-    assert worst < 0.05

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from fractions import Fraction
 
 import pytest
@@ -103,22 +102,21 @@ def test_value_limit_boundary():
     assert combine("**", Fraction(-1), Fraction(10**20 + 1)) == -1
 
 
-@pytest.mark.parametrize("text", [
-    "9**9**9**9", "15**14**11**4", "2**(2**(2**(2**(2**2))))", "(9**9)**(9**9)", "1/(9**9**9)",
-    "99**99**99", "(2**900)*(2**900)", "12**(12**12) - 12**(12**12)",
-])
-def test_huge_powers_are_refused_fast(text):
-    t0 = time.thread_time()
+# refused before any big number is built; tests/benchmarks/bench_timings.py times them
+HUGE_POWERS = ("9**9**9**9", "15**14**11**4", "2**(2**(2**(2**(2**2))))", "(9**9)**(9**9)", "1/(9**9**9)",
+               "99**99**99", "(2**900)*(2**900)", "12**(12**12) - 12**(12**12)")
+HUGE_LITERALS = ("9" * 5000, "1+" + "7" * 100_000, "9" * 1_000_000)
+
+
+@pytest.mark.parametrize("text", HUGE_POWERS)
+def test_huge_powers_are_refused(text):
     r = evaluate(text, ALL_OPS)
-    assert time.thread_time() - t0 < 0.05
     assert r.value is None and "too large" in r.error
 
 
 def test_huge_literals_are_refused_without_int():
-    for text in ("9" * 5000, "1+" + "7" * 100_000, "9" * 1_000_000):
-        t0 = time.thread_time()
+    for text in HUGE_LITERALS:
         r = evaluate(text, ALL_OPS, max_length=2_000_000)
-        assert time.thread_time() - t0 < 0.05
         assert r.value is None and "more than 30 digits" in r.error
     assert evaluate("1" * 31).value is None and evaluate("1" * 30).value == int("1" * 30)
 

@@ -7,8 +7,6 @@ import itertools
 import os
 import random
 import re
-import statistics
-import time
 import zlib
 from fractions import Fraction
 
@@ -77,11 +75,11 @@ def test_levels_respect_their_knobs():
         for seed in range(40):
             t = task(seed, level, ("en", "zh")[seed % 2])
             m = t.metadata
-            assert len(m["numbers"]) == knobs["count"]
-            assert all(knobs["low"] <= x <= knobs["high"] for x in m["numbers"])
-            assert m["target"] in knobs["targets"] and m["opset"] in knobs["opsets"]
+            assert len(m["numbers"]) == knobs.count
+            assert all(knobs.low <= x <= knobs.high for x in m["numbers"])
+            assert m["target"] in knobs.targets and m["opset"] in knobs.opsets
             assert m["ops"] == list(g24.OPSETS[m["opset"]])
-            if knobs["count"] != 4 or knobs["none_share"] == 0:
+            if knobs.count != 4 or knobs.none_share == 0:
                 assert not m["none_allowed"] and m["solvable"]
             if not m["none_allowed"]:
                 assert m["solvable"]  # where None is not allowed every puzzle has a solution
@@ -100,7 +98,7 @@ def test_none_share_and_unsolvable_share():
             counts[level][1] += m["none_allowed"]
             counts[level][2] += not m["solvable"]
     for level, (n, allowed, unsolvable) in counts.items():
-        share = g24.LEVELS[level]["none_share"]
+        share = g24.LEVELS[level].none_share
         assert abs(allowed / n - share) < 0.1, (level, allowed)
         assert abs(unsolvable / max(allowed, 1) - 0.5) < 0.15, (level, allowed, unsolvable)
 
@@ -197,18 +195,18 @@ def test_subset_search_agrees_with_brute_force_on_odd_targets():
 
 def test_every_level_choice_is_generable():
     for level, k in g24.LEVELS.items():
-        for opset, target in itertools.product(k["opsets"], k["targets"]):
-            if k["count"] == 4:
+        for opset, target in itertools.product(k.opsets, k.targets):
+            if k.count == 4:
                 # 4-number puzzles always come from the table, with both classes available
-                assert g24.table_covers(4, k["low"], k["high"], opset, target)
-                assert g24._class_members(opset, target, k["low"], k["high"], True)
-                if k["none_share"]:
-                    assert g24._class_members(opset, target, k["low"], k["high"], False)
+                assert g24.table_covers(4, k.low, k.high, opset, target)
+                assert g24._class_members(opset, target, k.low, k.high, True)
+                if k.none_share:
+                    assert g24._class_members(opset, target, k.low, k.high, False)
             else:
-                tree = g24._fallback_tree(target, k["count"], k["low"], k["high"], g24.OPSETS[opset])
+                tree = g24._fallback_tree(target, k.count, k.low, k.high, g24.OPSETS[opset])
                 assert tree is not None and g24.tree_value(tree) == target
-                assert len(g24.tree_leaves(tree)) == k["count"]
-                assert all(k["low"] <= x <= k["high"] for x in g24.tree_leaves(tree))
+                assert len(g24.tree_leaves(tree)) == k.count
+                assert all(k.low <= x <= k.high for x in g24.tree_leaves(tree))
 
 
 def test_constructor_does_not_need_its_fallback(monkeypatch):
@@ -230,38 +228,9 @@ def test_pair_table_entries_are_right():
 
 
 # ------------------------------------------------------------------------------------------
-# Public-environment faults: speed of generation, hanging verifier
+# Public-environment faults: hanging verifier (the public env's 0.27 tasks per CPU-second and
+# 21.5 s tasks: tests/benchmarks/bench_timings.py prints the figures)
 # ------------------------------------------------------------------------------------------
-
-def test_generation_is_fast_for_every_level():
-    """Regression: the public env made 0.27 tasks per CPU-second, one task took 21.5 s."""
-    times = []
-    for level in range(1, 11):
-        for language in ("en", "zh"):
-            task(0, level, language)  # warm the per-process caches (table decode, class lists)
-            for seed in range(40):
-                best = min(_timed(lambda: task(seed, level, language)) for _ in range(2))
-                times.append(best)
-    times.sort()
-    assert statistics.median(times) < 0.005  # >= 200 tasks/s, vs 0.27 public
-    assert times[-1] < 0.05, times[-5:]
-
-
-def test_cold_generation_is_bounded():
-    """Cache misses (first task of a level choice in a process) stay within the budget."""
-    g24._class_members.cache_clear()
-    g24._pair_table.cache_clear()
-    g24._table.cache_clear()
-    worst = max(_timed(lambda: task(seed, level, "en")) for level in (4, 6, 8, 10) for seed in range(3))
-    assert worst < 0.05
-
-
-def _timed(fn) -> float:
-    """CPU seconds of this thread: other processes on a loaded CI machine don't count."""
-    t0 = time.thread_time()
-    fn()
-    return time.thread_time() - t0
-
 
 HUGE = ["15**14**11**4", "9**9**9**9", "(9**9)**(9**9)", "2**2**2**2**2**2", "1/(9**9**9)",
         "9" * 5000, "(" * 100_000 + "1" + ")" * 100_000, "1+" * 500_000 + "1"]
@@ -273,14 +242,13 @@ def test_huge_power_and_literal_responses_are_refused_fast(expression):
     for seed in range(4):
         t = task(seed, 8, "en")  # power is allowed at level 8 for some seeds
         for response in (block(expression), t.answer + "\n" + block(expression)):
-            elapsed = _timed(lambda: judge(t, response))
             v = judge(t, response)
-            assert not v.correct and elapsed < 0.05, (expression[:20], v, elapsed)
+            assert not v.correct, (expression[:20], v)
 
 
-def test_one_megabyte_responses_verify_fast():
-    t = task(3)
-    responses = [
+def megabyte_responses(t) -> list[str]:
+    """Megabyte responses to task ``t``; timed by tests/benchmarks/bench_timings.py."""
+    return [
         "A" * 1_000_000,
         "```" * 333_333,
         "`" * 1_000_000,
@@ -291,9 +259,13 @@ def test_one_megabyte_responses_verify_fast():
         t.answer + "#" * 1_000_000,
         block("8 " * 499_000),
     ]
-    for r in responses:
-        elapsed = _timed(lambda: judge(t, r))
-        assert elapsed < 0.05, (r[:20], elapsed)
+
+
+def test_one_megabyte_responses_never_raise():
+    t = task(3)
+    for r in megabyte_responses(t):
+        v = judge(t, r)
+        assert isinstance(v.correct, bool) and not v.reason.startswith("verifier error"), r[:20]
     assert judge(t, "x" * 999_000 + t.answer).correct
 
 

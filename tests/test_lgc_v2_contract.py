@@ -4,12 +4,10 @@ Type-specific perturbations and fault regressions live in tests/test_<type>.py.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -19,27 +17,17 @@ from veritas.envs.lgc_v2 import registry
 N_SEEDS = int(os.environ.get("VERITAS_CONTRACT_SEEDS", "2000"))
 
 
-def _available():
-    out = []
-    for t in lgc_v2.TASK_TYPES:
-        try:
-            importlib.import_module(f"veritas.envs.lgc_v2.{t}")
-        except ModuleNotFoundError:
-            continue
-        out.append(t)
-    return out
-
-
-TYPES = _available()
+TYPES = list(lgc_v2.task_types())
 
 
 def test_task_id_mapping_roundtrip_and_bounds():
-    for t in lgc_v2.TASK_TYPES:
+    for t in lgc_v2.task_types():
         for seed in (0, 1, 12345, 99_999_999):
             assert lgc_v2.split_task_id(lgc_v2.make_task_id(t, seed)) == (t, seed)
     assert lgc_v2.split_task_id(500_000_007) == ("dyck_language2", 100_000_007)
     assert lgc_v2.make_task_id("dyck_language2", 100_000_007) == 500_000_007
-    for bad in (-1, 900_000_000, 10**12, 1.0, "5", True, None):
+    past_the_end = lgc_v2.max_task_id() + 1  # derived: a ninth type would move it
+    for bad in (-1, past_the_end, 10**12, 1.0, "5", True, None):
         with pytest.raises(lgc_v2.TaskIdError):
             lgc_v2.split_task_id(bad)
     with pytest.raises(lgc_v2.TaskIdError):
@@ -73,7 +61,7 @@ def test_reference_answers_verify_for_many_seeds(task_type):
         levels_seen.add(task.difficulty)
     assert levels_seen == set(range(1, 11))
     mod = lgc_v2.task_module(task_type)
-    assert langs_seen == set(mod.LANGUAGES)
+    assert langs_seen == set(mod.TASK_TYPE.languages)
 
 
 @pytest.mark.parametrize("task_type", TYPES)
@@ -81,7 +69,7 @@ def test_every_level_and_language_generates_and_verifies(task_type):
     mod = lgc_v2.task_module(task_type)
     assert set(mod.LEVELS) == set(range(1, 11))
     for level in range(1, 11):
-        for lang in mod.LANGUAGES:
+        for lang in mod.TASK_TYPE.languages:
             for seed in range(20):
                 task = lgc_v2.generate_by_type(task_type, seed, level, lang)
                 assert task.difficulty == level and task.language == lang
@@ -151,28 +139,24 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("task_type", TYPES)
-def test_hostile_responses_never_raise_never_execute_and_stay_fast(task_type):
+def test_hostile_responses_never_raise_never_execute(task_type):
+    """Their times: tests/benchmarks/bench_timings.py."""
     tasks = [lgc_v2.generate_by_type(task_type, s) for s in range(3)]
-    worst = 0.0
     for task in tasks:
         for resp in HOSTILE + [task.answer + "\n" + h for h in HOSTILE[:8]]:
-            t0 = time.perf_counter()
             v = registry.verify(task.task_type, resp, task.metadata)
-            worst = max(worst, time.perf_counter() - t0)
             assert isinstance(v.correct, bool) and isinstance(v.reason, str)
             assert not v.reason.startswith("verifier error"), (task_type, resp[:40], v)
             if resp not in (task.answer,) and not resp.startswith(task.answer + "\n"):
                 assert not v.correct, (task_type, resp[:60])
     assert not os.path.exists("/tmp/veritas_pwned")
-    # generous bound against catastrophic behaviour; the 50 ms figure lives in the benchmark
-    assert worst < 2.0, worst
 
 
 # --- the random sources (veritas.envs.rand) ---------------------------------------------------
 
 def test_every_type_names_its_random_source():
     for t in TYPES:
-        assert registry.task_module(t).RANDOMNESS in ("mt", "draws"), t
+        assert registry.task_type_contract(t).randomness in ("mt", "draws"), t
 
 
 def test_seeded_random_is_random_random_of_the_key():

@@ -7,7 +7,6 @@ re-evaluates them with Fraction: prompt and answer must agree.
 from __future__ import annotations
 
 import re
-import time
 from fractions import Fraction
 
 import pytest
@@ -279,14 +278,14 @@ def test_prompt_text_and_answer_agree_for_every_level_and_language():
     seen_modes, seen_right_chains, parity_on_fraction = set(), 0, 0
     for level in range(1, 11):
         knobs = op.LEVELS[level]
-        for lang in op.LANGUAGES:
+        for lang in op.TASK_TYPE.languages:
             for seed in range(40):
                 task = registry.generate_by_type("operation", seed, level, lang)
                 value, trace, mode, right = reevaluate_prompt(task.prompt)
                 assert value == Fraction(task.metadata["answer"]), (task.task_id, level, lang, task.prompt)
                 # every intermediate stays within the level's bounds
                 for v in trace:
-                    assert abs(v.numerator) <= knobs["value_cap"] and v.denominator <= knobs["den_cap"], (level, v)
+                    assert abs(v.numerator) <= knobs.value_cap and v.denominator <= knobs.den_cap, (level, v)
                 seen_modes.add(mode)
                 expr = task.metadata["expression"]
                 for sym in right:  # a right-associative operator chained without parentheses
@@ -301,7 +300,7 @@ def test_prompt_text_and_answer_agree_for_every_level_and_language():
     for seed in range(40, 2000):
         if seen_right_chains:
             break
-        task = registry.generate_by_type("operation", seed, 8 + seed % 3, op.LANGUAGES[seed % 2])
+        task = registry.generate_by_type("operation", seed, 8 + seed % 3, op.TASK_TYPE.languages[seed % 2])
         value, _, _, right = reevaluate_prompt(task.prompt)
         assert value == Fraction(task.metadata["answer"]), (task.task_id, task.prompt)
         expr = task.metadata["expression"]
@@ -319,24 +318,6 @@ def test_default_mix_prompts_agree():
 
 
 # --------------------------------------------------------------------------- public-env faults
-
-def test_generation_is_bounded_in_time_for_every_level():
-    """Public env: three seeds of 200 never finished (Python eval of ** towers)."""
-    worst = (0.0, None)
-    for level in range(1, 11):
-        for seed in range(150):
-            for lang in op.LANGUAGES:
-                t0 = time.perf_counter()
-                registry.generate_by_type("operation", seed, level, lang)
-                dt = time.perf_counter() - t0
-                if dt > worst[0]:
-                    worst = (dt, (seed, level, lang))
-    if worst[0] > 0.05:  # a loaded machine can stall one call: re-time the worst before failing
-        seed, level, lang = worst[1]
-        t0 = time.perf_counter()
-        registry.generate_by_type("operation", seed, level, lang)
-        assert time.perf_counter() - t0 < 0.05, worst
-
 
 def test_no_exponent_tower_and_powers_are_small_constants():
     def walk(node):
@@ -480,13 +461,17 @@ def test_harmless_variants_are_accepted():
     assert fractions_seen > 20
 
 
-def test_verification_is_fast_on_a_megabyte():
+def megabyte_responses(task) -> tuple[str, ...]:
+    """Megabyte responses to ``task``; timed by tests/benchmarks/bench_timings.py (target 50 ms)."""
+    return ("x" * 1_000_000 + task.answer, "\\boxed{" * 150_000, "\\boxed{1}" * 120_000,
+            task.answer + "{" * 1_000_000, "\\boxed{" + "9" * 1_000_000 + "}")
+
+
+def test_megabyte_responses_never_raise():
     task = registry.generate_by_type("operation", 5, 10, "en")
-    for resp in ("x" * 1_000_000 + task.answer, "\\boxed{" * 150_000, "\\boxed{1}" * 120_000,
-                 task.answer + "{" * 1_000_000, "\\boxed{" + "9" * 1_000_000 + "}"):
-        t0 = time.perf_counter()
-        registry.verify_task(task, resp)
-        assert time.perf_counter() - t0 < 0.05
+    for resp in megabyte_responses(task):
+        v = registry.verify_task(task, resp)
+        assert isinstance(v.correct, bool) and not v.reason.startswith("verifier error"), resp[:20]
 
 
 _TASKS = [registry.generate_by_type("operation", s) for s in range(8)]
@@ -516,7 +501,7 @@ def test_verify_never_raises_on_bad_metadata():
 
 def test_worked_solutions_are_short_innermost_first_and_correct():
     for seed in range(400):
-        for lang in op.LANGUAGES:
+        for lang in op.TASK_TYPE.languages:
             task = registry.generate_by_type("operation", seed, None, lang)
             worked = op.worked_solution(task.metadata, lang)
             assert len(worked) < 1500, (task.task_id, len(worked))

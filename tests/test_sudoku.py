@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -137,7 +136,7 @@ def test_table_entries_have_exactly_one_solution_by_an_independent_solver():
         for k, cells in enumerate(entries):
             assert len(cells) == 81 and all(ch in "123456789abcdefghi" for ch in cells)
             puzzle, solution = _decode(cells)
-            assert 81 - puzzle.count(".") == sudoku.LEVELS[level]["clues"]
+            assert 81 - puzzle.count(".") == sudoku.LEVELS[level].clues
             assert _valid(solution)
             if k % step == 0:
                 assert count_solutions_exact_cover(puzzle) == 1, (level, cells)
@@ -145,12 +144,12 @@ def test_table_entries_have_exactly_one_solution_by_an_independent_solver():
 
 def test_table_matches_levels_and_techniques():
     builder = _builder()
-    assert {lvl: {"clues": c, "technique": t} for lvl, (c, t) in builder.LEVEL_SPECS.items()} == sudoku.LEVELS
+    assert {lvl: sudoku.SudokuKnobs(c, t) for lvl, (c, t) in builder.LEVEL_SPECS.items()} == sudoku.LEVELS
     for level, entries in sudoku._table().items():
         for cells in entries[:25]:
             puzzle, _ = _decode(cells)
             grid = [0 if ch == "." else int(ch) for ch in puzzle]
-            assert builder.technique_ok(builder.singles_rating(grid), sudoku.LEVELS[level]["technique"])
+            assert builder.technique_ok(builder.singles_rating(grid), sudoku.LEVELS[level].technique)
 
 
 def test_generated_tasks_are_unique_and_consistent():
@@ -161,7 +160,7 @@ def test_generated_tasks_are_unique_and_consistent():
         assert count_solutions_exact_cover(puzzle) == 1
         assert _valid(solution)
         assert all(p in (".", s) for p, s in zip(puzzle, solution))
-        assert 81 - puzzle.count(".") == sudoku.LEVELS[task.difficulty]["clues"]
+        assert 81 - puzzle.count(".") == sudoku.LEVELS[task.difficulty].clues
         # every clue is shown in the prompt's grid, row by row
         shown = [line.replace(" ", "").replace("|", "") for line in task.prompt.split("\n")]
         shown = [s for s in shown if len(s) == 9 and set(s) <= set("123456789.")]
@@ -171,27 +170,6 @@ def test_generated_tasks_are_unique_and_consistent():
 def test_transformations_give_many_distinct_tasks():
     puzzles = {_task(seed, 5).metadata["puzzle"] for seed in range(300)}
     assert len(puzzles) == 300
-
-
-# --- speed (fault: 61 tasks per CPU-second) ---------------------------------------------------
-
-def test_generation_rate_and_worst_case():
-    sudoku._table.cache_clear()
-    t0 = time.perf_counter()
-    _task(0)
-    assert time.perf_counter() - t0 < 0.05  # first task includes loading the table
-    worst = 0.0
-    c0 = time.process_time()
-    n = 0
-    for level in range(1, 11):
-        for seed in range(150):
-            t0 = time.perf_counter()
-            _task(seed, level)
-            worst = max(worst, time.perf_counter() - t0)
-            n += 1
-    rate = n / (time.process_time() - c0)
-    assert rate >= 610, rate  # >= 10x the public environment's 61 per CPU-second
-    assert worst < 0.05, worst
 
 
 # --- perturbations ---------------------------------------------------------------------------
@@ -358,20 +336,17 @@ def test_fuzz_grid_like_blocks_never_raise(lines):
         assert digits == _TASK.metadata["solution"]
 
 
-def test_huge_blocks_are_fast():
-    meta = _TASK.metadata
-    for text in ("```\n" + "1" * 1_000_000 + "\n```", "```\n" + "1 2 3\n" * 200_000 + "```",
-                 "```\n" + "Row 1: " * 150_000 + "\n```", "```\n" + "\n" * 1_000_000 + "```"):
-        t0 = time.perf_counter()
-        v = sudoku.verify(text, meta)
-        assert time.perf_counter() - t0 < 0.05
+# megabyte responses; tests/benchmarks/bench_timings.py times them
+HUGE_BLOCKS = ("```\n" + "1" * 1_000_000 + "\n```", "```\n" + "1 2 3\n" * 200_000 + "```",
+               "```\n" + "Row 1: " * 150_000 + "\n```", "```\n" + "\n" * 1_000_000 + "```")
+FENCE_FLOOD = "```\n" * 300_000
+
+
+def test_huge_blocks_are_unreadable():
+    for text in HUGE_BLOCKS:
+        v = sudoku.verify(text, _TASK.metadata)
         assert not v.correct and not v.format_ok
 
 
 def test_fence_flood_never_raises():
-    # Time here is spent in extract.last_fenced_block's loop over fences (shared code): linear,
-    # but ~0.1-0.2 s for 1 MB of fences, so the bound is loose.
-    t0 = time.perf_counter()
-    v = sudoku.verify("```\n" * 300_000, _TASK.metadata)
-    assert time.perf_counter() - t0 < 2.0
-    assert not v.correct
+    assert not sudoku.verify(FENCE_FLOOD, _TASK.metadata).correct

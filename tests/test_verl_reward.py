@@ -32,19 +32,7 @@ REWARD_FILE = os.path.join(REPO, "train", "tools", "reward-manager.py")
 HAS_VERL = importlib.util.find_spec("verl") is not None
 
 
-def _available_types() -> list[str]:
-    out = []
-    for t in registry.TASK_TYPES:
-        try:
-            registry.task_module(t)
-        except ModuleNotFoundError:
-            continue
-        out.append(t)
-    return out
-
-
-TYPES = _available_types()
-pytestmark = pytest.mark.skipif(not TYPES, reason="no LGC-V2 task type is installed")
+TYPES = list(registry.task_types())
 
 
 @lru_cache(maxsize=None)
@@ -86,14 +74,14 @@ def test_correct_wrong_unreadable_scores_and_uniform_keys(task_type):
     rows = _rows(task_type)
     for i, row in enumerate(rows):
         right = _call(row, "<think>let me see</think>\n" + row["reward_model"]["ground_truth"], format_penalty=0.1)
-        assert right == {"score": 1.0, "acc": 1.0, "format_ok": 1.0, "task_type_id": registry.TYPE_IDS[task_type]}
+        assert right == {"score": 1.0, "acc": 1.0, "format_ok": 1.0, "task_type_id": registry.type_ids()[task_type]}
         other = rows[(i + 1) % len(rows)]
         if _other_answer_is_wrong(row, other):
             wrong = _call(row, other["reward_model"]["ground_truth"], format_penalty=0.1)
             assert wrong["acc"] == 0.0 and wrong["score"] in (0.0, -0.1)
             assert wrong["score"] == (0.0 if wrong["format_ok"] else -0.1)
         garbage = _call(row, "I have no idea.", format_penalty=0.1)
-        assert garbage == {"score": -0.1, "acc": 0.0, "format_ok": 0.0, "task_type_id": registry.TYPE_IDS[task_type]}
+        assert garbage == {"score": -0.1, "acc": 0.0, "format_ok": 0.0, "task_type_id": registry.type_ids()[task_type]}
         assert _call(row, "I have no idea.")["score"] == 0.0  # no penalty by default
         for result in (right, garbage):
             assert tuple(result) == RESULT_KEYS
@@ -222,16 +210,14 @@ def test_hostile_responses(task_type):
         "<think>" + answer,  # still thinking: no answer
         "<think>" + answer + "</think>",  # the answer hidden in the reasoning only
     ):
-        t0 = time.perf_counter()
         result = _call(response=response, row=row, format_penalty=0.1)
-        assert time.perf_counter() - t0 < 2.0
         assert result["acc"] == 0.0 and tuple(result) == RESULT_KEYS
     # a huge reasoning part is skipped, whatever it holds
     long_think = "<think>" + ("x" * 1_000_000) + answer + "</think>\n" + answer
     assert _call(row, long_think)["acc"] == 1.0
     # an answer part over the cap is unreadable, even when it ends with the right answer
     capped = _call(row, "y" * 200 + "\n" + answer, max_answer_chars=100, format_penalty=0.1)
-    assert capped == {"score": -0.1, "acc": 0.0, "format_ok": 0.0, "task_type_id": registry.TYPE_IDS[task_type]}
+    assert capped == {"score": -0.1, "acc": 0.0, "format_ok": 0.0, "task_type_id": registry.type_ids()[task_type]}
     assert _call(row, "y" * 200 + "\n" + answer, max_answer_chars=100_000)["acc"] == 1.0
     assert rew.bad_input_counts() == {}
 
@@ -261,7 +247,7 @@ def test_timeout_guard_stops_a_runaway_verifier(monkeypatch):
     result = _call(row, "anything", timeout_s=0.2, format_penalty=0.1)
     elapsed = time.perf_counter() - t0
     assert 0.15 < elapsed < 1.5, elapsed
-    assert result == {"score": -0.1, "acc": 0.0, "format_ok": 0.0, "task_type_id": registry.TYPE_IDS[TYPES[0]]}
+    assert result == {"score": -0.1, "acc": 0.0, "format_ok": 0.0, "task_type_id": registry.type_ids()[TYPES[0]]}
     assert rew.bad_input_counts() == {"verification timed out": 1}
     # also from a worker thread, the way verl's reward manager runs it
     out = {}
@@ -336,16 +322,12 @@ def test_timeout_guard_works_in_a_forked_child(monkeypatch):
     assert json.loads(data)["format_ok"] == 0.0
 
 
-def test_guard_off_and_guard_overhead_small():
+def test_guard_off_and_on_score_alike():
+    """The guard's overhead per call: tests/benchmarks/bench_reward.py."""
     row = _rows(TYPES[0], 1)[0]
     answer = row["reward_model"]["ground_truth"]
-    assert _call(row, answer, timeout_s=0)["acc"] == 1.0
-    calls = 2000
-    t0 = time.perf_counter()
-    for _ in range(calls):
-        _call(row, answer)
-    per_call = (time.perf_counter() - t0) / calls
-    assert per_call < 0.002, per_call  # the 4,096-in-0.5-s figure lives in tests/benchmarks/bench_reward.py
+    assert _call(row, answer, timeout_s=0) == _call(row, answer) == {
+        "score": 1.0, "acc": 1.0, "format_ok": 1.0, "task_type_id": registry.type_ids()[TYPES[0]]}
 
 
 # ------------------------------------------------------------------ thin entry file

@@ -19,7 +19,8 @@ import time
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
-from veritas.verl_adapters.dataset import DynamicEnvDataset, installed_task_types  # noqa: E402
+from veritas.envs.lgc_v2 import registry  # noqa: E402
+from veritas.verl_adapters.dataset import DynamicEnvDataset  # noqa: E402
 from veritas.verl_adapters.reward import bad_input_counts, compute_score  # noqa: E402
 
 FILLER = "Let me check each step carefully and keep track of what is known so far. "
@@ -94,7 +95,7 @@ def main() -> int:
     parser.add_argument("--types", default=None, help="comma-separated task types (default: all installed)")
     parser.add_argument("--items", type=int, default=2000, help="dataset items to fetch")
     args = parser.parse_args()
-    types = args.types.split(",") if args.types else installed_task_types()
+    types = args.types.split(",") if args.types else list(registry.task_types())
     elapsed = bench_reward(types, args.n, args.chars)
     median = bench_dataset(types, args.items)
     return 0 if elapsed <= 0.5 * args.n / 4096 and median <= 1.0 else 1

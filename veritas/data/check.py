@@ -70,19 +70,16 @@ def check_identity(task_id: Any, task_type: Any, seed: Any, difficulty: Any, lan
     try:
         id_type, id_seed = registry.split_task_id(task_id)
     except registry.TaskIdError:
-        raise CheckError(f"task_id {task_id} is out of range (0..{registry.MAX_TASK_ID})") from None
+        raise CheckError(f"task_id {task_id} is out of range (0..{registry.max_task_id()})") from None
     if task_type != id_type:
         raise CheckError(f"task_type {task_type!r} does not match task_id {task_id} (a {id_type} task)")
     if seed is not None and seed != id_seed:
         raise CheckError(f"seed {seed!r} does not match task_id {task_id} (seed {id_seed})")
-    try:
-        mod = registry.task_module(id_type)
-    except ModuleNotFoundError:
-        raise CheckError(f"task type {id_type} of task {task_id} is not available in this checkout") from None
+    languages = registry.task_type_contract(id_type).languages
     if not _is_int(difficulty) or not 1 <= difficulty <= 10:
         raise CheckError(f"difficulty {difficulty!r} of task {task_id} is not a level 1..10")
-    if language not in mod.LANGUAGES:
-        raise CheckError(f"language {language!r} of task {task_id} is not one of {id_type}'s {mod.LANGUAGES}")
+    if language not in languages:
+        raise CheckError(f"language {language!r} of task {task_id} is not one of {id_type}'s {languages}")
     if split is not None:
         lo, hi = registry.split_seed_range(split)
         if not lo <= id_seed < hi:
@@ -320,7 +317,7 @@ def check_file(path: str, kind: str | None = None, sample: int | None = None, sp
         seen_ids.add(task_id)
         per_type[task_type] += 1
         verified += verify
-    order = [t for t in registry.TASK_TYPES if per_type[t]]
+    order = [t for t in registry.task_types() if per_type[t]]
     types = ", ".join(f"{t}={per_type[t]}" for t in order)
     split_note = f", split {split}" if split else ""
     return f"OK: {n_rows} rows ({kind}{split_note}), {verified} verified; per type: {types}"

@@ -31,6 +31,7 @@ from veritas.data.writers import (
     repair_jsonl_tail,
 )
 from veritas.envs.lgc_v2 import registry
+from veritas.envs.lgc_v2.selection import Selection, SelectionError, parse_level_range
 
 LANGUAGE_CHOICES = ("en", "zh", "mix")
 DEFAULT_CHUNK_SIZE = 128
@@ -52,45 +53,27 @@ class ResumeError(GenerationError):
 class Plan:
     """Everything that decides the rows (pickled to the worker processes)."""
 
-    types: tuple[str, ...]
+    selection: Selection  # round_robin: row i is selection.task(i)
     num_samples: int
-    base: int
-    split: str
-    seed_lo: int
-    seed_hi: int
-    difficulty: tuple[int, int] | None  # None: the registry's default mix
-    language: str  # en | zh | mix
+    language: str  # en | zh | mix as asked (the selection holds None for mix): for the fallback report
     fmt: str
     style: str
     system_prompt: str | None = None
     reasoning: bool = False
     verify: bool = True
 
-    def locate(self, i: int) -> tuple[str, int]:
-        """Row index -> (task type, seed)."""
-        g = self.base + i
-        return self.types[g % len(self.types)], self.seed_lo + g // len(self.types)
+    @property
+    def types(self) -> tuple[str, ...]:
+        return self.selection.types
+
+    @property
+    def split(self) -> str:
+        return self.selection.split
 
     def index_of(self, task_type: str, seed: int) -> int | None:
         """(task type, seed) -> row index, or None when that task is not in this plan."""
-        if task_type not in self.types or not self.seed_lo <= seed < self.seed_hi:
-            return None
-        i = (seed - self.seed_lo) * len(self.types) + self.types.index(task_type) - self.base
-        return i if 0 <= i < self.num_samples else None
-
-    def level(self, seed: int) -> int | None:
-        if self.difficulty is None:
-            return None
-        lo, hi = self.difficulty
-        # cycling through the range by seed spreads the levels evenly and depends on the task alone
-        return lo + seed % (hi - lo + 1)
-
-    def language_for(self, task_type: str) -> str | None:
-        if self.language == "mix":
-            return None
-        if self.language in registry.task_module(task_type).LANGUAGES:
-            return self.language
-        return "en"  # the type has no such language; counted and reported as a fallback
+        i = self.selection.index_of(task_type, seed)
+        return i if i is not None and i < self.num_samples else None
 
 
 @dataclass
@@ -102,23 +85,18 @@ class ChunkResult:
     language_fallback: Counter = field(default_factory=Counter)
 
 
-def make_task(plan: Plan, i: int):
-    task_type, seed = plan.locate(i)
-    return registry.generate_by_type(task_type, seed, plan.level(seed), plan.language_for(task_type))
-
-
 def make_rows(plan: Plan, indices: list[int]) -> ChunkResult:
     """Rows for the given row indices, in that order.  Runs in worker processes."""
     out = ChunkResult(rows=[])
     for i in indices:
-        task_type, seed = plan.locate(i)
+        task_type, seed, _ = plan.selection.locate(i)
         try:
-            task = make_task(plan, i)
+            task = plan.selection.task(i)
         except Exception as exc:  # a generator bug: name the task so it can be reproduced
             raise GenerationError(f"task {registry.make_task_id(task_type, seed)} ({task_type}): "
                                   f"generation failed: {type(exc).__name__}: {exc}") from None
         out.per_type[task_type] += 1
-        if plan.language != "mix" and task.language != plan.language:
+        if plan.language != "mix" and task.language != plan.language:  # the type lacks it: fallback
             out.language_fallback[task_type] += 1
         if plan.verify:
             verdict = registry.verify_task(task, task.answer)
@@ -148,7 +126,7 @@ def make_rows(plan: Plan, indices: list[int]) -> ChunkResult:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", choices=[registry.ENV_NAME], default=registry.ENV_NAME)
     p.add_argument("--task-types", default="all",
-                   help=f"comma-separated types, or 'all' (default); known: {', '.join(registry.TASK_TYPES)}")
+                   help=f"comma-separated types, or 'all' (default); known: {', '.join(registry.task_types())}")
     p.add_argument("--num-samples", type=int, required=True, help="total rows, spread evenly over the types")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--seed", type=int, default=0,
@@ -180,38 +158,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def parse_difficulty(text: str | None) -> tuple[int, int] | None:
-    if text is None or text.strip().lower() in ("", "mix", "default"):
-        return None
-    parts = text.strip().split("-")
-    try:
-        lo, hi = (int(parts[0]), int(parts[0])) if len(parts) == 1 else (int(parts[0]), int(parts[1]))
-        if len(parts) > 2:
-            raise ValueError
-    except ValueError:
-        raise UsageError(f"--difficulty must be a level like 5 or a range like 3-7, got {text!r}") from None
-    if not (1 <= lo <= hi <= 10):
-        raise UsageError(f"--difficulty levels must satisfy 1 <= low <= high <= 10, got {text!r}")
-    return lo, hi
-
-
 def parse_task_types(text: str) -> tuple[str, ...]:
     names = [n.strip() for n in text.split(",") if n.strip()]
+    known = registry.task_types()
     if not names or names == ["all"]:
-        names = list(registry.TASK_TYPES)
-    unknown = [n for n in names if n not in registry.TYPE_IDS]
+        names = list(known)
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise UsageError(f"unknown task type(s) {', '.join(unknown)}; known: {', '.join(registry.TASK_TYPES)}")
-    missing = []
-    for n in names:
-        try:
-            registry.task_module(n)
-        except ModuleNotFoundError:
-            missing.append(n)
-    if missing:
-        raise UsageError(f"task type(s) not available in this checkout: {', '.join(missing)}; choose others with --task-types")
+        raise UsageError(f"unknown task type(s) {', '.join(unknown)}; known: {', '.join(known)}")
     # the registry's order, duplicates dropped: the same set always gives the same rows
-    return tuple(t for t in registry.TASK_TYPES if t in names)
+    return tuple(t for t in known if t in names)
 
 
 def resolve_format(fmt: str | None, output: str) -> str:
@@ -246,18 +202,23 @@ def build_plan(args) -> Plan:
         if not seed_lo <= first_seed < seed_hi:
             raise UsageError(f"--start-task-id {args.start_task_id} (seed {first_seed}) is not in the {args.split} "
                              f"split (seeds {seed_lo}..{seed_hi - 1})")
-        base = (first_seed - seed_lo) * n_types + types.index(first_type)
+        offset = (first_seed - seed_lo) * n_types + types.index(first_type)
     else:
         if args.seed < 0:
             raise UsageError("--seed must be >= 0 (an offset inside the split's seed range)")
-        base = args.seed * n_types
-    last_seed = seed_lo + (base + args.num_samples - 1) // n_types
+        offset = args.seed * n_types
+    last_seed = seed_lo + (offset + args.num_samples - 1) // n_types
     if last_seed >= seed_hi:
         raise UsageError(f"{args.num_samples} rows from this start need seeds up to {last_seed}, past the end of the "
                          f"{args.split} split ({seed_hi - 1})")
+    try:
+        levels = parse_level_range(args.difficulty)
+    except SelectionError as exc:
+        raise UsageError(f"--difficulty: {exc}") from None
+    selection = Selection(types, order="round_robin", split=args.split, offset=offset, levels=levels,
+                          language=None if args.language == "mix" else args.language)
     return Plan(
-        types=types, num_samples=args.num_samples, base=base, split=args.split, seed_lo=seed_lo, seed_hi=seed_hi,
-        difficulty=parse_difficulty(args.difficulty), language=args.language, fmt=args.fmt,
+        selection=selection, num_samples=args.num_samples, language=args.language, fmt=args.fmt,
         style=args.response_style, system_prompt=args.system_prompt, reasoning=args.reasoning, verify=args.verify,
     )
 

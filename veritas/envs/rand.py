@@ -1,7 +1,7 @@
 """Per-task random sources, keyed by a string and stable across processes, machines and
 PYTHONHASHSEED.
 
-Two kinds, chosen per task type (``RANDOMNESS`` in its module):
+Two kinds, chosen per task type (``randomness`` in its ``TASK_TYPE`` contract):
 
 * ``"mt"``: a ``random.Random`` (Mersenne Twister) with the whole API (choice, shuffle, sample).
   Seeding costs ~7 µs, nothing for a type whose task takes 100 µs or more.
@@ -18,7 +18,9 @@ import sys
 import threading
 from array import array
 from itertools import chain, count
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence, TypeVar
+
+T = TypeVar("T")
 
 _thread = threading.local()
 
@@ -85,6 +87,10 @@ def _words(block_key: bytes, n: int) -> array:
 
 
 def below(u: int, n: int) -> int:
-    """A 16-bit draw scaled to 0..n-1 (uniform to within n/65536).  Hot loops write the same
-    ``u * n >> 16`` inline (operation's expression builder) to save the call."""
+    """A 16-bit draw scaled to 0..n-1 (uniform to within n/65536)."""
     return u * n >> 16
+
+
+def pick(draw: Callable[[], int], seq: Sequence[T]) -> T:
+    """One item of ``seq``, chosen by the next 16-bit draw."""
+    return seq[below(draw(), len(seq))]

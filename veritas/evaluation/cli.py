@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from veritas.envs import lgc_v2
+from veritas.envs.lgc_v2.selection import Selection, SelectionError, parse_level_range
 from veritas.evaluation import report
 from veritas.evaluation.metrics import summarize
 
@@ -25,7 +26,7 @@ RUN_KEYS = ("model", "task_types", "n_per_type", "samples", "temperature", "max_
 
 def add_arguments(p):
     p.add_argument("--model", help="HF model dir, hub id (org/name), or verl checkpoint dir (global_step_N)")
-    p.add_argument("--task-types", default=",".join(lgc_v2.TASK_TYPES), help="comma-separated (default: all)")
+    p.add_argument("--task-types", default=",".join(lgc_v2.task_types()), help="comma-separated (default: all)")
     p.add_argument("--n-per-type", type=int, default=50, help="held-out tasks per type")
     p.add_argument("--samples", type=int, default=1, help="samples per task: pass@k and mean@k (k = this)")
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
@@ -43,29 +44,20 @@ def add_arguments(p):
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two results.json files and exit")
 
 
-def parse_difficulty(value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    lo, _, hi = str(value).partition("-")
-    lo_i, hi_i = int(lo), int(hi or lo)
-    if not 1 <= lo_i <= hi_i <= 10:
-        raise ValueError(f"difficulty must be a level 1..10 or a range lo-hi, got {value!r}")
-    return lo_i, hi_i
+def heldout_selection(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int,
+                      language: str | None = None) -> Selection:
+    """``n_per_type`` tasks of each type from the test split, from seed offset ``seed * 1_000_003``
+    (so that runs with different --seed share no task).  ``language`` applies to the types that
+    have it; the others keep their only language."""
+    return Selection(tuple(task_types), order="per_type", split="test", offset=seed * 1_000_003,
+                     per_type=n_per_type, levels=difficulty, language=language)
 
 
 def heldout_tasks(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int,
                   language: str | None = None):
-    """The same tasks for the same arguments, in every process: seeds from the test split.
-    ``language`` applies to the types that have it; the others keep their only language."""
-    lo, hi = lgc_v2.split_seed_range("test")
-    tasks = []
-    for t in task_types:
-        lang = language if language in lgc_v2.task_module(t).LANGUAGES else None
-        for i in range(n_per_type):
-            s = lo + (seed * 1_000_003 + i) % (hi - lo)
-            level = None if difficulty is None else difficulty[0] + (s % (difficulty[1] - difficulty[0] + 1))
-            tasks.append(lgc_v2.generate_by_type(t, s, level, lang))
-    return tasks
+    """The same tasks for the same arguments, in every process."""
+    selection = heldout_selection(task_types, n_per_type, difficulty, seed, language)
+    return [selection.task(i) for i in range(len(selection))]
 
 
 def read_samples(path: Path) -> list[dict]:
@@ -111,14 +103,11 @@ def run(args) -> int:
     from veritas.evaluation.models import ModelResolutionError, resolve_model
 
     task_types = [t.strip() for t in args.task_types.split(",") if t.strip()]
-    unknown = [t for t in task_types if t not in lgc_v2.TASK_TYPES]
-    if unknown:
-        print(f"eval: unknown task types {unknown}; known: {', '.join(lgc_v2.TASK_TYPES)}", file=sys.stderr)
-        return 2
     try:
-        difficulty = parse_difficulty(args.difficulty)
+        selection = heldout_selection(task_types, args.n_per_type, parse_level_range(args.difficulty), args.seed,
+                                      args.language)
         model_dir = resolve_model(args.model)
-    except (ValueError, ModelResolutionError) as exc:
+    except (SelectionError, ModelResolutionError) as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return 2
     out = Path(args.output or Path("train/artifacts/eval") / Path(args.model.rstrip("/")).name)
@@ -138,7 +127,7 @@ def run(args) -> int:
             return 2
     run_file.write_text(json.dumps(settings, indent=2))
 
-    tasks = heldout_tasks(task_types, args.n_per_type, difficulty, args.seed, args.language)
+    tasks = [selection.task(i) for i in range(len(selection))]
     samples_path = out / "samples.jsonl"
     done = read_samples(samples_path)
     have = {(s["task_id"], s["sample"]) for s in done}

@@ -30,7 +30,7 @@ checkpoints the sampler position), and no two indices share a task.
 
 Configuration, all optional, under the data config (``+data.lgc_v2.<key>=<value>``):
 
-    task_types        list of type names; default: every type whose module is installed
+    task_types        list of type names; default: every registered type
     weights           list aligned with task_types, or {type: weight}; default: equal
     difficulty        one level 1..10 for every task; default: the registry's level mix
     difficulty_range  [lo, hi]: a level uniform in lo..hi per task (not with difficulty)
@@ -44,17 +44,15 @@ Configuration, all optional, under the data config (``+data.lgc_v2.<key>=<value>
 """
 from __future__ import annotations
 
-import bisect
 import copy
 import dataclasses
-import hashlib
 import logging
-import math
 import os
 from typing import Any
 
 from veritas.data import formats
 from veritas.envs.lgc_v2 import registry
+from veritas.envs.lgc_v2.selection import Selection, SelectionError, parse_level_range
 
 try:
     import torch
@@ -111,25 +109,13 @@ def _config_get(config: Any, key: str, default: Any = None) -> Any:
     return getter(key, default) if getter else default
 
 
-def installed_task_types() -> list[str]:
-    out = []
-    for name in registry.TASK_TYPES:
-        try:
-            registry.task_module(name)
-        except ModuleNotFoundError:
-            continue
-        out.append(name)
-    return out
-
-
 @dataclasses.dataclass(frozen=True)
 class DynamicSpec:
     """The validated ``data.lgc_v2`` settings."""
 
     task_types: tuple[str, ...]
-    cumulative_weights: tuple[float, ...]
-    difficulty: int | None
-    difficulty_range: tuple[int, int] | None
+    weights: tuple[float, ...]
+    levels: tuple[int, int] | None  # difficulty (lo == hi) or difficulty_range; None: the registry's mix
     language: str | None
     seed: int
     size: int
@@ -150,23 +136,11 @@ class DynamicSpec:
 
         types = opts["task_types"]
         if types is None:
-            types = installed_task_types()
-            if not types:
-                raise DatasetConfigError("no LGC-V2 task type module is installed")
-        else:
-            if isinstance(types, str):
-                types = [t.strip() for t in types.split(",") if t.strip()]
-            if not isinstance(types, (list, tuple)) or not types:
-                raise DatasetConfigError(f"data.{CONFIG_KEY}.task_types must be a non-empty list, got {types!r}")
-            for name in types:
-                if name not in registry.TYPE_IDS:
-                    raise DatasetConfigError(f"unknown task type {name!r}; known: {', '.join(registry.TASK_TYPES)}")
-                try:
-                    registry.task_module(name)
-                except ModuleNotFoundError as exc:
-                    raise DatasetConfigError(f"task type {name!r} is not installed ({exc})") from exc
-            if len(set(types)) != len(types):
-                raise DatasetConfigError(f"data.{CONFIG_KEY}.task_types has duplicates: {types}")
+            types = registry.task_types()
+        elif isinstance(types, str):
+            types = [t.strip() for t in types.split(",") if t.strip()]
+        if not isinstance(types, (list, tuple)):
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.task_types must be a non-empty list, got {types!r}")
         types = tuple(types)
 
         weights = opts["weights"]
@@ -188,36 +162,24 @@ class DynamicSpec:
             weights = [float(w) for w in weights]
         except (TypeError, ValueError) as exc:
             raise DatasetConfigError(f"data.{CONFIG_KEY}.weights must be numbers: {exc}") from exc
-        if any(not (w >= 0 and w != float("inf")) for w in weights) or sum(weights) <= 0:
-            raise DatasetConfigError(f"data.{CONFIG_KEY}.weights must be finite, >= 0 and not all 0: {weights}")
-        total, acc, cumulative = sum(weights), 0.0, []
-        for w in weights:
-            acc += w / total
-            cumulative.append(acc)
-        cumulative[-1] = 1.0
 
-        def level(value: Any, what: str) -> int:
-            if isinstance(value, bool) or not isinstance(value, int) or value not in registry.LEVELS:
-                raise DatasetConfigError(f"data.{CONFIG_KEY}.{what} must be an integer level 1..10, got {value!r}")
-            return value
-
-        difficulty = opts["difficulty"]
-        if difficulty is not None:
-            difficulty = level(difficulty, "difficulty")
-        difficulty_range = opts["difficulty_range"]
-        if difficulty_range is not None:
-            if difficulty is not None:
-                raise DatasetConfigError(f"set data.{CONFIG_KEY}.difficulty or .difficulty_range, not both")
-            if not isinstance(difficulty_range, (list, tuple)) or len(difficulty_range) != 2:
-                raise DatasetConfigError(f"data.{CONFIG_KEY}.difficulty_range must be [lo, hi], got {difficulty_range!r}")
-            lo, hi = (level(v, "difficulty_range") for v in difficulty_range)
-            if lo > hi:
-                raise DatasetConfigError(f"data.{CONFIG_KEY}.difficulty_range [{lo}, {hi}] has lo > hi")
-            difficulty_range = (lo, hi)
-
+        difficulty, difficulty_range = opts["difficulty"], opts["difficulty_range"]
+        if difficulty is not None and difficulty_range is not None:
+            raise DatasetConfigError(f"set data.{CONFIG_KEY}.difficulty or .difficulty_range, not both")
+        if difficulty is not None and not isinstance(difficulty, int):
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.difficulty must be an integer level 1..10, got {difficulty!r}")
+        if difficulty_range is not None and not isinstance(difficulty_range, (list, tuple)):
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.difficulty_range must be [lo, hi], got {difficulty_range!r}")
+        key, value = ("difficulty", difficulty) if difficulty is not None else ("difficulty_range", difficulty_range)
+        try:
+            levels = parse_level_range(value)
+        except SelectionError as exc:
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.{key}: {exc}") from None
         language = opts["language"]
-        if language is not None and language not in ("en", "zh"):
-            raise DatasetConfigError(f"data.{CONFIG_KEY}.language must be en or zh, got {language!r}")
+        try:  # the rest (types, weights, language) is checked where it is used
+            Selection(types, order="weighted", weights=tuple(weights), levels=levels, language=language)
+        except SelectionError as exc:
+            raise DatasetConfigError(f"data.{CONFIG_KEY}: {exc}") from None
 
         def count(key: str) -> int:
             value = opts[key]
@@ -239,9 +201,8 @@ class DynamicSpec:
             raise DatasetConfigError(f"data.{CONFIG_KEY}.reasoning must be true or false, got {reasoning!r}")
         return cls(
             task_types=types,
-            cumulative_weights=tuple(cumulative),
-            difficulty=difficulty,
-            difficulty_range=difficulty_range,
+            weights=tuple(weights),
+            levels=levels,
             language=language,
             seed=seed,
             size=count("size"),
@@ -301,13 +262,14 @@ class DynamicEnvDataset(_Dataset):
         else:
             size = self.spec.size if self.split == "train" else self.spec.val_size
             lo, hi = registry.split_seed_range(self.split)
-            self._seed_lo, self._seed_span = lo, hi - lo
-            if size > self._seed_span:
-                raise DatasetConfigError(f"size {size} exceeds the {self._seed_span} tasks of split {self.split!r}")
+            if size > hi - lo:
+                raise DatasetConfigError(f"size {size} exceeds the {hi - lo} tasks of split {self.split!r}")
             if max_samples is not None and max_samples > 0:
                 size = min(size, int(max_samples))
             self.size = size
-            self._perm_a, self._perm_b = self._permutation(self.spec.seed, self.split, self._seed_span)
+            spec = self.spec
+            self.selection = Selection(spec.task_types, order="weighted", split=self.split, seed=spec.seed,
+                                       weights=spec.weights, levels=spec.levels, language=spec.language)
         log = logger.warning if how.startswith("guessed") else logger.info
         log(
             "DynamicEnvDataset: %s items, split %r (%s), types %s",
@@ -316,39 +278,12 @@ class DynamicEnvDataset(_Dataset):
 
     # ------------------------------------------------------------ dynamic tasks
 
-    @staticmethod
-    def _permutation(seed: int, split: str, span: int) -> tuple[int, int]:
-        # i -> (a*i + b) mod span is a bijection when gcd(a, span) == 1: distinct indices get
-        # distinct seeds.  The registry hashes (type, seed) through sha512, so the regular
-        # spacing of seeds does not show in the tasks.
-        h = hashlib.blake2b(f"lgc-v2-dynamic/perm/{seed}/{split}".encode(), digest_size=16).digest()
-        a = int.from_bytes(h[:8], "big") % span or 1
-        while math.gcd(a, span) != 1:
-            a = a + 1 if a + 1 < span else 1
-        return a, int.from_bytes(h[8:], "big") % span
-
     def plan(self, index: int) -> tuple[str, int, int | None]:
         """(task type, seed, level or None for the registry's default) of item ``index``."""
-        spec = self.spec
-        h = hashlib.blake2b(f"lgc-v2-dynamic/{spec.seed}/{self.split}/{index}".encode(), digest_size=16).digest()
-        u = int.from_bytes(h[:8], "big") / 18446744073709551616.0  # [0, 1)
-        task_type = spec.task_types[min(bisect.bisect_right(spec.cumulative_weights, u), len(spec.task_types) - 1)]
-        seed = self._seed_lo + (self._perm_a * index + self._perm_b) % self._seed_span
-        if spec.difficulty is not None:
-            level = spec.difficulty
-        elif spec.difficulty_range is not None:
-            lo, hi = spec.difficulty_range
-            level = lo + int.from_bytes(h[8:], "big") % (hi - lo + 1)
-        else:
-            level = None
-        return task_type, seed, level
+        return self.selection.locate(index)
 
     def task(self, index: int):
-        task_type, seed, level = self.plan(index)
-        language = self.spec.language
-        if language is not None and language not in registry.task_module(task_type).LANGUAGES:
-            language = "en"
-        return registry.generate_by_type(task_type, seed, level, language)
+        return self.selection.task(index)
 
     def row(self, index: int) -> dict:
         """The RL-parquet row of item ``index`` (``formats.rl_row``)."""

@@ -12,7 +12,7 @@ It returns a dict with the same keys for every sample (verl stacks them into arr
     score         1.0 correct, 0.0 wrong but readable, -format_penalty unreadable
     acc           1.0 / 0.0
     format_ok     1.0 / 0.0  (an answer could be read in the required format)
-    task_type_id  registry.TYPE_IDS[task type] (dyck_language2 -> 4); -1 when the row is unusable
+    task_type_id  registry.type_ids()[task type] (dyck_language2 -> 4); -1 when the row is unusable
 
 The keys become validation metrics (``val-core/<data_source>/acc/...``, the others under
 ``val-aux/``); data_source is ``lgc-v2/<task type>``, so every metric is per task type.
@@ -297,7 +297,6 @@ def _verdict(task_type: str, solution: str, metadata: dict, max_chars: int, time
         return Verdict.bad_format(f"answer part longer than {max_chars} characters")
     if timeout_s <= 0:
         return registry.verify(task_type, answer, metadata)
-    registry.task_module(task_type)  # import outside the guard: an interrupted import is messy
     timed_out, verdict = _watchdog.call(timeout_s, registry.verify, task_type, answer, metadata)
     if timed_out:
         _report("verification timed out", f"{task_type}: over {timeout_s} s on a {len(answer)}-character answer")
@@ -311,7 +310,7 @@ def compute_score(data_source=None, solution_str=None, ground_truth=None, extra_
     try:
         penalty, max_chars, timeout_s = _options(reward_kwargs)
         task_type = task_type_of_data_source(data_source)
-        if task_type not in registry.TYPE_IDS:
+        if task_type not in registry.task_types():
             _report("unknown data_source", repr(data_source)[:200])
             return dict(_UNUSABLE)
         info = extra_info
@@ -346,7 +345,7 @@ def compute_score(data_source=None, solution_str=None, ground_truth=None, extra_
             "score": score,
             "acc": 1.0 if verdict.correct else 0.0,
             "format_ok": 1.0 if verdict.format_ok else 0.0,
-            "task_type_id": registry.TYPE_IDS[task_type],
+            "task_type_id": registry.type_ids()[task_type],
         }
     except Exception as exc:  # last line of defence: a reward bug must not stop training
         _report("internal error", f"{type(exc).__name__}: {exc}")

@@ -8,6 +8,7 @@ one completion routine serves both directions.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterator, NamedTuple, Sequence
 
@@ -238,9 +239,9 @@ class Shapes(NamedTuple):
     table: tuple[tuple[tuple[int, int], ...], ...]
 
 
-def shapes(knobs: dict) -> Shapes:
-    lo, hi = knobs["length"]
-    dlo, dhi = knobs["open"]
+def shapes(knobs: BracketKnobs) -> Shapes:
+    lo, hi = knobs.length
+    dlo, dhi = knobs.open
     table = []
     for depth in range(dlo, dhi + 1):
         row = []
@@ -368,19 +369,29 @@ def describe_mismatch(given: str, full: str, fixed_part: str, fixed_at_start: bo
     return "balanced, but not the given part plus the fewest brackets"
 
 
+@dataclass(frozen=True)
+class BracketKnobs:
+    """One level's knobs; the comment on COMPLETION_LEVELS says what each is."""
+
+    kinds: int
+    length: tuple[int, int]
+    open: tuple[int, int]
+    max_depth: int
+
+
 # Levels of the two completion types (dyck_language closes a prefix, dyck_language2 opens an
 # ending; one is the mirror of the other).  kinds: bracket kinds used (the first n of
 # () [] {} <> ⟨⟩ ⟦⟧ ⦃⦄ ⦅⦆); length: length range of the shown part; open: range of brackets to
 # add; max_depth: deepest nesting anywhere in the shown part.
-COMPLETION_LEVELS: dict[int, dict] = {
-    1: {"kinds": 2, "length": (4, 6), "open": (1, 2), "max_depth": 3},
-    2: {"kinds": 3, "length": (6, 10), "open": (2, 3), "max_depth": 4},
-    3: {"kinds": 4, "length": (8, 14), "open": (2, 4), "max_depth": 5},
-    4: {"kinds": 4, "length": (12, 18), "open": (3, 5), "max_depth": 6},
-    5: {"kinds": 5, "length": (16, 24), "open": (3, 6), "max_depth": 7},
-    6: {"kinds": 5, "length": (20, 30), "open": (4, 7), "max_depth": 8},
-    7: {"kinds": 6, "length": (26, 36), "open": (5, 8), "max_depth": 9},
-    8: {"kinds": 7, "length": (30, 44), "open": (6, 10), "max_depth": 11},
-    9: {"kinds": 8, "length": (36, 52), "open": (7, 12), "max_depth": 13},
-    10: {"kinds": 8, "length": (44, 64), "open": (8, 14), "max_depth": 16},
+COMPLETION_LEVELS: dict[int, BracketKnobs] = {
+    1: BracketKnobs(kinds=2, length=(4, 6), open=(1, 2), max_depth=3),
+    2: BracketKnobs(kinds=3, length=(6, 10), open=(2, 3), max_depth=4),
+    3: BracketKnobs(kinds=4, length=(8, 14), open=(2, 4), max_depth=5),
+    4: BracketKnobs(kinds=4, length=(12, 18), open=(3, 5), max_depth=6),
+    5: BracketKnobs(kinds=5, length=(16, 24), open=(3, 6), max_depth=7),
+    6: BracketKnobs(kinds=5, length=(20, 30), open=(4, 7), max_depth=8),
+    7: BracketKnobs(kinds=6, length=(26, 36), open=(5, 8), max_depth=9),
+    8: BracketKnobs(kinds=7, length=(30, 44), open=(6, 10), max_depth=11),
+    9: BracketKnobs(kinds=8, length=(36, 52), open=(7, 12), max_depth=13),
+    10: BracketKnobs(kinds=8, length=(44, 64), open=(8, 14), max_depth=16),
 }

@@ -15,45 +15,53 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
+from dataclasses import dataclass
 from fractions import Fraction
 from math import isqrt
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import last_boxed, normalize_width
 
-NAME = "boolean_expressions"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "mt"
 
 # statements: how many (letters A..); depth: operator nesting of every statement (its deepest
 # path has exactly this many not/and/or); atoms: most facts in one statement; kinds: the kinds
 # of facts drawn; number_max: scale of the numbers in facts.
 _BASIC = ("compare", "parity", "sum")
-LEVELS: dict[int, dict] = {
-    1: {"statements": 3, "depth": 1, "atoms": 2, "number_max": 20, "kinds": _BASIC},
-    2: {"statements": 3, "depth": 1, "atoms": 2, "number_max": 30, "kinds": _BASIC + ("product",)},
-    3: {"statements": 4, "depth": 2, "atoms": 3, "number_max": 50,
-        "kinds": _BASIC + ("product", "prime", "divisible")},
-    4: {"statements": 4, "depth": 2, "atoms": 3, "number_max": 100,
-        "kinds": _BASIC + ("product", "prime", "divisible", "digit_sum", "length")},
-    5: {"statements": 5, "depth": 2, "atoms": 3, "number_max": 100,
-        "kinds": _BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction")},
-    6: {"statements": 5, "depth": 3, "atoms": 4, "number_max": 200,
-        "kinds": _BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction",
-                           "mod", "letter_count")},
-    7: {"statements": 6, "depth": 3, "atoms": 4, "number_max": 300,
-        "kinds": _BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction",
-                           "mod", "letter_count", "square", "difference")},
-    8: {"statements": 6, "depth": 3, "atoms": 5, "number_max": 500,
-        "kinds": _BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction",
-                           "mod", "letter_count", "square", "difference")},
-    9: {"statements": 7, "depth": 4, "atoms": 5, "number_max": 1000,
-        "kinds": _BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction",
-                           "mod", "letter_count", "square", "difference")},
-    10: {"statements": 8, "depth": 4, "atoms": 6, "number_max": 1000,
-         "kinds": _BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction",
-                            "mod", "letter_count", "square", "difference")},
+@dataclass(frozen=True)
+class BooleanKnobs:
+    """One level's knobs; the comment on LEVELS says what each is."""
+
+    statements: int
+    depth: int
+    atoms: int
+    number_max: int
+    kinds: tuple[str, ...]
+
+
+LEVELS: dict[int, BooleanKnobs] = {
+    1: BooleanKnobs(statements=3, depth=1, atoms=2, number_max=20, kinds=_BASIC),
+    2: BooleanKnobs(statements=3, depth=1, atoms=2, number_max=30, kinds=_BASIC + ("product",)),
+    3: BooleanKnobs(statements=4, depth=2, atoms=3, number_max=50,
+        kinds=_BASIC + ("product", "prime", "divisible")),
+    4: BooleanKnobs(statements=4, depth=2, atoms=3, number_max=100,
+        kinds=_BASIC + ("product", "prime", "divisible", "digit_sum", "length")),
+    5: BooleanKnobs(statements=5, depth=2, atoms=3, number_max=100,
+        kinds=_BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction")),
+    6: BooleanKnobs(statements=5, depth=3, atoms=4, number_max=200,
+        kinds=_BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction",
+                           "mod", "letter_count")),
+    7: BooleanKnobs(statements=6, depth=3, atoms=4, number_max=300,
+        kinds=_BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction",
+                           "mod", "letter_count", "square", "difference")),
+    8: BooleanKnobs(statements=6, depth=3, atoms=5, number_max=500,
+        kinds=_BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction",
+                           "mod", "letter_count", "square", "difference")),
+    9: BooleanKnobs(statements=7, depth=4, atoms=5, number_max=1000,
+        kinds=_BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction",
+                           "mod", "letter_count", "square", "difference")),
+    10: BooleanKnobs(statements=8, depth=4, atoms=6, number_max=1000,
+         kinds=_BASIC + ("product", "prime", "divisible", "digit_sum", "length", "palindrome", "fraction",
+                            "mod", "letter_count", "square", "difference")),
 }
 
 LETTERS = "ABCDEFGH"
@@ -299,7 +307,7 @@ class _Builder:
     def __init__(self, rng: random.Random, level: int, language: str):
         self.rng, self.language = rng, language
         cfg = LEVELS[level]
-        self.kinds, self.nmax = cfg["kinds"], cfg["number_max"]
+        self.kinds, self.nmax = cfg.kinds, cfg.number_max
 
     def fact(self, want: bool) -> list:
         kind, args = _make_fact(self.rng, self.rng.choice(self.kinds), want, self.nmax)
@@ -423,9 +431,9 @@ def _plan_values(rng: random.Random, n: int) -> list[bool]:
 
 def generate(rng: random.Random, level: int, language: str) -> Generated:
     cfg = LEVELS[level]
-    n, depth = cfg["statements"], cfg["depth"]
+    n, depth = cfg.statements, cfg.depth
     builder = _Builder(rng, level, language)
-    statements = [builder.node(want, depth, cfg["atoms"]) for want in _plan_values(rng, n)]
+    statements = [builder.node(want, depth, cfg.atoms) for want in _plan_values(rng, n)]
     letters = list(LETTERS[:n])
     truths = [evaluate(s) for s in statements]
     if True not in truths:  # unreachable while facts are built right; keeps the promise anyway
@@ -551,3 +559,10 @@ def worked_solution(metadata: dict, language: str) -> str:
         head = "Replace each fact by its truth value, then evaluate from the innermost parentheses out:"
         tail = f"True statements: {chosen}."
     return head + "\n" + "\n".join(lines) + "\n\n" + tail + "\n\n\\boxed{" + chosen + "}"
+
+
+TASK_TYPE = TaskType(
+    name="boolean_expressions", id_blocks=(6,), languages=("en", "zh"), zh_share=0.5, randomness="mt",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats=_FORMAT,
+)

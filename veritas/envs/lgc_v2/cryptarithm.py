@@ -28,39 +28,43 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import after_last_marker, last_boxed, normalize_width, strip_latex_wrappers
 
-NAME = "cryptarithm"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "mt"
 
 PLUS, MINUS, TIMES = "+", "-", "×"
+
+@dataclass(frozen=True)
+class CryptarithmKnobs:
+    """One level's knobs; the comment on LEVELS says what each is."""
+
+    shapes: list[tuple[str, tuple[int, ...], tuple[int, int], int]]  # (op, lengths, letters, weight)
+
 
 # Level knobs: the shapes a level draws from, each (operator, operand digit counts, inclusive
 # range of distinct letters, weight).  For "+" the digit counts are the addends'; for "-" the
 # subtrahends' and then the difference's (the minuend is their sum, so it has as many digits or
 # one more); for "×" the two factors'.  Harder levels have more and longer operands, products
 # and more letters.
-LEVELS: dict[int, dict] = {
-    1: {"shapes": [(PLUS, (2, 2), (3, 4), 2), (PLUS, (3, 2), (3, 5), 2), (TIMES, (2, 1), (3, 4), 1)]},
-    2: {"shapes": [(PLUS, (3, 3), (4, 5), 2), (MINUS, (3, 2), (3, 5), 1), (TIMES, (3, 1), (4, 5), 1)]},
-    3: {"shapes": [(PLUS, (4, 4), (5, 6), 2), (MINUS, (3, 3), (4, 6), 1), (TIMES, (2, 2), (4, 5), 1)]},
-    4: {"shapes": [(PLUS, (4, 4), (6, 7), 2), (MINUS, (4, 4), (5, 7), 1), (TIMES, (3, 1), (5, 6), 1)]},
-    5: {"shapes": [(PLUS, (5, 5), (6, 8), 2), (MINUS, (5, 5), (6, 8), 1), (TIMES, (4, 1), (6, 7), 1),
-                   (TIMES, (3, 2), (5, 6), 1)]},
-    6: {"shapes": [(PLUS, (4, 4, 4), (6, 8), 2), (MINUS, (5, 4), (6, 8), 1), (TIMES, (3, 2), (6, 7), 1)]},
-    7: {"shapes": [(PLUS, (6, 6), (7, 9), 1), (PLUS, (5, 5, 4), (7, 9), 1), (MINUS, (6, 5), (7, 9), 1),
-                   (TIMES, (3, 3), (7, 8), 1)]},
-    8: {"shapes": [(PLUS, (5, 5, 5), (7, 9), 2), (MINUS, (6, 6), (8, 9), 1), (TIMES, (4, 2), (7, 9), 1)]},
-    9: {"shapes": [(PLUS, (6, 6, 6), (8, 10), 1), (PLUS, (5, 5, 5, 5), (7, 9), 1), (MINUS, (6, 6, 5), (8, 10), 1),
-                   (TIMES, (3, 3), (8, 9), 1)]},
-    10: {"shapes": [(PLUS, (6, 6, 6, 6), (9, 10), 1), (PLUS, (7, 7, 7), (10, 10), 1), (MINUS, (7, 6, 6), (9, 10), 1),
-                    (TIMES, (4, 3), (9, 10), 1)]},
+LEVELS: dict[int, CryptarithmKnobs] = {
+    1: CryptarithmKnobs(shapes=[(PLUS, (2, 2), (3, 4), 2), (PLUS, (3, 2), (3, 5), 2), (TIMES, (2, 1), (3, 4), 1)]),
+    2: CryptarithmKnobs(shapes=[(PLUS, (3, 3), (4, 5), 2), (MINUS, (3, 2), (3, 5), 1), (TIMES, (3, 1), (4, 5), 1)]),
+    3: CryptarithmKnobs(shapes=[(PLUS, (4, 4), (5, 6), 2), (MINUS, (3, 3), (4, 6), 1), (TIMES, (2, 2), (4, 5), 1)]),
+    4: CryptarithmKnobs(shapes=[(PLUS, (4, 4), (6, 7), 2), (MINUS, (4, 4), (5, 7), 1), (TIMES, (3, 1), (5, 6), 1)]),
+    5: CryptarithmKnobs(shapes=[(PLUS, (5, 5), (6, 8), 2), (MINUS, (5, 5), (6, 8), 1), (TIMES, (4, 1), (6, 7), 1),
+                   (TIMES, (3, 2), (5, 6), 1)]),
+    6: CryptarithmKnobs(shapes=[(PLUS, (4, 4, 4), (6, 8), 2), (MINUS, (5, 4), (6, 8), 1), (TIMES, (3, 2), (6, 7), 1)]),
+    7: CryptarithmKnobs(shapes=[(PLUS, (6, 6), (7, 9), 1), (PLUS, (5, 5, 4), (7, 9), 1), (MINUS, (6, 5), (7, 9), 1),
+                   (TIMES, (3, 3), (7, 8), 1)]),
+    8: CryptarithmKnobs(shapes=[(PLUS, (5, 5, 5), (7, 9), 2), (MINUS, (6, 6), (8, 9), 1), (TIMES, (4, 2), (7, 9), 1)]),
+    9: CryptarithmKnobs(shapes=[(PLUS, (6, 6, 6), (8, 10), 1), (PLUS, (5, 5, 5, 5), (7, 9), 1), (MINUS, (6, 6, 5), (8, 10), 1),
+                   (TIMES, (3, 3), (8, 9), 1)]),
+    10: CryptarithmKnobs(shapes=[(PLUS, (6, 6, 6, 6), (9, 10), 1), (PLUS, (7, 7, 7), (10, 10), 1), (MINUS, (7, 6, 6), (9, 10), 1),
+                    (TIMES, (4, 3), (9, 10), 1)]),
 }
 
 # Work one ``generate`` call may spend before it falls back to the table, in solver nodes
@@ -378,33 +382,44 @@ def format_equation(op: str, operands: list, result) -> str:
     return f" {op} ".join(str(x) for x in operands) + f" = {result}"
 
 
+# the sentence ending each prompt template below, in the same order
+_ANSWER_FORMATS = {
+    "en": (
+        "End your response with a final line of the form \"The answer is <equation>\", where <equation> is the "
+        "equation above with every letter replaced by its digit.",
+        "Finish with a last line \"The answer is \" followed by the equation written in digits.",
+        "Give your final answer as the last line, in the form: "
+        "The answer is <the equation with digits in place of the letters>",
+        "Work it out, then write it on the last line as \"The answer is <equation in digits>\".",
+    ),
+    "zh": (
+        "最后一行请写成“答案是<等式>”，其中<等式>是把上面算式中的每个字母换成对应数字后的等式。",
+        "最后一行写“答案是”，后面接用数字写出的整个等式。",
+        "请在最后一行给出答案，格式为：答案是<用数字代替字母后的等式>",
+    ),
+}
 _PROMPTS = {
     "en": [
         "Solve this cryptarithm:\n\n    {eq}\n\nEach letter stands for a digit from 0 to 9. Different letters stand for "
         "different digits, the same letter always stands for the same digit, and no number starts with 0. "
-        "{op_note}The puzzle has exactly one solution.\n\n"
-        "End your response with a final line of the form \"The answer is <equation>\", where <equation> is the "
-        "equation above with every letter replaced by its digit.",
+        "{op_note}The puzzle has exactly one solution.\n\n" + _ANSWER_FORMATS["en"][0],
         "In the equation below every letter hides a digit:\n\n{eq}\n\nDistinct letters hide distinct digits, "
         "and the leading letter of each number is not zero. {op_note}Find the only assignment that makes the "
-        "equation true.\n\nFinish with a last line \"The answer is \" followed by the equation written in digits.",
+        "equation true.\n\n" + _ANSWER_FORMATS["en"][1],
         "Letter arithmetic. Replace each letter by a digit so that\n\n{eq}\n\nbecomes a correct equation. "
         "Rules: one digit per letter, no two letters share a digit, numbers have no leading zeros. "
-        "{op_note}Exactly one replacement works.\n\nGive your final answer as the last line, in the form: "
-        "The answer is <the equation with digits in place of the letters>",
+        "{op_note}Exactly one replacement works.\n\n" + _ANSWER_FORMATS["en"][2],
         "Here is an alphametic puzzle: {eq}\n\nEvery letter represents a single digit, different letters "
         "represent different digits, and the first digit of a number is never 0. {op_note}There is a unique "
-        "solution. Work it out, then write it on the last line as \"The answer is <equation in digits>\".",
+        "solution. " + _ANSWER_FORMATS["en"][3],
     ],
     "zh": [
         "请解下面的字母算式：\n\n    {eq}\n\n每个字母代表 0 到 9 中的一个数字，不同的字母代表不同的数字，相同的字母代表"
-        "相同的数字，每个数的最高位不是 0。{op_note}本题恰有一个解。\n\n"
-        "最后一行请写成“答案是<等式>”，其中<等式>是把上面算式中的每个字母换成对应数字后的等式。",
+        "相同的数字，每个数的最高位不是 0。{op_note}本题恰有一个解。\n\n" + _ANSWER_FORMATS["zh"][0],
         "下面的等式中，每个字母都代表一个数字：\n\n{eq}\n\n不同字母对应不同数字，每个数的首位字母不为 0。{op_note}"
-        "请找出使等式成立的唯一填法。\n\n最后一行写“答案是”，后面接用数字写出的整个等式。",
+        "请找出使等式成立的唯一填法。\n\n" + _ANSWER_FORMATS["zh"][1],
         "字母算术题：把每个字母换成一个数字，使\n\n{eq}\n\n成为正确的等式。规则：一个字母对应一个数字，两个不同的字母"
-        "不能对应同一个数字，数不能以 0 开头。{op_note}只有一种填法成立。\n\n"
-        "请在最后一行给出答案，格式为：答案是<用数字代替字母后的等式>",
+        "不能对应同一个数字，数不能以 0 开头。{op_note}只有一种填法成立。\n\n" + _ANSWER_FORMATS["zh"][2],
     ],
 }
 
@@ -415,7 +430,7 @@ _OP_NOTES = {
 
 
 def generate(rng: random.Random, level: int, language: str) -> Generated:
-    shapes = LEVELS[level]["shapes"]
+    shapes = LEVELS[level].shapes
     shape_index = rng.choices(range(len(shapes)), weights=[shape[3] for shape in shapes])[0]
     op, lengths, letters, _weight = shapes[shape_index]
     found = search_puzzle(rng, op, lengths, letters)
@@ -726,3 +741,10 @@ def worked_solution(metadata: dict, language: str) -> str:
     marker = ANSWER_MARKERS[0] + " " if language == "en" else ANSWER_MARKERS[1]
     lines.append(marker + metadata["solution"])
     return "\n".join(lines)
+
+
+TASK_TYPE = TaskType(
+    name="cryptarithm", id_blocks=(3,), languages=("en", "zh"), zh_share=0.5, randomness="mt",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats=_ANSWER_FORMATS,
+)

@@ -12,7 +12,7 @@ delimit, so ```x```, `x`` and a fenced block all read as x, and prose spans with
 """
 from __future__ import annotations
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import last_span_between_backticks
 from veritas.envs.lgc_v2._brackets import (
     COMPLETION_LEVELS,
@@ -29,11 +29,6 @@ from veritas.envs.lgc_v2._brackets import (
     spaced,
 )
 from veritas.envs.rand import HashDraws, below
-
-NAME = "dyck_language2"
-LANGUAGES = ("en",)
-ZH_SHARE = 0.0
-RANDOMNESS = "draws"  # see veritas.envs.rand
 
 LEVELS = COMPLETION_LEVELS  # documented in _brackets.py
 _SHAPES = {level: shapes(knobs) for level, knobs in LEVELS.items()}
@@ -61,18 +56,18 @@ _PROMPTS = (
 
 def generate(rng: HashDraws, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    draws = rng.take_iter(knobs["length"][1] + 4)  # shape 2, one per bracket, spacing, template
+    draws = rng.take_iter(knobs.length[1] + 4)  # shape 2, one per bracket, spacing, template
     draw = draws.__next__
     length, depth = pick_shape(draw, _SHAPES[level])
     # The mirror image of a random Dyck prefix is a random Dyck suffix; its closers mirror into
     # the openers it lacks.
-    prefix, closers = random_prefix(draws, length, depth, knobs["kinds"], knobs["max_depth"])
+    prefix, closers = random_prefix(draws, length, depth, knobs.kinds, knobs.max_depth)
     suffix, head = mirror(prefix), mirror(closers)
     is_spaced = draw() < 32768
     template = _PROMPTS[below(draw(), len(_PROMPTS))]
-    prompt = template.format(pairs=pairs_text(knobs["kinds"]), seq=spaced(suffix) if is_spaced else suffix)
+    prompt = template.format(pairs=pairs_text(knobs.kinds), seq=spaced(suffix) if is_spaced else suffix)
     full = head + suffix
-    meta = {"suffix": suffix, "openers": head, "full": full, "n_kinds": knobs["kinds"], "spaced": is_spaced}
+    meta = {"suffix": suffix, "openers": head, "full": full, "n_kinds": knobs.kinds, "spaced": is_spaced}
     return Generated(prompt, f"`{full}`", meta)
 
 
@@ -112,3 +107,10 @@ def worked_solution(metadata: dict, language: str) -> str:
     lines.append(f"The first needs the innermost opener, so prepend them reversed: {spaced(metadata['openers'])}")
     lines.append(f"Complete sequence: `{metadata['full']}`")
     return "\n".join(lines)
+
+
+TASK_TYPE = TaskType(
+    name="dyck_language2", id_blocks=(4, 5), languages=("en",), zh_share=0.0, randomness="draws",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats={"en": (_FORMAT,)},
+)

@@ -16,12 +16,13 @@ numbers have at most 64 digits.  Every trace has a wrong step, so "none" is a wr
 """
 from __future__ import annotations
 
-from string import Formatter
+from dataclasses import dataclass
 from typing import Callable
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import is_ascii_int, last_boxed, normalize_width
 from veritas.envs.lgc_v2._brackets import (
+    BracketKnobs,
     BRACKET_CHARS,
     CLOSERS,
     OPENERS,
@@ -35,29 +36,32 @@ from veritas.envs.lgc_v2._brackets import (
 )
 from veritas.envs.rand import HashDraws, below
 
-NAME = "dyck_language_reasoning_errors"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "draws"  # see veritas.envs.rand
+
+@dataclass(frozen=True)
+class ReasoningErrorsKnobs(BracketKnobs):
+    """One level's knobs; the comment on LEVELS says what each is."""
+
+    errors: tuple[int, int]
+
 
 # kinds: bracket kinds (the first n of () [] {} <> ⟨⟩ ⟦⟧ ⦃⦄ ⦅⦆); length: input length range;
 # open: openers left unclosed at the end; max_depth: deepest nesting; errors: wrong steps.
-LEVELS: dict[int, dict] = {
-    1: {"kinds": 2, "length": (6, 8), "open": (1, 2), "max_depth": 3, "errors": (1, 1)},
-    2: {"kinds": 3, "length": (8, 10), "open": (1, 2), "max_depth": 4, "errors": (1, 2)},
-    3: {"kinds": 3, "length": (10, 14), "open": (1, 3), "max_depth": 4, "errors": (1, 2)},
-    4: {"kinds": 4, "length": (12, 16), "open": (1, 3), "max_depth": 5, "errors": (1, 3)},
-    5: {"kinds": 4, "length": (14, 20), "open": (2, 4), "max_depth": 6, "errors": (2, 3)},
-    6: {"kinds": 5, "length": (18, 24), "open": (2, 4), "max_depth": 6, "errors": (2, 4)},
-    7: {"kinds": 6, "length": (20, 28), "open": (2, 5), "max_depth": 7, "errors": (2, 4)},
-    8: {"kinds": 6, "length": (24, 32), "open": (3, 5), "max_depth": 8, "errors": (3, 5)},
-    9: {"kinds": 7, "length": (28, 36), "open": (3, 6), "max_depth": 9, "errors": (3, 5)},
-    10: {"kinds": 8, "length": (32, 40), "open": (3, 6), "max_depth": 10, "errors": (4, 6)},
+LEVELS: dict[int, ReasoningErrorsKnobs] = {
+    1: ReasoningErrorsKnobs(kinds=2, length=(6, 8), open=(1, 2), max_depth=3, errors=(1, 1)),
+    2: ReasoningErrorsKnobs(kinds=3, length=(8, 10), open=(1, 2), max_depth=4, errors=(1, 2)),
+    3: ReasoningErrorsKnobs(kinds=3, length=(10, 14), open=(1, 3), max_depth=4, errors=(1, 2)),
+    4: ReasoningErrorsKnobs(kinds=4, length=(12, 16), open=(1, 3), max_depth=5, errors=(1, 3)),
+    5: ReasoningErrorsKnobs(kinds=4, length=(14, 20), open=(2, 4), max_depth=6, errors=(2, 3)),
+    6: ReasoningErrorsKnobs(kinds=5, length=(18, 24), open=(2, 4), max_depth=6, errors=(2, 4)),
+    7: ReasoningErrorsKnobs(kinds=6, length=(20, 28), open=(2, 5), max_depth=7, errors=(2, 4)),
+    8: ReasoningErrorsKnobs(kinds=6, length=(24, 32), open=(3, 5), max_depth=8, errors=(3, 5)),
+    9: ReasoningErrorsKnobs(kinds=7, length=(28, 36), open=(3, 6), max_depth=9, errors=(3, 5)),
+    10: ReasoningErrorsKnobs(kinds=8, length=(32, 40), open=(3, 6), max_depth=10, errors=(4, 6)),
 }
 
 _SHAPES = {level: shapes(knobs) for level, knobs in LEVELS.items()}
 # "%d,%d,%d" for three wrong steps: the answer in one formatting call
-_ANSWER_FORMATS = tuple(",".join(["%d"] * n) for n in range(max(k["errors"][1] for k in LEVELS.values()) + 1))
+_ANSWER_TEXTS = tuple(",".join(["%d"] * n) for n in range(max(k.errors[1] for k in LEVELS.values()) + 1))
 
 FIRST_CHECKED_STEP = 3  # steps 1 (the plan) and 2 ("Stack: empty") are always right
 
@@ -88,7 +92,7 @@ _TEXT = {
 # per language and step number N: "\nThought N: <bracket> ; Stack: " per bracket (openers, then
 # closers, in BRACKET_CHARS order) for random_prefix_trace to pick, and the heads of the
 # final-stack and closers lines; then the first two lines.
-_MAX_STEP = max(k["length"][1] for k in LEVELS.values()) + 4
+_MAX_STEP = max(k.length[1] for k in LEVELS.values()) + 4
 
 
 def _per_step(line) -> dict[str, tuple]:
@@ -103,6 +107,19 @@ _OPENING_LINES = {lang: f"{t['step']} 1{t['colon']}{t['plan']}\n{t['step']} 2{t[
 # the steps that may be wrong, 3..N, for each N
 _CHECKED_STEPS = tuple(tuple(range(FIRST_CHECKED_STEP, n + 1)) for n in range(_MAX_STEP + 1))
 
+# the sentence ending each prompt template below, in the same order
+_ANSWER_FORMATS = {
+    "en": (
+        "Give the numbers of all wrong steps, separated by commas (for example: 4,9), on the last "
+        "line of your answer.",
+        "Answer with the wrong thought numbers, comma-separated (like 3,7,12), as the final line.",
+        "End your response with a line listing the numbers of all wrong steps separated by commas, e.g. 5,8.",
+    ),
+    "zh": (
+        "请在回答的最后一行给出所有错误步骤的编号，用逗号分隔（例如：4,9）。",
+        "在最后一行写出错误步骤的编号，用逗号分隔（如 3,7,12）。",
+    ),
+}
 _PROMPTS = {
     "en": (
         "Below is a bracket sequence whose last opening brackets are never closed, followed by a "
@@ -113,21 +130,18 @@ _PROMPTS = {
         "input: the stack it shows is not the real stack after that bracket, or the final stack or "
         "the closers it states are not the real ones. Judge every step on its own against the "
         "real state: a mistake does not make later steps wrong. At least one step is wrong.\n\n"
-        "Input: {seq}\n{trace}\n\n"
-        "Give the numbers of all wrong steps, separated by commas (for example: 4,9), on the last "
-        "line of your answer.",
+        "Input: {seq}\n{trace}\n\n" + _ANSWER_FORMATS["en"][0],
         "Task: audit a stack trace for bracket matching.\nBracket pairs: {pairs}\nInput: {seq}\n"
         "{trace}\n\nEach numbered thought claims the stack after one bracket (bottom to top), or, "
         "at the end, the final stack and the closers needed to finish the sequence. Find every "
         "thought whose claim does not match the truth for this input; compare each thought with "
         "the true state, not with the thought before it. There is at least one such thought.\n\n"
-        "Answer with the wrong thought numbers, comma-separated (like 3,7,12), as the final line.",
+        + _ANSWER_FORMATS["en"][1],
         "A student closed the brackets of this sequence step by step, tracking a stack of open "
         "brackets, and made mistakes along the way.\n\nSequence: {seq}\n{trace}\n\nWhich steps "
         "are wrong? A step is wrong if the stack, final stack or closing brackets it gives differ "
         "from the correct ones for the sequence (check each step independently; errors do not "
-        "carry over). At least one step is wrong. End your response with a line listing the "
-        "numbers of all wrong steps separated by commas, e.g. 5,8.",
+        "carry over). At least one step is wrong. " + _ANSWER_FORMATS["en"][2],
     ),
     "zh": (
         "下面给出一个括号序列（末尾有若干左括号没有闭合），以及某人用栈推导如何闭合它的编号步骤："
@@ -138,33 +152,14 @@ _PROMPTS = {
         "或它给出的最终栈、补全的右括号不正确，那么这一步就是错误的。"
         "请把每一步单独与真实状态比较："
         "前面的错误不会使后面的步骤算作错误。至少有一步是错误的。\n\n"
-        "输入：{seq}\n{trace}\n\n请在回答的最后一行给出所有错误步骤的编号，用逗号分隔（例如：4,9）。",
+        "输入：{seq}\n{trace}\n\n" + _ANSWER_FORMATS["zh"][0],
         "任务：检查一个括号匹配的栈推导过程。\n括号种类：{pairs}\n输入：{seq}\n{trace}\n\n"
         "每一步给出读完一个括号后的栈（从栈底到栈顶），"
         "最后两步给出最终的栈和补全序列所需的右括号。"
         "找出所有与该输入的真实情况不符的步骤；"
-        "每一步都与真实状态比较，而不是与上一步比较。至少有一步是错误的。\n\n"
-        "在最后一行写出错误步骤的编号，用逗号分隔（如 3,7,12）。",
+        "每一步都与真实状态比较，而不是与上一步比较。至少有一步是错误的。\n\n" + _ANSWER_FORMATS["zh"][1],
     ),
 }
-
-
-
-def _cut(template: str) -> tuple[str, str, str, str, bool]:
-    """A template as the texts around its fields, which come in the order [{pairs}] {seq}
-    {trace}: a prompt is then one join of the texts, the fields and the trace lines, never a
-    format() over the long template."""
-    pieces = [(text, field) for text, field, _, _ in Formatter().parse(template)]
-    fields = [f for _, f in pieces if f is not None]
-    has_pairs = fields == ["pairs", "seq", "trace"]
-    assert has_pairs or fields == ["seq", "trace"], template
-    texts = [t for t, _ in pieces] + [""] * (4 - len(pieces))
-    if not has_pairs:
-        texts.insert(0, "")  # nothing before the (absent) pairs
-    return texts[0], texts[1], texts[2], texts[3], has_pairs
-
-
-_PROMPT_CUTS = {lang: tuple(_cut(t) for t in ts) for lang, ts in _PROMPTS.items()}
 
 
 def _corrupt_state(draw: Callable[[], int], true: str, before: str | None, n_kinds: int, empty: str) -> str:
@@ -209,17 +204,17 @@ def _corrupt_closers(draw: Callable[[], int], true: str, n_kinds: int) -> str:
 
 def generate(rng: HashDraws, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    n_kinds = knobs["kinds"]
-    elo, ehi = knobs["errors"]
+    n_kinds = knobs.kinds
+    elo, ehi = knobs.errors
     # shape 2, one per bracket, error count 1, error steps, up to 4 per corruption, template 1
-    draws = rng.take_iter(knobs["length"][1] + 4 + 5 * ehi)
+    draws = rng.take_iter(knobs.length[1] + 4 + 5 * ehi)
     draw = draws.__next__
     length, depth = pick_shape(draw, _SHAPES[level])
     empty = _TEXT[language]["empty"]
     last_step = length + 4  # plan, start, one per bracket, final stack, closers
     # lines: "\nThought N: <bracket> ; Stack: ", the true stack after it, for N = 3..length+2
     brackets, closers, lines = random_prefix_trace(
-        draws, length, depth, n_kinds, knobs["max_depth"], _STEP_LINES[language][FIRST_CHECKED_STEP:], empty)
+        draws, length, depth, n_kinds, knobs.max_depth, _STEP_LINES[language][FIRST_CHECKED_STEP:], empty)
     final = lines[-1]  # never empty: at least one opener is left open
     lines += (_FINAL_LINES[language][last_step - 1], final, _CLOSER_LINES[language][last_step], " ".join(closers))
     n_errors = elo + below(draw(), ehi - elo + 1)
@@ -243,12 +238,9 @@ def generate(rng: HashDraws, level: int, language: str) -> Generated:
         else:
             lines[2 * i + 1] = spaced(_corrupt_closers(draw, "".join(closers), n_kinds))
 
-    cuts = _PROMPT_CUTS[language]
-    before_pairs, before_seq, before_trace, after_trace, has_pairs = cuts[below(draw(), len(cuts))]
-    prompt = "".join([
-        before_pairs, pairs_text(n_kinds) if has_pairs else "", before_seq, " ".join(brackets),
-        before_trace, _OPENING_LINES[language], *lines, after_trace,
-    ])
+    template = _PROMPTS[language][below(draw(), len(_PROMPTS[language]))]
+    prompt = template.format(pairs=pairs_text(n_kinds), seq=" ".join(brackets),
+                             trace=_OPENING_LINES[language] + "".join(lines))
     meta = {
         "sequence": "".join(brackets),
         "shown_states": lines[1::2],
@@ -256,7 +248,7 @@ def generate(rng: HashDraws, level: int, language: str) -> Generated:
         "n_steps": last_step,
         "n_kinds": n_kinds,
     }
-    return Generated(prompt, _ANSWER_FORMATS[n_errors] % tuple(wrong_steps), meta)
+    return Generated(prompt, _ANSWER_TEXTS[n_errors] % tuple(wrong_steps), meta)
 
 
 # --- verification ----------------------------------------------------------------------------
@@ -360,3 +352,10 @@ def worked_solution(metadata: dict, language: str) -> str:
     lines.append(words["result"])
     lines.append(",".join(map(str, wrong)))
     return "\n".join(lines)
+
+
+TASK_TYPE = TaskType(
+    name="dyck_language_reasoning_errors", id_blocks=(8,), languages=("en", "zh"), zh_share=0.5,
+    randomness="draws", levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats=_ANSWER_FORMATS,
+)

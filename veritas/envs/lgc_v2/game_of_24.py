@@ -24,17 +24,14 @@ import itertools
 import random
 import zlib
 from collections import Counter
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.expr import combine, combine_pair, evaluate, format_value
 from veritas.envs.extract import last_fenced_block, normalize_width, parse_number
 
-NAME = "game_of_24"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "mt"
 
 # Operator sets by name; the order of each tuple is the order the prompt lists them.
 OPSETS: dict[str, tuple[str, ...]] = {
@@ -47,20 +44,33 @@ _COMMUTATIVE = frozenset(("+", "*"))
 
 _ALL_TARGETS = (24, 36, 48, 60, 72, 100)
 
+@dataclass(frozen=True)
+class Game24Knobs:
+    """One level's knobs; the comment on LEVELS says what each is."""
+
+    count: int
+    low: int
+    high: int
+    targets: tuple[int, ...]
+    opsets: tuple[str, ...]
+    none_share: float
+    unsolvable_share: float
+
+
 # count: how many numbers; low..high: their range; targets / opsets: drawn uniformly;
 # none_share: share of prompts that allow the answer None; unsolvable_share: share of those
 # whose puzzle has no solution.  None is only ever allowed for 4 numbers (the table's size).
-LEVELS: dict[int, dict] = {
-    1: dict(count=4, low=1, high=9, targets=(24,), opsets=("basic",), none_share=0.0, unsolvable_share=0.0),
-    2: dict(count=4, low=1, high=10, targets=(24,), opsets=("basic",), none_share=0.3, unsolvable_share=0.5),
-    3: dict(count=4, low=1, high=13, targets=(24,), opsets=("basic", "no_div"), none_share=0.4, unsolvable_share=0.5),
-    4: dict(count=4, low=1, high=13, targets=(24, 36, 48), opsets=("basic", "no_div"), none_share=0.5, unsolvable_share=0.5),
-    5: dict(count=5, low=1, high=13, targets=(24, 36, 48), opsets=("basic",), none_share=0.0, unsolvable_share=0.0),
-    6: dict(count=4, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "power"), none_share=0.5, unsolvable_share=0.5),
-    7: dict(count=5, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "power"), none_share=0.0, unsolvable_share=0.0),
-    8: dict(count=4, low=1, high=20, targets=_ALL_TARGETS, opsets=("power", "no_div"), none_share=0.7, unsolvable_share=0.5),
-    9: dict(count=6, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "no_add"), none_share=0.0, unsolvable_share=0.0),
-    10: dict(count=6, low=1, high=25, targets=_ALL_TARGETS + (120, 144), opsets=("basic", "power", "no_add"),
+LEVELS: dict[int, Game24Knobs] = {
+    1: Game24Knobs(count=4, low=1, high=9, targets=(24,), opsets=("basic",), none_share=0.0, unsolvable_share=0.0),
+    2: Game24Knobs(count=4, low=1, high=10, targets=(24,), opsets=("basic",), none_share=0.3, unsolvable_share=0.5),
+    3: Game24Knobs(count=4, low=1, high=13, targets=(24,), opsets=("basic", "no_div"), none_share=0.4, unsolvable_share=0.5),
+    4: Game24Knobs(count=4, low=1, high=13, targets=(24, 36, 48), opsets=("basic", "no_div"), none_share=0.5, unsolvable_share=0.5),
+    5: Game24Knobs(count=5, low=1, high=13, targets=(24, 36, 48), opsets=("basic",), none_share=0.0, unsolvable_share=0.0),
+    6: Game24Knobs(count=4, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "power"), none_share=0.5, unsolvable_share=0.5),
+    7: Game24Knobs(count=5, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "power"), none_share=0.0, unsolvable_share=0.0),
+    8: Game24Knobs(count=4, low=1, high=20, targets=_ALL_TARGETS, opsets=("power", "no_div"), none_share=0.7, unsolvable_share=0.5),
+    9: Game24Knobs(count=6, low=1, high=20, targets=_ALL_TARGETS, opsets=("basic", "no_div", "no_add"), none_share=0.0, unsolvable_share=0.0),
+    10: Game24Knobs(count=6, low=1, high=25, targets=_ALL_TARGETS + (120, 144), opsets=("basic", "power", "no_add"),
              none_share=0.0, unsolvable_share=0.0),
 }
 
@@ -644,12 +654,12 @@ def _answer_block(expression: str | None) -> str:
 
 def generate(rng: random.Random, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    count, low, high = knobs["count"], knobs["low"], knobs["high"]
-    target = rng.choice(knobs["targets"])
-    opset = rng.choice(knobs["opsets"])
+    count, low, high = knobs.count, knobs.low, knobs.high
+    target = rng.choice(knobs.targets)
+    opset = rng.choice(knobs.opsets)
     ops = OPSETS[opset]
-    none_allowed = count == 4 and rng.random() < knobs["none_share"]
-    want_unsolvable = none_allowed and rng.random() < knobs["unsolvable_share"]
+    none_allowed = count == 4 and rng.random() < knobs.none_share
+    want_unsolvable = none_allowed and rng.random() < knobs.unsolvable_share
 
     if table_covers(count, low, high, opset, target):
         members = _class_members(opset, target, low, high, not want_unsolvable)
@@ -758,3 +768,10 @@ def worked_solution(metadata: dict, language: str) -> str:
         text = (f"Combine two values at a time until {target} appears:\n{steps}\n"
                 f"Each of {nums} is used exactly once and the result is {target}.")
     return f"{text}\n\n{_answer_block(metadata['solution'])}"
+
+
+TASK_TYPE = TaskType(
+    name="game_of_24", id_blocks=(1,), languages=("en", "zh"), zh_share=0.5, randomness="mt",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats={lang: (sentence,) for lang, sentence in _FORMAT.items()},
+)

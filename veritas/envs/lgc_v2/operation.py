@@ -22,16 +22,33 @@ operator applied to x and y).  A condition: ``(">" | "<" | ">=" | "<=" | "=", x,
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
 from veritas.envs import extract
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
+from veritas.envs.rand import below, pick
 
-NAME = "operation"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "draws"  # see veritas.envs.rand
+
+@dataclass(frozen=True)
+class OperationKnobs:
+    """One level's knobs; the comment on LEVELS says what each is."""
+
+    ops: int
+    conditional: int
+    max_cases: int
+    conditions: tuple[str, ...]
+    derived: int
+    apps: int
+    operands: tuple[int, int]
+    fraction_share: float
+    bodies: tuple[str, ...]
+    grouping: tuple[str, ...]
+    right_assoc: bool
+    value_cap: int
+    den_cap: int
+
 
 # Knobs per difficulty level.
 #   ops: operators defined; conditional: how many of them have cases; max_cases: 2 or 3 cases;
@@ -42,37 +59,37 @@ RANDOMNESS = "draws"  # see veritas.envs.rand
 #   (full: fully parenthesised, ltr: equal precedence left to right, ranked: stated precedence,
 #   with right-associative operators when right_assoc); value_cap / den_cap: bound on |numerator|
 #   and denominator of every intermediate value.
-LEVELS: dict[int, dict] = {
-    1: dict(ops=1, conditional=0, max_cases=1, conditions=(), derived=0, apps=1, operands=(1, 9),
+LEVELS: dict[int, OperationKnobs] = {
+    1: OperationKnobs(ops=1, conditional=0, max_cases=1, conditions=(), derived=0, apps=1, operands=(1, 9),
             fraction_share=0.0, bodies=("lin", "prod", "pow2"), grouping=("full",), right_assoc=False,
             value_cap=10**4, den_cap=1),
-    2: dict(ops=1, conditional=0, max_cases=1, conditions=(), derived=0, apps=2, operands=(1, 9),
+    2: OperationKnobs(ops=1, conditional=0, max_cases=1, conditions=(), derived=0, apps=2, operands=(1, 9),
             fraction_share=0.0, bodies=("lin", "prod", "pow2"), grouping=("full",), right_assoc=False,
             value_cap=10**4, den_cap=1),
-    3: dict(ops=2, conditional=1, max_cases=2, conditions=("cmp",), derived=0, apps=2, operands=(1, 9),
+    3: OperationKnobs(ops=2, conditional=1, max_cases=2, conditions=("cmp",), derived=0, apps=2, operands=(1, 9),
             fraction_share=0.0, bodies=("lin", "prod", "pow2", "abs"), grouping=("full",),
             right_assoc=False, value_cap=10**4, den_cap=1),
-    4: dict(ops=2, conditional=1, max_cases=2, conditions=("cmp", "parity"), derived=0, apps=3,
+    4: OperationKnobs(ops=2, conditional=1, max_cases=2, conditions=("cmp", "parity"), derived=0, apps=3,
             operands=(0, 12), fraction_share=0.0, bodies=("lin", "prod", "pow2", "abs"),
             grouping=("full",), right_assoc=False, value_cap=10**5, den_cap=1),
-    5: dict(ops=2, conditional=1, max_cases=2, conditions=("cmp", "parity", "sign"), derived=1, apps=3,
+    5: OperationKnobs(ops=2, conditional=1, max_cases=2, conditions=("cmp", "parity", "sign"), derived=1, apps=3,
             operands=(-9, 9), fraction_share=0.0, bodies=("lin", "prod", "pow2", "abs"),
             grouping=("full", "ltr"), right_assoc=False, value_cap=10**5, den_cap=1),
-    6: dict(ops=3, conditional=2, max_cases=2, conditions=("cmp", "parity", "sign"), derived=1, apps=4,
+    6: OperationKnobs(ops=3, conditional=2, max_cases=2, conditions=("cmp", "parity", "sign"), derived=1, apps=4,
             operands=(-12, 12), fraction_share=0.0, bodies=("lin", "prod", "pow2", "abs"),
             grouping=("ltr", "ranked"), right_assoc=False, value_cap=10**5, den_cap=1),
-    7: dict(ops=3, conditional=2, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=1,
+    7: OperationKnobs(ops=3, conditional=2, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=1,
             apps=4, operands=(-12, 12), fraction_share=0.2, bodies=("lin", "prod", "pow2", "abs", "div"),
             grouping=("ranked",), right_assoc=False, value_cap=10**5, den_cap=10**3),
-    8: dict(ops=3, conditional=2, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=2,
+    8: OperationKnobs(ops=3, conditional=2, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=2,
             apps=5, operands=(-15, 15), fraction_share=0.25,
             bodies=("lin", "prod", "pow2", "abs", "div", "pow3"), grouping=("ranked",), right_assoc=True,
             value_cap=10**6, den_cap=10**3),
-    9: dict(ops=4, conditional=3, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=2,
+    9: OperationKnobs(ops=4, conditional=3, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=2,
             apps=5, operands=(-15, 15), fraction_share=0.3,
             bodies=("lin", "prod", "pow2", "abs", "div", "pow3"), grouping=("ranked",), right_assoc=True,
             value_cap=10**6, den_cap=10**3),
-    10: dict(ops=4, conditional=3, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=3,
+    10: OperationKnobs(ops=4, conditional=3, max_cases=3, conditions=("cmp", "parity", "sign", "int"), derived=3,
              apps=6, operands=(-20, 20), fraction_share=0.35,
              bodies=("lin", "prod", "pow2", "abs", "div", "pow3"), grouping=("ranked",), right_assoc=True,
              value_cap=10**6, den_cap=10**4),
@@ -440,17 +457,17 @@ def _plan(knobs: dict, safe: bool = False):
     if safe:
         plain, derived = _SAFE_BODIES, _SAFE_DERIVED
     else:
-        plain = tuple(body for fam in knobs["bodies"]
+        plain = tuple(body for fam in knobs.bodies
                       for body in _BODIES[fam] * max(1, round(FAMILY_WEIGHTS[fam] * 120 / len(_BODIES[fam]))))
-        derived = _DERIVED + (_DERIVED_DIV if "div" in knobs["bodies"] else ())
-    conds = tuple(c for k in knobs["conditions"] for c in _CONDITIONS[k])
-    return (knobs["ops"], plain, derived, conds, knobs["ops"] - knobs["derived"], knobs["conditional"],
-            knobs["max_cases"] == 3)
+        derived = _DERIVED + (_DERIVED_DIV if "div" in knobs.bodies else ())
+    conds = tuple(c for k in knobs.conditions for c in _CONDITIONS[k])
+    return (knobs.ops, plain, derived, conds, knobs.ops - knobs.derived, knobs.conditional,
+            knobs.max_cases == 3)
 
 
 _PLANS = {level: _plan(k) for level, k in LEVELS.items()}
 _SAFE_PLANS = {level: _plan(k, safe=True) for level, k in LEVELS.items()}
-_CHECKS = {level: _make_check(k["value_cap"], k["den_cap"]) for level, k in LEVELS.items()}
+_CHECKS = {level: _make_check(k.value_cap, k.den_cap) for level, k in LEVELS.items()}
 _PERMS = {1: ((0,),), 2: ((0, 1), (1, 0)), 3: ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))}
 _PERMS[4] = tuple(p[:i] + (3,) + p[i:] for p in _PERMS[3] for i in range(4))
 
@@ -608,36 +625,36 @@ def _draw_rules(draw, plan, check):
     """(specs, operator functions): specs are [(cases as (_Cond or None, _Body) pairs, inner index
     or None)], drawn from a level plan (see _plan); the functions are built in the same pass."""
     n_ops, plain, derived, conds, first_derived, n_conditional, three = plan
-    perm = _PERMS[n_ops][draw() * len(_PERMS[n_ops]) >> 16]
+    perm = pick(draw, _PERMS[n_ops])
     conditional = perm[:n_conditional]
     specs, fns = [], []
     for i in range(n_ops):
         if i >= first_derived:  # op 0 is never derived: a derived op calls an earlier one
-            inner = draw() * i >> 16
+            inner = below(draw(), i)
             inner_fn = fns[inner]
-            b0 = derived[draw() * len(derived) >> 16]
+            b0 = pick(draw, derived)
         else:
             inner = inner_fn = None
-            b0 = plain[draw() * len(plain) >> 16]
+            b0 = pick(draw, plain)
         if i not in conditional:
             specs.append((((None, b0),), inner))
             fns.append(_op1(b0.fn, inner_fn, check))
             continue
-        c0 = conds[draw() * len(conds) >> 16]
+        c0 = pick(draw, conds)
         pool = derived if inner is not None and draw() < 26214 else plain
-        b1 = pool[draw() * len(pool) >> 16]
+        b1 = pick(draw, pool)
         if b1 is b0:  # two identical cases would make the condition moot
-            b1 = pool[draw() * len(pool) >> 16]
+            b1 = pick(draw, pool)
         if not three or draw() < 32768:
             specs.append((((c0, b0), (None, b1)), inner))
             fns.append(_op2(c0.pred, b0.fn, b1.fn, inner_fn, check))
             continue
-        c1 = conds[draw() * len(conds) >> 16]
+        c1 = pick(draw, conds)
         if c1 is c0:
-            c1 = conds[draw() * len(conds) >> 16]
-        b2 = plain[draw() * len(plain) >> 16]
+            c1 = pick(draw, conds)
+        b2 = pick(draw, plain)
         if b2 is b1 or b2 is b0:
-            b2 = plain[draw() * len(plain) >> 16]
+            b2 = pick(draw, plain)
         specs.append((((c0, b0), (c1, b1), (None, b2)), inner))
         fns.append(_op3(c0.pred, c1.pred, b0.fn, b1.fn, b2.fn, inner_fn, check))
     return specs, fns
@@ -674,9 +691,9 @@ def _draw_expression(draw, fns, n_ops, apps, lo, hi, fraction_share, budget=EXPR
     leaves the bounds is redrawn where it failed (not the whole tree), from a narrower operand
     range; after `budget` such redraws the attempt gives up with _Overflow.
     """
-    perm = _PERMS[n_ops][draw() * len(_PERMS[n_ops]) >> 16]
+    perm = pick(draw, _PERMS[n_ops])
     if apps >= n_ops:  # every operator appears at least once
-        seq = perm + tuple([draw() * n_ops >> 16 for _ in range(apps - n_ops)])
+        seq = perm + tuple([below(draw(), n_ops) for _ in range(apps - n_ops)])
     else:
         seq = perm[:apps]
     state = [budget, _operands(lo, hi), lo, hi]  # redraws left, operand table, current range
@@ -686,13 +703,13 @@ def _draw_expression(draw, fns, n_ops, apps, lo, hi, fraction_share, budget=EXPR
         # the n applications of this subtree use seq[start:start + n], the node itself the last
         if n == 0:
             ints, fracs = state[1]
-            i = draw() * len(ints) >> 16
-            v, t = ints[i] if not fraction_share or draw() >= share16 else fracs[draw() * 5 >> 16][i]
+            i = below(draw(), len(ints))
+            v, t = ints[i] if not fraction_share or draw() >= share16 else fracs[below(draw(), 5)][i]
             return t, v
         op = seq[start + n - 1]
         fn = fns[op]
         while True:
-            k = draw() * n >> 16
+            k = below(draw(), n)
             left, lv = build(k, start)
             right, rv = build(n - 1 - k, start + k)
             try:
@@ -717,7 +734,7 @@ def _fallback(draw, knobs, plan, check):
     |v| <= 2**6 * 5 + 12 * (2**6 - 1) = 1,076.  All values are integers: no denominator grows.
     """
     specs, fns = _draw_rules(draw, plan, check)
-    tree, value = _draw_expression(draw, fns, knobs["ops"], knobs["apps"], *_FALLBACK_OPERANDS, 0.0)
+    tree, value = _draw_expression(draw, fns, knobs.ops, knobs.apps, *_FALLBACK_OPERANDS, 0.0)
     return specs, tree, value
 
 
@@ -726,8 +743,8 @@ def _draw_task(draw, level):
     knobs = LEVELS[level]
     plan = _PLANS[level]
     check = _CHECKS[level]
-    lo, hi = knobs["operands"]
-    n_ops, apps, share = knobs["ops"], knobs["apps"], knobs["fraction_share"]
+    lo, hi = knobs.operands
+    n_ops, apps, share = knobs.ops, knobs.apps, knobs.fraction_share
     for _ in range(RULE_TRIES):
         specs, fns = _draw_rules(draw, plan, check)
         for _ in range(EXPR_TRIES):
@@ -741,19 +758,19 @@ def _draw_task(draw, level):
 
 def generate(rng, level: int, language: str) -> Generated:
     knobs = LEVELS[level]
-    draw = rng.stream()  # 16-bit draws: x * n >> 16 picks one of n
+    draw = rng.stream()  # 16-bit draws, scaled by below() and pick()
     specs, tree, value, fallback = _draw_task(draw, level)
-    n_ops = knobs["ops"]
+    n_ops = knobs.ops
 
-    start = draw() * len(SYMBOLS) >> 16
-    step = _SYMBOL_STEPS[draw() * 4 >> 16]
+    start = below(draw(), len(SYMBOLS))
+    step = pick(draw, _SYMBOL_STEPS)
     symbols = [SYMBOLS[(start + i * step) % len(SYMBOLS)] for i in range(n_ops)]
-    groupings = knobs["grouping"]
-    grouping = groupings[draw() * len(groupings) >> 16] if len(groupings) > 1 else groupings[0]
+    groupings = knobs.grouping
+    grouping = pick(draw, groupings) if len(groupings) > 1 else groupings[0]
 
     zh = language == "zh"
-    style = draw() * 3 >> 16
-    rule_lines = [(_ZH_INTRO if zh else _EN_INTRO)[draw() * 4 >> 16]]
+    style = below(draw(), 3)
+    rule_lines = [pick(draw, _ZH_INTRO if zh else _EN_INTRO)]
     has_abs = has_parity = has_three = False
     meta_ops = []
     for i, (cases, inner) in enumerate(specs):
@@ -774,10 +791,10 @@ def generate(rng, level: int, language: str) -> Generated:
     if grouping == "ltr":
         notes += (_ZH_LTR if zh else _EN_LTR).format(symbols[0], symbols[-1])
     elif grouping == "ranked":
-        ranks = _PERMS[n_ops][draw() * len(_PERMS[n_ops]) >> 16]  # higher rank binds tighter
+        ranks = pick(draw, _PERMS[n_ops])  # higher rank binds tighter
         by_rank = sorted(range(n_ops), key=ranks.__getitem__, reverse=True)
         notes += (_ZH_RANK if zh else _EN_RANK).format(("、" if zh else ", ").join([symbols[i] for i in by_rank]))
-        if knobs["right_assoc"]:
+        if knobs.right_assoc:
             right = tuple([draw() < 26214 for _ in range(n_ops)])
             notes += ("" if zh else " ") + _assoc_text(symbols, right, zh)
         else:
@@ -786,9 +803,9 @@ def generate(rng, level: int, language: str) -> Generated:
     prompt = "\n\n".join((
         "\n".join(rule_lines),
         notes,
-        (_ZH_QUESTION if zh else _EN_QUESTION)[draw() * 3 >> 16],
+        pick(draw, _ZH_QUESTION if zh else _EN_QUESTION),
         expression,
-        (_ZH_ANSWER if zh else _EN_ANSWER)[draw() * 3 >> 16],
+        pick(draw, _ZH_ANSWER if zh else _EN_ANSWER),
     ))
     answer = str(value)  # int, or Fraction whose str is "p/q"
     metadata = {
@@ -975,3 +992,10 @@ def _call_text_fn(inner, symbols, sub, inner_fn):
             return "(" + _operand_text(x) + " " + symbols[inner] + " " + _operand_text(y) + ")"
         return _operand_text(inner_fn(x, y))
     return call_text
+
+
+TASK_TYPE = TaskType(
+    name="operation", id_blocks=(2,), languages=("en", "zh"), zh_share=0.5, randomness="draws",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=worked_solution,
+    answer_formats={"en": _EN_ANSWER, "zh": _ZH_ANSWER},
+)

@@ -13,31 +13,36 @@ given clue (with one solution, that is the solution).
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from veritas.envs.base import Generated, Verdict
+from veritas.envs.base import Generated, TaskType, Verdict
 from veritas.envs.extract import last_fenced_block, normalize_width
 
-NAME = "sudoku"
-LANGUAGES = ("en", "zh")
-ZH_SHARE = 0.5
-RANDOMNESS = "mt"
+
+@dataclass(frozen=True)
+class SudokuKnobs:
+    """One level's knobs; the comment on LEVELS says what each is."""
+
+    clues: int
+    technique: str
+
 
 # clues: given digits; technique: what solving needs (checked offline by the table builder):
 #   naked = naked singles suffice, singles = naked + hidden singles suffice,
 #   any = no restriction, hard = naked + hidden singles alone get stuck.
-LEVELS: dict[int, dict] = {
-    1: {"clues": 45, "technique": "naked"},
-    2: {"clues": 42, "technique": "naked"},
-    3: {"clues": 39, "technique": "singles"},
-    4: {"clues": 36, "technique": "singles"},
-    5: {"clues": 33, "technique": "singles"},
-    6: {"clues": 31, "technique": "singles"},
-    7: {"clues": 29, "technique": "any"},
-    8: {"clues": 27, "technique": "any"},
-    9: {"clues": 25, "technique": "any"},
-    10: {"clues": 24, "technique": "hard"},
+LEVELS: dict[int, SudokuKnobs] = {
+    1: SudokuKnobs(clues=45, technique="naked"),
+    2: SudokuKnobs(clues=42, technique="naked"),
+    3: SudokuKnobs(clues=39, technique="singles"),
+    4: SudokuKnobs(clues=36, technique="singles"),
+    5: SudokuKnobs(clues=33, technique="singles"),
+    6: SudokuKnobs(clues=31, technique="singles"),
+    7: SudokuKnobs(clues=29, technique="any"),
+    8: SudokuKnobs(clues=27, technique="any"),
+    9: SudokuKnobs(clues=25, technique="any"),
+    10: SudokuKnobs(clues=24, technique="hard"),
 }
 
 TABLE_PATH = Path(__file__).with_name("data") / "sudoku_table.txt"
@@ -157,8 +162,8 @@ def generate(rng: random.Random, level: int, language: str) -> Generated:
     metadata = {
         "puzzle": puzzle,
         "solution": solution,
-        "clues": LEVELS[level]["clues"],
-        "technique": LEVELS[level]["technique"],
+        "clues": LEVELS[level].clues,
+        "technique": LEVELS[level].technique,
         "base_index": base_index,
     }
     return Generated(prompt, answer, metadata)
@@ -228,3 +233,10 @@ def verify(answer_text: str, metadata: dict) -> Verdict:
         return Verdict.wrong(broken)
     # Rules kept and every clue kept: with a unique puzzle this is the solution.
     return Verdict.ok()
+
+
+TASK_TYPE = TaskType(
+    name="sudoku", id_blocks=(7,), languages=("en", "zh"), zh_share=0.5, randomness="mt",
+    levels=LEVELS, generate=generate, verify=verify, worked_solution=None,
+    answer_formats=_FORMAT,
+)

@@ -74,7 +74,7 @@ def build(per_shape: int) -> dict:
     levels = {}
     for level, spec in C.LEVELS.items():
         shapes_out = []
-        for index, (op, lengths, letters, _w) in enumerate(spec["shapes"]):
+        for index, (op, lengths, letters, _w) in enumerate(spec.shapes):
             rng = random.Random(f"cryptarithm-table/{level}/{index}")
             seen, entries = set(), []
             # small shapes have only a few unique puzzles: stop drawing when none are new
@@ -99,7 +99,7 @@ def build(per_shape: int) -> dict:
 
 def check(table: dict, independent: bool) -> None:
     for level, shapes in table["levels"].items():
-        spec = C.LEVELS[int(level)]["shapes"]
+        spec = C.LEVELS[int(level)].shapes
         assert len(shapes) == len(spec)
         for (op, lengths, (lo, hi), _w), entries in zip(spec, shapes):
             for operands, result in entries:
