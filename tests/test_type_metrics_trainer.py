@@ -198,6 +198,37 @@ def test_registration_reaches_processes_that_import_verl():
     assert result.returncode != 0 and "Unknown trainer 'veritas_sync'" in result.stderr
 
 
+RAY_PROBE = """
+import os
+import ray
+ray.init(num_cpus=1, include_dashboard=False)
+
+@ray.remote(num_cpus=0)
+class Probe:  # stands in for main_ppo's TaskRunnerV1 actor
+    def run(self):
+        import sys
+        loaded_before = "%s" in sys.modules
+        from verl.trainer.ppo.v1 import get_trainer_cls
+        return os.getpid(), loaded_before, get_trainer_cls("veritas_sync").__qualname__
+
+try:
+    print("PROBE", os.getpid(), *ray.get(Probe.remote().run.remote(), timeout=180))
+finally:
+    ray.shutdown()
+""" % MODULE
+
+
+def test_a_ray_actor_of_the_driver_sees_the_registration():
+    """main_ppo starts its own Ray cluster and looks the trainer up in an actor: the variable set
+    in the launching shell reaches the actor, whose ``import verl`` registers our trainers."""
+    env = {**os.environ, "PYTHONPATH": REPO, "OMP_NUM_THREADS": "1", "VERL_USE_EXTERNAL_MODULES": MODULE}
+    result = subprocess.run([sys.executable, "-c", RAY_PROBE], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    probe = [line.split() for line in result.stdout.splitlines() if line.startswith("PROBE ")][-1]
+    _, driver_pid, actor_pid, loaded_before, name = probe
+    assert driver_pid != actor_pid and loaded_before == "False" and name == "VeritasTrainerSync"
+
+
 # ------------------------------------------------------------------ pins on verl's code
 
 # sha256 of inspect.getsource(...) in verl 0.9.1.  When one changes, re-check what it says, then
