@@ -174,6 +174,12 @@ def test_a_failing_queue_skips_our_metrics_and_keeps_verls(fake_tq, monkeypatch,
     # data_source could not be read: no rows, so no per-type metric, and no exception
     assert not any(k.startswith("train_by_type/") for k in metrics)
 
+    # rm_scores that are not tensors: only reward_mean and the group shares go
+    fields = tmt._fetch(list(batch.keys[:9]), "train")
+    fields["rm_scores"] = NonTensorStack(*["x"] * 9)
+    columns = tmt.step_columns(fields)
+    assert columns["scores"] is None and columns["response_lengths"] == STEP["response_lengths"]
+
     monkeypatch.setattr(tmt, "per_type_metrics", lambda **kw: 1 / 0)
     with caplog.at_level("WARNING", logger=MODULE):
         metrics = _compute(trainer, batch)

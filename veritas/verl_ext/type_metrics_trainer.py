@@ -106,6 +106,18 @@ def _fetch(keys: list[str], partition_id: str) -> dict[str, Any]:
         return out
 
 
+def _per_row(tensor: Any, fn) -> list | None:
+    """fn of each row of a tensor field; None (that metric left out) when the field is missing or
+    not the tensor verl stores, so one odd field does not cost the other metrics."""
+    if tensor is None:
+        return None
+    try:
+        return [fn(row) for row in _row_tensors(tensor)]
+    except Exception as exc:
+        _report_failure(exc)
+        return None
+
+
 def _dict_get(row: Any, key: str) -> Any:
     return row.get(key) if isinstance(row, dict) else None
 
@@ -117,11 +129,8 @@ def step_columns(fields: dict[str, Any]) -> dict[str, list]:
     extra_fields = _as_list(fields.get("extra_fields")) or [None] * n
     reward_info = [_dict_get(row, "reward_extra_info") for row in extra_fields]
     extra_info = _as_list(fields.get("extra_info")) or [None] * n
-    scores = lengths = None
-    if fields.get("rm_scores") is not None:
-        scores = [float(row.sum()) for row in _row_tensors(fields["rm_scores"])]
-    if fields.get("responses") is not None:
-        lengths = [int(row.shape[0]) for row in _row_tensors(fields["responses"])]
+    scores = _per_row(fields.get("rm_scores"), lambda row: float(row.sum()))
+    lengths = _per_row(fields.get("responses"), lambda row: int(row.shape[0]))
     return {
         "data_sources": data_sources or [],
         "scores": scores,
