@@ -261,6 +261,11 @@ PINS = {
         "26be986901db888bb7ccbec7a7b8eb90365de42a426e6fbf119e6e8d445dde7c",
         "TaskRunnerV1.run must still pick the class with get_trainer_cls(config.trainer.v1.trainer_mode)",
     ),
+    "verl.utils.skip.rollout_skip:RolloutTqSkip.__init__": (
+        "da881015d00683d3d118f62af6da9c57447af8916aa670f707a8160952d85793",
+        "it reads trainer.v1.<configured trainer_mode>.parameter_sync_step (our registry name, not "
+        "the verl mode); docs/monitoring.md tells veritas_separate_async users to set it: check it still does",
+    ),
     "verl.trainer.ppo.v1.agent_loop_tq:AgentLoopWorkerTQ._agent_loop_postprocess": (
         "523edacbff73640dee470baf8c1f09fb3450e4095c05d5d2226f9ef706604b5b",
         "the rows must still hold data_source, uid, extra_info (the dataset row's keys), "
