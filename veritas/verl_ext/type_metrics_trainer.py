@@ -20,7 +20,8 @@ registration below runs in that process before the look-up.  (Ray workers of a c
 ``main_ppo`` starts itself inherit the launching shell's environment; for a cluster started
 beforehand, pass the variable through ``ray_kwargs.ray_init.runtime_env.env_vars``.)
 
-The only overridden method is ``PPOTrainer._compute_metrics``: it runs verl's own, then reads
+The only overridden method is ``PPOTrainer._compute_metrics`` (besides the ``trainer_mode``
+property, see below): it runs verl's own, then reads
 ``data_source``, ``uid``, ``extra_info`` (level: ``difficulty``), ``extra_fields``
 (``reward_extra_info``: ``acc``, ``format_ok``), ``rm_scores`` and ``responses`` of the step's
 rows from the TransferQueue (before verl clears them) and adds
