@@ -113,3 +113,21 @@ def test_training_curves_merge_resumed_runs_and_plot(tmp_path):
     assert curves.main([str(first), str(second), "--keys", "critic/score/mean", "--output", str(out)]) == 0
     assert out.stat().st_size > 1000
     assert curves.main([str(first), "--keys", "nope"]) == 1
+
+
+def test_training_curves_expand_per_type_wildcards(tmp_path, capsys):
+    from veritas.evaluation import curves
+
+    log = tmp_path / "m.jsonl"
+    rows = [{"step": s, "data": {"train_by_type/sudoku/accuracy": s / 4, "train_by_type/dyck/accuracy": s / 8,
+                                 "train_by_type/dyck/reward_mean": 1.0, "critic/score/mean": 0.5}} for s in (1, 2)]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    steps = curves.load_steps([log])
+    assert curves.expand_keys(steps, ["train_by_type/*/accuracy", "critic/score/mean", "never/logged"]) == [
+        "train_by_type/dyck/accuracy", "train_by_type/sudoku/accuracy", "critic/score/mean", "never/logged"]
+    out = tmp_path / "acc.png"
+    assert curves.main([str(log), "--keys", "train_by_type/*/accuracy", "--overlay", "--output", str(out), "--table"]) == 0
+    assert out.stat().st_size > 1000
+    table = capsys.readouterr().out
+    assert "| step | train_by_type/dyck/accuracy | train_by_type/sudoku/accuracy |" in table and "| 2 | 0.25 | 0.5 |" in table
+    assert curves.main([str(log), "--keys", "train_by_type/*/level_mean"]) == 1

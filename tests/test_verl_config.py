@@ -200,3 +200,18 @@ def test_cli_as_a_process_exits_1_with_one_error_line():
     assert run.stdout == ""
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "data.nope" in lines[0], run.stderr
+
+
+def test_trainer_mode_must_be_registered(grpo_cfg):
+    from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
+
+    with pytest.raises(ConfigError, match=r"trainer.v1.trainer_mode: Unknown trainer 'veritas_nope'.*"
+                                          r"VERL_USE_EXTERNAL_MODULES=veritas.verl_ext.type_metrics_trainer"):
+        validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="veritas_nope"))
+    with pytest.raises(ConfigError, match="Unknown trainer 'nope'. Available trainers: colocate_async"):
+        validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="nope"))
+    assert validate_ppo_config(_variant(grpo_cfg, trainer__use_v1="false", trainer__v1__trainer_mode="nope")) == [
+        "trainer.v1.trainer_mode=nope is ignored: trainer.use_v1=false runs verl's legacy trainer"]
+    import veritas.verl_ext.type_metrics_trainer  # noqa: F401  what VERL_USE_EXTERNAL_MODULES does at import verl
+
+    assert validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="veritas_sync")) == []

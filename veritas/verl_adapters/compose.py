@@ -207,6 +207,31 @@ def _check_adapters(cfg) -> list[str]:
     return notes
 
 
+VERL_TRAINER_MODES = ("sync", "colocate_async", "separate_async")
+TYPE_METRICS_MODULE = "veritas.verl_ext.type_metrics_trainer"
+
+
+def _check_trainer_mode(cfg) -> list[str]:
+    """trainer.v1.trainer_mode must name a registered v1 trainer.  main_ppo looks it up in its
+    TaskRunner actor, which imports the modules in VERL_USE_EXTERNAL_MODULES at ``import verl``
+    as this process did, so a name missing here will be missing there."""
+    mode = str((cfg.trainer.get("v1") or {}).get("trainer_mode", "sync"))
+    if mode in VERL_TRAINER_MODES:
+        return []
+    if not cfg.trainer.get("use_v1", True):
+        return [f"trainer.v1.trainer_mode={mode} is ignored: trainer.use_v1=false runs verl's legacy trainer"]
+    from verl.trainer.ppo.v1 import get_trainer_cls
+
+    try:
+        get_trainer_cls(mode)
+    except ValueError as exc:
+        hint = ""
+        if mode.startswith("veritas_"):
+            hint = f"; the veritas_* trainers need VERL_USE_EXTERNAL_MODULES={TYPE_METRICS_MODULE} in the environment"
+        raise ConfigError(f"trainer.v1.trainer_mode: {one_line(exc)}{hint}") from exc
+    return []
+
+
 def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
     """Raise ConfigError unless ``cfg`` (a composed ppo_trainer config) would start training.
     Returns warnings worth showing.  ``n_gpus_per_node`` overrides trainer.n_gpus_per_node."""
@@ -234,6 +259,7 @@ def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
         raise ConfigError(f"verl validate_config: {one_line(exc)}") from exc
     if str(cfg.algorithm.adv_estimator) == "grpo" and int(cfg.actor_rollout_ref.rollout.n) < 2:
         notes.append("GRPO with actor_rollout_ref.rollout.n < 2 has all-zero advantages: nothing is learned")
+    notes += _check_trainer_mode(cfg)
     notes += _check_adapters(cfg)
     return notes
 
