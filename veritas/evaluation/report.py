@@ -12,20 +12,25 @@ def _atomic_write(path: Path, data: str) -> None:
     os.replace(tmp, path)
 
 
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"  # None: samples from before the figure existed
+
+
 def markdown_table(results: dict) -> str:
     per = results["per_type"]
     ks = sorted({k for v in per.values() for k in v["pass_at_k"]}, key=int)
-    head = ["task type", "tasks", "accuracy", *[f"pass@{k}" for k in ks if k != "1"], "format rate", "mean chars"]
+    head = ["task type", "tasks", "accuracy", *[f"pass@{k}" for k in ks if k != "1"], "format rate", "truncated",
+            "mean chars"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for t, v in per.items():
         row = [t, str(v["tasks"]), f"{v['accuracy']:.1%}",
                *[f"{v['pass_at_k'][k]:.1%}" for k in ks if k != "1"],
-               f"{v['format_rate']:.1%}", f"{v['mean_response_chars']:.0f}"]
+               f"{v['format_rate']:.1%}", _share(v.get("truncation_rate")), f"{v['mean_response_chars']:.0f}"]
         lines.append("| " + " | ".join(row) + " |")
     o = results.get("overall")
     if o:
         lines.append(f"| **all** (macro) | {o['tasks']} | {o['accuracy_macro']:.1%} |"
-                     + " |" * (len(ks) - 1) + f" {o['format_rate']:.1%} | |")
+                     + " |" * (len(ks) - 1) + f" {o['format_rate']:.1%} | {_share(o.get('truncation_rate'))} | |")
     return "\n".join(lines)
 
 
@@ -58,7 +63,8 @@ def write_all(out: Path, results: dict) -> None:
     s = results["settings"]
     header = (f"# Evaluation of `{s['model']}`\n\n{s['n_per_type']} held-out tasks per type, "
               f"{s['samples']} sample(s) each, temperature {s['temperature']}, "
-              f"max {s['max_new_tokens']} new tokens, backend {results['backend']}.\n\n")
+              f"max {s['max_new_tokens']} new tokens (truncated: the share of responses that reached it), "
+              f"backend {results['backend']}.\n\n")
     _atomic_write(out / "results.md", header + markdown_table(results) + "\n")
     per = results["per_type"]
     if per:
