@@ -4,7 +4,7 @@ import json
 import pytest
 
 from veritas.envs import lgc_v2
-from veritas.evaluation import cli, report
+from veritas.evaluation import cli
 from veritas.evaluation.metrics import ks_to_report, pass_at_k, summarize
 
 
@@ -91,18 +91,6 @@ def test_torn_samples_line_is_dropped(tmp_path):
     p.write_text(json.dumps({"task_id": 1}) + "\n" + '{"task_id": 2, "resp')
     assert cli.read_samples(p) == [{"task_id": 1}]
     assert p.read_text() == json.dumps({"task_id": 1}) + "\n"
-
-
-def test_compare_prints_deltas(tmp_path, capsys):
-    def res(acc):
-        return {"settings": {"model": f"m{acc}"}, "per_type": {"sudoku": {"accuracy": acc, "format_rate": 1.0}}}
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    (tmp_path / "a" / "results.json").write_text(json.dumps(res(0.25)))
-    (tmp_path / "b" / "results.json").write_text(json.dumps(res(0.75)))
-    assert report.compare(tmp_path / "a" / "results.json", tmp_path / "b" / "results.json") == 0
-    out = capsys.readouterr().out
-    assert "+50.0%" in out and (tmp_path / "b" / "compare.png").stat().st_size > 1000
 
 
 def test_training_curves_merge_resumed_runs_and_plot(tmp_path):

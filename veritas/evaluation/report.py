@@ -1,4 +1,4 @@
-"""results.json / results.md / results.png, and the comparison of two runs."""
+"""results.json / results.md / results.png of a run."""
 from __future__ import annotations
 
 import json
@@ -74,22 +74,3 @@ def write_all(out: Path, results: dict) -> None:
                     "format rate": [per[t]["format_rate"] for t in labels]},
                    f"{Path(s['model']).name}: held-out LGC-V2 tasks")
 
-
-def compare(a_path: Path, b_path: Path) -> int:
-    a, b = (json.loads(Path(p).read_text()) for p in (a_path, b_path))
-    types = [t for t in a["per_type"] if t in b["per_type"]]
-    name_a, name_b = Path(a["settings"]["model"]).name, Path(b["settings"]["model"]).name
-    lines = [f"| task type | {name_a} acc | {name_b} acc | Δ acc | {name_a} format | {name_b} format | Δ format |",
-             "|---|---|---|---|---|---|---|"]
-    for t in types:
-        pa, pb = a["per_type"][t], b["per_type"][t]
-        lines.append(f"| {t} | {pa['accuracy']:.1%} | {pb['accuracy']:.1%} | {pb['accuracy'] - pa['accuracy']:+.1%} "
-                     f"| {pa['format_rate']:.1%} | {pb['format_rate']:.1%} | {pb['format_rate'] - pa['format_rate']:+.1%} |")
-    print("\n".join(lines))
-    if types:
-        out = Path(b_path).parent / "compare.png"
-        _bar_chart(out, types, {name_a: [a["per_type"][t]["accuracy"] for t in types],
-                                name_b: [b["per_type"][t]["accuracy"] for t in types]},
-                   "accuracy on held-out LGC-V2 tasks")
-        print(f"eval: wrote {out}")
-    return 0
