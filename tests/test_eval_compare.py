@@ -100,6 +100,8 @@ def test_compare_cli_prints_table_and_writes_json(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| dyck_language | 20 | 10.0 [" in printed and "| sudoku | 20 | 0.0 [0.0, 16.1] |" in printed
     assert "| **macro** (2 types) | 40 | 5.0 | 45.0 | +40.0 [" in printed
+    assert "| 100.0 → 100.0 |" in printed  # format rate of A and B
+    assert (b / "compare.png").stat().st_size > 1000
     saved = json.loads(out.read_text())
     assert saved["b"]["samples_file"].endswith("samples.jsonl.gz")
     assert saved["macro"]["difference"] == pytest.approx(0.4)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from veritas.evaluation import report
+
 Z95 = 1.959963984540054  # standard normal 97.5 % quantile
 SAMPLE_FILES = ("samples.jsonl", "samples.jsonl.gz")  # as written by eval; gzipped as committed
 
@@ -91,7 +93,7 @@ def read_rows(path: Path) -> list[dict]:
 
 def load_run(run: Path) -> dict:
     """A run's settings (from results.json, when there) and per-task verdicts:
-    {(task_id, level, language): {"type", "verdicts": [bool, ...]}}."""
+    {(task_id, level, language): {"type", "verdicts": [bool, ...], "format_ok": [bool, ...]}}."""
     folder = run_folder(run)
     results_file = folder / "results.json"
     settings = json.loads(results_file.read_text())["settings"] if results_file.exists() else {}
@@ -100,12 +102,15 @@ def load_run(run: Path) -> dict:
     for number, row in enumerate(read_rows(samples_path), 1):
         try:
             key = (row["task_id"], row.get("difficulty"), row.get("language"))
-            tasks.setdefault(key, {"type": row["task_type"], "verdicts": []})["verdicts"].append(bool(row["correct"]))
+            task = tasks.setdefault(key, {"type": row["task_type"], "verdicts": [], "format_ok": []})
+            task["verdicts"].append(bool(row["correct"]))
+            task["format_ok"].append(bool(row.get("format_ok")))
         except (KeyError, TypeError, AttributeError):
             raise CompareError(f"{samples_path}: row {number} lacks task_id, task_type or correct") from None
     k = settings.get("samples")
     if k:  # as summarize: a task with fewer samples than asked for (an unfinished run) is not counted
-        tasks = {key: t | {"verdicts": t["verdicts"][:k]} for key, t in tasks.items() if len(t["verdicts"]) >= k}
+        tasks = {key: t | {"verdicts": t["verdicts"][:k], "format_ok": t["format_ok"][:k]}
+                 for key, t in tasks.items() if len(t["verdicts"]) >= k}
     return {"path": str(run), "samples_file": str(samples_path), "model": settings.get("model"),
             "max_new_tokens": settings.get("max_new_tokens"), "tasks": tasks}
 
@@ -114,7 +119,9 @@ def _accuracy(tasks: list[dict]) -> dict:
     verdicts = [v for t in tasks for v in t["verdicts"]]
     correct = sum(verdicts)
     lo, hi = wilson_interval(correct, len(verdicts))
-    return {"correct": correct, "samples": len(verdicts), "accuracy": correct / len(verdicts), "wilson_95": [lo, hi]}
+    formatted = sum(f for t in tasks for f in t["format_ok"])
+    return {"correct": correct, "samples": len(verdicts), "accuracy": correct / len(verdicts), "wilson_95": [lo, hi],
+            "format_rate": formatted / len(verdicts)}
 
 
 def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0) -> dict:
@@ -175,17 +182,19 @@ def markdown(comparison: dict) -> str:
 
     m = comparison["method"]
     lines = [run_line("A"), run_line("B"), "",
-             "| task type | tasks | A accuracy % [95% CI] | B accuracy % [95% CI] | B − A points [95% CI] |",
-             "|---|---|---|---|---|"]
+             "| task type | tasks | A accuracy % [95% CI] | B accuracy % [95% CI] | B − A points [95% CI] "
+             "| format rate % A → B |",
+             "|---|---|---|---|---|---|"]
     for t, v in comparison["per_type"].items():
         lines.append(f"| {t} | {v['tasks']} | {_with_interval(v['a']['accuracy'], v['a']['wilson_95'])} "
                      f"| {_with_interval(v['b']['accuracy'], v['b']['wilson_95'])} "
-                     f"| {_with_interval(v['difference'], v['difference_95'], signed=True)} |")
+                     f"| {_with_interval(v['difference'], v['difference_95'], signed=True)} "
+                     f"| {_pct(v['a']['format_rate'])} → {_pct(v['b']['format_rate'])} |")
     mac, mic = comparison["macro"], comparison["micro"]
     lines.append(f"| **macro** ({mac['types']} types) | {mac['tasks']} | {_pct(mac['a_accuracy'])} | "
-                 f"{_pct(mac['b_accuracy'])} | {_with_interval(mac['difference'], mac['difference_95'], signed=True)} |")
+                 f"{_pct(mac['b_accuracy'])} | {_with_interval(mac['difference'], mac['difference_95'], signed=True)} | |")
     lines.append(f"| all tasks (micro) | {mic['tasks']} | | | "
-                 f"{_with_interval(mic['difference'], mic['difference_95'], signed=True)} |")
+                 f"{_with_interval(mic['difference'], mic['difference_95'], signed=True)} | |")
     lines += ["", f"Accuracy: {m['accuracy_interval']}. B − A: {m['difference_interval']}, "
                   f"{m['resamples']:,} resamples, seed {m['seed']}; tasks paired by {m['pairing']}."]
     return "\n".join(lines)
@@ -198,6 +207,13 @@ def compare(a_path: Path, b_path: Path, json_out: Path | None = None) -> int:
         print(f"eval --compare: {exc}", file=sys.stderr)
         return 2
     print(markdown(comparison))
+    # the accuracy chart beside B, which the CPU demo lists among its outputs
+    per = comparison["per_type"]
+    chart = run_folder(Path(b_path)) / "compare.png"
+    names = {tag: f"{tag.upper()}: {Path(comparison[tag]['model'] or comparison[tag]['path']).name}" for tag in "ab"}
+    report.bar_chart(chart, list(per), {names[tag]: [v[tag]["accuracy"] for v in per.values()] for tag in "ab"},
+                     "accuracy on held-out LGC-V2 tasks")
+    print(f"eval: wrote {chart}")
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(comparison, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -34,7 +34,7 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _bar_chart(path: Path, labels: list[str], series: dict[str, list[float]], title: str) -> None:
+def bar_chart(path: Path, labels: list[str], series: dict[str, list[float]], title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,7 +69,7 @@ def write_all(out: Path, results: dict) -> None:
     per = results["per_type"]
     if per:
         labels = list(per)
-        _bar_chart(out / "results.png", labels,
+        bar_chart(out / "results.png", labels,
                    {"accuracy": [per[t]["accuracy"] for t in labels],
                     "format rate": [per[t]["format_rate"] for t in labels]},
                    f"{Path(s['model']).name}: held-out LGC-V2 tasks")
