@@ -1,8 +1,9 @@
 """``veritas eval``: per-task-type accuracy of a model on held-out LGC-V2 tasks.
 
 Held-out tasks come from the registry's ``test`` seed range, which no training path draws from.
-Every sample is appended to ``samples.jsonl`` as soon as it is judged, so an interrupted run
-resumes where it stopped; ``results.json``, ``results.md`` and ``results.png`` are rewritten from
+Samples are appended to ``samples.jsonl`` after each generation call (on vLLM one call holds
+every pending prompt, so that its scheduler can batch them), so an interrupted run resumes from
+the last finished call; ``results.json``, ``results.md`` and ``results.png`` are rewritten from
 all samples at the end.  ``--compare A B`` compares two such runs task by task (``compare.py``).
 """
 from __future__ import annotations
