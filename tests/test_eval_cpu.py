@@ -59,10 +59,12 @@ def test_eval_embedded_model_on_cpu(tmp_path, capsys):
         task = lgc_v2.generate(s["task_id"], s["difficulty"], s["language"])
         assert lgc_v2.verify_task(task, s["response"]).correct == s["correct"]
         assert s["response"] and 0 < s["response_tokens"] <= 24
+        assert s["truncated"] in (True, False) and (not s["truncated"] or s["response_tokens"] == 24)
     for t in ("dyck_language", "operation"):
         r = results["per_type"][t]
         assert r["tasks"] == 2 and r["samples"] == 2
         assert r["accuracy"] == sum(s["correct"] for s in samples if s["task_type"] == t) / 2
+        assert r["truncation_rate"] == sum(s["truncated"] for s in samples if s["task_type"] == t) / 2
     assert results["backend"] == "hf" and results["throughput"]["prompts"] == 4
     assert (out / "results.png").stat().st_size > 1000 and "| dyck_language |" in (out / "results.md").read_text()
     # resumed: nothing left to generate, same samples, same figures

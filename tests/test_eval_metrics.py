@@ -4,7 +4,7 @@ import json
 import pytest
 
 from veritas.envs import lgc_v2
-from veritas.evaluation import cli, report
+from veritas.evaluation import cli
 from veritas.evaluation.metrics import ks_to_report, pass_at_k, summarize
 
 
@@ -32,18 +32,21 @@ def test_ks_to_report():
     assert ks_to_report(6) == [1, 2, 4, 6]
 
 
-def _rec(tt, tid, correct, fmt=True, chars=10):
-    return {"task_type": tt, "task_id": tid, "correct": correct, "format_ok": fmt,
-            "response_chars": chars, "response_tokens": chars // 2}
+def _rec(tt, tid, correct, fmt=True, chars=10, truncated=None):
+    rec = {"task_type": tt, "task_id": tid, "correct": correct, "format_ok": fmt,
+           "response_chars": chars, "response_tokens": chars // 2}
+    if truncated is not None:  # samples written before the flag existed have none
+        rec["truncated"] = truncated
+    return rec
 
 
 def test_summarize_hand_computed():
     samples = [
         # sudoku: task 1 has 1/2 right, task 2 has 0/2 right (one unreadable)
-        _rec("sudoku", 1, True), _rec("sudoku", 1, False),
-        _rec("sudoku", 2, False), _rec("sudoku", 2, False, fmt=False, chars=30),
-        # operation: task 3 2/2 right; task 4 incomplete (1 of 2 samples) is left out
-        _rec("operation", 3, True), _rec("operation", 3, True), _rec("operation", 4, True),
+        _rec("sudoku", 1, True, truncated=False), _rec("sudoku", 1, False, truncated=False),
+        _rec("sudoku", 2, False, truncated=False), _rec("sudoku", 2, False, fmt=False, chars=30, truncated=True),
+        # operation: task 3 2/2 right; task 4 incomplete (1 of 2 samples) is left out; no truncation flags
+        _rec("operation", 3, True), _rec("operation", 3, True), _rec("operation", 4, True, truncated=True),
     ]
     r = summarize(samples, n_samples=2)
     s = r["per_type"]["sudoku"]
@@ -53,8 +56,11 @@ def test_summarize_hand_computed():
     assert s["mean_response_chars"] == pytest.approx(15)
     assert s["pass_at_k"]["1"] == pytest.approx(0.25)
     assert s["pass_at_k"]["2"] == pytest.approx(0.5)
+    assert s["truncation_rate"] == pytest.approx(0.25)
     o = r["per_type"]["operation"]
     assert o["tasks"] == 1 and o["incomplete_tasks"] == 1 and o["accuracy"] == 1.0
+    assert o["truncation_rate"] is None  # unknown, not 0: the counted samples carry no flag
+    assert r["overall"]["truncation_rate"] == pytest.approx(1 / 4)  # over the flagged samples counted
     assert r["overall"]["accuracy_macro"] == pytest.approx((0.25 + 1.0) / 2)
     assert r["overall"]["accuracy_micro"] == pytest.approx(3 / 6)
 
@@ -85,18 +91,6 @@ def test_torn_samples_line_is_dropped(tmp_path):
     p.write_text(json.dumps({"task_id": 1}) + "\n" + '{"task_id": 2, "resp')
     assert cli.read_samples(p) == [{"task_id": 1}]
     assert p.read_text() == json.dumps({"task_id": 1}) + "\n"
-
-
-def test_compare_prints_deltas(tmp_path, capsys):
-    def res(acc):
-        return {"settings": {"model": f"m{acc}"}, "per_type": {"sudoku": {"accuracy": acc, "format_rate": 1.0}}}
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    (tmp_path / "a" / "results.json").write_text(json.dumps(res(0.25)))
-    (tmp_path / "b" / "results.json").write_text(json.dumps(res(0.75)))
-    assert report.compare(tmp_path / "a" / "results.json", tmp_path / "b" / "results.json") == 0
-    out = capsys.readouterr().out
-    assert "+50.0%" in out and (tmp_path / "b" / "compare.png").stat().st_size > 1000
 
 
 def test_training_curves_merge_resumed_runs_and_plot(tmp_path):

@@ -1,8 +1,10 @@
 """Batched text generation for evaluation: vLLM on a GPU, transformers ``generate`` otherwise.
 
 Both take chat prompts (lists of ``{role, content}``) and return, per prompt, ``n`` completions
-with their token counts.  Greedy when ``temperature == 0``; sampling is seeded, so a run is
-repeatable.
+with their token counts and whether they ran out of budget (``max_new_tokens``).  Both render
+prompts with the model's own chat template through its transformers tokenizer, so the two
+backends see the same token ids.  Greedy when ``temperature == 0``; sampling is seeded, so a run
+is repeatable.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 class Completion:
     text: str
     tokens: int
+    truncated: bool  # stopped by max_new_tokens, not by an end-of-sequence token
 
 
 def pick_backend(requested: str) -> str:
@@ -50,8 +53,26 @@ def cpu_dtype(torch):
     return torch.bfloat16 if native else torch.float32
 
 
+def render_chats(tokenizer, prompts: list[list[dict]]) -> list[str]:
+    """Prompt texts as the model's chat template writes them, ready for the assistant's turn."""
+    return [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+
+
+def stop_or_budget(ids: list[int], stop_ids: set[int]) -> tuple[int, bool]:
+    """(tokens generated up to and including the first stop token, whether no stop token came).
+
+    Batched ``generate`` pads finished rows after their stop token (the pad id is often the stop
+    id itself), so the first stop token, not the row length, ends a completion; a row without one
+    ran until ``max_new_tokens``."""
+    for i, token in enumerate(ids):
+        if token in stop_ids:
+            return i + 1, False
+    return len(ids), True
+
+
 class HFBackend:
     name = "hf"
+    default_batch_size = 16  # padded batches: larger ones waste compute on the longest prompt/answer
 
     def __init__(self, model_dir: Path, seed: int = 0):
         import torch
@@ -69,8 +90,8 @@ class HFBackend:
 
     def generate(self, prompts: list[list[dict]], n: int, temperature: float, max_new_tokens: int) -> list[list[Completion]]:
         torch = self.torch
-        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        enc = self.tokenizer(render_chats(self.tokenizer, prompts), return_tensors="pt", padding=True,
+                             add_special_tokens=False).to(self.device)
         kwargs = dict(max_new_tokens=max_new_tokens, num_return_sequences=n,
                       pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id)
         if temperature > 0:
@@ -80,37 +101,53 @@ class HFBackend:
             kwargs.update(do_sample=False)
         with torch.no_grad():
             out = self.model.generate(**enc, **kwargs)
-        new = out[:, enc["input_ids"].shape[1]:]
+        new = out[:, enc["input_ids"].shape[1]:].tolist()
+        stop_ids = {self.tokenizer.eos_token_id}  # the only stop id passed to generate above
         results: list[list[Completion]] = []
         for i in range(len(prompts)):
             group = []
-            for j in range(n):
-                ids = new[i * n + j]
-                n_tokens = int((ids != self.tokenizer.pad_token_id).sum())
-                # a completion that stopped at eos has eos == pad; count it as one token
-                if n_tokens < len(ids):
-                    n_tokens += 1
-                group.append(Completion(self.tokenizer.decode(ids, skip_special_tokens=True), min(n_tokens, len(ids))))
+            for ids in new[i * n:(i + 1) * n]:
+                tokens, truncated = stop_or_budget(ids, stop_ids)
+                group.append(Completion(self.tokenizer.decode(ids[:tokens], skip_special_tokens=True), tokens, truncated))
             results.append(group)
         return results
 
 
 class VLLMBackend:
+    """vLLM's offline engine, given every prompt of a call at once: its scheduler keeps as many
+    sequences running as the KV cache holds (continuous batching), which small per-call batches
+    would cap at the batch size."""
+
     name = "vllm"
+    default_batch_size = None  # all pending prompts in one call
 
-    def __init__(self, model_dir: Path, seed: int = 0):
-        from vllm import LLM
-
-        self.llm = LLM(model=str(model_dir), seed=seed, enforce_eager=True)
+    def __init__(self, llm, tokenizer, sampling_params_type, seed: int = 0):
+        # llm and sampling_params_type are vllm.LLM and vllm.SamplingParams; passed in so that
+        # tests can drive the batching with stand-ins where vLLM is not installed
+        self.llm = llm
+        self.tokenizer = tokenizer
+        self.sampling_params_type = sampling_params_type
         self.seed = seed
 
-    def generate(self, prompts: list[list[dict]], n: int, temperature: float, max_new_tokens: int) -> list[list[Completion]]:
-        from vllm import SamplingParams
+    @classmethod
+    def load(cls, model_dir: Path, seed: int = 0) -> "VLLMBackend":
+        from transformers import AutoTokenizer
+        from vllm import LLM, SamplingParams
 
-        params = SamplingParams(n=n, temperature=temperature, max_tokens=max_new_tokens, seed=self.seed)
-        outs = self.llm.chat(prompts, params, use_tqdm=False)
-        return [[Completion(c.text, len(c.token_ids)) for c in o.outputs] for o in outs]
+        # eager: no torch.compile / CUDA-graph capture at start-up (tens of seconds per model);
+        # at hundreds of concurrent sequences a 135M model's decode step is bound by KV-cache reads
+        llm = LLM(model=str(model_dir), seed=seed, enforce_eager=True)
+        return cls(llm, AutoTokenizer.from_pretrained(model_dir), SamplingParams, seed)
+
+    def generate(self, prompts: list[list[dict]], n: int, temperature: float, max_new_tokens: int) -> list[list[Completion]]:
+        # token ids, not text: vLLM would tokenize text with special tokens added (a second BOS
+        # for templates that already write one)
+        requests = [{"prompt_token_ids": self.tokenizer(text, add_special_tokens=False)["input_ids"]}
+                    for text in render_chats(self.tokenizer, prompts)]
+        params = self.sampling_params_type(n=n, temperature=temperature, max_tokens=max_new_tokens, seed=self.seed)
+        outs = self.llm.generate(requests, params, use_tqdm=True)
+        return [[Completion(c.text, len(c.token_ids), c.finish_reason == "length") for c in o.outputs] for o in outs]
 
 
 def load_backend(name: str, model_dir: Path, seed: int):
-    return VLLMBackend(model_dir, seed) if name == "vllm" else HFBackend(model_dir, seed)
+    return VLLMBackend.load(model_dir, seed) if name == "vllm" else HFBackend(model_dir, seed)

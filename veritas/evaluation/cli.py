@@ -1,9 +1,10 @@
 """``veritas eval``: per-task-type accuracy of a model on held-out LGC-V2 tasks.
 
 Held-out tasks come from the registry's ``test`` seed range, which no training path draws from.
-Every sample is appended to ``samples.jsonl`` as soon as it is judged, so an interrupted run
-resumes where it stopped; ``results.json``, ``results.md`` and ``results.png`` are rewritten from
-all samples at the end.  ``--compare A/results.json B/results.json`` prints and plots the deltas.
+Samples are appended to ``samples.jsonl`` after each generation call (on vLLM one call holds
+every pending prompt, so that its scheduler can batch them), so an interrupted run resumes from
+the last finished call; ``results.json``, ``results.md`` and ``results.png`` are rewritten from
+all samples at the end.  ``--compare A B`` compares two such runs task by task (``compare.py``).
 """
 from __future__ import annotations
 
@@ -39,9 +40,13 @@ def add_arguments(p):
     p.add_argument("--reasoning", action="store_true", help="ask for reasoning in <think> before the answer")
     p.add_argument("--backend", choices=["auto", "vllm", "hf"], default="auto",
                    help="auto: vLLM when importable and a GPU is present, else transformers")
-    p.add_argument("--batch-size", type=int, default=16, help="prompts per generation batch")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="prompts per generation call (default: all pending prompts in one call on vLLM, "
+                        "whose scheduler batches them; 16 on hf)")
     p.add_argument("--output", default=None, help="output dir (default: train/artifacts/eval/<model name>)")
-    p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two results.json files and exit")
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                   help="compare two runs on the same held-out tasks (results dirs or results.json) and exit")
+    p.add_argument("--json", metavar="OUT", help="with --compare: also write the comparison here")
 
 
 def heldout_selection(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int,
@@ -92,7 +97,12 @@ def versions() -> dict:
 
 def run(args) -> int:
     if args.compare:
-        return report.compare(Path(args.compare[0]), Path(args.compare[1]))
+        from veritas.evaluation.compare import compare
+
+        return compare(Path(args.compare[0]), Path(args.compare[1]), Path(args.json) if args.json else None)
+    if args.json:
+        print("eval: --json goes with --compare A B", file=sys.stderr)
+        return 2
     if not args.model:
         print("eval: --model is required (or --compare A B)", file=sys.stderr)
         return 2
@@ -136,10 +146,11 @@ def run(args) -> int:
     gen_seconds = 0.0
     if pending:
         backend = load_backend(backend_name, model_dir, args.seed)
+        chunk = args.batch_size or backend.default_batch_size or len(pending)
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), desc="eval", unit="task", file=sys.stderr)
         with open(samples_path, "a", encoding="utf-8") as f:
-            for start in range(0, len(pending), args.batch_size):
-                batch = pending[start:start + args.batch_size]
+            for start in range(0, len(pending), chunk):
+                batch = pending[start:start + chunk]
                 prompts = [chat_prompt(t, args.system_prompt, args.reasoning) for t in batch]
                 t0 = time.perf_counter()
                 groups = backend.generate(prompts, args.samples, args.temperature, args.max_new_tokens)
@@ -153,7 +164,8 @@ def run(args) -> int:
                                "difficulty": task.difficulty, "language": task.language,
                                "prompt": prompt[-1]["content"], "response": comp.text,
                                "correct": v.correct, "format_ok": v.format_ok, "reason": v.reason,
-                               "response_chars": len(comp.text), "response_tokens": comp.tokens}
+                               "response_chars": len(comp.text), "response_tokens": comp.tokens,
+                               "truncated": comp.truncated}
                         f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                         done.append(rec)
                 f.flush()
@@ -164,7 +176,8 @@ def run(args) -> int:
     results = summarize([s for s in done if s["task_id"] in wanted], args.samples)
     results.update({"settings": settings, "backend": backend_name, "versions": versions(),
                     "throughput": {"prompts": len(pending), "generation_seconds": round(gen_seconds, 2),
-                                   "prompts_per_minute": round(60 * len(pending) / gen_seconds, 1) if gen_seconds else None}})
+                                   "prompts_per_minute": round(60 * len(pending) / gen_seconds, 1) if gen_seconds else None,
+                                   "prompts_per_second": round(len(pending) / gen_seconds, 2) if gen_seconds else None}})
     report.write_all(out, results)
     print(report.markdown_table(results))
     print(f"eval: wrote {out}/results.json, results.md, results.png, samples.jsonl")

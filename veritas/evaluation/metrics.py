@@ -26,20 +26,29 @@ def ks_to_report(n: int) -> list[int]:
     return sorted(ks)
 
 
+def truncation_rate(records: list[dict]) -> float | None:
+    """Share of responses cut off by max_new_tokens, over the records that say so (samples
+    written before the flag existed do not); None when none does."""
+    flags = [bool(r["truncated"]) for r in records if "truncated" in r]
+    return sum(flags) / len(flags) if flags else None
+
+
 def summarize(samples: Iterable[dict], n_samples: int) -> dict:
     """Per-type and overall figures from sample records (task_type, task_id, correct, format_ok,
-    response_chars, response_tokens).  Tasks with fewer than ``n_samples`` records are left out
-    of pass@k (an unfinished resume) and counted as ``incomplete_tasks``."""
+    response_chars, response_tokens, truncated).  Tasks with fewer than ``n_samples`` records are
+    left out of pass@k (an unfinished resume) and counted as ``incomplete_tasks``."""
     by_type: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for s in samples:
         by_type[s["task_type"]][s["task_id"]].append(s)
     per_type = {}
+    counted: list[dict] = []  # the records behind per_type, for the overall truncation rate
     for task_type in sorted(by_type):
         tasks = by_type[task_type]
         complete = {tid: recs for tid, recs in tasks.items() if len(recs) >= n_samples}
         recs = [r for rs in complete.values() for r in rs[:n_samples]]
         if not recs:
             continue
+        counted += recs
         n_correct = sum(bool(r["correct"]) for r in recs)
         per_type[task_type] = {
             "tasks": len(complete),
@@ -49,6 +58,7 @@ def summarize(samples: Iterable[dict], n_samples: int) -> dict:
             "format_rate": sum(bool(r["format_ok"]) for r in recs) / len(recs),
             "mean_response_chars": sum(r["response_chars"] for r in recs) / len(recs),
             "mean_response_tokens": sum(r.get("response_tokens", 0) for r in recs) / len(recs),
+            "truncation_rate": truncation_rate(recs),
             "pass_at_k": {
                 str(k): sum(pass_at_k(n_samples, sum(bool(r["correct"]) for r in rs[:n_samples]), k)
                             for rs in complete.values()) / len(complete)
@@ -65,5 +75,6 @@ def summarize(samples: Iterable[dict], n_samples: int) -> dict:
             "accuracy_micro": sum(v["correct"] for v in per_type.values()) / total,
             "accuracy_macro": sum(v["accuracy"] for v in per_type.values()) / len(per_type),
             "format_rate": sum(v["format_rate"] * v["samples"] for v in per_type.values()) / total,
+            "truncation_rate": truncation_rate(counted),
         }
     return {"per_type": per_type, "overall": overall}

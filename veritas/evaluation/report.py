@@ -1,4 +1,4 @@
-"""results.json / results.md / results.png, and the comparison of two runs."""
+"""results.json / results.md / results.png of a run."""
 from __future__ import annotations
 
 import json
@@ -12,24 +12,29 @@ def _atomic_write(path: Path, data: str) -> None:
     os.replace(tmp, path)
 
 
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"  # None: samples from before the figure existed
+
+
 def markdown_table(results: dict) -> str:
     per = results["per_type"]
     ks = sorted({k for v in per.values() for k in v["pass_at_k"]}, key=int)
-    head = ["task type", "tasks", "accuracy", *[f"pass@{k}" for k in ks if k != "1"], "format rate", "mean chars"]
+    head = ["task type", "tasks", "accuracy", *[f"pass@{k}" for k in ks if k != "1"], "format rate", "truncated",
+            "mean chars"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for t, v in per.items():
         row = [t, str(v["tasks"]), f"{v['accuracy']:.1%}",
                *[f"{v['pass_at_k'][k]:.1%}" for k in ks if k != "1"],
-               f"{v['format_rate']:.1%}", f"{v['mean_response_chars']:.0f}"]
+               f"{v['format_rate']:.1%}", _share(v.get("truncation_rate")), f"{v['mean_response_chars']:.0f}"]
         lines.append("| " + " | ".join(row) + " |")
     o = results.get("overall")
     if o:
         lines.append(f"| **all** (macro) | {o['tasks']} | {o['accuracy_macro']:.1%} |"
-                     + " |" * (len(ks) - 1) + f" {o['format_rate']:.1%} | |")
+                     + " |" * (len(ks) - 1) + f" {o['format_rate']:.1%} | {_share(o.get('truncation_rate'))} | |")
     return "\n".join(lines)
 
 
-def _bar_chart(path: Path, labels: list[str], series: dict[str, list[float]], title: str) -> None:
+def bar_chart(path: Path, labels: list[str], series: dict[str, list[float]], title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -58,32 +63,14 @@ def write_all(out: Path, results: dict) -> None:
     s = results["settings"]
     header = (f"# Evaluation of `{s['model']}`\n\n{s['n_per_type']} held-out tasks per type, "
               f"{s['samples']} sample(s) each, temperature {s['temperature']}, "
-              f"max {s['max_new_tokens']} new tokens, backend {results['backend']}.\n\n")
+              f"max {s['max_new_tokens']} new tokens (truncated: the share of responses that reached it), "
+              f"backend {results['backend']}.\n\n")
     _atomic_write(out / "results.md", header + markdown_table(results) + "\n")
     per = results["per_type"]
     if per:
         labels = list(per)
-        _bar_chart(out / "results.png", labels,
+        bar_chart(out / "results.png", labels,
                    {"accuracy": [per[t]["accuracy"] for t in labels],
                     "format rate": [per[t]["format_rate"] for t in labels]},
                    f"{Path(s['model']).name}: held-out LGC-V2 tasks")
 
-
-def compare(a_path: Path, b_path: Path) -> int:
-    a, b = (json.loads(Path(p).read_text()) for p in (a_path, b_path))
-    types = [t for t in a["per_type"] if t in b["per_type"]]
-    name_a, name_b = Path(a["settings"]["model"]).name, Path(b["settings"]["model"]).name
-    lines = [f"| task type | {name_a} acc | {name_b} acc | Δ acc | {name_a} format | {name_b} format | Δ format |",
-             "|---|---|---|---|---|---|---|"]
-    for t in types:
-        pa, pb = a["per_type"][t], b["per_type"][t]
-        lines.append(f"| {t} | {pa['accuracy']:.1%} | {pb['accuracy']:.1%} | {pb['accuracy'] - pa['accuracy']:+.1%} "
-                     f"| {pa['format_rate']:.1%} | {pb['format_rate']:.1%} | {pb['format_rate'] - pa['format_rate']:+.1%} |")
-    print("\n".join(lines))
-    if types:
-        out = Path(b_path).parent / "compare.png"
-        _bar_chart(out, types, {name_a: [a["per_type"][t]["accuracy"] for t in types],
-                                name_b: [b["per_type"][t]["accuracy"] for t in types]},
-                   "accuracy on held-out LGC-V2 tasks")
-        print(f"eval: wrote {out}")
-    return 0

@@ -1,0 +1,128 @@
+"""`veritas eval --compare A B` on hand-checkable runs: Wilson intervals against known values, the
+paired bootstrap (stratified by type) against cases whose answer is known, task sets that do not
+match refused, and gzipped samples read."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from veritas.cli import main
+from veritas.evaluation.compare import (bootstrap_mean_differences, compare_runs, interval95, load_run,
+                                        wilson_interval)
+
+
+def make_run(folder, verdicts: dict[str, list[bool]], *, gz=False, language="en", samples=1, torn_tail=False):
+    """A results folder as `veritas eval` leaves it: results.json settings and one samples row per
+    verdict; task i of a type is task id f"{type}-{i}" at level 3, with ``samples`` rows each."""
+    folder.mkdir(parents=True)
+    rows = []
+    for task_type, per_task in verdicts.items():
+        for i, correct in enumerate(per_task):
+            for j in range(samples):
+                rows.append({"task_id": f"{task_type}-{i}", "task_type": task_type, "sample": j, "difficulty": 3,
+                             "language": language, "response": "x", "correct": bool(correct), "format_ok": True,
+                             "truncated": False})
+    text = "".join(json.dumps(r) + "\n" for r in rows) + ('{"task_id": "torn' if torn_tail else "")
+    if gz:
+        with gzip.open(folder / "samples.jsonl.gz", "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        (folder / "samples.jsonl").write_text(text)
+    (folder / "results.json").write_text(json.dumps({"settings": {"model": folder.name, "samples": samples,
+                                                                  "max_new_tokens": 256}}))
+    return folder
+
+
+def test_wilson_interval_known_values():
+    assert wilson_interval(8, 10) == pytest.approx((0.490, 0.943), abs=5e-4)
+    # 0 of n: the lower end is 0 and the upper is z^2 / (n + z^2)
+    z2 = 1.959963984540054 ** 2
+    assert wilson_interval(0, 10) == pytest.approx((0.0, z2 / (10 + z2)))
+    assert wilson_interval(10, 10) == pytest.approx((1 - z2 / (10 + z2), 1.0))
+    with pytest.raises(ValueError):
+        wilson_interval(0, 0)
+
+
+def test_bootstrap_matches_the_normal_approximation_for_many_tasks():
+    # 200 paired tasks: 60 improved, 20 worse, 120 unchanged: mean 0.2, sd 0.6, standard error 0.6 / sqrt(200)
+    diffs = np.array([1.0] * 60 + [-1.0] * 20 + [0.0] * 120)
+    lo, hi = interval95(bootstrap_mean_differences({"t": diffs}, resamples=10_000, seed=0)["t"])
+    se = 0.6 / np.sqrt(200)
+    assert lo == pytest.approx(0.2 - 1.96 * se, abs=0.01) and hi == pytest.approx(0.2 + 1.96 * se, abs=0.01)
+    again = bootstrap_mean_differences({"t": diffs}, resamples=10_000, seed=0)["t"]
+    assert interval95(again) == [lo, hi]  # fixed seed: the same interval every time
+
+
+def test_clear_improvement_excludes_zero_and_identical_runs_include_it(tmp_path):
+    base = {"dyck_language": [i < 2 for i in range(20)]}    # 2 / 20
+    better = {"dyck_language": [i < 18 for i in range(20)]}  # 18 / 20, right wherever base was
+    a, b = load_run(make_run(tmp_path / "a", base)), load_run(make_run(tmp_path / "b", better, gz=True))
+    up = compare_runs(a, b)["per_type"]["dyck_language"]
+    assert up["a"]["accuracy"] == 0.1 and up["b"]["accuracy"] == 0.9 and up["difference"] == pytest.approx(0.8)
+    assert up["difference_95"][0] > 0
+    assert up["b"]["wilson_95"] == pytest.approx(list(wilson_interval(18, 20)))
+    same = compare_runs(a, a)["per_type"]["dyck_language"]
+    assert same["difference"] == 0 and same["difference_95"][0] <= 0 <= same["difference_95"][1]
+    # as many tasks lost as won: the difference is 0 and its interval straddles it
+    swapped = load_run(make_run(tmp_path / "c", {"dyck_language": [2 <= i < 4 for i in range(20)]}))
+    even = compare_runs(a, swapped)["per_type"]["dyck_language"]
+    assert even["difference"] == 0 and even["difference_95"][0] < 0 < even["difference_95"][1]
+
+
+def test_macro_difference_is_stratified_by_type(tmp_path):
+    # every sudoku task improves, no operation task changes: resampling within each type keeps
+    # 10 of each, so every resample's macro (and micro) difference is exactly 0.5; resampling the
+    # 20 tasks as one pool would not
+    a = load_run(make_run(tmp_path / "a", {"sudoku": [False] * 10, "operation": [True] * 5 + [False] * 5}))
+    b = load_run(make_run(tmp_path / "b", {"sudoku": [True] * 10, "operation": [True] * 5 + [False] * 5}))
+    c = compare_runs(a, b)
+    assert c["macro"]["difference"] == 0.5 and c["macro"]["difference_95"] == pytest.approx([0.5, 0.5])
+    assert c["micro"]["difference_95"] == pytest.approx([0.5, 0.5])
+    assert c["macro"]["a_accuracy"] == pytest.approx(0.25) and c["macro"]["b_accuracy"] == pytest.approx(0.75)
+
+
+def test_samples_per_task_are_averaged_before_pairing(tmp_path):
+    a = load_run(make_run(tmp_path / "a", {"sudoku": [False, True]}, samples=4))
+    assert [t["verdicts"] for t in a["tasks"].values()] == [[False] * 4, [True] * 4]
+    c = compare_runs(a, a)
+    assert c["per_type"]["sudoku"]["a"]["samples"] == 8 and c["per_type"]["sudoku"]["a"]["correct"] == 4
+
+
+def test_compare_cli_prints_table_and_writes_json(tmp_path, capsys):
+    a = make_run(tmp_path / "base", {"dyck_language": [i < 2 for i in range(20)], "sudoku": [False] * 20})
+    b = make_run(tmp_path / "sft", {"dyck_language": [i < 18 for i in range(20)], "sudoku": [False] * 20},
+                 gz=True)
+    out = tmp_path / "cmp" / "compare.json"
+    assert main(["eval", "--compare", str(a / "results.json"), str(b), "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| dyck_language | 20 | 10.0 [" in printed and "| sudoku | 20 | 0.0 [0.0, 16.1] |" in printed
+    assert "| **macro** (2 types) | 40 | 5.0 | 45.0 | +40.0 [" in printed
+    assert "| 100.0 → 100.0 |" in printed  # format rate of A and B
+    assert (b / "compare.png").stat().st_size > 1000
+    saved = json.loads(out.read_text())
+    assert saved["b"]["samples_file"].endswith("samples.jsonl.gz")
+    assert saved["macro"]["difference"] == pytest.approx(0.4)
+
+
+def test_compare_refuses_runs_on_different_tasks(tmp_path, capsys):
+    a = make_run(tmp_path / "a", {"sudoku": [True] * 10})
+    fewer = make_run(tmp_path / "b", {"sudoku": [True] * 7})
+    assert main(["eval", "--compare", str(a), str(fewer)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "3 of A's 10 are not in B and 0 of B's 7 are not in A" in err
+    # the same task ids in another language are other puzzles
+    zh = make_run(tmp_path / "zh", {"sudoku": [True] * 10}, language="zh")
+    assert main(["eval", "--compare", str(a), str(zh)]) == 2
+    assert "10 of A's 10 are not in B" in capsys.readouterr().err
+    assert main(["eval", "--compare", str(a), str(tmp_path / "nowhere")]) == 2
+    assert "holds no samples.jsonl" in capsys.readouterr().err
+
+
+def test_torn_last_line_is_left_out_without_touching_the_file(tmp_path):
+    run = make_run(tmp_path / "a", {"sudoku": [True, False]}, torn_tail=True)
+    before = (run / "samples.jsonl").read_bytes()
+    assert len(load_run(run)["tasks"]) == 2
+    assert (run / "samples.jsonl").read_bytes() == before

@@ -1,0 +1,221 @@
+"""``veritas eval --compare A B``: accuracy of two evaluations on the same held-out tasks, per type,
+with Wilson 95 % intervals, and the difference B − A with a paired bootstrap 95 % interval.
+
+Pairing: a task is (task id, level, language), so both runs must have judged the same puzzles;
+its accuracy is the mean verdict of its samples.  The bootstrap resamples tasks with replacement
+within each type (stratified), so the macro difference (mean over types) and the micro one (over
+all tasks) keep every type's share of the tasks.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from veritas.evaluation import report
+
+Z95 = 1.959963984540054  # standard normal 97.5 % quantile
+SAMPLE_FILES = ("samples.jsonl", "samples.jsonl.gz")  # as written by eval; gzipped as committed
+
+
+class CompareError(ValueError):
+    pass
+
+
+def wilson_interval(correct: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (stays inside [0, 1], sane at 0/n and n/n)."""
+    if n <= 0:
+        raise ValueError("an interval needs at least one trial")
+    p = correct / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def bootstrap_mean_differences(diffs_by_type: dict[str, np.ndarray], resamples: int = 10_000,
+                               seed: int = 0) -> dict[str, np.ndarray]:
+    """Per type, ``resamples`` bootstrap means of the paired differences, tasks drawn with
+    replacement within the type.
+
+    Drawing n tasks with replacement is drawing multinomial counts over them; counting over the
+    distinct difference values instead (a handful: -1, 0, 1 with one sample per task) gives the
+    same distribution of means with arrays of resamples x values rather than resamples x tasks."""
+    rng = np.random.default_rng(seed)
+    means = {}
+    for task_type in sorted(diffs_by_type):  # a fixed order: the same draws for the same data
+        diffs = diffs_by_type[task_type]
+        values, counts = np.unique(diffs, return_counts=True)
+        draws = rng.multinomial(len(diffs), counts / len(diffs), size=resamples)
+        means[task_type] = draws @ values / len(diffs)
+    return means
+
+
+def interval95(draws: np.ndarray) -> list[float]:
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return [float(lo), float(hi)]
+
+
+def run_folder(run: Path) -> Path:
+    """A run is named by its output folder or by its results.json."""
+    return run.parent if run.suffix == ".json" else run
+
+
+def find_samples(run: Path) -> Path:
+    folder = run_folder(run)
+    for name in SAMPLE_FILES:
+        if (folder / name).exists():
+            return folder / name
+    raise CompareError(f"{folder} holds no {' or '.join(SAMPLE_FILES)}: --compare needs each run's per-task verdicts")
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Sample rows of a samples file; a torn last line (an interrupted eval) is left out, and the
+    file is not modified."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            if number == len(lines):  # no newline after it: written when the run stopped
+                break
+            raise CompareError(f"{path}:{number} is not a JSON line")
+    return rows
+
+
+def load_run(run: Path) -> dict:
+    """A run's settings (from results.json, when there) and per-task verdicts:
+    {(task_id, level, language): {"type", "verdicts": [bool, ...], "format_ok": [bool, ...]}}."""
+    folder = run_folder(run)
+    results_file = folder / "results.json"
+    settings = json.loads(results_file.read_text())["settings"] if results_file.exists() else {}
+    samples_path = find_samples(run)
+    tasks: dict[tuple, dict] = {}
+    for number, row in enumerate(read_rows(samples_path), 1):
+        try:
+            key = (row["task_id"], row.get("difficulty"), row.get("language"))
+            task = tasks.setdefault(key, {"type": row["task_type"], "verdicts": [], "format_ok": []})
+            task["verdicts"].append(bool(row["correct"]))
+            task["format_ok"].append(bool(row.get("format_ok")))
+        except (KeyError, TypeError, AttributeError):
+            raise CompareError(f"{samples_path}: row {number} lacks task_id, task_type or correct") from None
+    k = settings.get("samples")
+    if k:  # as summarize: a task with fewer samples than asked for (an unfinished run) is not counted
+        tasks = {key: t | {"verdicts": t["verdicts"][:k], "format_ok": t["format_ok"][:k]}
+                 for key, t in tasks.items() if len(t["verdicts"]) >= k}
+    return {"path": str(run), "samples_file": str(samples_path), "model": settings.get("model"),
+            "max_new_tokens": settings.get("max_new_tokens"), "tasks": tasks}
+
+
+def _accuracy(tasks: list[dict]) -> dict:
+    verdicts = [v for t in tasks for v in t["verdicts"]]
+    correct = sum(verdicts)
+    lo, hi = wilson_interval(correct, len(verdicts))
+    formatted = sum(f for t in tasks for f in t["format_ok"])
+    return {"correct": correct, "samples": len(verdicts), "accuracy": correct / len(verdicts), "wilson_95": [lo, hi],
+            "format_rate": formatted / len(verdicts)}
+
+
+def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0) -> dict:
+    only_a, only_b = a["tasks"].keys() - b["tasks"].keys(), b["tasks"].keys() - a["tasks"].keys()
+    if only_a or only_b:
+        raise CompareError(
+            f"the runs judged different tasks: {len(only_a)} of A's {len(a['tasks'])} are not in B and "
+            f"{len(only_b)} of B's {len(b['tasks'])} are not in A (tasks pair by id, level and language); "
+            f"evaluate both with the same --task-types, --n-per-type, --difficulty, --language and --seed")
+    if not a["tasks"]:
+        raise CompareError("the runs hold no complete task")
+    keys_by_type: dict[str, list[tuple]] = {}
+    for key in sorted(a["tasks"], key=repr):
+        keys_by_type.setdefault(a["tasks"][key]["type"], []).append(key)
+    diffs = {t: np.array([np.mean(b["tasks"][k]["verdicts"]) - np.mean(a["tasks"][k]["verdicts"]) for k in keys])
+             for t, keys in keys_by_type.items()}
+    draws = bootstrap_mean_differences(diffs, resamples, seed)
+    types = sorted(keys_by_type)
+    per_type = {}
+    for t in types:
+        per_type[t] = {"tasks": len(keys_by_type[t]),
+                       "a": _accuracy([a["tasks"][k] for k in keys_by_type[t]]),
+                       "b": _accuracy([b["tasks"][k] for k in keys_by_type[t]]),
+                       "difference": float(diffs[t].mean()), "difference_95": interval95(draws[t])}
+    n_tasks = sum(len(keys_by_type[t]) for t in types)
+    macro_draws = np.mean([draws[t] for t in types], axis=0)
+    micro_draws = sum(len(keys_by_type[t]) * draws[t] for t in types) / n_tasks
+    all_diffs = np.concatenate([diffs[t] for t in types])
+    return {
+        "a": {k: a[k] for k in ("path", "samples_file", "model", "max_new_tokens")},
+        "b": {k: b[k] for k in ("path", "samples_file", "model", "max_new_tokens")},
+        "method": {"accuracy_interval": "Wilson 95% over samples",
+                   "difference_interval": "paired bootstrap 95% (percentile), tasks resampled within each type",
+                   "resamples": resamples, "seed": seed, "pairing": "task id, level, language"},
+        "per_type": per_type,
+        "macro": {"types": len(types), "tasks": n_tasks,
+                  "a_accuracy": float(np.mean([per_type[t]["a"]["accuracy"] for t in types])),
+                  "b_accuracy": float(np.mean([per_type[t]["b"]["accuracy"] for t in types])),
+                  "difference": float(np.mean([per_type[t]["difference"] for t in types])),
+                  "difference_95": interval95(macro_draws)},
+        "micro": {"tasks": n_tasks, "difference": float(all_diffs.mean()), "difference_95": interval95(micro_draws)},
+    }
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _with_interval(value: float, interval: list[float], signed: bool = False) -> str:
+    v = f"{100 * value:+.1f}" if signed else _pct(value)
+    return f"{v} [{_pct(interval[0])}, {_pct(interval[1])}]"
+
+
+def markdown(comparison: dict) -> str:
+    def run_line(tag: str) -> str:
+        r = comparison[tag.lower()]
+        return f"{tag}: {r['path']} (model {r['model'] or '?'}, max_new_tokens {r['max_new_tokens'] or '?'})"
+
+    m = comparison["method"]
+    lines = [run_line("A"), run_line("B"), "",
+             "| task type | tasks | A accuracy % [95% CI] | B accuracy % [95% CI] | B − A points [95% CI] "
+             "| format rate % A → B |",
+             "|---|---|---|---|---|---|"]
+    for t, v in comparison["per_type"].items():
+        lines.append(f"| {t} | {v['tasks']} | {_with_interval(v['a']['accuracy'], v['a']['wilson_95'])} "
+                     f"| {_with_interval(v['b']['accuracy'], v['b']['wilson_95'])} "
+                     f"| {_with_interval(v['difference'], v['difference_95'], signed=True)} "
+                     f"| {_pct(v['a']['format_rate'])} → {_pct(v['b']['format_rate'])} |")
+    mac, mic = comparison["macro"], comparison["micro"]
+    lines.append(f"| **macro** ({mac['types']} types) | {mac['tasks']} | {_pct(mac['a_accuracy'])} | "
+                 f"{_pct(mac['b_accuracy'])} | {_with_interval(mac['difference'], mac['difference_95'], signed=True)} | |")
+    lines.append(f"| all tasks (micro) | {mic['tasks']} | | | "
+                 f"{_with_interval(mic['difference'], mic['difference_95'], signed=True)} | |")
+    lines += ["", f"Accuracy: {m['accuracy_interval']}. B − A: {m['difference_interval']}, "
+                  f"{m['resamples']:,} resamples, seed {m['seed']}; tasks paired by {m['pairing']}."]
+    return "\n".join(lines)
+
+
+def compare(a_path: Path, b_path: Path, json_out: Path | None = None) -> int:
+    try:
+        comparison = compare_runs(load_run(Path(a_path)), load_run(Path(b_path)))
+    except CompareError as exc:
+        print(f"eval --compare: {exc}", file=sys.stderr)
+        return 2
+    print(markdown(comparison))
+    # the accuracy chart beside B, which the CPU demo lists among its outputs
+    per = comparison["per_type"]
+    chart = run_folder(Path(b_path)) / "compare.png"
+    names = {tag: f"{tag.upper()}: {Path(comparison[tag]['model'] or comparison[tag]['path']).name}" for tag in "ab"}
+    report.bar_chart(chart, list(per), {names[tag]: [v[tag]["accuracy"] for v in per.values()] for tag in "ab"},
+                     "accuracy on held-out LGC-V2 tasks")
+    print(f"eval: wrote {chart}")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(comparison, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"eval: wrote {json_out}")
+    return 0
