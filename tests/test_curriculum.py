@@ -418,12 +418,6 @@ PINS = {
 @pytest.mark.skipif(not HAS_VERL, reason="verl is not installed")
 @pytest.mark.parametrize("target", sorted(PINS))
 def test_wrapped_verl_code_is_unchanged(target):
-    import verl
-    from test_type_metrics_trainer import _source_hash
+    from test_type_metrics_trainer import assert_pin_holds
 
-    expected, what = PINS[target]
-    got = _source_hash(target)
-    assert got == expected, (
-        f"verl {verl.__version__} changed {target} (sha256 {got}); veritas.verl_ext.curriculum relies on it: "
-        f"{what}. Re-check, then update the hash in tests/test_curriculum.py."
-    )
+    assert_pin_holds(target, *PINS[target], "veritas.verl_ext.curriculum", "tests/test_curriculum.py")
