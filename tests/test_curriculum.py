@@ -363,6 +363,22 @@ def test_a_lag_below_the_prefetch_still_resumes_exactly(tmp_path, sim):
 
 @pytest.mark.verl
 @pytest.mark.skipif(not HAS_VERL, reason="verl is not installed")
+def test_turned_on_when_resuming_a_checkpoint_taken_without_it(tmp_path, sim, caplog):
+    off = sim(_config(tmp_path, workers=0, enable="false"))
+    off.fit(1, 5, save_at=5)
+    on = sim(_config(tmp_path, workers=0, lag_steps=0))
+    with caplog.at_level(logging.WARNING, logger="veritas.verl_ext.curriculum"):
+        on.resume(tmp_path, 5)
+    assert "no curriculum state" in caplog.text
+    on.fit(6, 12)
+    moves = [i + 6 for i, m in enumerate(on.metrics) if m["curriculum/dyck_language2/move"] > 0]
+    assert moves and moves[0] < 12  # the first move after step t is served at step t + 1
+    assert min(_levels(on, "dyck_language2")[moves[0] + 1 - 6]) >= 5
+    assert all(4 <= lv <= 5 for step in on.served[: moves[0] - 5] for _, lv in step)
+
+
+@pytest.mark.verl
+@pytest.mark.skipif(not HAS_VERL, reason="verl is not installed")
 def test_off_by_default_and_a_failing_queue_does_not_stop_the_step(tmp_path, sim, monkeypatch, caplog):
     from torchdata.stateful_dataloader import StatefulDataLoader
     import transfer_queue

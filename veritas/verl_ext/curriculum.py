@@ -9,6 +9,8 @@
   :class:`CurriculumDataLoader` whose sampler is a ``CurriculumSampler`` wrapping the sampler
   verl made (``create_rl_sampler``: shuffling and ``data.seed`` unchanged).  verl 0.9.1 has no
   hook for a custom dataloader sampler (``data.sampler`` was removed with its curriculum).
+* ``_load_checkpoint``: after verl's, a checkpoint without curriculum state starts the windows
+  at the resumed step.
 * ``step``: after verl's step (rollout, reward, update), the step's rows are read from the
   TransferQueue (data_source, served level, the reward's ``acc``) and given to the controller,
   whose ``curriculum/...`` metrics join the step's.  This runs before ``fit`` saves the step's
@@ -60,6 +62,7 @@ class CurriculumDataLoader(StatefulDataLoader):
     def __init__(self, *args, controller: LevelController, **kwargs):
         super().__init__(*args, **kwargs)
         self.controller = controller
+        self.controller_restored = False
 
     def state_dict(self) -> dict[str, Any]:
         state = dict(super().state_dict())
@@ -74,6 +77,7 @@ class CurriculumDataLoader(StatefulDataLoader):
         else:
             try:
                 self.controller.load_state_dict(controller_state)
+                self.controller_restored = True
             except Exception as exc:  # a checkpoint of another configuration: start afresh, say so
                 logger.warning("curriculum: checkpoint state not restored (%s: %s); starting from the initial windows",
                                type(exc).__name__, exc)
@@ -134,6 +138,16 @@ class CurriculumMixin:
         logger.info("curriculum on: types %s, initial windows %s, lag %d step(s) (%d loader workers, batches of %d, "
                     "%d prompts a step)", ",".join(controller.task_types), controller.windows(), lag,
                     old.num_workers, old.batch_size, items_per_step)
+
+    def _load_checkpoint(self):
+        super()._load_checkpoint()
+        loader = self.train_dataloader
+        if self.curriculum is None or self.global_steps == 0 or loader.controller_restored:
+            return
+        # a checkpoint without (usable) curriculum state, e.g. taken with it off: the initial
+        # windows from here, and slots counted as if the sampler had served every step so far
+        self.curriculum.last_step = self.global_steps
+        loader.sampler.position = self.global_steps * loader.sampler.items_per_step
 
     def step(self, metrics, timing_raw):
         batch = super().step(metrics, timing_raw)
