@@ -200,7 +200,7 @@ CURRICULUM = {"enable": "true", "band": "[0.3,0.7]", "window_steps": 2, "min_sam
               "initial_window": "[4,5]", "step_size": 1}
 
 
-def _config(tmp_path, workers: int, **curriculum):
+def _config(tmp_path, workers: int, size: int = 2000, **curriculum):
     from veritas.verl_adapters.compose import compose_config
 
     opts = {**CURRICULUM, **curriculum}
@@ -208,7 +208,7 @@ def _config(tmp_path, workers: int, **curriculum):
         "data.train_files=lgc_v2://train", "data.val_files=lgc_v2://val",
         f"data.custom_cls.path={DATASET_FILE}", "data.custom_cls.name=DynamicEnvDataset",
         "data.train_batch_size=8", "data.seed=3", f"data.dataloader_num_workers={workers}",
-        "+data.lgc_v2.size=2000", "+data.lgc_v2.val_size=16", f"+data.lgc_v2.task_types=[{','.join(TYPES)}]",
+        f"+data.lgc_v2.size={size}", "+data.lgc_v2.val_size=16", f"+data.lgc_v2.task_types=[{','.join(TYPES)}]",
         *[f"+data.lgc_v2.curriculum.{k}={v}" for k, v in opts.items()],
         f"trainer.default_local_dir={tmp_path}", "trainer.total_training_steps=40",
     ])
@@ -228,7 +228,8 @@ class Run:
         t.checkpoint_callback = SimpleNamespace(on_save=lambda **k: None)
         t._init_dataloader()
         self.trainer, self.fake_tq = t, fake_tq
-        self.served: list[list[tuple[str, int]]] = []
+        self.served: list[list[tuple[str, int]]] = []  # (type, level) of each prompt, per step
+        self.indices: list[list[int]] = []  # dataset index of each prompt, per step
         self.metrics: list[dict] = []
 
     def simulated_step(self):
@@ -251,6 +252,7 @@ class Run:
                 keys.append(key)
                 tags.append({"status": "success", "global_steps": t.global_steps})
         self.served.append(served)
+        self.indices.append([info["index"] for info in infos])
         return KVBatchMeta(partition_id="train", keys=keys, tags=tags)
 
     def fit(self, first: int, last: int, save_at: int | None = None):
@@ -359,6 +361,26 @@ def test_a_lag_below_the_prefetch_still_resumes_exactly(tmp_path, sim):
     resumed.resume(tmp_path / "run", 11)
     resumed.fit(12, 24)
     assert first.served + resumed.served == reference.served
+    assert first.indices + resumed.indices == reference.indices
+
+
+@pytest.mark.verl
+@pytest.mark.skipif(not HAS_VERL, reason="verl is not installed")
+def test_epochs_and_a_resume_at_an_epoch_boundary(tmp_path, sim):
+    # 20 items, batches of 8: two steps an epoch (the last 4 items of each epoch are not served)
+    reference = sim(_config(tmp_path / "ref", workers=0, size=20, lag_steps=4))
+    reference.fit(1, 12)
+    assert all(len(step) == 8 for step in reference.served)
+    epochs = [tuple(i for step in reference.indices[k:k + 2] for i in step) for k in range(0, 12, 2)]
+    assert all(len(set(e)) == 16 for e in epochs) and len(set(epochs)) == 6  # each epoch reshuffled
+    assert len({lv for step in reference.served for _, lv in step}) >= 5  # and the levels moved
+    first = sim(_config(tmp_path / "run", workers=2, size=20))
+    first.fit(1, 4, save_at=4)
+    resumed = sim(_config(tmp_path / "run", workers=2, size=20))
+    resumed.resume(tmp_path / "run", 4)
+    resumed.fit(5, 12)
+    assert first.served + resumed.served == reference.served
+    assert first.indices + resumed.indices == reference.indices
 
 
 @pytest.mark.verl
