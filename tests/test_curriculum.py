@@ -295,6 +295,17 @@ def sim(monkeypatch):
     return make
 
 
+def _kill_and_resume(sim, path, kill_at: int, last: int, **config):
+    """Steps 1..kill_at, checkpoint, everything dropped, a new trainer resumed from it to ``last``:
+    ((type, level) per step, indices per step, the resumed Run)."""
+    first = sim(_config(path, **config))
+    first.fit(1, kill_at, save_at=kill_at)
+    resumed = sim(_config(path, **config))
+    resumed.resume(path, kill_at)
+    resumed.fit(kill_at + 1, last)
+    return first.served + resumed.served, first.indices + resumed.indices, resumed
+
+
 def _levels(run, task_type):
     return [[lv for t, lv in step if t == task_type] for step in run.served]
 
@@ -336,17 +347,10 @@ def test_killed_and_resumed_with_two_workers_serves_the_uninterrupted_sequence(t
     served = reference.served
     assert len({lv for step in served for _, lv in step}) >= 6  # levels did move
 
-    first = sim(_config(tmp_path / "run", workers=2))  # lag_steps null: from the prefetch, 4
-    assert first.trainer.curriculum.lag_steps == 4
-    first.fit(1, KILL_AT, save_at=KILL_AT)
-    assert first.served == served[:KILL_AT]
-    del first  # killed: nothing of it is used again
-
-    resumed = sim(_config(tmp_path / "run", workers=2))
-    resumed.resume(tmp_path / "run", KILL_AT)
-    resumed.fit(KILL_AT + 1, STEPS)
-    assert resumed.served == served[KILL_AT:]
-    assert resumed.trainer.curriculum.early_draws == 0
+    # lag_steps null: from the prefetch, 4
+    got, indices, resumed = _kill_and_resume(sim, tmp_path / "run", KILL_AT, STEPS, workers=2)
+    assert got == served and indices == reference.indices
+    assert resumed.trainer.curriculum.lag_steps == 4 and resumed.trainer.curriculum.early_draws == 0
 
 
 @pytest.mark.verl
@@ -355,13 +359,8 @@ def test_a_lag_below_the_prefetch_still_resumes_exactly(tmp_path, sim):
     reference = sim(_config(tmp_path / "ref", workers=2, lag_steps=0))
     reference.fit(1, 24)
     assert reference.trainer.curriculum.early_draws > 0
-    first = sim(_config(tmp_path / "run", workers=2, lag_steps=0))
-    first.fit(1, 11, save_at=11)
-    resumed = sim(_config(tmp_path / "run", workers=2, lag_steps=0))
-    resumed.resume(tmp_path / "run", 11)
-    resumed.fit(12, 24)
-    assert first.served + resumed.served == reference.served
-    assert first.indices + resumed.indices == reference.indices
+    got, indices, _ = _kill_and_resume(sim, tmp_path / "run", 11, 24, workers=2, lag_steps=0)
+    assert got == reference.served and indices == reference.indices
 
 
 @pytest.mark.verl
@@ -374,13 +373,8 @@ def test_epochs_and_a_resume_at_an_epoch_boundary(tmp_path, sim):
     epochs = [tuple(i for step in reference.indices[k:k + 2] for i in step) for k in range(0, 12, 2)]
     assert all(len(set(e)) == 16 for e in epochs) and len(set(epochs)) == 6  # each epoch reshuffled
     assert len({lv for step in reference.served for _, lv in step}) >= 5  # and the levels moved
-    first = sim(_config(tmp_path / "run", workers=2, size=20))
-    first.fit(1, 4, save_at=4)
-    resumed = sim(_config(tmp_path / "run", workers=2, size=20))
-    resumed.resume(tmp_path / "run", 4)
-    resumed.fit(5, 12)
-    assert first.served + resumed.served == reference.served
-    assert first.indices + resumed.indices == reference.indices
+    got, indices, _ = _kill_and_resume(sim, tmp_path / "run", 4, 12, workers=2, size=20)
+    assert got == reference.served and indices == reference.indices
 
 
 @pytest.mark.verl
