@@ -282,14 +282,17 @@ def _source_hash(target: str) -> str:
     return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()
 
 
-@pytest.mark.parametrize("target", sorted(PINS))
-def test_wrapped_verl_code_is_unchanged(target):
+def assert_pin_holds(target: str, expected: str, what: str, relied_on_by: str, pinned_in: str) -> None:
+    """The source of verl's ``target`` still hashes to ``expected``; else say what to re-check."""
     import verl
 
-    expected, what = PINS[target]
     got = _source_hash(target)
     assert got == expected, (
-        f"verl {verl.__version__} changed {target} (sha256 {got}); "
-        f"veritas.verl_ext.type_metrics_trainer relies on it: {what}. "
-        "Re-check, then update the hash in tests/test_type_metrics_trainer.py."
+        f"verl {verl.__version__} changed {target} (sha256 {got}); {relied_on_by} relies on it: {what}. "
+        f"Re-check, then update the hash in {pinned_in}."
     )
+
+
+@pytest.mark.parametrize("target", sorted(PINS))
+def test_wrapped_verl_code_is_unchanged(target):
+    assert_pin_holds(target, *PINS[target], MODULE, "tests/test_type_metrics_trainer.py")

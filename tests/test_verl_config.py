@@ -215,3 +215,21 @@ def test_trainer_mode_must_be_registered(grpo_cfg):
     import veritas.verl_ext.type_metrics_trainer  # noqa: F401  what VERL_USE_EXTERNAL_MODULES does at import verl
 
     assert validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="veritas_sync")) == []
+
+
+def test_curriculum_needs_our_v1_trainer_and_the_dynamic_train_split(grpo_cfg):
+    from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
+
+    on = {"data__lgc_v2__curriculum__enable": "true"}
+    with pytest.raises(ConfigError, match="curriculum.enable=true needs trainer.v1.trainer_mode=veritas_sync"):
+        validate_ppo_config(_variant(grpo_cfg, **on))
+    with pytest.raises(ConfigError, match="needs verl's v1 trainer"):
+        validate_ppo_config(_variant(grpo_cfg, trainer__use_v1="false", **on))
+    with pytest.raises(ConfigError, match=r"data\.lgc_v2\.curriculum\.band"):
+        validate_ppo_config(_variant(grpo_cfg, data__lgc_v2__curriculum__band="[0.9, 0.1]"))
+    import veritas.verl_ext.type_metrics_trainer  # noqa: F401  what VERL_USE_EXTERNAL_MODULES does at import verl
+
+    assert validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="veritas_sync", **on)) == []
+    with pytest.raises(ConfigError, match="needs data.train_files=lgc_v2://train"):
+        validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="veritas_sync",
+                                     data__train_files="lgc_v2://test", **on))

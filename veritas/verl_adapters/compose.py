@@ -232,6 +232,32 @@ def _check_trainer_mode(cfg) -> list[str]:
     return []
 
 
+def _check_curriculum(cfg) -> None:
+    """data.lgc_v2.curriculum.enable=true works only in our v1 trainers on the dynamic train split:
+    verl's own trainers would serve fixed levels without a word."""
+    curriculum = (cfg.data.get("lgc_v2") or {}).get("curriculum") or {}
+    if curriculum.get("enable") is not True:
+        return
+    from veritas.verl_adapters import dataset as dyn
+
+    key = "data.lgc_v2.curriculum.enable=true"
+    if not cfg.trainer.get("use_v1", True):
+        raise ConfigError(f"{key} needs verl's v1 trainer: trainer.use_v1=false runs the legacy one")
+    mode = str((cfg.trainer.get("v1") or {}).get("trainer_mode", "sync"))
+    from verl.trainer.ppo.v1 import get_trainer_cls
+
+    from veritas.verl_ext.curriculum import CurriculumMixin
+
+    if not issubclass(get_trainer_cls(mode), CurriculumMixin):
+        raise ConfigError(
+            f"{key} needs trainer.v1.trainer_mode=veritas_sync (or veritas_colocate_async, veritas_separate_async) "
+            f"and VERL_USE_EXTERNAL_MODULES={TYPE_METRICS_MODULE}; trainer mode {mode!r} serves fixed levels"
+        )
+    split, parquet, _ = dyn._split_of(cfg.data.train_files)
+    if parquet or split != "train":
+        raise ConfigError(f"{key} needs data.train_files=lgc_v2://train (tasks generated at the levels it picks)")
+
+
 def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
     """Raise ConfigError unless ``cfg`` (a composed ppo_trainer config) would start training.
     Returns warnings worth showing.  ``n_gpus_per_node`` overrides trainer.n_gpus_per_node."""
@@ -261,6 +287,7 @@ def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
         notes.append("GRPO with actor_rollout_ref.rollout.n < 2 has all-zero advantages: nothing is learned")
     notes += _check_trainer_mode(cfg)
     notes += _check_adapters(cfg)
+    _check_curriculum(cfg)
     return notes
 
 

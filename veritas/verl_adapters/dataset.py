@@ -41,6 +41,13 @@ Configuration, all optional, under the data config (``+data.lgc_v2.<key>=<value>
     system_prompt     text of a system message; default none
     prompt_template   text with ``{prompt}`` where the task goes; default the task alone
     reasoning         true: ask for reasoning in <think>...</think> before the answer; default false
+    curriculum        adaptive per-type levels for the train split (veritas.verl_adapters.curriculum,
+                      docs/curriculum.md); default off
+
+Besides plain indices, ``__getitem__`` takes a :class:`~veritas.verl_adapters.curriculum.CurriculumItem`
+``(index, task_type, level_lo, level_hi)`` from the curriculum sampler: item ``index`` with its
+type's level window replaced by ``[level_lo, level_hi]`` (the level inside it still from the
+index's hash).  Plain indices are served exactly as without a curriculum.
 """
 from __future__ import annotations
 
@@ -53,6 +60,7 @@ from typing import Any
 from veritas.data import formats
 from veritas.envs.lgc_v2 import registry
 from veritas.envs.lgc_v2.selection import Selection, SelectionError, parse_level_range
+from veritas.verl_adapters.curriculum import CurriculumConfig, CurriculumConfigError, CurriculumItem
 
 try:
     import torch
@@ -77,6 +85,7 @@ DEFAULTS: dict[str, Any] = {
     "system_prompt": None,
     "prompt_template": None,
     "reasoning": False,
+    "curriculum": None,
 }
 # keys of every item, in RLHFDataset's order of adding them
 ITEM_KEYS = (
@@ -123,6 +132,7 @@ class DynamicSpec:
     system_prompt: str | None
     prompt_template: str | None
     reasoning: bool
+    curriculum: CurriculumConfig = CurriculumConfig.from_mapping(None)
 
     @classmethod
     def from_config(cls, data_config: Any) -> "DynamicSpec":
@@ -199,6 +209,11 @@ class DynamicSpec:
         reasoning = opts["reasoning"]
         if not isinstance(reasoning, bool):
             raise DatasetConfigError(f"data.{CONFIG_KEY}.reasoning must be true or false, got {reasoning!r}")
+        try:
+            curriculum = CurriculumConfig.from_mapping(opts["curriculum"])
+            curriculum.check_types(types)
+        except CurriculumConfigError as exc:
+            raise DatasetConfigError(f"data.{CONFIG_KEY}.{exc}") from None
         return cls(
             task_types=types,
             weights=tuple(weights),
@@ -210,6 +225,7 @@ class DynamicSpec:
             system_prompt=system_prompt or None,
             prompt_template=template,
             reasoning=reasoning,
+            curriculum=curriculum,
         )
 
 
@@ -250,6 +266,7 @@ class DynamicEnvDataset(_Dataset):
         self.spec = DynamicSpec.from_config(config)
         self.data_files = _plain(data_files)
         self._table = None
+        self._window_selections: dict[tuple[str, tuple[int, int]], Selection] = {}
         if split is not None:
             if split not in registry.SPLITS:
                 raise DatasetConfigError(f"unknown split {split!r}; known: {', '.join(registry.SPLITS)}")
@@ -282,12 +299,26 @@ class DynamicEnvDataset(_Dataset):
         """(task type, seed, level or None for the registry's default) of item ``index``."""
         return self.selection.locate(index)
 
-    def task(self, index: int):
-        return self.selection.task(index)
+    def task_type_of(self, index: int) -> str:
+        """The task type of item ``index`` (level windows do not change it)."""
+        return self.selection.locate(index)[0]
 
-    def row(self, index: int) -> dict:
-        """The RL-parquet row of item ``index`` (``formats.rl_row``)."""
-        task = self.task(index)
+    def task(self, index: int, selection: Selection | None = None):
+        return (self.selection if selection is None else selection).task(index)
+
+    def _selection_with(self, task_type: str, window: tuple[int, int]) -> Selection:
+        """This dataset's selection with ``task_type``'s level window replaced (cached: a
+        curriculum uses few windows)."""
+        key = (task_type, window)
+        if key not in self._window_selections:
+            self._window_selections[key] = dataclasses.replace(
+                self.selection, levels_by_type={**self.selection.levels_by_type, task_type: window})
+        return self._window_selections[key]
+
+    def row(self, index: int, selection: Selection | None = None) -> dict:
+        """The RL-parquet row of item ``index`` (``formats.rl_row``), from ``selection`` (default
+        this dataset's)."""
+        task = self.task(index, selection)
         if self.spec.prompt_template:
             task = task._replace(prompt=self.spec.prompt_template.replace("{prompt}", task.prompt))
         return formats.rl_row(
@@ -327,13 +358,16 @@ class DynamicEnvDataset(_Dataset):
         return self.size
 
     def __getitem__(self, index) -> dict:
+        selection = None
+        if isinstance(index, CurriculumItem):
+            index, selection = self._curriculum_selection(index)
         index = int(index)
         if not 0 <= index < self.size:
             raise IndexError(f"index {index} out of range for {self.size} items")
         if self._table is not None:
             row = self._table.slice(index, 1).to_pylist()[0]
         else:
-            row = self.row(index)
+            row = self.row(index, selection)
         extra_info = row.get("extra_info") or {}
         row["extra_info"] = extra_info
         # what RLHFDataset.__getitem__ adds to a row
@@ -344,6 +378,23 @@ class DynamicEnvDataset(_Dataset):
         row["tools_kwargs"] = extra_info.get("tools_kwargs", {})
         row["interaction_kwargs"] = extra_info.get("interaction_kwargs", {})
         return row
+
+    def _curriculum_selection(self, item: CurriculumItem) -> tuple[int, Selection | None]:
+        """(index, selection serving the item's window); None (fixed levels) when the item does
+        not fit this dataset, logged: a worker must not fail a training step over it."""
+        index = int(item.index)
+        if self._table is not None or not 0 <= index < self.size:
+            reason = "parquet data" if self._table is not None else "index out of range"
+        elif self.task_type_of(index) != item.task_type:
+            reason = f"item {index} is {self.task_type_of(index)}, the sampler said {item.task_type}"
+        else:
+            try:
+                window = parse_level_range([int(item.level_lo), int(item.level_hi)])
+                return index, self._selection_with(item.task_type, window)
+            except (SelectionError, TypeError, ValueError) as exc:
+                reason = str(exc)
+        logger.warning("DynamicEnvDataset: curriculum item %r served at fixed levels: %s", tuple(item), reason)
+        return index, None
 
     @staticmethod
     def check_config(data_config: Any) -> DynamicSpec:

@@ -20,13 +20,16 @@ registration below runs in that process before the look-up.  (Ray workers of a c
 ``main_ppo`` starts itself inherit the launching shell's environment; for a cluster started
 beforehand, pass the variable through ``ray_kwargs.ray_init.runtime_env.env_vars``.)
 
-The only overridden method is ``PPOTrainer._compute_metrics`` (besides the ``trainer_mode``
+For the metrics, the only overridden method is ``PPOTrainer._compute_metrics`` (besides the ``trainer_mode``
 property, see below): it runs verl's own, then reads
 ``data_source``, ``uid``, ``extra_info`` (level: ``difficulty``), ``extra_fields``
 (``reward_extra_info``: ``acc``, ``format_ok``), ``rm_scores`` and ``responses`` of the step's
 rows from the TransferQueue (before verl clears them) and adds
 :func:`veritas.verl_adapters.train_metrics.per_type_metrics`.  Anything failing there is logged
 (1st, 2nd, 4th... time) and skipped: the step's other metrics and the training go on.
+
+The same trainers carry the adaptive curriculum (``veritas.verl_ext.curriculum``: overrides
+``_init_dataloader`` and ``step``), inert unless ``data.lgc_v2.curriculum.enable=true``.
 
 ``tests/test_type_metrics_trainer.py`` pins the source of the verl code this relies on; when verl
 changes it, that test names what to re-check.
@@ -46,6 +49,7 @@ from verl.trainer.ppo.v1.trainer_separate_async import PPOTrainerSeparateAsync
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
 from veritas.verl_adapters.train_metrics import per_type_metrics
+from veritas.verl_ext.curriculum import CurriculumMixin
 
 logger = logging.getLogger(__name__)
 
@@ -183,15 +187,15 @@ class PerTypeMetricsMixin:
 
 
 @register_trainer("veritas_sync")
-class VeritasTrainerSync(PerTypeMetricsMixin, PPOTrainerSync):
+class VeritasTrainerSync(CurriculumMixin, PerTypeMetricsMixin, PPOTrainerSync):
     VERL_TRAINER_MODE = "sync"
 
 
 @register_trainer("veritas_colocate_async")
-class VeritasTrainerColocateAsync(PerTypeMetricsMixin, PPOTrainerColocateAsync):
+class VeritasTrainerColocateAsync(CurriculumMixin, PerTypeMetricsMixin, PPOTrainerColocateAsync):
     VERL_TRAINER_MODE = "colocate_async"
 
 
 @register_trainer("veritas_separate_async")
-class VeritasTrainerSeparateAsync(PerTypeMetricsMixin, PPOTrainerSeparateAsync):
+class VeritasTrainerSeparateAsync(CurriculumMixin, PerTypeMetricsMixin, PPOTrainerSeparateAsync):
     VERL_TRAINER_MODE = "separate_async"
