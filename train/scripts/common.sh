@@ -6,7 +6,7 @@
 #   init_common                    # python, .env, run timestamp
 #   select_run_config NAME         # RUN_CONFIG (name in train/config/, or a .yaml path), default NAME
 #   check_retired_variables sft|grpo|demo   # an old hyper-parameter variable set: one line, stop
-#   config_values KEY... -- OVERRIDE...     # CONFIG_VALUES: the run config's resolved values
+#   config_values ppo|sft KEY... -- OVERRIDE...  # CONFIG_VALUES: the run config's resolved values
 #   detect_gpus                    # GPU_COUNT, DEVICE_MODE=gpu|cpu (CPU only with ALLOW_CPU=1)
 #   resolve_model DEFAULT          # MODEL_PATH (local dir, or download MODEL_ID with HF_TOKEN)
 #   check_attention KEY IMPL REMOVE_PADDING  # attention kernels the run config asks for import
@@ -203,8 +203,9 @@ check_retired_variables() { # LAUNCHER (sft | grpo | demo)
 
 # CONFIG_VALUES: the resolved value of each KEY in the run config with these overrides, one per
 # element (lists and mappings as JSON).  Composing without validation takes about a second.
-config_values() { # KEY... -- OVERRIDE...
-	local gets=() out
+config_values() { # ppo|sft KEY... -- OVERRIDE...
+	local gets=(--expect "$1") out
+	shift
 	while (($#)) && [[ "$1" != -- ]]; do
 		gets+=(--get "$1")
 		shift
@@ -213,6 +214,7 @@ config_values() { # KEY... -- OVERRIDE...
 	check_no_secrets "$@"
 	# compose's own one-line error is the launcher's
 	out="$("$PYTHON" -m veritas.verl_adapters.compose "${RUN_CONFIG_ARGS[@]}" "${gets[@]}" -- "$@")" || exit 1
+	# shellcheck disable=SC2034  # for the caller
 	mapfile -t CONFIG_VALUES <<<"$out"
 }
 
@@ -249,6 +251,7 @@ detect_gpus() {
 	fi
 	[[ "${ALLOW_CPU:-0}" == 1 ]] ||
 		die "no GPU found (nvidia-smi lists none; GPU_COUNT overrides detection): set ALLOW_CPU=1 to train on CPU (slow; demos and tests only)"
+	# shellcheck disable=SC2034  # for the caller
 	DEVICE_MODE=cpu
 	NPROC_PER_NODE=1
 	# verl 0.9.1 has no CPU platform: load ours (veritas/verl_ext/cpu_platform.py) in every worker.

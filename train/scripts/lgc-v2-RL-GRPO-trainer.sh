@@ -35,7 +35,7 @@ init_common
 select_run_config grpo-qwen3-4b-instruct-8gpu
 check_retired_variables grpo
 # What the launcher needs from the run config (with the caller's overrides).
-config_values actor_rollout_ref.model.path actor_rollout_ref.model.override_config.attn_implementation \
+config_values ppo actor_rollout_ref.model.path actor_rollout_ref.model.override_config.attn_implementation \
 	actor_rollout_ref.model.use_remove_padding -- "$@"
 
 # ---- hardware: GPUs only (vLLM has no CPU path here); a dry run may compose without one

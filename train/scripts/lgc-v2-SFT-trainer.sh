@@ -28,7 +28,7 @@ init_common
 select_run_config sft-qwen3guard-gen-8b-8gpu
 check_retired_variables sft
 # What the launcher needs from the run config (with the caller's overrides).
-config_values model.path model.override_config.attn_implementation model.use_remove_padding -- "$@"
+config_values sft model.path model.override_config.attn_implementation model.use_remove_padding -- "$@"
 
 # ---- hardware: GPUs, or CPU when explicitly allowed
 detect_gpus

@@ -123,7 +123,7 @@ MODEL_DIR=train/models/HuggingFaceTB/SmolLM2-135M-Instruct
 phase "2 model" "$t0"
 
 # The run config (with the caller's overrides) decides steps and batch, and so the data's size.
-PYTHON="$PY" config_values trainer.total_training_steps data.train_batch_size optim.lr -- "$@"
+PYTHON="$PY" config_values sft trainer.total_training_steps data.train_batch_size optim.lr -- "$@"
 steps="${CONFIG_VALUES[0]}" batch="${CONFIG_VALUES[1]}" lr="${CONFIG_VALUES[2]}"
 [[ "$steps" != null ]] || die "$RUN_CONFIG_SHOWN: the demo needs trainer.total_training_steps (it sizes the data)"
 require_int trainer.total_training_steps "$steps" 1
