@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _shared import python_with as _python_with, assert_launcher_fails as assert_fails
+from _shared import python_with as _python_with, assert_launcher_fails as assert_fails, retired_variable_rows
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "train" / "scripts"
@@ -25,8 +25,7 @@ WANDB_SECRET = "wandbGrpoSecret_00112233445566"
 
 # Variables of the caller's shell that would change what the launcher does (and every retired one,
 # which would stop it).
-_RETIRED = {line.split("\t")[1] for line in (SCRIPTS / "retired-variables.tsv").read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
+_RETIRED = {var for _, var, _, _ in retired_variable_rows()}
 _LAUNCHER_VARS = {
     "MODEL_PATH", "MODEL_ID", "MODELS_DIR", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "WANDB_API_KEY",
     "WANDB_PROJECT", "WANDB_EXP", "WANDB_DIR", "WANDB_MODE", "GPU_COUNT", "ALLOW_CPU", "RESUME",

@@ -14,14 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from _shared import python_with
+from _shared import python_with, retired_variable_rows
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "train" / "config"
 SCRIPTS = REPO / "train" / "scripts"
 SFT = SCRIPTS / "lgc-v2-SFT-trainer.sh"
 GRPO = SCRIPTS / "lgc-v2-RL-GRPO-trainer.sh"
-TABLE = SCRIPTS / "retired-variables.tsv"
 BEFORE = json.loads((REPO / "tests" / "fixtures" / "launcher_overrides_before_issue15.json").read_text())
 PYTHON = python_with("verl", "hydra", "pyarrow", "dotenv")
 pytestmark = [pytest.mark.verl, pytest.mark.skipif(PYTHON is None, reason="verl is not installed")]
@@ -44,17 +43,8 @@ CONFIGS = {
 INTENDED_DIFFERENCES: dict[str, dict[str, tuple]] = {name: {} for name in BEFORE}
 
 
-def _table():
-    rows = []
-    for line in TABLE.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            who, var, keys, *pattern = line.split("\t")
-            rows.append((who, var, keys.split(), pattern[0] if pattern else ""))
-    return rows
-
-
 def _clean_env(tmp_path):
-    retired = {var for _, var, _, _ in _table()}
+    retired = {var for _, var, _, _ in retired_variable_rows()}
     drop = retired | {"RUN_CONFIG", "MODEL_PATH", "MODEL_ID", "HF_TOKEN", "WANDB_API_KEY", "WANDB_EXP", "GPU_COUNT",
                       "ALLOW_CPU", "RESUME", "NNODES", "NPROC_PER_NODE", "TRAIN_DATA", "VAL_DATA", "RAY_ADDRESS",
                       "CUDA_VISIBLE_DEVICES", "VERL_USE_EXTERNAL_MODULES", "WANDB_PROJECT", "DRY_RUN_GPU_COUNT"}
@@ -180,13 +170,13 @@ def test_verl_entry_points_take_the_config_as_we_compose_it(tmp_path):
         assert yaml.safe_load(proc.stdout) == ours, name
 
 
-def test_retired_variable_table():
+def test_retired_variableretired_variable_rows():
     """Well-formed; every key one of verl's (or ours, ++); no launcher reads a variable it retired."""
     from omegaconf import OmegaConf
 
     from veritas.verl_adapters.compose import compose_config
 
-    rows = _table()
+    rows = retired_variable_rows()
     bases = {"sft": compose_config("sft_trainer"), "demo": compose_config("sft_trainer"), "grpo": compose_config("ppo_trainer")}
     seen = set()
     for who, var, keys, pattern in rows:
