@@ -52,8 +52,9 @@ def _launch(tmp: Path, model: Path, data: dict, total_steps: int, save_contents:
         "WANDB_EXP": "cpu-integration", "CHECKPOINT_ROOT": str(tmp / "ckpt"),
         "OUTPUT_ROOT": str(tmp / "outputs"), "WANDB_DIR": str(tmp / "wandb"), "OMP_NUM_THREADS": "1",
     })
+    # 8 rows are 2 steps an epoch: epochs enough for the resumed third step
     overrides = ["data.train_batch_size=4", "data.micro_batch_size_per_gpu=2", "optim.lr=1e-5",
-                 f"trainer.total_training_steps={total_steps}", "trainer.save_freq=-1", "trainer.test_freq=-1",
+                 "trainer.total_epochs=10", f"trainer.total_training_steps={total_steps}", "trainer.save_freq=-1", "trainer.test_freq=-1",
                  f"checkpoint.save_contents={save_contents}", "trainer.max_ckpt_to_keep=null",
                  "trainer.logger=[console,file]"]
     # a fresh output dir per launch (the launcher adds -2, -3 to same-second names)
