@@ -220,7 +220,10 @@ def stand_in_python(tmp_path):
 
 @needs_verl
 @pytest.mark.parametrize("overrides, knobs, message", [
-    ([], {"GPU_COUNT": "6"}, "verl validate_config: "),
+    ([], {"GPU_COUNT": "6"}, "ppo_mini_batch_size x rollout.n = 128 responses per update do not split evenly over 6 GPUs"),
+    (["data.train_batch_size=60"], {}, "data.train_batch_size=60 is not a multiple of actor_rollout_ref.actor.ppo_mini_batch_size=16"),
+    (["actor_rollout_ref.rollout.tensor_model_parallel_size=3"], {},
+     "actor_rollout_ref.rollout.tensor_model_parallel_size=3 does not divide trainer.n_gpus_per_node=4"),
     (["++data.lgc_v2.task_types=[nope]"], {}, "unknown task type 'nope'"),
 ])
 def test_verl_and_our_checks_run_before_a_real_run(tmp_path, model_dir, overrides, knobs, message):

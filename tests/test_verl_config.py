@@ -37,6 +37,7 @@ GRPO = [
     "actor_rollout_ref.actor.use_kl_loss=true",
     "actor_rollout_ref.rollout.name=vllm",
     "actor_rollout_ref.rollout.n=4",
+    "actor_rollout_ref.rollout.tensor_model_parallel_size=1",
     "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=2",
     "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=2",
     "trainer.n_gpus_per_node=1",
@@ -80,9 +81,11 @@ def test_grpo_config_composes_from_verls_directory_and_passes_validate_config(co
     assert cfg.reward.custom_reward_function.reward_kwargs.format_penalty == 0.1
     assert cfg.trainer.use_v1 is True  # the trainer whose behaviour the adapters target
     assert validate_ppo_config(_variant(cfg)) == []
-    # the GPU count is applied before verl's batch-size checks: 8 prompts x 4 samples over 3 GPUs fails
-    with pytest.raises(ConfigError, match="verl validate_config: .*divisible"):
+    # the GPU count is applied before the batch-size checks: 8 prompts x 4 samples over 3 GPUs fails
+    with pytest.raises(ConfigError, match="32 responses per update do not split evenly over 3 GPUs"):
         validate_ppo_config(_variant(cfg), n_gpus_per_node=3)
+    with pytest.raises(ConfigError, match="data.train_batch_size=12 is not a multiple of .*ppo_mini_batch_size=8"):
+        validate_ppo_config(_variant(cfg, data__train_batch_size="12"))
 
 
 def test_verl_trainer_entry_points_are_what_we_compose():

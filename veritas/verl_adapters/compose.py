@@ -330,6 +330,27 @@ def _check_adapters(cfg) -> list[str]:
     return notes
 
 
+def _check_batch_split(cfg) -> None:
+    """How the batch splits over updates and GPUs, which verl 0.9.1's validate_config leaves to a
+    failure (or a silently uneven last mini-batch) in training."""
+    try:
+        batch, n = int(cfg.data.train_batch_size), int(cfg.actor_rollout_ref.rollout.n)
+        mini = int(cfg.actor_rollout_ref.actor.ppo_mini_batch_size)
+        per_node, nodes = int(cfg.trainer.n_gpus_per_node), int(cfg.trainer.nnodes)
+        tp = int(cfg.actor_rollout_ref.rollout.tensor_model_parallel_size)
+    except Exception:  # missing or not numbers: verl's own checks say so
+        return
+    if mini > 0 and batch % mini:
+        raise ConfigError(f"data.train_batch_size={batch} is not a multiple of actor_rollout_ref.actor.ppo_mini_batch_size={mini}")
+    if per_node * nodes > 0 and mini * n % (per_node * nodes):
+        raise ConfigError(
+            f"ppo_mini_batch_size x rollout.n = {mini * n} responses per update do not split evenly over "
+            f"{per_node * nodes} GPUs (trainer.n_gpus_per_node x trainer.nnodes)"
+        )
+    if tp > 0 and per_node % tp:
+        raise ConfigError(f"actor_rollout_ref.rollout.tensor_model_parallel_size={tp} does not divide trainer.n_gpus_per_node={per_node}")
+
+
 def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
     """Raise ConfigError unless ``cfg`` (a composed ppo_trainer config) would start training.
     Returns warnings worth showing.  ``n_gpus_per_node`` overrides trainer.n_gpus_per_node."""
@@ -340,6 +361,7 @@ def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
         with open_dict(cfg):
             cfg.trainer.n_gpus_per_node = int(n_gpus_per_node)
     check_legacy_reward_keys(cfg)
+    _check_batch_split(cfg)
     # the reward model's rollout.name is ??? by default and only read when a reward model is on
     _check_resolves(cfg, () if cfg.reward.reward_model.get("enable") else ("reward.reward_model",))
     try:
