@@ -28,3 +28,13 @@ def assert_launcher_fails(result, message: str):
     assert message in err, err
     assert "Traceback" not in out + err
     assert err.rstrip("\n").splitlines()[-1].startswith("error: "), err
+
+
+def retired_variable_rows() -> list[tuple[str, str, list[str], str]]:
+    """train/scripts/retired-variables.tsv: (launcher, variable, verl keys, value regex or "")."""
+    rows = []
+    for line in (REPO / "train" / "scripts" / "retired-variables.tsv").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            who, var, keys, *pattern = line.split("\t")
+            rows.append((who, var, keys.split(), pattern[0] if pattern else ""))
+    return rows

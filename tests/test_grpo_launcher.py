@@ -1,7 +1,7 @@
 """train/scripts/lgc-v2-RL-GRPO-trainer.sh (and its other name, lgc-v2-GRPO-trainer.sh) without a
 GPU: --dry-run against verl 0.9.1's real Hydra configs, every fail-fast error path (one line,
-before any GPU time), the knobs reaching verl, and a "real" launch whose trainer and pip are
-stand-ins that record what they were given."""
+before any GPU time), run configs and overrides reaching verl, and a "real" launch whose trainer
+is a stand-in that records what it was given."""
 from __future__ import annotations
 
 import importlib.util
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _shared import python_with as _python_with, assert_launcher_fails as assert_fails
+from _shared import python_with as _python_with, assert_launcher_fails as assert_fails, retired_variable_rows
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "train" / "scripts"
@@ -23,25 +23,21 @@ OTHER_NAME = SCRIPTS / "lgc-v2-GRPO-trainer.sh"
 SECRET = "hf_veritasGrpoSecret_5b1c"
 WANDB_SECRET = "wandbGrpoSecret_00112233445566"
 
-# Variables of the caller's shell that would change what the launcher does.
-_LAUNCHER_VARS = (
+# Variables of the caller's shell that would change what the launcher does (and every retired one,
+# which would stop it).
+_RETIRED = {var for _, var, _, _ in retired_variable_rows()}
+_LAUNCHER_VARS = {
     "MODEL_PATH", "MODEL_ID", "MODELS_DIR", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "WANDB_API_KEY",
     "WANDB_PROJECT", "WANDB_EXP", "WANDB_DIR", "WANDB_MODE", "GPU_COUNT", "ALLOW_CPU", "RESUME",
-    "NNODES", "NODE_RANK", "NPROC_PER_NODE", "TRAIN_DATA", "VAL_DATA", "TRAIN_BATCH_SIZE",
-    "ROLLOUT_N", "PPO_MINI_BATCH_SIZE", "PPO_MICRO_BATCH_SIZE_PER_GPU", "LOG_PROB_MICRO_BATCH_SIZE_PER_GPU",
-    "MAX_PROMPT_LENGTH", "MAX_RESPONSE_LENGTH", "LR", "TOTAL_EPOCHS", "TOTAL_STEPS", "SAVE_FREQ",
-    "TEST_FREQ", "CHECKPOINT_ROOT", "OUTPUT_ROOT", "VERL_FILE_LOGGER_PATH", "VERL_USE_EXTERNAL_MODULES",
-    "CUDA_VISIBLE_DEVICES", "ENV_FILE", "DRY_RUN", "LOGGER", "SAVE_CONTENTS", "CHECK_DATA_SAMPLE",
-    "RAY_ADDRESS", "ATTN_IMPL", "USE_REMOVE_PADDING", "ENFORCE_EAGER", "ROLLOUT_TP", "TASK_TYPES",
-    "DIFFICULTY", "DIFFICULTY_RANGE", "LANGUAGE", "DATA_SEED", "DATASET_SIZE", "VAL_SIZE", "REASONING",
-    "FORMAT_PENALTY", "VLLM_USE_FLASHINFER_SAMPLER", "GPU_MEMORY_UTILIZATION", "DRY_RUN_GPU_COUNT",
-    "PYTHONPATH", "HYDRA_FULL_ERROR", "MAX_CKPT_TO_KEEP", "ACTOR_STRATEGY",
-)
+    "NNODES", "NODE_RANK", "NPROC_PER_NODE", "TRAIN_DATA", "VAL_DATA", "CHECKPOINT_ROOT", "OUTPUT_ROOT",
+    "VERL_FILE_LOGGER_PATH", "VERL_USE_EXTERNAL_MODULES", "CUDA_VISIBLE_DEVICES", "ENV_FILE", "DRY_RUN",
+    "CHECK_DATA_SAMPLE", "RAY_ADDRESS", "VLLM_USE_FLASHINFER_SAMPLER", "DRY_RUN_GPU_COUNT", "PYTHONPATH",
+    "HYDRA_FULL_ERROR", "RUN_CONFIG",
+} | _RETIRED
 
 
-
-
-PYTHON = _python_with("pyarrow", "dotenv")
+# the launcher composes the run config (hydra) before anything else
+PYTHON = _python_with("pyarrow", "dotenv", "hydra")
 VERL_PYTHON = _python_with("verl", "hydra", "pyarrow", "dotenv")
 needs_python = pytest.mark.skipif(PYTHON is None, reason="no Python with pyarrow and python-dotenv")
 needs_verl = pytest.mark.skipif(VERL_PYTHON is None, reason="verl is not installed")
@@ -122,67 +118,55 @@ def gpu_env(model_dir, **extra):
 
 @needs_verl
 def test_dry_run_defaults_knobs_and_trailing_overrides(tmp_path, model_dir):
-    """One dry run (each imports verl, ~10 s): the issue's GRPO defaults for a 4B model on 4 GPUs,
-    our dataset and reward, the data/Ray knobs mapped to verl keys, the caller's overrides last
-    (so they win in the composed config), no secret in any output, nothing written."""
+    """One dry run (each imports verl, ~10 s): the default run config (a 4B model) on 4 GPUs, our
+    dataset and reward, data settings as ++data.lgc_v2 overrides, the Ray address, the caller's
+    overrides last (so they win in the composed config), no secret in any output, nothing written."""
+    knobs = ("++data.lgc_v2.task_types=[sudoku,operation]", "++data.lgc_v2.difficulty_range=[2,5]",
+             "++reward.custom_reward_function.reward_kwargs.format_penalty=0.1", "++data.lgc_v2.reasoning=true",
+             "++data.lgc_v2.size=5000", "++data.lgc_v2.val_size=32")
     rc, out, err = run_launcher(
-        tmp_path, "--dry-run", "trainer.save_freq=7", "actor_rollout_ref.rollout.gpu_memory_utilization=0.55",
+        tmp_path, "--dry-run", *knobs, "trainer.save_freq=7", "actor_rollout_ref.rollout.gpu_memory_utilization=0.55",
         python=VERL_PYTHON, **gpu_env(model_dir),
         CHECKPOINT_ROOT="<unset>",  # the launcher's own default, under train/artifacts/RL
-        HF_TOKEN=SECRET, WANDB_API_KEY=WANDB_SECRET, WANDB_MODE="disabled",
-        TASK_TYPES="sudoku,operation", DIFFICULTY_RANGE="2-5", FORMAT_PENALTY="0.1", REASONING="true",
-        DATASET_SIZE="5000", VAL_SIZE="32", RAY_ADDRESS="ray://10.1.2.3:10001")
+        HF_TOKEN=SECRET, WANDB_API_KEY=WANDB_SECRET, WANDB_MODE="disabled", RAY_ADDRESS="ray://10.1.2.3:10001")
     assert rc == 0, err
-    assert "ok: ppo_trainer composed and validated" in err and "dry run OK" in err
+    assert "ok: train/config/grpo-qwen3-4b-instruct-8gpu.yaml composed and validated" in err and "dry run OK" in err
     assert SECRET not in out + err and WANDB_SECRET not in out + err
     argv = command_line(out)
-    assert argv[:3] == [VERL_PYTHON, "-m", "verl.trainer.main_ppo"]
-    args = argv[3:]
+    assert argv[:5] == [VERL_PYTHON, "-m", "verl.trainer.main_ppo", f"--config-path={REPO}/train/config",
+                        "--config-name=grpo-qwen3-4b-instruct-8gpu"]
+    args = argv[5:]
     exp = next(a.split("=", 1)[1] for a in args if a.startswith("trainer.experiment_name="))
-    assert re.fullmatch(r"tiny-model-\d{8}-\d{6}-grpo-batch_size-64-n-8-lr-1e-6-max_response_length-2048", exp)
+    assert re.fullmatch(r"tiny-model-\d{8}-\d{6}-grpo-qwen3-4b-instruct-8gpu", exp)
     for expected in (
-        "algorithm.adv_estimator=grpo",
         "data.train_files=lgc_v2://train", "data.val_files=lgc_v2://val",
         f"data.custom_cls.path={REPO}/train/tools/dataset-manager.py", "data.custom_cls.name=LGCV2DynamicDataset",
         f"reward.custom_reward_function.path={REPO}/train/tools/reward-manager.py",
         "reward.custom_reward_function.name=compute_lgc_v2_score",
-        "actor_rollout_ref.rollout.name=vllm", "actor_rollout_ref.rollout.n=8",
-        "data.train_batch_size=64", "actor_rollout_ref.actor.ppo_mini_batch_size=16",
-        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=2",
-        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4",
-        "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=4",
-        "data.max_prompt_length=2048", "data.max_response_length=2048",
-        "actor_rollout_ref.actor.optim.lr=1e-6", "actor_rollout_ref.actor.use_kl_loss=True",
-        "actor_rollout_ref.actor.kl_loss_coef=0.001", "actor_rollout_ref.actor.kl_loss_type=low_var_kl",
-        "algorithm.use_kl_in_reward=False",
-        "actor_rollout_ref.rollout.tensor_model_parallel_size=1",
-        "actor_rollout_ref.rollout.gpu_memory_utilization=0.6", "actor_rollout_ref.rollout.enforce_eager=False",
-        "+actor_rollout_ref.model.override_config.attn_implementation=sdpa",
-        "actor_rollout_ref.model.use_remove_padding=False",
         f"actor_rollout_ref.model.path={model_dir}",
-        "trainer.resume_mode=auto", "trainer.logger=[console,wandb]",
+        "trainer.resume_mode=auto",
         f"trainer.default_local_dir={REPO}/train/artifacts/RL/checkpoints/{exp}",
-        "trainer.n_gpus_per_node=4", "trainer.nnodes=1", "trainer.total_epochs=1",
-        "trainer.total_training_steps=500", "trainer.save_freq=50", "trainer.test_freq=25",
+        "trainer.n_gpus_per_node=4", "trainer.nnodes=1",
         "trainer.project_name=Qwen3-4B-Instruct",
-        # knobs
-        "+data.lgc_v2.task_types=[sudoku,operation]", "+data.lgc_v2.difficulty_range=[2,5]",
-        "+data.lgc_v2.reasoning=true", "+data.lgc_v2.size=5000", "+data.lgc_v2.val_size=32",
-        "+reward.custom_reward_function.reward_kwargs.format_penalty=0.1",
         "+ray_kwargs.ray_init.address='ray://10.1.2.3:10001'",
         "+ray_kwargs.ray_init.runtime_env.env_vars.VLLM_USE_FLASHINFER_SAMPLER='0'",
         "+ray_kwargs.ray_init.runtime_env.env_vars.WANDB_MODE='disabled'",
     ):
         assert expected in args, expected
     assert any(a.startswith("hydra.run.dir=") for a in args)
-    assert not any(a.startswith("+data.lgc_v2.difficulty=") or "seed" in a for a in args)  # unset knobs stay out
     # the caller's overrides come last and win in the composed config
-    assert args[-2:] == ["trainer.save_freq=7", "actor_rollout_ref.rollout.gpu_memory_utilization=0.55"]
+    assert args[-8:] == [*knobs, "trainer.save_freq=7", "actor_rollout_ref.rollout.gpu_memory_utilization=0.55"]
     assert re.search(r"^  save_freq: 7$", out, re.M)
     assert re.search(r"^    gpu_memory_utilization: 0\.55$", out, re.M)
     assert re.search(r"^  adv_estimator: grpo$", out, re.M)
     assert re.search(r"^    address: ray://10\.1\.2\.3:10001$", out, re.M)
     assert re.search(r"^    - sudoku$", out, re.M) and re.search(r"^      format_penalty: 0\.1$", out, re.M)
+    assert re.search(r"^    size: 5000$", out, re.M) and "difficulty:" not in out  # unset data.lgc_v2 keys stay out
+    # the run config's settings, resolved
+    for pattern in (r"^    'n': 8$", r"^  train_batch_size: 64$", r"^    ppo_mini_batch_size: 16$", r"^      lr: 1\.0e-06$",
+                    r"^    kl_loss_coef: 0\.001$", r"^  total_training_steps: 500$", r"^  logger:\n  - console\n  - wandb$",
+                    r"^  use_kl_in_reward: false$", r"^      attn_implementation: sdpa$"):
+        assert re.search(pattern, out, re.M), pattern
     assert "attention: sdpa (use_remove_padding=False)" in err
     assert shown_env(out)["VLLM_USE_FLASHINFER_SAMPLER"] == "0"
     assert "Ray: joining the cluster at ray://10.1.2.3:10001" in err
@@ -193,35 +177,31 @@ def test_dry_run_defaults_knobs_and_trailing_overrides(tmp_path, model_dir):
 @needs_verl
 def test_dry_run_without_gpu_and_with_parquet_data(tmp_path, model_dir, rl_parquet):
     """No GPU: a dry run still composes (for 4 GPUs, with a notice); ALLOW_CPU=1 (an SFT knob)
-    does not switch GRPO to CPU; RL parquets are checked and used; TOTAL_STEPS= lets epochs decide."""
-    rc, out, err = run_launcher(tmp_path, "--dry-run", python=VERL_PYTHON, GPU_COUNT="0", ALLOW_CPU="1",
-                                MODEL_PATH=model_dir, TRAIN_DATA=rl_parquet["train"], VAL_DATA=rl_parquet["val"],
-                                TOTAL_STEPS="", TRAIN_BATCH_SIZE="8", PPO_MINI_BATCH_SIZE="4")
+    does not switch GRPO to CPU; RL parquets are checked and used; steps null lets epochs decide."""
+    rc, out, err = run_launcher(tmp_path, "--dry-run", "trainer.total_training_steps=null", "data.train_batch_size=8",
+                                "actor_rollout_ref.actor.ppo_mini_batch_size=4",
+                                python=VERL_PYTHON, GPU_COUNT="0", ALLOW_CPU="1",
+                                MODEL_PATH=model_dir, TRAIN_DATA=rl_parquet["train"], VAL_DATA=rl_parquet["val"])
     assert rc == 0, err
     assert "no GPU found: a real run stops here" in err and "GPU_COUNT=4" in err
     assert "training data: " in err and "validation data: " in err  # veritas check-data passed them
-    args = command_line(out)[3:]
+    args = command_line(out)[5:]
     assert f"data.train_files={rl_parquet['train']}" in args and f"data.val_files={rl_parquet['val']}" in args
     assert "trainer.n_gpus_per_node=4" in args
-    assert not any(a.startswith("trainer.total_training_steps") for a in args)
+    assert re.search(r"^  total_training_steps: null$", out, re.M)
     assert "VERL_USE_EXTERNAL_MODULES" not in out + err and "training on CPU" not in err
     assert not any(a.startswith("+ray_kwargs") for a in args)  # no RAY_ADDRESS: Ray starts locally
 
 
-@needs_verl
+@needs_python
 def test_bad_override_is_one_line(tmp_path, model_dir):
-    rc, out, err = run_launcher(tmp_path, "--dry-run", "data.no_such_key=1", python=VERL_PYTHON, **gpu_env(model_dir))
-    assert_fails((rc, out, err), "the verl ppo_trainer config does not compose")
-    assert "no_such_key" in err
+    rc, out, err = run_launcher(tmp_path, "--dry-run", "data.no_such_key=1", **gpu_env(model_dir))
+    assert_fails((rc, out, err), "error: train/config/grpo-qwen3-4b-instruct-8gpu.yaml: Could not override 'data.no_such_key'")
     assert "+ " not in out  # no command printed for a config that does not compose
 
 
-# ------------------------------------------------------------------ a launch, with stand-ins
-
-@needs_python
-def test_real_launch_execs_the_trainer(tmp_path, model_dir):
-    """Without --dry-run: flashinfer is installed when missing (pip stand-in), the run directories
-    are made, and main_ppo (stand-in) gets exactly the overrides with VLLM_USE_FLASHINFER_SAMPLER=0."""
+def stand_in_python(tmp_path):
+    """A Python that runs everything but the trainer, whose arguments and environment it records."""
     record = tmp_path / "record"
     record.mkdir()
     fake = tmp_path / "fake-python"
@@ -232,18 +212,45 @@ def test_real_launch_execs_the_trainer(tmp_path, model_dir):
         f'  printf "%s" "$VLLM_USE_FLASHINFER_SAMPLER" > "{record}/sampler"\n'
         "  exit 0\n"
         "fi\n"
-        f'exec "{PYTHON}" "$@"\n'
+        f'exec "{VERL_PYTHON}" "$@"\n'
     )
     fake.chmod(0o755)
+    return fake, record
+
+
+@needs_verl
+@pytest.mark.parametrize("overrides, knobs, message", [
+    ([], {"GPU_COUNT": "6"}, "ppo_mini_batch_size x rollout.n = 128 responses per update do not split evenly over 6 GPUs"),
+    (["data.train_batch_size=60"], {}, "data.train_batch_size=60 is not a multiple of actor_rollout_ref.actor.ppo_mini_batch_size=16"),
+    (["actor_rollout_ref.rollout.tensor_model_parallel_size=3"], {},
+     "actor_rollout_ref.rollout.tensor_model_parallel_size=3 does not divide trainer.n_gpus_per_node=4"),
+    (["++data.lgc_v2.task_types=[nope]"], {}, "unknown task type 'nope'"),
+])
+def test_verl_and_our_checks_run_before_a_real_run(tmp_path, model_dir, overrides, knobs, message):
+    """Without --dry-run too: the composed config is validated before the trainer starts."""
+    fake, record = stand_in_python(tmp_path)
+    rc, out, err = run_launcher(tmp_path, *overrides, python=fake, **gpu_env(model_dir, **knobs))
+    assert_fails((rc, out, err), message)
+    assert not (tmp_path / "outputs").exists() and not (record / "verl.trainer.main_ppo").exists()
+
+
+# ------------------------------------------------------------------ a launch, with stand-ins
+
+@needs_verl
+def test_real_launch_execs_the_trainer(tmp_path, model_dir):
+    """Without --dry-run: the config is composed and validated, nothing is pip-installed, the run
+    directories are made, and main_ppo (stand-in) gets the run config and exactly the overrides,
+    with VLLM_USE_FLASHINFER_SAMPLER=0."""
+    fake, record = stand_in_python(tmp_path)
     rc, out, err = run_launcher(tmp_path, "trainer.test_freq=3", python=fake, **gpu_env(model_dir), WANDB_EXP="grpo-run")
     assert rc == 0, err
+    assert "ok: train/config/grpo-qwen3-4b-instruct-8gpu.yaml composed and validated" in err
     argv = (record / "verl.trainer.main_ppo").read_bytes().decode().split("\0")[:-1]
-    assert argv[:2] == ["-m", "verl.trainer.main_ppo"] and argv[-1] == "trainer.test_freq=3"
+    assert argv[:4] == ["-m", "verl.trainer.main_ppo", f"--config-path={REPO}/train/config",
+                        "--config-name=grpo-qwen3-4b-instruct-8gpu"] and argv[-1] == "trainer.test_freq=3"
     assert f"trainer.default_local_dir={tmp_path}/checkpoints/grpo-run" in argv
     assert command_line(out)[1:] == argv  # the printed command is the one run
-    if importlib.util.find_spec("flashinfer") is None:
-        pip = (record / "pip").read_bytes().decode().split("\0")[:-1]
-        assert pip[-2:] == ["flashinfer-python", "flashinfer-cubin"]
+    assert not (record / "pip").exists()  # launchers never pip-install
     assert (record / "sampler").read_text() == "0"
     assert (tmp_path / "checkpoints" / "grpo-run").is_dir() and (tmp_path / "outputs").is_dir()
 
@@ -301,25 +308,39 @@ def test_garbled_validation_parquet(tmp_path, model_dir):
 
 @needs_python
 @pytest.mark.parametrize("knobs,message", [
-    ({"TRAIN_BATCH_SIZE": "60"}, "TRAIN_BATCH_SIZE=60 is not a multiple of PPO_MINI_BATCH_SIZE=16"),
-    ({"GPU_COUNT": "6"}, "PPO_MINI_BATCH_SIZE*ROLLOUT_N=128 responses per update do not split evenly over 6 GPUs"),
-    ({"ROLLOUT_TP": "3"}, "ROLLOUT_TP=3 does not divide the 4 GPUs per node"),
-    ({"ROLLOUT_N": "eight"}, "ROLLOUT_N=eight is not a non-negative integer"),
-    ({"TOTAL_STEPS": "0"}, "TOTAL_STEPS=0 must be at least 1"),
     ({"GPU_COUNT": "-1"}, "GPU_COUNT=-1"),
-    ({"DIFFICULTY_RANGE": "3..7"}, "DIFFICULTY_RANGE=3..7 is not of the form lo-hi"),
+    ({"NNODES": "zero"}, "NNODES=zero"),
     ({"RAY_ADDRESS": "ray://x:1'"}, "RAY_ADDRESS must not contain quotes or backslashes"),
     ({"WANDB_EXP": "../escape"}, "WANDB_EXP=../escape"),
+    ({"RUN_CONFIG": "sft-smollm2-135m-cpu"}, "train/config/sft-smollm2-135m-cpu.yaml is not a ppo_trainer config"),
 ])
 def test_bad_settings(tmp_path, model_dir, knobs, message):
     assert_fails(run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, **knobs)), message)
 
 
 @needs_python
-def test_numbers_are_checked_before_shell_arithmetic(tmp_path, model_dir):
+@pytest.mark.parametrize("knobs,message", [
+    ({"ROLLOUT_N": "8"}, "ROLLOUT_N is no longer read: pass actor_rollout_ref.rollout.n=8 as a Hydra override or set "
+                         "it in train/config/grpo-qwen3-4b-instruct-8gpu.yaml"),
+    ({"LR": "1e-6"}, "pass actor_rollout_ref.actor.optim.lr=1e-6 as"),
+    ({"DIFFICULTY_RANGE": "1-6"}, "pass ++data.lgc_v2.difficulty_range=1-6 as"),
+    ({"LOG_PROB_MICRO_BATCH_SIZE_PER_GPU": "4"},
+     "pass actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4 actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=4 as"),
+    ({"LANGUAGE": "zh"}, "LANGUAGE is no longer read: pass ++data.lgc_v2.language=zh"),
+    ({"LANGUAGE": "en_US:en", "MAX_RESPONSE_LENGTH": "512"}, "MAX_RESPONSE_LENGTH is no longer read"),
+])
+def test_a_retired_variable_stops_the_launcher_naming_the_key(tmp_path, model_dir, knobs, message):
+    """Before any work (no GPU detection); a locale's LANGUAGE is not ours."""
+    rc, out, err = run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, **knobs))
+    assert_fails((rc, out, err), message)
+    assert "GPUs" not in err and "LANGUAGE" not in err.replace(message, "")
+
+
+@needs_python
+def test_retired_values_are_never_evaluated(tmp_path, model_dir):
     marker = tmp_path / "pwned"
     assert_fails(run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, MAX_PROMPT_LENGTH=f"a[$(touch {marker})]")),
-                 "MAX_PROMPT_LENGTH=")
+                 "MAX_PROMPT_LENGTH is no longer read")
     assert not marker.exists()
 
 
@@ -329,18 +350,21 @@ def test_resume_without_checkpoints(tmp_path, model_dir):
 
 
 @needs_python
-def test_flash_attention_is_detected(tmp_path, model_dir):
-    """An importable flash_attn turns on flash_attention_2 and padding-free batches; asking for it
-    without one fails.  (The run stops at a later check, on purpose: no compose needed.)"""
+def test_flash_attention_must_import(tmp_path, model_dir):
+    """The run config (or an override) chooses the attention; flash-attention must import with the
+    launcher's Python.  (The run stops at a later check, on purpose: no validation needed.)"""
+    attn = ("actor_rollout_ref.model.override_config.attn_implementation=flash_attention_2",
+            "actor_rollout_ref.model.use_remove_padding=True")
     fake = tmp_path / "fakemods" / "flash_attn"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("")
-    rc, out, err = run_launcher(tmp_path, **gpu_env(model_dir, PYTHONPATH=tmp_path / "fakemods", TRAIN_BATCH_SIZE="60"))
+    rc, out, err = run_launcher(tmp_path, *attn, **gpu_env(model_dir, PYTHONPATH=tmp_path / "fakemods", RESUME="1"))
     assert "attention: flash_attention_2 (use_remove_padding=True)" in err
-    assert_fails((rc, out, err), "TRAIN_BATCH_SIZE=60")
+    assert_fails((rc, out, err), "RESUME=1 but no grpo checkpoint")
     if importlib.util.find_spec("flash_attn") is None:
-        assert_fails(run_launcher(tmp_path, **gpu_env(model_dir, ATTN_IMPL="flash_attention_2")),
-                     "ATTN_IMPL=flash_attention_2 but flash_attn does not import")
+        assert_fails(run_launcher(tmp_path, *attn, **gpu_env(model_dir)),
+                     "actor_rollout_ref.model.override_config.attn_implementation=flash_attention_2 "
+                     "(train/config/grpo-qwen3-4b-instruct-8gpu.yaml or an override) but flash_attn does not import")
 
 
 @needs_python

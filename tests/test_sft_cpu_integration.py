@@ -41,19 +41,26 @@ def _py(*args, **kw):
 
 
 def _launch(tmp: Path, model: Path, data: dict, total_steps: int, save_contents: str):
+    """The CPU demo's run config, smaller: 4 sequences a step in micro-batches of 2, lr 1e-5."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WANDB_", "HF_", "MODEL_", "VERL_")) and k not in ("GPU_COUNT", "CUDA_VISIBLE_DEVICES", "RESUME")}
+           if not k.startswith(("WANDB_", "HF_", "MODEL_", "VERL_"))
+           and k not in ("GPU_COUNT", "CUDA_VISIBLE_DEVICES", "RESUME", "RUN_CONFIG")}
     env.update({
         "PYTHON": PYTHON, "ENV_FILE": str(tmp / "absent.env"), "ALLOW_CPU": "1", "GPU_COUNT": "0",
+        "RUN_CONFIG": "sft-smollm2-135m-cpu",
         "MODEL_PATH": str(model), "TRAIN_DATA": str(data["train"]), "VAL_DATA": str(data["val"]),
-        "TRAIN_BATCH_SIZE": "4", "MICRO_BATCH_SIZE": "2", "MAX_LENGTH": "512", "LR": "1e-5",
-        "TOTAL_STEPS": str(total_steps), "SAVE_FREQ": "-1", "TEST_FREQ": "-1", "SAVE_CONTENTS": save_contents,
-        "WANDB_EXP": "cpu-integration", "LOGGER": "[console,file]", "CHECKPOINT_ROOT": str(tmp / "ckpt"),
+        "WANDB_EXP": "cpu-integration", "CHECKPOINT_ROOT": str(tmp / "ckpt"),
         "OUTPUT_ROOT": str(tmp / "outputs"), "WANDB_DIR": str(tmp / "wandb"), "OMP_NUM_THREADS": "1",
     })
+    # 8 rows are 2 steps an epoch: epochs enough for the resumed third step
+    overrides = ["data.train_batch_size=4", "data.micro_batch_size_per_gpu=2", "optim.lr=1e-5",
+                 "trainer.total_epochs=10", f"trainer.total_training_steps={total_steps}", "trainer.save_freq=-1", "trainer.test_freq=-1",
+                 f"checkpoint.save_contents={save_contents}", "trainer.max_ckpt_to_keep=null",
+                 "trainer.logger=[console,file]"]
     # a fresh output dir per launch (the launcher adds -2, -3 to same-second names)
     before = set((tmp / "outputs").rglob("metrics.jsonl")) if (tmp / "outputs").exists() else set()
-    proc = subprocess.run(["bash", str(LAUNCHER)], cwd=tmp, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(["bash", str(LAUNCHER), *overrides], cwd=tmp, env=env, capture_output=True, text=True,
+                          timeout=900)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-6000:]
     new = sorted(set((tmp / "outputs").rglob("metrics.jsonl")) - before)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from _shared import python_with as _python_with, assert_launcher_fails as assert_fails
+from _shared import python_with as _python_with, assert_launcher_fails as assert_fails, retired_variable_rows
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "train" / "scripts"
@@ -20,22 +21,22 @@ OUR_SCRIPTS = [SCRIPTS / "common.sh", LAUNCHER]
 SECRET = "hf_veritasTestSecret_9f3a"
 WANDB_SECRET = "wandbSecret_0123456789abcdef"
 
-# Variables of the caller's shell that would change what the launcher does.
-_LAUNCHER_VARS = (
+# Variables of the caller's shell that would change what the launcher does (and every retired one,
+# which would stop it).
+_RETIRED = {var for _, var, _, _ in retired_variable_rows()}
+_LAUNCHER_VARS = {
     "MODEL_PATH", "MODEL_ID", "MODELS_DIR", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "WANDB_API_KEY",
     "WANDB_PROJECT", "WANDB_EXP", "WANDB_DIR", "WANDB_MODE", "GPU_COUNT", "ALLOW_CPU", "RESUME",
     "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "NPROC_PER_NODE", "TRAIN_DATA", "VAL_DATA",
-    "TRAIN_BATCH_SIZE", "MICRO_BATCH_SIZE", "MAX_LENGTH", "LR", "EPOCHS", "TOTAL_STEPS", "SAVE_FREQ",
-    "TEST_FREQ", "CHECKPOINT_ROOT", "OUTPUT_ROOT", "VERL_FILE_LOGGER_PATH", "VERL_USE_EXTERNAL_MODULES",
-    "CUDA_VISIBLE_DEVICES", "ENV_FILE", "DRY_RUN", "LOGGER", "SAVE_CONTENTS", "CHECK_DATA_SAMPLE",
-)
+    "CHECKPOINT_ROOT", "OUTPUT_ROOT", "VERL_FILE_LOGGER_PATH", "VERL_USE_EXTERNAL_MODULES",
+    "CUDA_VISIBLE_DEVICES", "ENV_FILE", "DRY_RUN", "CHECK_DATA_SAMPLE", "RUN_CONFIG",
+} | _RETIRED
 
 
-
-
-PYTHON = _python_with("pyarrow")
-VERL_PYTHON = _python_with("verl", "hydra", "pyarrow")
-needs_python = pytest.mark.skipif(PYTHON is None, reason="no Python with pyarrow for veritas check-data")
+# the launcher composes the run config (hydra) before it checks data (pyarrow)
+PYTHON = _python_with("pyarrow", "hydra", "dotenv")
+VERL_PYTHON = _python_with("verl", "hydra", "pyarrow", "dotenv")
+needs_python = pytest.mark.skipif(PYTHON is None, reason="no Python with pyarrow and hydra")
 needs_verl = [pytest.mark.verl, pytest.mark.skipif(VERL_PYTHON is None, reason="verl is not installed")]
 
 
@@ -89,8 +90,9 @@ def run_launcher(tmp_path, *args, python=None, **env_vars):
 
 
 def cpu_env(data, model_dir, **extra):
+    """The CPU demo's run config (8 sequences a step) on 8 rows."""
     return {"ALLOW_CPU": "1", "MODEL_PATH": model_dir, "TRAIN_DATA": data["train8"], "VAL_DATA": data["val"],
-            "TRAIN_BATCH_SIZE": "4", "MICRO_BATCH_SIZE": "2", **extra}
+            "RUN_CONFIG": "sft-smollm2-135m-cpu", **extra}
 
 
 # ------------------------------------------------------------------ static checks
@@ -118,7 +120,7 @@ def test_launcher_never_traces_and_is_executable():
 # ------------------------------------------------------------------ dry runs (verl's own configs)
 
 def test_dry_run_cpu_composes_verl_config_and_prints_command(tmp_path, data, model_dir):
-    """CPU demo settings, the caller's override last, and RESUME=1 picking this model's most
+    """The CPU run config, the caller's override last, and RESUME=1 picking this model's most
     recently written experiment (one dry run: each one imports verl, ~10 s)."""
     if VERL_PYTHON is None:
         pytest.skip("verl is not installed")
@@ -130,15 +132,14 @@ def test_dry_run_cpu_composes_verl_config_and_prints_command(tmp_path, data, mod
     rc, out, err = run_launcher(tmp_path, "--dry-run", "optim.lr=3e-5", python=VERL_PYTHON,
                                 **cpu_env(data, model_dir, RESUME="1"))
     assert rc == 0, err
-    assert "ok: sft_trainer composed and validated" in err
+    assert "ok: train/config/sft-smollm2-135m-cpu.yaml composed and validated" in err
     assert "dry run OK" in err
     cmd = [line for line in out.splitlines() if line.startswith("+ ")]
     assert len(cmd) == 1
     cmd = cmd[0]
     assert "--standalone" in cmd and "--nproc_per_node 1" in cmd and "-m verl.trainer.sft_trainer" in cmd
-    for expected in ("trainer.device=cpu", "data.num_workers=0", "engine.strategy=fsdp2",
-                     "+model.override_config.attn_implementation=sdpa", "model.use_remove_padding=False",
-                     "data.messages_key=messages", f"model.path={model_dir}", "trainer.resume_mode=auto",
+    for expected in (f"--config-path={REPO}/train/config --config-name=sft-smollm2-135m-cpu ",
+                     "trainer.device=cpu", "data.num_workers=0", f"model.path={model_dir}", "trainer.resume_mode=auto",
                      "trainer.experiment_name=tiny-model-new ",
                      f"trainer.default_local_dir={tmp_path}/checkpoints/tiny-model-new ", "hydra.run.dir="):
         assert expected in cmd, expected
@@ -150,15 +151,19 @@ def test_dry_run_cpu_composes_verl_config_and_prints_command(tmp_path, data, mod
     # the caller's override comes last, so it wins in the composed config
     assert cmd.rstrip().endswith("optim.lr=3e-5")
     assert "lr: 3.0e-05" in out
-    assert "device: cpu" in out and "train_batch_size: 4" in out
+    # the run config's settings, resolved (save_freq follows total_training_steps)
+    for expected in ("device: cpu", "train_batch_size: 8", "attn_implementation: sdpa", "use_remove_padding: false",
+                     "lr_scheduler_type: cosine", "save_freq: 56", "messages_key: messages", "strategy: fsdp2"):
+        assert expected in out, expected
+    assert "attention: sdpa (use_remove_padding=False)" in err
     # CPU mode announced; nothing written by a dry run
     assert "training on CPU" in err
     assert not (tmp_path / "outputs").exists() and not (tmp_path / "wandb").exists()
 
 
 def test_dry_run_gpu_defaults_and_secrets_stay_secret(tmp_path, data):
-    """Defaults from the issue on a (declared) 8-GPU host; the default model is not downloaded by a
-    dry run; the token and wandb key values never appear in any output."""
+    """The default run config on a (declared) 8-GPU host; its model is not downloaded by a dry run;
+    the token and wandb key values never appear in any output."""
     if VERL_PYTHON is None:
         pytest.skip("verl is not installed")
     rc, out, err = run_launcher(tmp_path, "--dry-run", python=VERL_PYTHON, GPU_COUNT="8",
@@ -168,16 +173,16 @@ def test_dry_run_gpu_defaults_and_secrets_stay_secret(tmp_path, data):
     assert rc == 0, err
     assert SECRET not in out + err and WANDB_SECRET not in out + err
     cmd = next(line for line in out.splitlines() if line.startswith("+ "))
-    for expected in ("--nproc_per_node 8", "data.train_batch_size=32", "data.micro_batch_size_per_gpu=8",
-                     "data.max_length=2048", "optim.lr=2e-6", r"optim.betas=\[0.9\,0.98\]",
-                     "optim.weight_decay=0.05", "engine.dtype=bfloat16", "trainer.total_epochs=10",
-                     "trainer.save_freq=50", "trainer.test_freq=50", "trainer.device=cuda",
+    for expected in ("--nproc_per_node 8", "--config-name=sft-qwen3guard-gen-8b-8gpu ", "trainer.device=cuda",
                      f"model.path={tmp_path}/models/Qwen/Qwen3Guard-Gen-8B",
                      "trainer.project_name=Qwen3-4B-Instruct", "trainer.n_gpus_per_node=8"):
         assert expected in cmd, expected
-    assert "trainer.total_training_steps" not in cmd  # TOTAL_STEPS unset: epochs decide
-    # auto-named experiment: <model>-<YYYYmmdd-HHMMSS>-batch_size-<N>-...
-    assert "trainer.experiment_name=Qwen3Guard-Gen-8B-" in cmd and "-batch_size-32-" in cmd
+    for expected in ("train_batch_size: 32", "micro_batch_size_per_gpu: 8", "max_length: 2048", "lr: 2.0e-06",
+                     "weight_decay: 0.05", "dtype: bfloat16", "total_epochs: 10", "save_freq: 50",
+                     "total_training_steps: null", "num_workers: 8"):
+        assert expected in out, expected
+    # auto-named experiment: <model>-<YYYYmmdd-HHMMSS>-<run config>
+    assert re.search(r"trainer\.experiment_name=Qwen3Guard-Gen-8B-\d{8}-\d{6}-sft-qwen3guard-gen-8b-8gpu ", cmd)
     # the CPU platform stays off with GPUs, even when the environment asks for it
     assert "dropped veritas.verl_ext.cpu_platform" in err
     assert "VERL_USE_EXTERNAL_MODULES=json " in cmd and "VERL_ENGINE_DEVICE" not in cmd
@@ -208,10 +213,12 @@ def test_garbled_validation_parquet(tmp_path, data, model_dir):
                  "validation data is not usable")
 
 
-@needs_python
+@pytest.mark.skipif(VERL_PYTHON is None, reason="verl is not installed")
 def test_too_few_rows_for_one_batch(tmp_path, data, model_dir):
-    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, TRAIN_BATCH_SIZE="64")),
-                 "training data has 8 rows, fewer than TRAIN_BATCH_SIZE=64")
+    """Checked with the composed config before every run, not only dry runs; nothing is written."""
+    assert_fails(run_launcher(tmp_path, "data.train_batch_size=64", python=VERL_PYTHON, **cpu_env(data, model_dir)),
+                 "data.train_files has 8 rows, fewer than data.train_batch_size=64: not one step would run")
+    assert not (tmp_path / "outputs").exists()
 
 
 @needs_python
@@ -238,11 +245,20 @@ def test_missing_token_for_download(tmp_path, data):
 def test_downloaded_model_needs_no_token(tmp_path, data, model_dir):
     """MODEL_ID already under MODELS_DIR: used as is, no HF_TOKEN asked (fails later, on purpose)."""
     (model_dir / "model.safetensors").write_bytes(b"x")
-    env = cpu_env(data, "", MODEL_ID="TinyOrg/tiny-model", TRAIN_BATCH_SIZE="64")
+    env = cpu_env(data, "", MODEL_ID="TinyOrg/tiny-model", RESUME="1")
     del env["MODEL_PATH"]
     rc, out, err = run_launcher(tmp_path, **env)
     assert "HF_TOKEN" not in err and f"model: TinyOrg/tiny-model at {model_dir}" in err
-    assert_fails((rc, out, err), "fewer than TRAIN_BATCH_SIZE=64")
+    assert_fails((rc, out, err), "RESUME=1 but no sft checkpoint")
+
+
+@needs_python
+def test_the_run_config_names_the_default_model(tmp_path, data):
+    """Without MODEL_PATH/MODEL_ID the run config's model.path (a Hub id) is the model."""
+    env = cpu_env(data, "")
+    del env["MODEL_PATH"]
+    assert_fails(run_launcher(tmp_path, **env),
+                 f"HF_TOKEN is not set: it is needed to download HuggingFaceTB/SmolLM2-135M-Instruct into {tmp_path}/models/")
 
 
 @needs_python
@@ -253,8 +269,7 @@ def test_no_gpu_without_allow_cpu(tmp_path, data, model_dir):
 
 
 @needs_python
-@pytest.mark.parametrize("knob,value", [("TRAIN_BATCH_SIZE", "32x"), ("GPU_COUNT", "-1"), ("TOTAL_STEPS", "0"),
-                                        ("NNODES", "0")])
+@pytest.mark.parametrize("knob,value", [("CHECK_DATA_SAMPLE", "32x"), ("GPU_COUNT", "-1"), ("NNODES", "0")])
 def test_bad_numbers(tmp_path, data, model_dir, knob, value):
     assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, **{knob: value})), f"{knob}={value}")
 
@@ -282,20 +297,76 @@ def test_dry_run_only_as_first_argument(tmp_path, data, model_dir):
                  "--dry-run must be the first argument")
 
 
+@needs_python
 def test_bad_override_is_one_line(tmp_path, data, model_dir):
-    if VERL_PYTHON is None:
-        pytest.skip("verl is not installed")
-    rc, out, err = run_launcher(tmp_path, "--dry-run", "data.no_such_key=1", python=VERL_PYTHON,
-                                **cpu_env(data, model_dir))
-    assert_fails((rc, out, err), "the verl sft_trainer config does not compose")
-    assert "no_such_key" in err
+    rc, out, err = run_launcher(tmp_path, "--dry-run", "data.no_such_key=1", **cpu_env(data, model_dir))
+    assert_fails((rc, out, err), "error: train/config/sft-smollm2-135m-cpu.yaml: Could not override 'data.no_such_key'")
     assert "+ " not in out  # no command printed for a config that does not compose
+
+
+# ------------------------------------------------------------------ run configs and retired variables
+
+@needs_python
+@pytest.mark.parametrize("var, value, message", [
+    ("LR", "2e-6", "LR is no longer read: pass optim.lr=2e-6 as a Hydra override or set it in "
+                   "train/config/sft-smollm2-135m-cpu.yaml (old variables: train/scripts/retired-variables.tsv)"),
+    ("ATTN_IMPL", "flash_attention_2", "pass model.override_config.attn_implementation=flash_attention_2 as"),
+    ("TOTAL_STEPS", "", "TOTAL_STEPS is no longer read: pass trainer.total_training_steps=<value>"),
+    ("NUM_WORKERS", "4", "pass data.num_workers=4"),
+])
+def test_a_retired_variable_stops_the_launcher_naming_the_key(tmp_path, data, model_dir, var, value, message):
+    rc, out, err = run_launcher(tmp_path, "--dry-run", **cpu_env(data, model_dir, **{var: value}))
+    assert_fails((rc, out, err), message)
+    assert "GPUs" not in err and "training on CPU" not in err  # before any work
+
+
+@needs_python
+def test_a_retired_variable_in_dotenv_stops_the_launcher(tmp_path, data, model_dir):
+    env_file = tmp_path / "test.env"
+    env_file.write_text("MICRO_BATCH_SIZE=4\n")
+    assert_fails(run_launcher(tmp_path, ENV_FILE=env_file, **cpu_env(data, model_dir)),
+                 "MICRO_BATCH_SIZE is no longer read: pass data.micro_batch_size_per_gpu=4")
+
+
+@needs_python
+def test_run_config_selection_errors(tmp_path, data, model_dir):
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, RUN_CONFIG="no-such-config")),
+                 "RUN_CONFIG=no-such-config: no such file")
+    rc, out, err = run_launcher(tmp_path, **cpu_env(data, model_dir, RUN_CONFIG="no-such-config"))
+    assert "sft-qwen3guard-gen-8b-8gpu" in err.splitlines()[-1]  # the known configs are listed
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, RUN_CONFIG="configs/x.json")),
+                 "is a path but not a .yaml file")
+    # a typo in a run config file fails with one line naming the file and the key
+    mine = tmp_path / "mine.yaml"
+    text = (REPO / "train" / "config" / "sft-smollm2-135m-cpu.yaml").read_text()
+    mine.write_text(text.replace("  lr: 3e-4", "  lrr: 3e-4"))
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, RUN_CONFIG=mine)),
+                 f"error: {mine}: optim.lrr: not a key of verl's sft_trainer_engine config (a typo?)")
+
+
+@pytest.mark.skipif(VERL_PYTHON is None, reason="verl is not installed")
+def test_a_grpo_config_is_refused(tmp_path, data, model_dir):
+    assert_fails(run_launcher(tmp_path, "--dry-run", python=VERL_PYTHON,
+                              **cpu_env(data, model_dir, RUN_CONFIG="grpo-smollm2-135m-1gpu")),
+                 "train/config/grpo-smollm2-135m-1gpu.yaml is not a sft_trainer_engine config")
+
+
+@needs_python
+def test_flash_attention_must_import(tmp_path, data, model_dir):
+    import importlib.util
+
+    if importlib.util.find_spec("flash_attn") is not None:
+        pytest.skip("flash_attn is installed here")
+    assert_fails(run_launcher(tmp_path, "model.override_config.attn_implementation=flash_attention_2",
+                              **cpu_env(data, model_dir)),
+                 "model.override_config.attn_implementation=flash_attention_2 (train/config/sft-smollm2-135m-cpu.yaml "
+                 "or an override) but flash_attn does not import")
 
 
 @needs_python
 def test_secret_on_command_line_is_refused_without_echoing_it(tmp_path, data, model_dir):
     rc, out, err = run_launcher(tmp_path, "--dry-run", f"+trainer.note={SECRET}",
-                                **cpu_env(data, model_dir, HF_TOKEN=SECRET, WANDB_EXP="s", LOGGER="[console]"))
+                                **cpu_env(data, model_dir, HF_TOKEN=SECRET, WANDB_EXP="s"))
     assert_fails((rc, out, err), "refusing to run: the value of HF_TOKEN appears on the command line")
     assert SECRET not in out + err
 
@@ -330,11 +401,11 @@ def test_dotenv_is_data_not_code(tmp_path, data, model_dir):
 @needs_python
 def test_dotenv_values_reach_the_launcher(tmp_path, data, model_dir):
     env_file = tmp_path / "test.env"
-    env_file.write_text(f'MODEL_PATH="{model_dir}"\nALLOW_CPU=1\nTRAIN_BATCH_SIZE=64\n')
+    env_file.write_text(f'MODEL_PATH="{model_dir}"\nALLOW_CPU=1\nRUN_CONFIG=sft-smollm2-135m-cpu\nRESUME=1\n')
     rc, out, err = run_launcher(tmp_path, ENV_FILE=env_file, GPU_COUNT="0", TRAIN_DATA=data["train8"],
                                 VAL_DATA=data["val"])
-    assert f"model: {model_dir}" in err
-    assert_fails((rc, out, err), "TRAIN_BATCH_SIZE=64")
+    assert f"model: {model_dir}" in err and "run config: train/config/sft-smollm2-135m-cpu.yaml" in err
+    assert_fails((rc, out, err), "RESUME=1 but no sft checkpoint of tiny-model")
 
 
 # ------------------------------------------------------------------ the CPU platform module

@@ -23,7 +23,7 @@ WANDB_SYNC = TRAIN / "scripts" / "wandb-sync.sh"
 ALL_SCRIPTS = sorted(p for p in TRAIN.rglob("*.sh") if "artifacts" not in p.parts and "models" not in p.parts)
 WANDB_KEY = "wandbKey_0123456789abcdef0123456789abcdef"
 _CALLER_VARS = ("WANDB_API_KEY", "WANDB_MODE", "WANDB_ROOT", "WANDB_BIN", "INCLUDE_SYNCED", "TARGET_DIR",
-                "OVERWRITE", "ENV_FILE", "DRY_RUN", "PYTHON", "PYTHONPATH")
+                "OVERWRITE", "ENV_FILE", "DRY_RUN", "PYTHON", "PYTHONPATH", "RUN_CONFIG")
 
 
 
@@ -356,13 +356,17 @@ DEMO = TRAIN / "scripts" / "lgc-v2-cpu-demo.sh"
 
 
 @pytest.mark.parametrize("knob, value, message", [
-    ("DEMO_STEPS", "abc", "DEMO_STEPS=abc is not a non-negative integer"),
-    ("DEMO_BATCH", "0", "DEMO_BATCH=0 must be at least 1"),
     ("DEMO_STYLE", "prose", "DEMO_STYLE=prose must be worked or answer"),
-    ("DEMO_LR", "fast", "DEMO_LR=fast is not a number"),
     ("DEMO_DIFFICULTY", "1-x", "DEMO_DIFFICULTY=1-x must be a level"),
     ("DEMO_TYPES", "dyck language", "DEMO_TYPES=dyck language must be comma-separated task types"),
-    ("DEMO_MICRO_BATCH", "3", "DEMO_BATCH=8 must be a multiple of DEMO_MICRO_BATCH=3"),
+    ("DEMO_N_EVAL", "0", "DEMO_N_EVAL=0 must be at least 1"),
+    ("RUN_CONFIG", "nope", "RUN_CONFIG=nope: no such file"),
+    # the training settings are the run config's: the old knobs name the key to use instead
+    ("DEMO_STEPS", "80", "DEMO_STEPS is no longer read: pass trainer.total_training_steps=80 as a Hydra override "
+                         "or set it in train/config/sft-smollm2-135m-cpu.yaml"),
+    ("DEMO_LR", "5e-4", "DEMO_LR is no longer read: pass optim.lr=5e-4"),
+    ("DEMO_BATCH", "16", "pass data.train_batch_size=16"),
+    ("LR", "1e-5", "LR is no longer read: pass optim.lr=1e-5"),
 ])
 def test_cpu_demo_rejects_a_bad_knob_before_any_work(tmp_path, knob, value, message):
     # a setup step would print "1/7 setup"; a bad knob must stop the demo before it

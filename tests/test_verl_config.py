@@ -37,6 +37,7 @@ GRPO = [
     "actor_rollout_ref.actor.use_kl_loss=true",
     "actor_rollout_ref.rollout.name=vllm",
     "actor_rollout_ref.rollout.n=4",
+    "actor_rollout_ref.rollout.tensor_model_parallel_size=1",
     "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=2",
     "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=2",
     "trainer.n_gpus_per_node=1",
@@ -80,9 +81,11 @@ def test_grpo_config_composes_from_verls_directory_and_passes_validate_config(co
     assert cfg.reward.custom_reward_function.reward_kwargs.format_penalty == 0.1
     assert cfg.trainer.use_v1 is True  # the trainer whose behaviour the adapters target
     assert validate_ppo_config(_variant(cfg)) == []
-    # the GPU count is applied before verl's batch-size checks: 8 prompts x 4 samples over 3 GPUs fails
-    with pytest.raises(ConfigError, match="verl validate_config: .*divisible"):
+    # the GPU count is applied before the batch-size checks: 8 prompts x 4 samples over 3 GPUs fails
+    with pytest.raises(ConfigError, match="32 responses per update do not split evenly over 3 GPUs"):
         validate_ppo_config(_variant(cfg), n_gpus_per_node=3)
+    with pytest.raises(ConfigError, match="data.train_batch_size=12 is not a multiple of .*ppo_mini_batch_size=8"):
+        validate_ppo_config(_variant(cfg, data__train_batch_size="12"))
 
 
 def test_verl_trainer_entry_points_are_what_we_compose():
@@ -233,3 +236,64 @@ def test_curriculum_needs_our_v1_trainer_and_the_dynamic_train_split(grpo_cfg):
     with pytest.raises(ConfigError, match="needs data.train_files=lgc_v2://train"):
         validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="veritas_sync",
                                      data__train_files="lgc_v2://test", **on))
+
+
+# ------------------------------------------------------------------ run configs (train/config)
+
+CONFIG_DIR = os.path.join(REPO, "train", "config")
+
+
+def _run_config(tmp_path, name, text):
+    (tmp_path / f"{name}.yaml").write_text(text)
+    return str(tmp_path)
+
+
+_HEAD = "hydra:\n  searchpath:\n    - pkg://verl.trainer.config\n\ndefaults:\n  - {base}\n  - _self_\n\n"
+
+
+def test_run_config_composes_as_verls_base_plus_the_file(compose):
+    from veritas.verl_adapters.compose import trainer_kind
+
+    cfg = compose("grpo-smollm2-135m-1gpu", ["data.train_batch_size=16"], config_path=CONFIG_DIR)
+    assert trainer_kind(cfg) == "ppo" and cfg.algorithm.adv_estimator == "grpo"
+    assert cfg.data.train_batch_size == 16 and cfg.data.lgc_v2.difficulty_range == [1, 3]
+    # a key of verl's that the file does not set keeps verl's default
+    assert cfg.actor_rollout_ref.actor.clip_ratio == compose("ppo_trainer").actor_rollout_ref.actor.clip_ratio
+    sft = compose("sft-smollm2-135m-cpu", ["trainer.total_training_steps=7"], config_path=CONFIG_DIR)
+    assert trainer_kind(sft) == "sft" and sft.trainer.save_freq == 7  # interpolated in the file
+
+
+def test_run_config_typos_and_missing_searchpath_name_the_file(tmp_path, compose):
+    from veritas.verl_adapters.compose import ConfigError
+
+    path = _run_config(tmp_path, "typo", _HEAD.format(base="ppo_trainer") + "trainer:\n  total_trainig_steps: 5\n")
+    with pytest.raises(ConfigError, match=r"typo\.yaml: trainer\.total_trainig_steps: not a key of verl's ppo_trainer"):
+        compose("typo", [], config_path=path)
+    # open sections take any key: verl's empty mappings and our data.lgc_v2
+    ok = _HEAD.format(base="sft_trainer_engine") + "model:\n  override_config:\n    rope_theta: 1\n"
+    assert compose("ok", [], config_path=_run_config(tmp_path, "ok", ok)).model.override_config.rope_theta == 1
+    path = _run_config(tmp_path, "nosearch", "defaults:\n  - ppo_trainer\n  - _self_\n")
+    with pytest.raises(ConfigError, match=r"nosearch\.yaml: hydra\.searchpath must list pkg://verl\.trainer\.config"):
+        compose("nosearch", [], config_path=path)
+    with pytest.raises(ConfigError, match=r"no run config .*absent\.yaml; known: nosearch, ok, typo"):
+        compose("absent", [], config_path=path)
+    path = _run_config(tmp_path, "badyaml", "data: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"badyaml\.yaml: not valid YAML"):
+        compose("badyaml", [], config_path=path)
+    with pytest.raises(ConfigError, match=r"grpo-smollm2-135m-1gpu\.yaml: .*data\.nope"):
+        compose("grpo-smollm2-135m-1gpu", ["data.nope=1"], config_path=CONFIG_DIR)
+
+
+def test_cli_get_and_expect(capsys):
+    from veritas.verl_adapters.compose import main
+
+    args = ["--config-path", CONFIG_DIR, "--config-name", "sft-smollm2-135m-cpu"]
+    assert main([*args, "--expect", "sft", "--get", "optim.lr", "--get", "checkpoint.save_contents",
+                 "--get", "trainer.max_ckpt_to_keep", "--", "optim.lr=1e-3"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["0.001", '["model"]', "1"] and err == ""
+    assert main([*args, "--expect", "ppo", "--get", "optim.lr"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "sft-smollm2-135m-cpu.yaml is not a ppo_trainer config (its defaults must extend" in err
+    assert main([*args, "--get", "data.nope"]) == 1
+    assert "data.nope is not a key" in capsys.readouterr().err

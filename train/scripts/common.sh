@@ -4,20 +4,26 @@
 #   source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 #   parse_launcher_args "$@"; set -- "${LAUNCHER_ARGS[@]}"   # --dry-run (first argument only)
 #   init_common                    # python, .env, run timestamp
+#   select_run_config NAME         # RUN_CONFIG (name in train/config/, or a .yaml path), default NAME
+#   check_retired_variables sft|grpo|demo   # an old hyper-parameter variable set: one line, stop
+#   config_values ppo|sft KEY... -- OVERRIDE...  # CONFIG_VALUES: the run config's resolved values
 #   detect_gpus                    # GPU_COUNT, DEVICE_MODE=gpu|cpu (CPU only with ALLOW_CPU=1)
-#   resolve_model ORG/NAME         # MODEL_PATH (local dir, or download MODEL_ID with HF_TOKEN)
+#   resolve_model DEFAULT          # MODEL_PATH (local dir, or download MODEL_ID with HF_TOKEN)
+#   check_attention KEY IMPL REMOVE_PADDING  # attention kernels the run config asks for import
 #   check_data sft|rl FILE         # `veritas check-data`, one line on failure
 #   resolve_experiment TASK SUFFIX # WANDB_EXP (auto-named, or RESUME=1), checkpoint dir
 #   setup_wandb TASK               # WANDB_PROJECT/WANDB_DIR/WANDB_MODE
 #   setup_hydra_outputs            # HYDRA_RUN_DIR = train/outputs/YYYY-MM-DD/HH-MM-SS
 #   build_torchrun                 # TORCHRUN_CMD (standalone on one node)
-#   compose_config NAME OVERRIDES  # dry runs: verl's own Hydra config, composed and validated
+#   compose_config ppo|sft OVERRIDES  # the run config as the trainer will compose it, validated
 #   print_cmd CMD... / run_cmd CMD...   # print the command (dry run) / print it, then exec it
-#   ensure_flashinfer              # GPU rollout launchers only
 #
+# Hyper-parameters live in the run configs (train/config/*.yaml) and Hydra overrides; the
+# environment holds facts about the host only (model, GPUs, nodes, Ray, wandb, paths).
 # Errors are one line on stderr, "error: ...", exit 1, before any GPU time is spent.
 # Secrets (HF_TOKEN, WANDB_API_KEY, ...) reach the trainer only through the environment: they
 # are never put on a command line, never printed, and this file never runs `set -x`.
+# Nothing here runs pip or needs the network, except downloading a missing model (HF_TOKEN).
 
 set -euo pipefail
 
@@ -147,6 +153,71 @@ init_common() {
 	export RUN_DATE RUN_TIME RUN_STAMP
 }
 
+# RUN_CONFIG picks the run config: a name in train/config/ (default: the launcher's), or a path to
+# a .yaml file (relative to the repository root) that extends verl's config the same way.
+select_run_config() { # DEFAULT_NAME
+	RUN_CONFIG="${RUN_CONFIG:-$1}"
+	local file
+	if [[ "$RUN_CONFIG" == */* || "$RUN_CONFIG" == *.yaml ]]; then
+		file="$RUN_CONFIG"
+		[[ "$file" == *.yaml ]] || die "RUN_CONFIG=$RUN_CONFIG is a path but not a .yaml file"
+	else
+		file="$VERITAS_ROOT/train/config/$RUN_CONFIG.yaml"
+	fi
+	if [[ ! -f "$file" ]]; then
+		local known
+		known="$(cd -- "$VERITAS_ROOT/train/config" && find . -maxdepth 1 -name '*.yaml' -printf '%f\n' | sed 's/\.yaml$//' | sort | paste -sd' ' -)"
+		die "RUN_CONFIG=$RUN_CONFIG: no such file $file (train/config/ has: $known)"
+	fi
+	RUN_CONFIG_DIR="$(cd -- "$(dirname -- "$file")" && pwd -P)"
+	RUN_CONFIG_NAME="$(basename -- "$file" .yaml)"
+	# The name becomes part of the experiment name and Hydra's --config-name.
+	[[ "$RUN_CONFIG_NAME" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
+		die "RUN_CONFIG=$RUN_CONFIG: a run config's file name may hold letters, digits and . _ - only"
+	RUN_CONFIG_FILE="$RUN_CONFIG_DIR/$RUN_CONFIG_NAME.yaml"
+	RUN_CONFIG_SHOWN="${RUN_CONFIG_FILE#"$VERITAS_ROOT"/}"
+	# Hydra's own selection, the same for the trainer and for compose_config/config_values.
+	RUN_CONFIG_ARGS=(--config-path="$RUN_CONFIG_DIR" --config-name="$RUN_CONFIG_NAME")
+	export RUN_CONFIG
+	log "run config: $RUN_CONFIG_SHOWN"
+}
+
+# Every hyper-parameter variable the launchers once read (train/scripts/retired-variables.tsv):
+# one set in the shell or .env stops the launcher, naming the key to use; never silently ignored.
+check_retired_variables() { # LAUNCHER (sft | grpo | demo)
+	local table="$VERITAS_ROOT/train/scripts/retired-variables.tsv"
+	local who var keys pattern key value pass
+	[[ -r "$table" ]] || die "$table is missing"
+	while IFS=$'\t' read -r who var keys pattern; do
+		[[ "$who" == "$1" && -n "${!var+set}" ]] || continue
+		value="${!var}"
+		[[ -z "$pattern" || "$value" =~ $pattern ]] || continue
+		pass=""
+		read -ra keys <<<"$keys"
+		for key in "${keys[@]}"; do
+			pass+="${pass:+ }$key=${value:-<value>}"
+		done
+		die "$var is no longer read: pass $pass as a Hydra override or set it in ${RUN_CONFIG_SHOWN:-train/config/<file>.yaml} (old variables: train/scripts/retired-variables.tsv)"
+	done < <(grep -v -e '^#' -e '^[[:space:]]*$' "$table")
+}
+
+# CONFIG_VALUES: the resolved value of each KEY in the run config with these overrides, one per
+# element (lists and mappings as JSON).  Composing without validation takes about a second.
+config_values() { # ppo|sft KEY... -- OVERRIDE...
+	local gets=(--expect "$1") out
+	shift
+	while (($#)) && [[ "$1" != -- ]]; do
+		gets+=(--get "$1")
+		shift
+	done
+	shift
+	check_no_secrets "$@"
+	# compose's own one-line error is the launcher's
+	out="$("$PYTHON" -m veritas.verl_adapters.compose "${RUN_CONFIG_ARGS[@]}" "${gets[@]}" -- "$@")" || exit 1
+	# shellcheck disable=SC2034  # for the caller
+	mapfile -t CONFIG_VALUES <<<"$out"
+}
+
 # GPU_COUNT (if set) wins; else CUDA_VISIBLE_DEVICES and nvidia-smi decide.  Without a GPU,
 # training runs on CPU only when ALLOW_CPU=1: the CPU platform is never switched on otherwise.
 detect_gpus() {
@@ -180,6 +251,7 @@ detect_gpus() {
 	fi
 	[[ "${ALLOW_CPU:-0}" == 1 ]] ||
 		die "no GPU found (nvidia-smi lists none; GPU_COUNT overrides detection): set ALLOW_CPU=1 to train on CPU (slow; demos and tests only)"
+	# shellcheck disable=SC2034  # for the caller
 	DEVICE_MODE=cpu
 	NPROC_PER_NODE=1
 	# verl 0.9.1 has no CPU platform: load ours (veritas/verl_ext/cpu_platform.py) in every worker.
@@ -204,10 +276,14 @@ model_complete() {
 	! compgen -G "$dir/.cache/huggingface/download/*.incomplete" >/dev/null
 }
 
-# MODEL_PATH (a local directory) needs no token.  Otherwise MODEL_ID (default $1) is used from
-# train/models/<org>/<name>, downloaded there first if missing, which needs HF_TOKEN.
+# MODEL_PATH (a local directory) needs no token.  Otherwise MODEL_ID (default $1, the run
+# config's model path: a Hub id, or a directory) is used from train/models/<org>/<name>,
+# downloaded there first if missing, which needs HF_TOKEN.
 resolve_model() {
 	local default_id="$1"
+	if [[ -z "${MODEL_PATH:-}" && -z "${MODEL_ID:-}" && "$default_id" == */* && -d "$default_id" ]]; then
+		MODEL_PATH="$default_id"
+	fi
 	if [[ -n "${MODEL_PATH:-}" ]]; then
 		[[ -d "$MODEL_PATH" ]] || die "MODEL_PATH=$MODEL_PATH does not exist"
 		[[ -f "$MODEL_PATH/config.json" ]] || die "MODEL_PATH=$MODEL_PATH is not a Hugging Face model directory (no config.json)"
@@ -217,7 +293,11 @@ resolve_model() {
 		export MODEL_PATH MODEL_NAME
 		return 0
 	fi
-	MODEL_ID="${MODEL_ID:-$default_id}"
+	if [[ -z "${MODEL_ID:-}" ]]; then
+		[[ "$default_id" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
+			die "the model path $default_id of ${RUN_CONFIG_SHOWN:-the run config} is neither a Hugging Face id (org/name) nor a directory (or set MODEL_PATH)"
+		MODEL_ID="$default_id"
+	fi
 	[[ "$MODEL_ID" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
 		die "MODEL_ID=$MODEL_ID is not a Hugging Face id of the form org/name"
 	MODEL_NAME="${MODEL_ID##*/}"
@@ -247,6 +327,25 @@ except Exception as exc:
     sys.exit(1)
 PY
 	model_complete "$MODEL_PATH" || die "download of $MODEL_ID finished but $MODEL_PATH has no config.json and weights"
+}
+
+# The attention kernels a run config asks for must import with this Python before any GPU time.
+# The one place the launchers look at kernels: the run configs choose, this only checks.
+# find_spec first: no torch import when flash-attn is not even installed.
+has_flash_attn() {
+	"$PYTHON" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("flash_attn") is None)' 2>/dev/null &&
+		"$PYTHON" -c 'import flash_attn' >/dev/null 2>&1
+}
+
+check_attention() { # KEY IMPLEMENTATION USE_REMOVE_PADDING
+	local key="$1" impl="$2" remove_padding="$3"
+	case "$impl" in
+	flash_attention*)
+		has_flash_attn ||
+			die "$key=$impl ($RUN_CONFIG_SHOWN or an override) but flash_attn does not import with $PYTHON: set $key=sdpa"
+		;;
+	esac
+	log "attention: $impl (use_remove_padding=$remove_padding)"
 }
 
 # Validate a parquet with `veritas check-data` (structure of every row; CHECK_DATA_SAMPLE rows,
@@ -347,25 +446,16 @@ build_torchrun() {
 	fi
 }
 
-# flashinfer (sampling kernels for the vLLM/SGLang rollout) on a GPU host that lacks it; a
-# failed install is a notice, not an error.  GRPO launchers call this; SFT does not need it.
-ensure_flashinfer() {
-	[[ "${DEVICE_MODE:-}" == gpu && "$DRY_RUN" != 1 ]] || return 0
-	# INSTALL_FLASHINFER=0 skips the attempt (offline hosts: pip would only wait on the network)
-	[[ "${INSTALL_FLASHINFER:-1}" != 0 ]] || return 0
-	"$PYTHON" -c 'import flashinfer' >/dev/null 2>&1 && return 0
-	notice "flashinfer is missing: installing flashinfer-python and flashinfer-cubin"
-	"$PYTHON" -m pip install -q flashinfer-python flashinfer-cubin ||
-		notice "could not install flashinfer; the rollout falls back to its slower sampler"
-}
-
-# Compose the complete verl config from verl's own Hydra files and validate it (dry runs).
-compose_config() { # CONFIG_NAME OVERRIDE...
-	local name="$1"
+# Compose the run config with the trainer's exact overrides, as its Hydra entry point will, and
+# validate it (verl's checks and ours): before every run, so a typo costs no GPU time.  A dry run
+# also prints the resolved config.  compose's one-line error is the launcher's.
+compose_config() { # ppo|sft OVERRIDE...
+	local kind="$1" print=()
 	shift
 	check_no_secrets "$@"
-	"$PYTHON" -m veritas.verl_adapters.compose --config-name "$name" --validate --print -- "$@" ||
-		die "the verl $name config does not compose (see the error above)"
+	[[ "$DRY_RUN" == 1 ]] && print=(--print)
+	"$PYTHON" -m veritas.verl_adapters.compose "${RUN_CONFIG_ARGS[@]}" --expect "$kind" --validate "${print[@]}" -- "$@" ||
+		exit 1
 }
 
 # Refuse a command line that carries a secret's value: secrets go through the environment.

@@ -10,21 +10,23 @@
 #   3. data      `veritas generate --format sft --response-style worked`: a small train and val set
 #   4. eval      `veritas eval` of the base model on held-out (test-split) tasks; runs on the
 #                second core while step 5 trains on the first
-#   5. train     train/scripts/lgc-v2-SFT-trainer.sh (ALLOW_CPU=1, wandb offline): one checkpoint
+#   5. train     train/scripts/lgc-v2-SFT-trainer.sh with the run config sft-smollm2-135m-cpu
+#                (ALLOW_CPU=1, wandb offline): one checkpoint
 #   6. eval      `veritas eval` of that checkpoint (merged to Hugging Face weights first)
 #   7. compare   `veritas eval --compare`: held-out accuracy and format rate per type, before/after
 # Every command is printed as a `+ ...` line before it runs, so any step can be repeated by hand.
-# Extra arguments are Hydra overrides for the SFT trainer (they win over the demo's own).
 #
-# Knobs (environment variables; the defaults fit 15 minutes on 2 cores, setup excluded):
+# Training settings: train/config/sft-smollm2-135m-cpu.yaml (56 steps of 8 sequences, lr 3e-4 with
+# cosine decay, 512 tokens; it fits 15 minutes on 2 cores, setup excluded).  Extra arguments are
+# Hydra overrides for the SFT trainer, e.g. trainer.total_training_steps=80 optim.lr=5e-4; the
+# demo generates one epoch of rows for the resulting steps x data.train_batch_size.
+# RUN_CONFIG names another run config (a name in train/config/ or a .yaml path).
+#
+# Knobs of the demo itself (environment variables):
 #   DEMO_TYPES=dyck_language,dyck_language2   task types
 #   DEMO_DIFFICULTY=1        level (or range lo-hi) of the training, val and eval tasks
 #   DEMO_STYLE=worked        SFT response: a worked solution (stack trace, then the answer), or
 #                            `answer` (the bare answer: learnt faster, but it teaches no method)
-#   DEMO_STEPS=56            optimizer steps (one epoch: DEMO_STEPS*DEMO_BATCH new rows)
-#   DEMO_BATCH=8             sequences per step;  DEMO_MICRO_BATCH=8 per forward pass
-#   DEMO_LR=3e-4             peak learning rate (cosine decay, 5% warm-up)
-#   DEMO_MAX_LENGTH=512      longest prompt+response in tokens (the data is far shorter)
 #   DEMO_VAL_ROWS=16         validation rows (loss at the last step)
 #   DEMO_N_EVAL=64           held-out tasks per type, each evaluation
 #   DEMO_MAX_NEW_TOKENS=192  generation budget per eval answer (a worked solution needs <170)
@@ -37,7 +39,7 @@
 #   VENV=.venv  SKIP_SETUP=1 (use the existing environment as it is)
 #
 # Reruns: the experiment is named after a hash of everything that shapes it (model, data,
-# hyper-parameters, overrides): cpu-demo-<hash>.  A rerun with the same settings reuses the data,
+# the run config file, overrides): cpu-demo-<hash>.  A rerun with the same settings reuses the data,
 # the finished checkpoint and both evaluations (eval resumes from its samples.jsonl) and only
 # prints the tables again; changed settings give a new name and a new run.  An interrupted
 # training restarts from step 0 (only the last step is checkpointed).
@@ -46,8 +48,12 @@ set -euo pipefail
 # demo is running cannot change what that run executes.
 {
 # shellcheck source=train/scripts/common.sh
-source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh" # die, require_int, print_cmd, VERITAS_ROOT, PYTHONPATH
+source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh" # die, require_int, print_cmd, config_values, ...
 cd "$VERITAS_ROOT"
+select_run_config sft-smollm2-135m-cpu
+# The demo's old hyper-parameter knobs stop it, naming the key (before any work).
+check_retired_variables demo
+check_retired_variables sft
 demo_start=$SECONDS
 
 say() { printf '[cpu-demo] %s\n' "$*" >&2; }
@@ -68,26 +74,18 @@ phase() { # NAME START_SECONDS
 DEMO_TYPES="${DEMO_TYPES:-dyck_language,dyck_language2}"
 DEMO_DIFFICULTY="${DEMO_DIFFICULTY:-1}"
 DEMO_STYLE="${DEMO_STYLE:-worked}"
-DEMO_STEPS="${DEMO_STEPS:-56}"
-DEMO_BATCH="${DEMO_BATCH:-8}"
-DEMO_MICRO_BATCH="${DEMO_MICRO_BATCH:-8}"
-DEMO_LR="${DEMO_LR:-3e-4}"
-DEMO_MAX_LENGTH="${DEMO_MAX_LENGTH:-512}"
 DEMO_VAL_ROWS="${DEMO_VAL_ROWS:-16}"
 DEMO_N_EVAL="${DEMO_N_EVAL:-64}"
 DEMO_MAX_NEW_TOKENS="${DEMO_MAX_NEW_TOKENS:-192}"
 DEMO_EVAL_BATCH="${DEMO_EVAL_BATCH:-32}"
 DEMO_PARALLEL="${DEMO_PARALLEL:-auto}"
 DEMO_DIR="${DEMO_DIR:-train/artifacts/cpu-demo}"
-for knob in DEMO_STEPS DEMO_BATCH DEMO_MICRO_BATCH DEMO_MAX_LENGTH DEMO_VAL_ROWS DEMO_N_EVAL \
-	DEMO_MAX_NEW_TOKENS DEMO_EVAL_BATCH; do
+for knob in DEMO_VAL_ROWS DEMO_N_EVAL DEMO_MAX_NEW_TOKENS DEMO_EVAL_BATCH; do
 	require_int "$knob" "${!knob}" 1
 done
 [[ "$DEMO_STYLE" == worked || "$DEMO_STYLE" == answer ]] || die "DEMO_STYLE=$DEMO_STYLE must be worked or answer"
-[[ "$DEMO_LR" =~ ^[0-9.]+([eE]-?[0-9]+)?$ ]] || die "DEMO_LR=$DEMO_LR is not a number"
 [[ "$DEMO_DIFFICULTY" =~ ^[0-9]+(-[0-9]+)?$ ]] || die "DEMO_DIFFICULTY=$DEMO_DIFFICULTY must be a level (1) or a range (1-2)"
 [[ "$DEMO_TYPES" =~ ^[a-z0-9_]+(,[a-z0-9_]+)*$ ]] || die "DEMO_TYPES=$DEMO_TYPES must be comma-separated task types"
-((DEMO_BATCH % DEMO_MICRO_BATCH == 0)) || die "DEMO_BATCH=$DEMO_BATCH must be a multiple of DEMO_MICRO_BATCH=$DEMO_MICRO_BATCH"
 
 cores="$(nproc 2>/dev/null || echo 1)"
 DEMO_EVAL_THREADS="${DEMO_EVAL_THREADS:-$((cores < 8 ? cores : 8))}"
@@ -124,9 +122,16 @@ time run "$PY" -m veritas prepare-model
 MODEL_DIR=train/models/HuggingFaceTB/SmolLM2-135M-Instruct
 phase "2 model" "$t0"
 
+# The run config (with the caller's overrides) decides steps and batch, and so the data's size.
+PYTHON="$PY" config_values sft trainer.total_training_steps data.train_batch_size optim.lr -- "$@"
+steps="${CONFIG_VALUES[0]}" batch="${CONFIG_VALUES[1]}" lr="${CONFIG_VALUES[2]}"
+[[ "$steps" != null ]] || die "$RUN_CONFIG_SHOWN: the demo needs trainer.total_training_steps (it sizes the data)"
+require_int trainer.total_training_steps "$steps" 1
+require_int data.train_batch_size "$batch" 1
+
 # ---- 3. data
 t0=$SECONDS
-train_rows=$((DEMO_STEPS * DEMO_BATCH))
+train_rows=$((steps * batch))
 data_key="types=$DEMO_TYPES difficulty=$DEMO_DIFFICULTY style=$DEMO_STYLE train=$train_rows val=$DEMO_VAL_ROWS"
 data_dir="$DEMO_DIR/data"
 mkdir -p -- "$data_dir"
@@ -136,7 +141,7 @@ gen_args=(--task-types "$DEMO_TYPES" --difficulty "$DEMO_DIFFICULTY" --format sf
 if [[ -f "$data_dir/train.parquet" && -f "$data_dir/val.parquet" && "$(cat "$data_dir/settings.txt" 2>/dev/null)" == "$data_key" ]]; then
 	say "3/7 data: reusing $data_dir ($data_key)"
 else
-	say "3/7 data: $train_rows training rows (one epoch of $DEMO_STEPS steps) and $DEMO_VAL_ROWS val rows"
+	say "3/7 data: $train_rows training rows (one epoch of $steps steps) and $DEMO_VAL_ROWS val rows"
 	rm -f -- "$data_dir/settings.txt"
 	time run "$PY" -m veritas generate "${gen_args[@]}" --split train --num-samples "$train_rows" \
 		--output "$data_dir/train.parquet" --overwrite
@@ -147,17 +152,15 @@ fi
 phase "3 data" "$t0"
 
 # ---- the experiment: named by what shapes it, so a rerun finds its own checkpoint
+# Host facts for the launcher; the training settings are the run config and "$@".
 train_env=(
-	ALLOW_CPU=1 OMP_NUM_THREADS=1 WANDB_MODE=offline WANDB_PROJECT=veritas-cpu-demo
+	ALLOW_CPU=1 OMP_NUM_THREADS=1 WANDB_MODE=offline WANDB_PROJECT=veritas-cpu-demo RUN_CONFIG="$RUN_CONFIG_FILE"
 	MODEL_PATH="$MODEL_DIR" TRAIN_DATA="$data_dir/train.parquet" VAL_DATA="$data_dir/val.parquet"
-	TRAIN_BATCH_SIZE="$DEMO_BATCH" MICRO_BATCH_SIZE="$DEMO_MICRO_BATCH" MAX_LENGTH="$DEMO_MAX_LENGTH"
-	LR="$DEMO_LR" EPOCHS=1 TOTAL_STEPS="$DEMO_STEPS" SAVE_FREQ="$DEMO_STEPS" TEST_FREQ="$DEMO_STEPS"
-	SAVE_CONTENTS='[model]' MAX_CKPT_TO_KEEP=1 CHECKPOINT_ROOT="$DEMO_DIR/checkpoints"
+	CHECKPOINT_ROOT="$DEMO_DIR/checkpoints"
 )
-train_overrides=(optim.lr_scheduler_type=cosine optim.lr_warmup_steps_ratio=0.05 "$@")
-exp_hash="$(printf '%s\n' "$data_key" "${train_env[@]}" "${train_overrides[@]}" | sha256sum | cut -c1-10)"
+exp_hash="$( (printf '%s\n' "$data_key" "${train_env[@]}" "$@" && cat -- "$RUN_CONFIG_FILE") | sha256sum | cut -c1-10)"
 WANDB_EXP="cpu-demo-$exp_hash"
-ckpt="$DEMO_DIR/checkpoints/$WANDB_EXP/global_step_$DEMO_STEPS"
+ckpt="$DEMO_DIR/checkpoints/$WANDB_EXP/global_step_$steps"
 done_marker="$DEMO_DIR/checkpoints/$WANDB_EXP/training-complete"
 if [[ "${DEMO_FRESH:-0}" == 1 && -e "$DEMO_DIR/checkpoints/$WANDB_EXP" ]]; then
 	say "DEMO_FRESH=1: removing $DEMO_DIR/checkpoints/$WANDB_EXP and its evaluation"
@@ -206,10 +209,10 @@ t0=$SECONDS
 if [[ -f "$done_marker" ]]; then
 	say "5/7 train: reusing the finished run $WANDB_EXP ($ckpt; DEMO_FRESH=1 trains again)"
 else
-	say "5/7 train: $DEMO_STEPS steps x $DEMO_BATCH sequences, lr $DEMO_LR, experiment $WANDB_EXP"
+	say "5/7 train: $steps steps x $batch sequences, lr $lr, experiment $WANDB_EXP ($RUN_CONFIG_SHOWN)"
 	rm -rf -- "$DEMO_DIR/checkpoints/$WANDB_EXP" # a half-run left no checkpoint worth keeping
 	time run env "${train_env[@]}" WANDB_EXP="$WANDB_EXP" VERL_FILE_LOGGER_PATH="$metrics_file" \
-		bash train/scripts/lgc-v2-SFT-trainer.sh "${train_overrides[@]}"
+		bash train/scripts/lgc-v2-SFT-trainer.sh "$@"
 	[[ -d "$ckpt" ]] || die "training finished without $ckpt"
 	touch -- "$done_marker"
 fi
@@ -280,10 +283,11 @@ if better:
     print(f"result: accuracy improved on {better} of {len(b['per_type'])} task types.")
 elif ob["format_rate"] > oa["format_rate"]:
     print("result: accuracy did NOT improve in this budget; only the answer format did. "
-          "Try more steps (DEMO_STEPS) or an easier mix (DEMO_TYPES, DEMO_DIFFICULTY).")
+          "Try more steps (trainer.total_training_steps=N) or an easier mix (DEMO_TYPES, DEMO_DIFFICULTY).")
 else:
     print("result: the model did NOT improve in this budget. "
-          "Try more steps (DEMO_STEPS), another learning rate (DEMO_LR) or an easier mix (DEMO_TYPES).")
+          "Try more steps (trainer.total_training_steps=N), another learning rate (optim.lr=...) "
+          "or an easier mix (DEMO_TYPES).")
 PY
 
 phase "total" "$demo_start"

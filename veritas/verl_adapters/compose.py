@@ -1,6 +1,16 @@
-"""Compose a verl 0.9.1 Hydra config from verl's own config directory, and validate it.
+"""Compose a verl 0.9.1 Hydra config, a run config of ours or one of verl's own, and validate it.
 
-The trainers' entry points compose exactly these:
+A run config (``train/config/<name>.yaml``) extends verl's config (``defaults: [ppo_trainer, _self_]``
+or ``[sft_trainer_engine, _self_]``, with ``hydra.searchpath: [pkg://verl.trainer.config]``); the
+launchers run it as ``-m verl.trainer.main_ppo --config-path=<dir> --config-name=<name> OVERRIDE...``
+and compose it here with the same three things.  The only difference: verl's config package is
+searched as the directory it is (``file://``), so that composing does not import verl (~5 s).
+Hydra merges keys a run config adds without complaint, so every key the file sets must also be a
+key of verl's config (a typo fails), except under a section verl leaves open (an empty mapping
+such as ``model.override_config``) or one of ours (``data.lgc_v2``).
+
+Without ``--config-path`` the name is one of verl's own configs, as the trainers' entry points
+compose them:
 
     verl.trainer.main_ppo     @hydra.main(config_path="config", config_name="ppo_trainer")
     verl.trainer.sft_trainer  @hydra.main(config_path="config", config_name="sft_trainer_engine")
@@ -12,13 +22,14 @@ top-level reward keys that verl 0.9.1 silently ignores, interpolations that do n
 custom dataset class and reward function (loaded through verl's own loaders, settings checked),
 and a validation set that would be the training split.
 
-CLI (the launchers' ``--dry-run``)::
+CLI (the launchers, before every run and for ``--dry-run``)::
 
-    python -m veritas.verl_adapters.compose --config-name ppo_trainer [--validate] [--print] \\
-        [--n-gpus-per-node N] -- OVERRIDE...
+    python -m veritas.verl_adapters.compose [--config-path DIR] --config-name NAME [--expect ppo|sft] \\
+        [--validate] [--print | --get KEY ...] [--n-gpus-per-node N] -- OVERRIDE...
 
 Exit 0 when it composes (and validates); otherwise one line ``error: ...`` on stderr and exit 1.
-``--print`` writes the resolved config as YAML to stdout; verl's own chatter goes to stderr.
+``--print`` writes the resolved config as YAML to stdout, ``--get`` the resolved value of each KEY
+(one line each, lists and mappings as JSON); verl's own chatter goes to stderr.
 """
 from __future__ import annotations
 
@@ -31,6 +42,11 @@ import warnings
 from typing import Any, Sequence
 
 CONFIG_ALIASES = {"sft_trainer": "sft_trainer_engine"}
+# What a run config extends, by trainer: main_ppo's and sft_trainer's own config names.
+VERL_BASES = {"ppo": "ppo_trainer", "sft": "sft_trainer_engine"}
+VERL_SEARCHPATH = "pkg://verl.trainer.config"
+# Sections of ours that verl's configs do not declare (read by our dataset class).
+OPEN_SECTIONS = ("data.lgc_v2",)
 
 # Top-level sections of verl's legacy_reward_impl.yaml: composed into every ppo_trainer config,
 # but verl 0.9.1's trainers never read them (only fully_async_policy migrates them).
@@ -57,27 +73,134 @@ def verl_config_dir() -> str:
     return path
 
 
-def compose_config(config_name: str, overrides: Sequence[str] = ()):
-    """The DictConfig that ``@hydra.main(config_path=<verl>/trainer/config, config_name=...)``
-    would build from these command-line overrides."""
+def _compose(config_dir: str, name: str, overrides: Sequence[str]):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.initialize import get_gh_backup, restore_gh_from_backup
 
-    name = CONFIG_ALIASES.get(config_name, config_name)
-    config_dir = verl_config_dir()
-    if not os.path.isfile(os.path.join(config_dir, f"{name}.yaml")):
-        known = sorted(f[:-5] for f in os.listdir(config_dir) if f.endswith(".yaml") and not f.startswith("_"))
-        raise ConfigError(f"no verl config named {config_name!r}; known: {', '.join(known + sorted(CONFIG_ALIASES))}")
     backup = get_gh_backup()  # e.g. inside a Hydra app: compose in a clean instance, then restore
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=config_dir, version_base=None):
             return compose(config_name=name, overrides=list(overrides))
-    except Exception as exc:  # hydra/omegaconf errors: a bad override or config
-        raise ConfigError(one_line(exc)) from exc
     finally:
         restore_gh_from_backup(backup)
+
+
+def compose_config(config_name: str, overrides: Sequence[str] = (), config_path: str | None = None):
+    """The DictConfig that ``@hydra.main`` builds for ``--config-path=config_path
+    --config-name=config_name OVERRIDE...``; without ``config_path``, one of verl's own configs
+    (``config_name`` ppo_trainer, sft_trainer_engine, ...) as verl's entry points compose it."""
+    if config_path is not None:
+        return compose_run_config(config_path, config_name, overrides)
+    name = CONFIG_ALIASES.get(config_name, config_name)
+    config_dir = verl_config_dir()
+    if not os.path.isfile(os.path.join(config_dir, f"{name}.yaml")):
+        known = sorted(f[:-5] for f in os.listdir(config_dir) if f.endswith(".yaml") and not f.startswith("_"))
+        raise ConfigError(f"no verl config named {config_name!r}; known: {', '.join(known + sorted(CONFIG_ALIASES))}")
+    try:
+        return _compose(config_dir, name, overrides)
+    except Exception as exc:  # hydra/omegaconf errors: a bad override or config
+        raise ConfigError(one_line(exc)) from exc
+
+
+def _shown(path: str) -> str:
+    """A file path as the user would type it: relative to the working directory when inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def _load_yaml(path: str):
+    from omegaconf import DictConfig, OmegaConf
+
+    try:
+        raw = OmegaConf.load(path)
+    except Exception as exc:
+        raise ConfigError(f"{_shown(path)}: not valid YAML: {one_line(exc)}") from exc
+    if not isinstance(raw, DictConfig):
+        raise ConfigError(f"{_shown(path)}: not a mapping of config keys")
+    return raw
+
+
+def _run_config_files(config_dir: str, name: str) -> tuple[list[tuple[str, Any]], str | None]:
+    """The run config file and those of ours it extends (``defaults`` entries that are files in
+    ``config_dir``), each loaded as plain YAML, and the verl config at the root of the chain."""
+    files, base, todo, seen = [], None, [name], set()
+    while todo:
+        current = todo.pop()
+        path = os.path.join(config_dir, f"{current}.yaml")
+        if current in seen or not os.path.isfile(path):
+            continue
+        seen.add(current)
+        raw = _load_yaml(path)
+        files.append((path, raw))
+        for entry in raw.get("defaults") or []:
+            if not isinstance(entry, str) or entry == "_self_":
+                continue
+            if entry in VERL_BASES.values():
+                base = entry
+            else:
+                todo.append(entry)
+    return files, base
+
+
+def _unknown_keys(node: Any, base: Any, prefix: str = "") -> list[str]:
+    """Keys set in ``node`` (plain YAML) that ``base`` (verl's composed config) does not have."""
+    from omegaconf import DictConfig
+
+    out: list[str] = []
+    for key in node.keys():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if not prefix and key in ("defaults", "hydra"):
+            continue
+        if path in OPEN_SECTIONS:
+            continue
+        if key not in base.keys():
+            # an empty mapping in verl's config is a free-form section (override_config, ...)
+            if len(base) != 0:
+                out.append(path)
+            continue
+        child, base_child = node._get_node(key), base._get_node(key)  # unresolved: no ??? or ${} errors
+        if isinstance(child, DictConfig) and isinstance(base_child, DictConfig) and len(base_child):
+            out += _unknown_keys(child, base_child, path)
+    return out
+
+
+def compose_run_config(config_path: str, config_name: str, overrides: Sequence[str] = ()):
+    """Compose ``config_path/config_name.yaml`` (a run config extending verl's) with ``overrides``,
+    as ``-m verl.trainer.main_ppo --config-path=... --config-name=...`` does; refuse keys verl
+    does not know.  Every error names the file."""
+    config_dir = os.path.abspath(config_path)
+    name = config_name[:-5] if config_name.endswith(".yaml") else config_name
+    path = os.path.join(config_dir, f"{name}.yaml")
+    if not os.path.isfile(path):
+        known = sorted(f[:-5] for f in os.listdir(config_dir) if f.endswith(".yaml")) if os.path.isdir(config_dir) else []
+        raise ConfigError(f"no run config {_shown(path)}" + (f"; known: {', '.join(known)}" if known else ""))
+    files, base = _run_config_files(config_dir, name)
+    searchpath = list((files[0][1].get("hydra") or {}).get("searchpath") or [])
+    if VERL_SEARCHPATH not in searchpath:
+        raise ConfigError(f"{_shown(path)}: hydra.searchpath must list {VERL_SEARCHPATH} (where verl's configs are)")
+    # The same search path, verl's entry as a directory: composing need not import verl.
+    verl_dir = "file://" + verl_config_dir()
+    listed = ",".join("'" + (verl_dir if entry == VERL_SEARCHPATH else str(entry)) + "'" for entry in searchpath)
+    try:
+        cfg = _compose(config_dir, name, [f"hydra.searchpath=[{listed}]", *overrides])
+    except Exception as exc:
+        raise ConfigError(f"{_shown(path)}: {one_line(exc)}") from exc
+    if base is not None:
+        verl_cfg = compose_config(base)
+        for file, raw in files:
+            unknown = _unknown_keys(raw, verl_cfg)
+            if unknown:
+                raise ConfigError(
+                    f"{_shown(file)}: {', '.join(unknown)}: not a key of verl's {base} config (a typo?)"
+                )
+    return cfg
+
+
+def trainer_kind(cfg) -> str:
+    """``ppo`` for a composed ppo_trainer config, ``sft`` for sft_trainer_engine."""
+    return "ppo" if "actor_rollout_ref" in cfg else "sft"
 
 
 def _leaves(node: Any, prefix: str):
@@ -258,6 +381,27 @@ def _check_curriculum(cfg) -> None:
         raise ConfigError(f"{key} needs data.train_files=lgc_v2://train (tasks generated at the levels it picks)")
 
 
+def _check_batch_split(cfg) -> None:
+    """How the batch splits over updates and GPUs, which verl 0.9.1's validate_config leaves to a
+    failure (or a silently uneven last mini-batch) in training."""
+    try:
+        batch, n = int(cfg.data.train_batch_size), int(cfg.actor_rollout_ref.rollout.n)
+        mini = int(cfg.actor_rollout_ref.actor.ppo_mini_batch_size)
+        per_node, nodes = int(cfg.trainer.n_gpus_per_node), int(cfg.trainer.nnodes)
+        tp = int(cfg.actor_rollout_ref.rollout.tensor_model_parallel_size)
+    except Exception:  # missing or not numbers: verl's own checks say so
+        return
+    if mini > 0 and batch % mini:
+        raise ConfigError(f"data.train_batch_size={batch} is not a multiple of actor_rollout_ref.actor.ppo_mini_batch_size={mini}")
+    if per_node * nodes > 0 and mini * n % (per_node * nodes):
+        raise ConfigError(
+            f"ppo_mini_batch_size x rollout.n = {mini * n} responses per update do not split evenly over "
+            f"{per_node * nodes} GPUs (trainer.n_gpus_per_node x trainer.nnodes)"
+        )
+    if tp > 0 and per_node % tp:
+        raise ConfigError(f"actor_rollout_ref.rollout.tensor_model_parallel_size={tp} does not divide trainer.n_gpus_per_node={per_node}")
+
+
 def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
     """Raise ConfigError unless ``cfg`` (a composed ppo_trainer config) would start training.
     Returns warnings worth showing.  ``n_gpus_per_node`` overrides trainer.n_gpus_per_node."""
@@ -268,6 +412,7 @@ def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
         with open_dict(cfg):
             cfg.trainer.n_gpus_per_node = int(n_gpus_per_node)
     check_legacy_reward_keys(cfg)
+    _check_batch_split(cfg)
     # the reward model's rollout.name is ??? by default and only read when a reward model is on
     _check_resolves(cfg, () if cfg.reward.reward_model.get("enable") else ("reward.reward_model",))
     try:
@@ -317,31 +462,82 @@ def validate_sft_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
         raise ConfigError(f"data.train_batch_size={cfg.data.train_batch_size} is not divisible by the {n_gpus} GPUs")
     if not cfg.model.get("path"):
         raise ConfigError("model.path is not set")
+    rows = _parquet_rows(cfg.data.train_files)
+    # verl drops the last partial batch: fewer rows than one batch would train nothing.
+    if rows is not None and rows < int(cfg.data.train_batch_size):
+        raise ConfigError(
+            f"data.train_files has {rows} rows, fewer than data.train_batch_size={cfg.data.train_batch_size}: "
+            "not one step would run"
+        )
     return []
+
+
+def _parquet_rows(files: Any) -> int | None:
+    """Rows of local parquet file(s) from their footers; None when any is not a local file."""
+    from omegaconf import ListConfig
+
+    paths = list(files) if isinstance(files, (list, tuple, ListConfig)) else [files]
+    if not paths or not all(isinstance(p, str) and os.path.isfile(p) for p in paths):
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+    except Exception:  # unreadable: the launcher's check-data says why, verl would fail on it
+        return None
+
+
+def _value_line(cfg, key: str) -> str:
+    import json
+
+    from omegaconf import Container, OmegaConf
+
+    try:
+        value = OmegaConf.select(cfg, key, throw_on_missing=True, default=ConfigError)
+    except Exception as exc:
+        raise ConfigError(f"{key}: {one_line(exc)}") from exc
+    if value is ConfigError:
+        raise ConfigError(f"{key} is not a key of the composed config")
+    if isinstance(value, Container):
+        return json.dumps(OmegaConf.to_container(value, resolve=True))
+    return "null" if value is None else str(value)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m veritas.verl_adapters.compose",
-        description="Compose (and validate) a verl 0.9.1 config from verl's config directory.",
+        description="Compose (and validate) a verl 0.9.1 config: a run config of ours, or one of verl's own.",
     )
-    parser.add_argument("--config-name", required=True, help="ppo_trainer, sft_trainer (= sft_trainer_engine), ...")
+    parser.add_argument("--config-path", default=None,
+                        help="directory of the run config (as Hydra's --config-path); default: verl's own configs")
+    parser.add_argument("--config-name", required=True,
+                        help="run config name (train/config/<name>.yaml), or verl's ppo_trainer / sft_trainer")
+    parser.add_argument("--expect", choices=sorted(VERL_BASES), default=None,
+                        help="fail unless the config is for this trainer (ppo: main_ppo, sft: sft_trainer)")
     parser.add_argument("--validate", action="store_true", help="run verl's checks and ours (imports verl: ~10 s)")
-    parser.add_argument("--print", action="store_true", dest="print_cfg", help="print the resolved config as YAML")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--print", action="store_true", dest="print_cfg", help="print the resolved config as YAML")
+    out.add_argument("--get", action="append", default=[], metavar="KEY", help="print KEY's resolved value (repeatable)")
     parser.add_argument("--n-gpus-per-node", type=int, default=None, help="override trainer.n_gpus_per_node")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, after --")
     args = parser.parse_args(argv)
+    shown = args.config_name if args.config_path is None else _shown(
+        os.path.join(os.path.abspath(args.config_path), args.config_name.removesuffix(".yaml") + ".yaml"))
     try:
-        cfg = compose_config(args.config_name, args.overrides)
+        cfg = compose_config(args.config_name, args.overrides, config_path=args.config_path)
+        kind = trainer_kind(cfg)
+        if args.config_path is None and CONFIG_ALIASES.get(args.config_name, args.config_name) not in VERL_BASES.values():
+            kind = None  # another of verl's configs: composes, but --validate knows only these two
+        if args.expect and kind != args.expect:
+            raise ConfigError(f"{shown} is not a {VERL_BASES[args.expect]} config (its defaults must extend {VERL_BASES[args.expect]})")
         notes: list[str] = []
         if args.validate:
-            name = CONFIG_ALIASES.get(args.config_name, args.config_name)
-            if name == "ppo_trainer":
+            if kind == "ppo":
                 notes = validate_ppo_config(cfg, args.n_gpus_per_node)
-            elif name == "sft_trainer_engine":
+            elif kind == "sft":
                 notes = validate_sft_config(cfg, args.n_gpus_per_node)
             else:
-                raise ConfigError(f"--validate knows ppo_trainer and sft_trainer, not {args.config_name!r}")
+                raise ConfigError(f"--validate knows ppo_trainer and sft_trainer configs, not {args.config_name!r}")
         elif args.n_gpus_per_node is not None:
             from omegaconf import open_dict
 
@@ -355,6 +551,8 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 raise ConfigError(f"config does not resolve: {one_line(exc)}") from exc
             sys.stdout.write(text)
+        if args.get:
+            sys.stdout.write("".join(_value_line(cfg, key) + "\n" for key in args.get))
     except ConfigError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
@@ -363,7 +561,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
-    print(f"ok: {args.config_name} composed{' and validated' if args.validate else ''}", file=sys.stderr)
+    if not args.get:  # --get's output is for a program: values only
+        print(f"ok: {shown} composed{' and validated' if args.validate else ''}", file=sys.stderr)
     return 0
 
 

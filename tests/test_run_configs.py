@@ -1,0 +1,201 @@
+"""The run configs (train/config/*.yaml) as the launchers use them: each composes and validates
+through its launcher's --dry-run (the 8-GPU ones for 8 GPUs, without one), the seed defaults and
+the CPU demo compose to the same verl config as the launchers of before did (their overrides are
+tests/fixtures/launcher_overrides_before_issue15.json, captured from those launchers' --dry-run),
+verl's own entry points accept --config-path/--config-name, and the table of retired variables
+(train/scripts/retired-variables.tsv) is complete and names real keys."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _shared import python_with, retired_variable_rows
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO / "train" / "config"
+SCRIPTS = REPO / "train" / "scripts"
+SFT = SCRIPTS / "lgc-v2-SFT-trainer.sh"
+GRPO = SCRIPTS / "lgc-v2-RL-GRPO-trainer.sh"
+BEFORE = json.loads((REPO / "tests" / "fixtures" / "launcher_overrides_before_issue15.json").read_text())
+PYTHON = python_with("verl", "hydra", "pyarrow", "dotenv")
+pytestmark = [pytest.mark.verl, pytest.mark.skipif(PYTHON is None, reason="verl is not installed")]
+
+# Each file, the launcher that runs it and the host it is composed for here (no GPU needed).
+CONFIGS = {
+    "sft-qwen3guard-gen-8b-8gpu": (SFT, {"GPU_COUNT": "8"}),
+    "sft-smollm2-135m-1gpu": (SFT, {"GPU_COUNT": "1"}),
+    "sft-smollm2-135m-cpu": (SFT, {"GPU_COUNT": "0", "ALLOW_CPU": "1", "WANDB_PROJECT": "veritas-cpu-demo"}),
+    "grpo-qwen3-4b-instruct-8gpu": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "8"}),
+    "grpo-smollm2-135m-1gpu": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+}
+
+# Composed-config differences between today's launchers and those of before, key -> (before,
+# now), per config.  None: with the same host facts the files compose to exactly what the
+# environment-variable defaults composed.  (Outside the composed config: the command selects
+# the file with --config-path/--config-name, the auto-named experiment ends in the config's name
+# instead of batch_size-...-lr-..., and GRPO no longer switches to flash_attention_2 by itself
+# when flash_attn imports: the config says sdpa, an override or another config says otherwise.)
+INTENDED_DIFFERENCES: dict[str, dict[str, tuple]] = {name: {} for name in BEFORE}
+
+
+def _clean_env(tmp_path):
+    retired = {var for _, var, _, _ in retired_variable_rows()}
+    drop = retired | {"RUN_CONFIG", "MODEL_PATH", "MODEL_ID", "HF_TOKEN", "WANDB_API_KEY", "WANDB_EXP", "GPU_COUNT",
+                      "ALLOW_CPU", "RESUME", "NNODES", "NPROC_PER_NODE", "TRAIN_DATA", "VAL_DATA", "RAY_ADDRESS",
+                      "CUDA_VISIBLE_DEVICES", "VERL_USE_EXTERNAL_MODULES", "WANDB_PROJECT", "DRY_RUN_GPU_COUNT"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update({"PYTHON": PYTHON, "ENV_FILE": str(tmp_path / "absent.env"), "CHECKPOINT_ROOT": str(tmp_path / "ckpt"),
+                "OUTPUT_ROOT": str(tmp_path / "out"), "WANDB_DIR": str(tmp_path / "wandb"), "WANDB_MODE": "offline",
+                "MODELS_DIR": str(tmp_path / "models"), "WANDB_EXP": "EXP", "OMP_NUM_THREADS": "1"})
+    return env
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    """SFT parquets (64 rows: one batch of the largest config) and a model directory."""
+    d = tmp_path_factory.mktemp("run-configs")
+    for split, rows in (("train", 64), ("val", 4)):
+        subprocess.run([PYTHON, "-m", "veritas", "generate", "--format", "sft", "--task-types", "dyck_language",
+                        "--num-samples", str(rows), "--difficulty", "1", "--language", "en", "--split", split,
+                        "--output", str(d / f"{split}.parquet"), "--overwrite"],
+                       cwd=REPO, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    model = d / "models" / "TinyOrg" / "tiny-model"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    return {"dir": d, "model": model, "train": d / "train.parquet", "val": d / "val.parquet"}
+
+
+def dry_run(name, host, tmp_path, *overrides):
+    """The launcher's --dry-run for run config ``name``: (resolved config, printed argv, stderr)."""
+    import shlex
+
+    import yaml
+
+    launcher, env_vars = CONFIGS[name]
+    env = {**_clean_env(tmp_path), "RUN_CONFIG": name, "MODEL_PATH": str(host["model"]), **env_vars}
+    if launcher == SFT:
+        env.update(TRAIN_DATA=str(host["train"]), VAL_DATA=str(host["val"]))
+    proc = subprocess.run(["bash", str(launcher), "--dry-run", *overrides], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"ok: train/config/{name}.yaml composed and validated" in proc.stderr
+    lines = proc.stdout.splitlines()
+    cmd = [line for line in lines if line.startswith("+ ")]
+    assert len(cmd) == 1
+    resolved = yaml.safe_load("\n".join(line for line in lines if not line.startswith("+ ")))
+    return resolved, shlex.split(cmd[0][2:]), proc.stderr
+
+
+def _flat(node, prefix=""):
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: node}
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE))
+def test_seed_defaults_compose_as_the_launchers_of_before(name, host, tmp_path):
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    now, argv, _ = dry_run(name, host, tmp_path)
+    model = str(host["model"])
+    facts = {"{MODEL_PATH}": model, "{REPO}": str(REPO), "{CHECKPOINT_DIR}": str(tmp_path / "ckpt" / "EXP"),
+             "{TRAIN_DATA}": str(host["train"]), "{VAL_DATA}": str(host["val"]), "{EXP}": "EXP"}
+    overrides = []
+    for override in BEFORE[name]["overrides"]:
+        for placeholder, value in facts.items():
+            override = override.replace(placeholder, value)
+        overrides.append(override)
+    before = OmegaConf.to_container(compose_config(BEFORE[name]["verl_config"], overrides), resolve=True)
+    if name.startswith("grpo"):  # composed for the same GPUs, as a dry run without a GPU does
+        assert now["trainer"]["n_gpus_per_node"] == before["trainer"]["n_gpus_per_node"] == 8
+    flat_before, flat_now = _flat(before), _flat(now)
+    differences = {k: (flat_before.get(k, "<absent>"), flat_now.get(k, "<absent>"))
+                   for k in flat_before.keys() | flat_now.keys() if flat_before.get(k, "<absent>") != flat_now.get(k, "<absent>")}
+    assert differences == INTENDED_DIFFERENCES[name]
+    # the trainer gets the file by Hydra's own selection, then the host's overrides
+    assert f"--config-path={CONFIG_DIR}" in argv and f"--config-name={name}" in argv
+
+
+@pytest.mark.parametrize("name", ["sft-smollm2-135m-1gpu", "grpo-smollm2-135m-1gpu"])
+def test_one_gpu_configs_compose_and_validate(name, host, tmp_path):
+    now, argv, err = dry_run(name, host, tmp_path)
+    assert now["trainer"]["n_gpus_per_node"] == 1
+    if name.startswith("sft"):
+        assert now["model"]["use_remove_padding"] is True and now["data"]["use_dynamic_bsz"] is True
+        assert now["data"]["max_token_len_per_gpu"] == 65536 and now["model"]["use_fused_kernels"] is True
+        assert now["model"]["enable_gradient_checkpointing"] is False and now["data"]["train_batch_size"] == 64
+    else:
+        assert now["trainer"]["val_before_train"] is False and now["data"]["lgc_v2"]["difficulty_range"] == [1, 3]
+        assert now["actor_rollout_ref"]["rollout"]["gpu_memory_utilization"] == 0.4
+    assert f"--config-name={name}" in argv
+
+
+def test_every_config_file_is_covered():
+    assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == sorted(CONFIGS)
+    for path in CONFIG_DIR.glob("*.yaml"):
+        text = path.read_text()
+        assert "pkg://verl.trainer.config" in text and "_self_" in text, path
+        base = "ppo_trainer" if path.name.startswith("grpo") else "sft_trainer_engine"
+        assert re.search(rf"^defaults:\n  - {base}\n  - _self_$", text, re.M), path
+        assert "# --- throughput" in text, path  # the block the throughput issue rewrites
+
+
+@pytest.mark.slow
+def test_verl_entry_points_take_the_config_as_we_compose_it(tmp_path):
+    """verl's own @hydra.main apps, given --config-path/--config-name (and --cfg job: print, do not
+    run), build the config compose_config builds."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    for module, name, extra in (("verl.trainer.sft_trainer", "sft-smollm2-135m-cpu", ["model.path=/m"]),
+                                ("verl.trainer.main_ppo", "grpo-qwen3-4b-instruct-8gpu", ["trainer.n_gpus_per_node=2"])):
+        proc = subprocess.run([PYTHON, "-m", module, f"--config-path={CONFIG_DIR}", f"--config-name={name}",
+                               "--cfg", "job", "--resolve", *extra],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        ours = OmegaConf.to_container(compose_config(name, extra, config_path=str(CONFIG_DIR)), resolve=True)
+        assert yaml.safe_load(proc.stdout) == ours, name
+
+
+def test_retired_variableretired_variable_rows():
+    """Well-formed; every key one of verl's (or ours, ++); no launcher reads a variable it retired."""
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    rows = retired_variable_rows()
+    bases = {"sft": compose_config("sft_trainer"), "demo": compose_config("sft_trainer"), "grpo": compose_config("ppo_trainer")}
+    seen = set()
+    for who, var, keys, pattern in rows:
+        assert who in bases and re.fullmatch(r"[A-Z][A-Z0-9_]*", var) and keys, (who, var)
+        assert (who, var) not in seen
+        seen.add((who, var))
+        for key in keys:
+            if key.startswith("++"):
+                assert key[2:].startswith(("data.lgc_v2.", "reward.custom_reward_function.reward_kwargs.")), key
+            elif OmegaConf.select(bases[who], key, default="<absent>", throw_on_missing=False) == "<absent>":
+                # or under a mapping verl leaves open (model.override_config)
+                parent = OmegaConf.select(bases[who], key.rpartition(".")[0], default=None)
+                assert parent is not None and len(parent) == 0, key
+        if pattern:
+            re.compile(pattern)
+    scripts = {"sft": SFT, "grpo": GRPO, "demo": SCRIPTS / "lgc-v2-cpu-demo.sh"}
+    for who, script in scripts.items():
+        code = "\n".join(line for line in script.read_text().splitlines() if not line.lstrip().startswith("#"))
+        for w, var, _, _ in rows:
+            if w == who:
+                assert not re.search(rf"\$\{{?{var}\b", code), f"{script.name} still reads {var}"
+    assert "retired-variables.tsv" in (REPO / "docs" / "training.md").read_text()
