@@ -38,3 +38,19 @@ def retired_variable_rows() -> list[tuple[str, str, list[str], str]]:
             who, var, keys, *pattern = line.split("\t")
             rows.append((who, var, keys.split(), pattern[0] if pattern else ""))
     return rows
+
+
+def fake_site(root, dist: str, version: str, modules: list[str]) -> Path:
+    """A folder with an installed-looking distribution: its dist-info and empty packages."""
+    info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "top_level.txt").write_text("flash_attn\n")
+    records = []
+    for module in modules:
+        pkg = root.joinpath(*module.split("."))
+        pkg.mkdir(parents=True, exist_ok=True)
+        (pkg / "__init__.py").write_text("")
+        records.append(f"{'/'.join(module.split('.'))}/__init__.py,,")
+    (info / "RECORD").write_text("\n".join(records) + "\n")
+    return root

@@ -8,23 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from _shared import fake_site
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def fake_site(root: Path, dist: str, version: str, modules: list[str]) -> Path:
-    """A folder with an installed-looking distribution: its dist-info and empty packages."""
-    info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-    (info / "top_level.txt").write_text("flash_attn\n")
-    records = []
-    for module in modules:
-        pkg = root.joinpath(*module.split("."))
-        pkg.mkdir(parents=True, exist_ok=True)
-        (pkg / "__init__.py").write_text("")
-        records.append(f"{'/'.join(module.split('.'))}/__init__.py,,")
-    (info / "RECORD").write_text("\n".join(records) + "\n")
-    return root
 
 
 def check(site: Path | None, impl: str) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _shared import python_with as _python_with, assert_launcher_fails as assert_fails, retired_variable_rows
+from _shared import fake_site, python_with as _python_with, assert_launcher_fails as assert_fails, retired_variable_rows
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "train" / "scripts"
@@ -189,7 +189,9 @@ def test_dry_run_without_gpu_and_with_parquet_data(tmp_path, model_dir, rl_parqu
     assert f"data.train_files={rl_parquet['train']}" in args and f"data.val_files={rl_parquet['val']}" in args
     assert "trainer.n_gpus_per_node=4" in args
     assert re.search(r"^  total_training_steps: null$", out, re.M)
-    assert "VERL_USE_EXTERNAL_MODULES" not in out + err and "training on CPU" not in err
+    # never the CPU platform; the seed config's trainer module only
+    assert "cpu_platform" not in out + err and "training on CPU" not in err
+    assert shown_env(out)["VERL_USE_EXTERNAL_MODULES"] == "veritas.verl_ext.type_metrics_trainer"
     assert not any(a.startswith("+ray_kwargs") for a in args)  # no RAY_ADDRESS: Ray starts locally
 
 
@@ -350,21 +352,31 @@ def test_resume_without_checkpoints(tmp_path, model_dir):
 
 
 @needs_python
-def test_flash_attention_must_import(tmp_path, model_dir):
-    """The run config (or an override) chooses the attention; flash-attention must import with the
-    launcher's Python.  (The run stops at a later check, on purpose: no validation needed.)"""
-    attn = ("actor_rollout_ref.model.override_config.attn_implementation=flash_attention_2",
-            "actor_rollout_ref.model.use_remove_padding=True")
-    fake = tmp_path / "fakemods" / "flash_attn"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("")
-    rc, out, err = run_launcher(tmp_path, *attn, **gpu_env(model_dir, PYTHONPATH=tmp_path / "fakemods", RESUME="1"))
+def test_attention_kernel_is_recognised_by_its_distribution(tmp_path, model_dir):
+    """The run config (or an override) chooses the attention; the launcher checks that the
+    distribution behind it is installed for its Python (a bare `flash_attn` package, which
+    flash-attn-4 installs too, is not flash-attn 2), and loads what the kernel needs in verl's
+    processes.  (The run stops at a later check, on purpose: no GPU needed.)"""
+    fa2 = ("actor_rollout_ref.model.override_config.attn_implementation=flash_attention_2",
+           "actor_rollout_ref.model.use_remove_padding=True")
+    fa4 = ("actor_rollout_ref.model.override_config.attn_implementation=flash_attention_4",
+           "actor_rollout_ref.model.use_remove_padding=True")
+    site = fake_site(tmp_path / "fa4", "flash-attn-4", "4.0.0b36", ["flash_attn", "flash_attn.cute"])
+    rc, out, err = run_launcher(tmp_path, *fa4, **gpu_env(model_dir, PYTHONPATH=site, RESUME="1"))
+    assert "attention: flash_attention_4 (use_remove_padding=True)" in err
+    assert_fails((rc, out, err), "RESUME=1 but no grpo checkpoint")
+    rc, out, err = run_launcher(tmp_path, "--dry-run", *fa4, **gpu_env(model_dir, PYTHONPATH=site))
+    assert rc == 0, err
+    # the seed config's trainer module and FA4's companion, both in every verl process
+    assert re.search(r"VERL_USE_EXTERNAL_MODULES=[^ ]*veritas\.verl_ext\.type_metrics_trainer", out + err)
+    assert re.search(r"VERL_USE_EXTERNAL_MODULES=[^ ]*veritas\.verl_ext\.flash_attn4", out + err)
+    assert_fails(run_launcher(tmp_path, *fa2, **gpu_env(model_dir, PYTHONPATH=site)),
+                 "actor_rollout_ref.model.override_config.attn_implementation: attn_implementation=flash_attention_2 "
+                 "needs the flash-attn distribution")
+    site2 = fake_site(tmp_path / "fa2", "flash-attn", "2.8.3", ["flash_attn"])
+    rc, out, err = run_launcher(tmp_path, *fa2, **gpu_env(model_dir, PYTHONPATH=site2, RESUME="1"))
     assert "attention: flash_attention_2 (use_remove_padding=True)" in err
     assert_fails((rc, out, err), "RESUME=1 but no grpo checkpoint")
-    if importlib.util.find_spec("flash_attn") is None:
-        assert_fails(run_launcher(tmp_path, *attn, **gpu_env(model_dir)),
-                     "actor_rollout_ref.model.override_config.attn_implementation=flash_attention_2 "
-                     "(train/config/grpo-qwen3-4b-instruct-8gpu.yaml or an override) but flash_attn does not import")
 
 
 @needs_python

@@ -41,6 +41,8 @@ CONFIGS = {
 # instead of batch_size-...-lr-..., and GRPO no longer switches to flash_attention_2 by itself
 # when flash_attn imports: the config says sdpa, an override or another config says otherwise.)
 INTENDED_DIFFERENCES: dict[str, dict[str, tuple]] = {name: {} for name in BEFORE}
+# GRPO runs our registered v1 trainer: verl's sync trainer plus per-type metrics every step
+INTENDED_DIFFERENCES["grpo-qwen3-4b-instruct-8gpu"] = {"trainer.v1.trainer_mode": ("sync", "veritas_sync")}
 
 
 def _clean_env(tmp_path):
@@ -132,12 +134,41 @@ def test_one_gpu_configs_compose_and_validate(name, host, tmp_path):
     assert now["trainer"]["n_gpus_per_node"] == 1
     if name.startswith("sft"):
         assert now["model"]["use_remove_padding"] is True and now["data"]["use_dynamic_bsz"] is True
-        assert now["data"]["max_token_len_per_gpu"] == 65536 and now["model"]["use_fused_kernels"] is True
+        assert now["data"]["max_token_len_per_gpu"] == 32768 and now["model"]["use_fused_kernels"] is True
         assert now["model"]["enable_gradient_checkpointing"] is False and now["data"]["train_batch_size"] == 64
     else:
         assert now["trainer"]["val_before_train"] is False and now["data"]["lgc_v2"]["difficulty_range"] == [1, 3]
-        assert now["actor_rollout_ref"]["rollout"]["gpu_memory_utilization"] == 0.4
+        assert now["actor_rollout_ref"]["rollout"]["gpu_memory_utilization"] == 0.5
+        assert now["trainer"]["v1"]["trainer_mode"] == "veritas_sync"
     assert f"--config-name={name}" in argv
+    # the kernel the file asks for is checked by what is installed; a dry run only notes its absence
+    assert "attention: flash_attention_4" in err
+
+
+# The throughput settings the 2026-12-04 H200 benchmark passed as overrides (docs/performance.md):
+# the one-GPU run configs must carry the same values, so its figures describe these files.
+MEASURED = REPO / "docs" / "performance" / "2026-12-04-h200"
+THROUGHPUT_PREFIXES = ("model.", "data.use_dynamic_bsz", "data.max_token_len_per_gpu", "actor_rollout_ref.")
+LEARNING_KEYS = ("actor_rollout_ref.actor.ppo_mini_batch_size", "actor_rollout_ref.rollout.n")
+
+
+@pytest.mark.parametrize("name,run", [("sft-smollm2-135m-1gpu", "sft-smollm2-fa4"),
+                                      ("grpo-smollm2-135m-1gpu", "grpo-smollm2-tuned")])
+def test_one_gpu_configs_carry_the_measured_throughput_settings(name, run):
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    overrides = json.loads((MEASURED / f"{run}.json").read_text())["overrides"]
+    cfg = compose_config(name, [], config_path=str(CONFIG_DIR))
+    checked = 0
+    for override in overrides:
+        key, _, value = override.lstrip("+").partition("=")
+        if not key.startswith(THROUGHPUT_PREFIXES) or key in LEARNING_KEYS:
+            continue  # workload and learning settings of the benchmark, not the file's business
+        assert str(OmegaConf.select(cfg, key)).lower() == value.lower(), (name, key)
+        checked += 1
+    assert checked >= 4
 
 
 def test_every_config_file_is_covered():

@@ -352,15 +352,20 @@ def test_a_grpo_config_is_refused(tmp_path, data, model_dir):
 
 
 @needs_python
-def test_flash_attention_must_import(tmp_path, data, model_dir):
+def test_flash_attention_must_be_installed(tmp_path, data, model_dir):
     import importlib.util
 
     if importlib.util.find_spec("flash_attn") is not None:
         pytest.skip("flash_attn is installed here")
     assert_fails(run_launcher(tmp_path, "model.override_config.attn_implementation=flash_attention_2",
                               **cpu_env(data, model_dir)),
-                 "model.override_config.attn_implementation=flash_attention_2 (train/config/sft-smollm2-135m-cpu.yaml "
-                 "or an override) but flash_attn does not import")
+                 "model.override_config.attn_implementation: attn_implementation=flash_attention_2 needs the "
+                 "flash-attn distribution")
+    # a dry run (e.g. on a CPU box preparing a GPU run) composes anyway and says what a real run would do
+    rc, out, err = run_launcher(tmp_path, "--dry-run", "model.override_config.attn_implementation=flash_attention_4",
+                                **cpu_env(data, model_dir))
+    assert rc == 0, err
+    assert "needs the flash-attn-4 distribution" in err and "a real run on this host stops here" in err
 
 
 @needs_python

@@ -27,8 +27,9 @@ a step costs counts), real (unpadded) tokens/s, MFU as verl reports it and as
 peak GPU memory, and start-up (launcher start to the step-1 metrics line). The run is stopped
 once step N is logged, so no checkpoint is written.
 
-Environment: BENCH_DIR (default /tmp/bench) holds models, data and runs; RUN_CONFIG / the
-launchers' other host settings pass through; BENCH_ATTENTION_PROBE=1 (default) puts
+Environment: BENCH_DIR (default /tmp/bench) holds models, data and runs; RUN_CONFIG (default
+sft-smollm2-135m-1gpu / grpo-smollm2-135m-1gpu, whose throughput settings these runs measure)
+and the launchers' other host settings pass through; BENCH_ATTENTION_PROBE=1 (default) puts
 tests/benchmarks/gpu/probe on PYTHONPATH, which prints which flash-attention entry point each
 process calls.
 """
@@ -223,23 +224,25 @@ def sft(args, model: Path, workload: str, max_length: int) -> None:
     overrides = [f"data.train_batch_size=64", f"data.max_length={max_length}", "data.truncation=right",
                  "trainer.logger=[console,file]", "trainer.total_training_steps=1000", "trainer.test_freq=-1",
                  "trainer.save_freq=-1", *args.overrides]
-    env = {"MODEL_PATH": str(model), "TRAIN_DATA": str(SFT_DATA), "VAL_DATA": "none"}
+    env = {"MODEL_PATH": str(model), "TRAIN_DATA": str(SFT_DATA), "VAL_DATA": "none",
+           "RUN_CONFIG": os.environ.get("RUN_CONFIG", "sft-smollm2-135m-1gpu")}
     rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-SFT-trainer.sh", env, overrides, args.steps, args.timeout)
     report(summarise(name, rows, arrivals, t0, flops_params(model_config(model)), "train/global_tokens",
-                     {"overrides": overrides, "run_config": os.environ.get("RUN_CONFIG"), "exit_code": rc}))
+                     {"overrides": overrides, "run_config": env["RUN_CONFIG"], "exit_code": rc}))
 
 
 def grpo(args) -> None:
     overrides = ["data.train_batch_size=128", "actor_rollout_ref.rollout.n=8", "data.max_response_length=512",
-                 f"+data.lgc_v2.task_types=[{GRPO_TYPES}]", "+data.lgc_v2.difficulty_range=[1,3]",
+                 "actor_rollout_ref.actor.ppo_mini_batch_size=32",
+                 f"++data.lgc_v2.task_types=[{GRPO_TYPES}]", "++data.lgc_v2.difficulty_range=[1,3]",
                  "trainer.val_before_train=False", "trainer.test_freq=-1", "trainer.save_freq=-1",
                  "trainer.logger=[console,file]", "trainer.total_training_steps=1000", *args.overrides]
-    env = {"MODEL_PATH": str(SMOLLM2), "INSTALL_FLASHINFER": "0"}
+    env = {"MODEL_PATH": str(SMOLLM2), "RUN_CONFIG": os.environ.get("RUN_CONFIG", "grpo-smollm2-135m-1gpu")}
     name = args.name or "grpo-smollm2"
     rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-RL-GRPO-trainer.sh", env, overrides, args.steps, args.timeout)
     # GRPO: real tokens = prompt + response tokens of the step (verl's perf/total_num_tokens)
     report(summarise(name, rows, arrivals, t0, flops_params(model_config(SMOLLM2)), "perf/total_num_tokens",
-                     {"overrides": overrides, "run_config": os.environ.get("RUN_CONFIG"), "exit_code": rc}))
+                     {"overrides": overrides, "run_config": env["RUN_CONFIG"], "exit_code": rc}))
 
 
 # ---------------------------------------------------------------- kernels and parity

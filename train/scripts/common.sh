@@ -9,7 +9,7 @@
 #   config_values ppo|sft KEY... -- OVERRIDE...  # CONFIG_VALUES: the run config's resolved values
 #   detect_gpus                    # GPU_COUNT, DEVICE_MODE=gpu|cpu (CPU only with ALLOW_CPU=1)
 #   resolve_model DEFAULT          # MODEL_PATH (local dir, or download MODEL_ID with HF_TOKEN)
-#   check_attention KEY IMPL REMOVE_PADDING  # attention kernels the run config asks for import
+#   check_attention KEY IMPL REMOVE_PADDING  # the attention kernel the run config asks for is installed
 #   check_data sft|rl FILE         # `veritas check-data`, one line on failure
 #   resolve_experiment TASK SUFFIX # WANDB_EXP (auto-named, or RESUME=1), checkpoint dir
 #   setup_wandb TASK               # WANDB_PROJECT/WANDB_DIR/WANDB_MODE
@@ -329,22 +329,36 @@ PY
 	model_complete "$MODEL_PATH" || die "download of $MODEL_ID finished but $MODEL_PATH has no config.json and weights"
 }
 
-# The attention kernels a run config asks for must import with this Python before any GPU time.
-# The one place the launchers look at kernels: the run configs choose, this only checks.
-# find_spec first: no torch import when flash-attn is not even installed.
-has_flash_attn() {
-	"$PYTHON" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("flash_attn") is None)' 2>/dev/null &&
-		"$PYTHON" -c 'import flash_attn' >/dev/null 2>&1
+# Modules that every verl process imports at `import verl` (verl's plug-in point,
+# VERL_USE_EXTERNAL_MODULES, comma-separated): each added once, in front of the trainer command.
+add_external_module() { # MODULE
+	case ",${VERL_USE_EXTERNAL_MODULES:-}," in
+	*,"$1",*) ;;
+	*) VERL_USE_EXTERNAL_MODULES="${VERL_USE_EXTERNAL_MODULES:+$VERL_USE_EXTERNAL_MODULES,}$1" ;;
+	esac
+	export VERL_USE_EXTERNAL_MODULES
 }
 
+# The attention kernel a run config asks for must be installed for this Python before any GPU
+# time. Kernels are recognised by the distribution that installs them (veritas/verl_ext/attention.py):
+# flash-attn 2 and flash-attn-4 both install a `flash_attn` package, so importing it proves nothing.
+# A kernel that needs a module in verl's processes (FA4: veritas.verl_ext.flash_attn4) gets it.
+# The one place the launchers look at kernels: the run configs choose, this only checks.
 check_attention() { # KEY IMPLEMENTATION USE_REMOVE_PADDING
-	local key="$1" impl="$2" remove_padding="$3"
-	case "$impl" in
-	flash_attention*)
-		has_flash_attn ||
-			die "$key=$impl ($RUN_CONFIG_SHOWN or an override) but flash_attn does not import with $PYTHON: set $key=sdpa"
-		;;
-	esac
+	local key="$1" impl="$2" remove_padding="$3" module why
+	why="$(mktemp)"
+	if module="$("$PYTHON" -m veritas.verl_ext.attention check "$impl" 2>"$why")"; then
+		[[ -z "$module" ]] || add_external_module "$module"
+	else
+		local reason
+		reason="$(head -n 1 "$why")"
+		rm -f -- "$why"
+		reason="${reason#error: }"
+		[[ "$DRY_RUN" == 1 ]] ||
+			die "$key: ${reason:-cannot check $impl with $PYTHON} ($RUN_CONFIG_SHOWN or an override)"
+		notice "dry run: $key: $reason; a real run on this host stops here"
+	fi
+	rm -f -- "$why"
 	log "attention: $impl (use_remove_padding=$remove_padding)"
 }
 

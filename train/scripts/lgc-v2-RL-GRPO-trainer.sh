@@ -36,7 +36,9 @@ select_run_config grpo-qwen3-4b-instruct-8gpu
 check_retired_variables grpo
 # What the launcher needs from the run config (with the caller's overrides).
 config_values ppo actor_rollout_ref.model.path actor_rollout_ref.model.override_config.attn_implementation \
-	actor_rollout_ref.model.use_remove_padding -- "$@"
+	actor_rollout_ref.model.use_remove_padding trainer.v1.trainer_mode -- "$@"
+# Our v1 trainers (per-type metrics, curriculum) are registered by a module verl's processes import.
+[[ "${CONFIG_VALUES[3]}" != veritas_* ]] || add_external_module veritas.verl_ext.type_metrics_trainer
 
 # ---- hardware: GPUs only (vLLM has no CPU path here); a dry run may compose without one
 # ALLOW_CPU is an SFT knob: GRPO never switches verl to the CPU platform.
@@ -98,7 +100,7 @@ if [[ -n "${RAY_ADDRESS:-}" ]]; then
 	# Workers of an existing cluster do not inherit this shell's environment: forward the
 	# non-secret settings.  Secrets (WANDB_API_KEY, HF_TOKEN) never go on a command line: export
 	# them where the cluster's nodes were started (`ray start`).
-	for name in VLLM_USE_FLASHINFER_SAMPLER WANDB_MODE WANDB_PROJECT WANDB_DIR VERL_FILE_LOGGER_PATH; do
+	for name in VLLM_USE_FLASHINFER_SAMPLER WANDB_MODE WANDB_PROJECT WANDB_DIR VERL_FILE_LOGGER_PATH VERL_USE_EXTERNAL_MODULES; do
 		[[ -n "${!name:-}" ]] && RAY_ARGS+=("+ray_kwargs.ray_init.runtime_env.env_vars.$name=$(hydra_quote "$name" "${!name}")")
 	done
 fi
