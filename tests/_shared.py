@@ -54,3 +54,20 @@ def fake_site(root, dist: str, version: str, modules: list[str]) -> Path:
         records.append(f"{'/'.join(module.split('.'))}/__init__.py,,")
     (info / "RECORD").write_text("\n".join(records) + "\n")
     return root
+
+
+def fake_checkpoint(exp_dir: Path, step: int, world_size: int | None, sub: str = "", latest: bool = True) -> Path:
+    """verl's layout of one checkpoint step: empty FSDP shard files of ``world_size`` ranks in
+    global_step_N/<sub> (SFT: "", GRPO: "actor"), or only a Hugging Face model when None."""
+    d = exp_dir / f"global_step_{step}" / sub
+    d.mkdir(parents=True, exist_ok=True)
+    if world_size is None:
+        (d / "huggingface").mkdir(exist_ok=True)
+        (d / "huggingface" / "config.json").write_text("{}")
+    else:
+        for kind in ("model", "optim", "extra_state"):
+            for rank in range(world_size):
+                (d / f"{kind}_world_size_{world_size}_rank_{rank}.pt").write_bytes(b"")
+    if latest:
+        (exp_dir / "latest_checkpointed_iteration.txt").write_text(str(step))
+    return d

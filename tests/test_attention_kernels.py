@@ -56,19 +56,26 @@ def test_fa4_varlen_receives_integer_lengths(monkeypatch, tmp_path):
         calls.append((max_seqlen_q, max_seqlen_k, causal))
         return q
 
-    # a stand-in flash_attn.cute package, importable, with the real module's entry point name
+    # a stand-in flash_attn.cute package, importable, with the real module's entry point name;
+    # it must not outlive the test (later tests ask whether flash_attn is installed)
+    stand_ins = ("flash_attn", "flash_attn.cute", "veritas.verl_ext.flash_attn4")
     site = fake_site(tmp_path, "flash-attn-4", "4.0.0b36", ["flash_attn", "flash_attn.cute"])
     monkeypatch.syspath_prepend(str(site))
-    for name in ("flash_attn", "flash_attn.cute", "veritas.verl_ext.flash_attn4"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    import flash_attn.cute as cute
+    for name in stand_ins:
+        sys.modules.pop(name, None)
+    try:
+        import flash_attn.cute as cute
 
-    cute.flash_attn_varlen_func = varlen
-    import veritas.verl_ext.flash_attn4 as shim  # patches on import
+        cute.flash_attn_varlen_func = varlen
+        import veritas.verl_ext.flash_attn4 as shim  # patches on import
 
-    assert cute.flash_attn_varlen_func is not varlen
-    cute.flash_attn_varlen_func("q", "k", "v", max_seqlen_q=torch.tensor(1005), max_seqlen_k=torch.tensor(7), causal=True)
-    assert calls == [(1005, 7, True)] and all(type(x) is int for x in calls[0][:2])
-    cute.flash_attn_varlen_func("q", "k", "v", max_seqlen_q=12, max_seqlen_k=None)
-    assert calls[-1] == (12, None, False)
-    assert shim.install() is True and shim.wrap_varlen(cute.flash_attn_varlen_func) is cute.flash_attn_varlen_func
+        assert cute.flash_attn_varlen_func is not varlen
+        cute.flash_attn_varlen_func("q", "k", "v", max_seqlen_q=torch.tensor(1005), max_seqlen_k=torch.tensor(7),
+                                    causal=True)
+        assert calls == [(1005, 7, True)] and all(type(x) is int for x in calls[0][:2])
+        cute.flash_attn_varlen_func("q", "k", "v", max_seqlen_q=12, max_seqlen_k=None)
+        assert calls[-1] == (12, None, False)
+        assert shim.install() is True and shim.wrap_varlen(cute.flash_attn_varlen_func) is cute.flash_attn_varlen_func
+    finally:
+        for name in stand_ins:
+            sys.modules.pop(name, None)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from _shared import fake_site, python_with as _python_with, assert_launcher_fails as assert_fails, retired_variable_rows
+from _shared import fake_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "train" / "scripts"
@@ -32,7 +33,7 @@ _LAUNCHER_VARS = {
     "NNODES", "NODE_RANK", "NPROC_PER_NODE", "TRAIN_DATA", "VAL_DATA", "CHECKPOINT_ROOT", "OUTPUT_ROOT",
     "VERL_FILE_LOGGER_PATH", "VERL_USE_EXTERNAL_MODULES", "CUDA_VISIBLE_DEVICES", "ENV_FILE", "DRY_RUN",
     "CHECK_DATA_SAMPLE", "RAY_ADDRESS", "VLLM_USE_FLASHINFER_SAMPLER", "DRY_RUN_GPU_COUNT", "PYTHONPATH",
-    "HYDRA_FULL_ERROR", "RUN_CONFIG",
+    "HYDRA_FULL_ERROR", "RUN_CONFIG", "NCCL_NVLS_ENABLE", "TORCH_SYMM_MEM_DISABLE_MULTICAST", "NVSHMEM_DISABLE_NVLS",
 } | _RETIRED
 
 
@@ -193,6 +194,46 @@ def test_dry_run_without_gpu_and_with_parquet_data(tmp_path, model_dir, rl_parqu
     assert "cpu_platform" not in out + err and "training on CPU" not in err
     assert shown_env(out)["VERL_USE_EXTERNAL_MODULES"] == "veritas.verl_ext.type_metrics_trainer"
     assert not any(a.startswith("+ray_kwargs") for a in args)  # no RAY_ADDRESS: Ray starts locally
+
+
+@needs_verl
+def test_dry_run_for_two_nodes_joining_a_ray_cluster(tmp_path, model_dir):
+    """The seed 8-GPU config on 2 nodes of an existing Ray cluster, composed on a driver without
+    GPUs: verl told of 2 x 8 GPUs; the workers get this shell's settings (the verl modules, the
+    NVLink multicast switches) through the runtime env; a checkpoint saved by 16 ranks resumes."""
+    fake_checkpoint(tmp_path / "checkpoints" / "grpo16", 2, 16, sub="actor")
+    rc, out, err = run_launcher(tmp_path, "--dry-run", python=VERL_PYTHON, GPU_COUNT="0", DRY_RUN_GPU_COUNT="8",
+                                NNODES="2", RAY_ADDRESS="ray://10.0.0.1:10001", MODEL_PATH=model_dir,
+                                WANDB_EXP="grpo16", WANDB_MODE="disabled", NCCL_NVLS_ENABLE="0",
+                                TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVSHMEM_DISABLE_NVLS="1")
+    assert rc == 0, err
+    args = command_line(out)[5:]
+    env = "+ray_kwargs.ray_init.runtime_env.env_vars."
+    for expected in ("trainer.nnodes=2", "trainer.n_gpus_per_node=8", "+ray_kwargs.ray_init.address='ray://10.0.0.1:10001'",
+                     f"{env}VERL_USE_EXTERNAL_MODULES='veritas.verl_ext.type_metrics_trainer'",
+                     f"{env}NCCL_NVLS_ENABLE='0'", f"{env}TORCH_SYMM_MEM_DISABLE_MULTICAST='1'",
+                     f"{env}NVSHMEM_DISABLE_NVLS='1'", f"{env}WANDB_MODE='disabled'",
+                     f"trainer.default_local_dir={tmp_path}/checkpoints/grpo16"):
+        assert expected in args, expected
+    assert re.search(r"^  nnodes: 2$", out, re.M) and re.search(r"^  n_gpus_per_node: 8$", out, re.M)
+    assert re.search(r"^        NCCL_NVLS_ENABLE: '0'$", out, re.M)
+    assert "experiment grpo16: resumes from step 2" in err
+
+
+@needs_python
+def test_resume_with_another_gpu_count_is_refused(tmp_path, model_dir):
+    """The actor's shards (global_step_N/actor/) saved by 8 ranks, a launch on 4: one line before
+    any work, dry run or not."""
+    fake_checkpoint(tmp_path / "checkpoints" / "grpo8", 5, 8, sub="actor")
+    line = ("error: experiment grpo8: checkpoint global_step_5 was saved by 8 ranks, this launch has 4 "
+            "(NNODES=1 x 4 GPUs per node): resume with the same number of GPUs, or start a new experiment "
+            "(unset WANDB_EXP / RESUME)")
+    for args in (("--dry-run",), ()):
+        rc, out, err = run_launcher(tmp_path, *args, **gpu_env(model_dir, WANDB_EXP="grpo8"))
+        assert_fails((rc, out, err), line)
+        assert err.rstrip("\n").splitlines()[-1] == line and "composed" not in err
+    assert_fails(run_launcher(tmp_path, **gpu_env(model_dir, GPU_COUNT="8", NNODES="2", WANDB_EXP="grpo8")),
+                 "was saved by 8 ranks, this launch has 16 (NNODES=2 x 8 GPUs per node)")
 
 
 @needs_python

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from _shared import python_with as _python_with, assert_launcher_fails as assert_fails, retired_variable_rows
+from _shared import fake_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "train" / "scripts"
@@ -30,6 +31,7 @@ _LAUNCHER_VARS = {
     "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "NPROC_PER_NODE", "TRAIN_DATA", "VAL_DATA",
     "CHECKPOINT_ROOT", "OUTPUT_ROOT", "VERL_FILE_LOGGER_PATH", "VERL_USE_EXTERNAL_MODULES",
     "CUDA_VISIBLE_DEVICES", "ENV_FILE", "DRY_RUN", "CHECK_DATA_SAMPLE", "RUN_CONFIG",
+    "NCCL_NVLS_ENABLE", "TORCH_SYMM_MEM_DISABLE_MULTICAST", "NVSHMEM_DISABLE_NVLS",
 } | _RETIRED
 
 
@@ -129,6 +131,10 @@ def test_dry_run_cpu_composes_verl_config_and_prints_command(tmp_path, data, mod
         d.mkdir(parents=True)
         (d / "latest_checkpointed_iteration.txt").write_text("7")
         os.utime(d / "latest_checkpointed_iteration.txt", (mtime, mtime))
+    # step 7, the one verl resumes from, holds only a Hugging Face model: no shards, no GPU-count
+    # check; an older step's shards of another world size are not read
+    fake_checkpoint(tmp_path / "checkpoints" / "tiny-model-new", 7, None, latest=False)
+    fake_checkpoint(tmp_path / "checkpoints" / "tiny-model-new", 2, 8, latest=False)
     rc, out, err = run_launcher(tmp_path, "--dry-run", "optim.lr=3e-5", python=VERL_PYTHON,
                                 **cpu_env(data, model_dir, RESUME="1"))
     assert rc == 0, err
@@ -189,7 +195,59 @@ def test_dry_run_gpu_defaults_and_secrets_stay_secret(tmp_path, data):
     assert "a real run downloads it" in err
 
 
+@pytest.mark.skipif(VERL_PYTHON is None, reason="verl is not installed")
+def test_dry_run_for_two_nodes_of_eight_gpus(tmp_path, data, model_dir):
+    """The seed 8-GPU config on node 0 of 2: torchrun's rendezvous instead of --standalone, and
+    verl told of both nodes; a checkpoint saved by 16 ranks resumes on 2 x 8."""
+    fake_checkpoint(tmp_path / "checkpoints" / "run16", 3, 16)
+    rc, out, err = run_launcher(tmp_path, "--dry-run", python=VERL_PYTHON, GPU_COUNT="8", NNODES="2", NODE_RANK="0",
+                                MASTER_ADDR="10.0.0.1", MODEL_PATH=model_dir, TRAIN_DATA=data["train32"],
+                                VAL_DATA=data["val"], WANDB_EXP="run16", WANDB_MODE="disabled")
+    assert rc == 0, err
+    cmd = next(line for line in out.splitlines() if line.startswith("+ "))
+    assert "--standalone" not in cmd
+    assert ("--nnodes 2 --node_rank 0 --master_addr 10.0.0.1 --master_port 29500 --nproc_per_node 8 "
+            "-m verl.trainer.sft_trainer --config-path=") in cmd
+    for expected in (" trainer.nnodes=2 ", " trainer.n_gpus_per_node=8 ", "--config-name=sft-qwen3guard-gen-8b-8gpu "):
+        assert expected in cmd, expected
+    assert re.search(r"^  nnodes: 2$", out, re.M) and re.search(r"^  n_gpus_per_node: 8$", out, re.M)
+    assert "experiment run16: resumes from step 3" in err
+
+
+def test_launchers_never_set_nccl():
+    """NCCL (and NVLink multicast) settings are the host's: no launcher sets or exports one."""
+    for script in SCRIPTS.glob("*.sh"):
+        for line in script.read_text().splitlines():
+            code = line.split("#", 1)[0]
+            assert not re.search(r"\b(NCCL_\w+|TORCH_SYMM_MEM_\w+|NVSHMEM_\w+)=", code), (script.name, line)
+            assert not re.search(r"\b(export|unset)\s+(NCCL_|TORCH_SYMM_MEM_|NVSHMEM_)", code), (script.name, line)
+
+
 # ------------------------------------------------------------------ fail fast, one line
+
+@needs_python
+def test_resume_with_another_gpu_count_is_refused(tmp_path, data, model_dir):
+    """verl's shards load only into the world size that saved them: one line before any work, from
+    the step verl would resume from (dry runs too; RESUME=1 too)."""
+    exp = tmp_path / "checkpoints" / "tiny-model-run8"
+    fake_checkpoint(exp, 2, 4, latest=False)
+    fake_checkpoint(exp, 5, 8)
+    line = ("error: experiment tiny-model-run8: checkpoint global_step_5 was saved by 8 ranks, this launch has 4 "
+            "(NNODES=1 x 4 GPUs per node): resume with the same number of GPUs, or start a new experiment "
+            "(unset WANDB_EXP / RESUME)")
+    for knobs in ({"WANDB_EXP": "tiny-model-run8"}, {"RESUME": "1"}):
+        rc, out, err = run_launcher(tmp_path, "--dry-run", GPU_COUNT="4", MODEL_PATH=model_dir,
+                                    TRAIN_DATA=data["train32"], VAL_DATA=data["val"], **knobs)
+        assert_fails((rc, out, err), line)
+        assert err.rstrip("\n").splitlines()[-1] == line
+        assert "composed" not in err and "+ " not in out
+    # on CPU (one rank) as well
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, WANDB_EXP="tiny-model-run8")),
+                 "was saved by 8 ranks, this launch has 1 (NNODES=1 x 1 GPUs per node)")
+    (exp / "latest_checkpointed_iteration.txt").write_text("five")
+    assert_fails(run_launcher(tmp_path, **cpu_env(data, model_dir, WANDB_EXP="tiny-model-run8")),
+                 f"experiment tiny-model-run8: {exp}/latest_checkpointed_iteration.txt does not hold a step number")
+
 
 @needs_python
 def test_missing_parquet(tmp_path, data, model_dir):

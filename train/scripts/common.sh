@@ -11,7 +11,8 @@
 #   resolve_model DEFAULT          # MODEL_PATH (local dir, or download MODEL_ID with HF_TOKEN)
 #   check_attention KEY IMPL REMOVE_PADDING  # the attention kernel the run config asks for is installed
 #   check_data sft|rl FILE         # `veritas check-data`, one line on failure
-#   resolve_experiment TASK SUFFIX # WANDB_EXP (auto-named, or RESUME=1), checkpoint dir
+#   resolve_experiment TASK SUFFIX # WANDB_EXP (auto-named, or RESUME=1), checkpoint dir; a resume
+#                                  # must have the GPU count (NNODES x NPROC_PER_NODE) that saved it
 #   setup_wandb TASK               # WANDB_PROJECT/WANDB_DIR/WANDB_MODE
 #   setup_hydra_outputs            # HYDRA_RUN_DIR = train/outputs/YYYY-MM-DD/HH-MM-SS
 #   build_torchrun                 # TORCHRUN_CMD (standalone on one node)
@@ -402,10 +403,30 @@ resolve_experiment() {
 	CHECKPOINT_DIR="$CHECKPOINT_ROOT/$WANDB_EXP"
 	export WANDB_EXP CHECKPOINT_ROOT CHECKPOINT_DIR
 	if [[ -f "$CHECKPOINT_DIR/latest_checkpointed_iteration.txt" ]]; then
+		check_resume_world_size
 		log "experiment $WANDB_EXP: resumes from step $(head -c 32 "$CHECKPOINT_DIR/latest_checkpointed_iteration.txt") in $CHECKPOINT_DIR"
 	else
 		log "experiment $WANDB_EXP: checkpoints go to $CHECKPOINT_DIR"
 	fi
+}
+
+# verl's FSDP shards (model/optim/extra_state_world_size_{W}_rank_{R}.pt; SFT in global_step_N/,
+# GRPO in global_step_N/actor/) load only into the world size W that wrote them, and verl finds out
+# after the workers are up: refuse another GPU count here.  No shards (hf_model only): no check.
+check_resume_world_size() {
+	local tracker="$CHECKPOINT_DIR/latest_checkpointed_iteration.txt" step shard saved=""
+	local world=$((${NNODES:?} * ${NPROC_PER_NODE:?}))
+	step="$(head -c 32 "$tracker" | tr -d '[:space:]')"
+	# verl int()s this file: anything else would be a traceback after start-up
+	[[ "$step" =~ ^[0-9]+$ ]] || die "experiment $WANDB_EXP: $tracker does not hold a step number"
+	for shard in "$CHECKPOINT_DIR/global_step_$step"/{,actor/}*_world_size_*_rank_*.pt; do
+		if [[ "$shard" =~ _world_size_([0-9]+)_rank_[0-9]+\.pt$ ]]; then
+			saved="${BASH_REMATCH[1]}"
+			break
+		fi
+	done
+	[[ -z "$saved" ]] || ((10#$saved == world)) ||
+		die "experiment $WANDB_EXP: checkpoint global_step_$step was saved by $((10#$saved)) ranks, this launch has $world (NNODES=$NNODES x $NPROC_PER_NODE GPUs per node): resume with the same number of GPUs, or start a new experiment (unset WANDB_EXP / RESUME)"
 }
 
 # wandb logs online when WANDB_API_KEY is set (wandb reads it from the environment), else offline.
