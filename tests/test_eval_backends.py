@@ -95,10 +95,18 @@ def test_eval_cli_on_the_vllm_path_judges_each_response_against_its_own_task(tmp
     # right answers for even seeds; odd seeds ramble until the budget runs out
     llm = FakeLLM(lambda prompt, j: (by_prompt[prompt].answer, "stop") if by_prompt[prompt].seed % 2 == 0
                   else ("I think the answer is", "length"))
-    monkeypatch.setattr(backends, "load_backend", lambda name, model_dir, seed: VLLMBackend(llm, tok, FakeSamplingParams, seed))
+    loaded = []
+
+    def load_backend(name, model_dir, seed, gpu_memory_utilization=None):
+        loaded.append((name, gpu_memory_utilization))
+        return VLLMBackend(llm, tok, FakeSamplingParams, seed)
+
+    monkeypatch.setattr(backends, "load_backend", load_backend)
     out = tmp_path / "eval"
     assert main(["eval", "--model", str(model), "--task-types", "dyck_language,operation", "--n-per-type", "6",
-                 "--backend", "vllm", "--max-new-tokens", "32", "--output", str(out)]) == 0
+                 "--backend", "vllm", "--max-new-tokens", "32", "--output", str(out),
+                 "--gpu-memory-utilization", "0.25"]) == 0
+    assert loaded == [("vllm", 0.25)]  # beside a training run, vLLM takes only this share of the GPU
     assert len(llm.calls) == 1 and len(llm.calls[0][0]) == 12
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert len(rows) == 12

@@ -130,13 +130,14 @@ class VLLMBackend:
         self.seed = seed
 
     @classmethod
-    def load(cls, model_dir: Path, seed: int = 0) -> "VLLMBackend":
+    def load(cls, model_dir: Path, seed: int = 0, gpu_memory_utilization: float | None = None) -> "VLLMBackend":
         from transformers import AutoTokenizer
         from vllm import LLM, SamplingParams
 
         # eager: no torch.compile / CUDA-graph capture at start-up (tens of seconds per model);
         # at hundreds of concurrent sequences a 135M model's decode step is bound by KV-cache reads
-        llm = LLM(model=str(model_dir), seed=seed, enforce_eager=True)
+        memory = {} if gpu_memory_utilization is None else {"gpu_memory_utilization": gpu_memory_utilization}
+        llm = LLM(model=str(model_dir), seed=seed, enforce_eager=True, **memory)
         return cls(llm, AutoTokenizer.from_pretrained(model_dir), SamplingParams, seed)
 
     def generate(self, prompts: list[list[dict]], n: int, temperature: float, max_new_tokens: int) -> list[list[Completion]]:
@@ -149,5 +150,7 @@ class VLLMBackend:
         return [[Completion(c.text, len(c.token_ids), c.finish_reason == "length") for c in o.outputs] for o in outs]
 
 
-def load_backend(name: str, model_dir: Path, seed: int):
-    return VLLMBackend.load(model_dir, seed) if name == "vllm" else HFBackend(model_dir, seed)
+def load_backend(name: str, model_dir: Path, seed: int, gpu_memory_utilization: float | None = None):
+    if name == "vllm":
+        return VLLMBackend.load(model_dir, seed, gpu_memory_utilization)
+    return HFBackend(model_dir, seed)

@@ -43,6 +43,9 @@ def add_arguments(p):
     p.add_argument("--batch-size", type=int, default=None,
                    help="prompts per generation call (default: all pending prompts in one call on vLLM, "
                         "whose scheduler batches them; 16 on hf)")
+    p.add_argument("--gpu-memory-utilization", type=float, default=None, metavar="FRACTION",
+                   help="vLLM: share of the GPU's memory this evaluation may take (default vLLM's 0.9); "
+                        "lower it to evaluate beside a training run on the same GPU")
     p.add_argument("--output", default=None, help="output dir (default: train/artifacts/eval/<model name>)")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"),
                    help="compare two runs on the same held-out tasks (results dirs or results.json) and exit")
@@ -106,6 +109,9 @@ def run(args) -> int:
     if not args.model:
         print("eval: --model is required (or --compare A B)", file=sys.stderr)
         return 2
+    if args.gpu_memory_utilization is not None and not 0 < args.gpu_memory_utilization <= 1:
+        print(f"eval: --gpu-memory-utilization must be in (0, 1], got {args.gpu_memory_utilization}", file=sys.stderr)
+        return 2
     from tqdm import tqdm
 
     from veritas.data.formats import chat_prompt
@@ -145,7 +151,7 @@ def run(args) -> int:
     backend_name = pick_backend(args.backend)
     gen_seconds = 0.0
     if pending:
-        backend = load_backend(backend_name, model_dir, args.seed)
+        backend = load_backend(backend_name, model_dir, args.seed, args.gpu_memory_utilization)
         chunk = args.batch_size or backend.default_batch_size or len(pending)
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), desc="eval", unit="task", file=sys.stderr)
         with open(samples_path, "a", encoding="utf-8") as f:

