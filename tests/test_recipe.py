@@ -76,3 +76,57 @@ def test_unknown_argument_is_refused_before_any_work(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: unknown argument: trainer.total_training_steps=3")
     assert not (tmp_path / "recipe" / "stages").exists() or not any((tmp_path / "recipe" / "stages").iterdir())
+
+
+FAKE_GRPO = """#!/usr/bin/env bash
+# stands in for the GRPO launcher: saves a checkpoint 4 steps after the latest one, then hangs
+dir="$CHECKPOINT_ROOT/$WANDB_EXP"; mkdir -p "$dir"
+from=$(cat "$dir/latest_checkpointed_iteration.txt" 2>/dev/null || echo 0)
+step=$((from + 4)); mkdir -p "$dir/global_step_$step/actor"
+echo "$step" > "$dir/latest_checkpointed_iteration.txt"
+echo "{\\"step\\": $step, \\"data\\": {}}" >> "$VERL_FILE_LOGGER_PATH"
+echo "MODEL_PATH=$MODEL_PATH RUN_CONFIG=$RUN_CONFIG args=$*"
+exec sleep 600
+"""
+
+
+def test_grpo_runs_over_several_calls_and_resumes_until_its_last_step(tmp_path):
+    """Each call stops GRPO at RECIPE_GRPO_CAP_S; the next resumes from the latest checkpoint; the
+    stage is done only when the run config's total_training_steps are saved."""
+    import shutil
+
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "train" / "scripts", root / "train" / "scripts")
+    shutil.copytree(REPO / "train" / "config", root / "train" / "config")
+    (root / "train" / "scripts" / "lgc-v2-RL-GRPO-trainer.sh").write_text(FAKE_GRPO)
+    recipe = tmp_path / "recipe"
+    stages = recipe / "stages"
+    stages.mkdir(parents=True)
+    for stage in ("model", "data", "sft", "eval-base", "eval-sft"):
+        (stages / stage).write_text("1\t\n")
+    sft = recipe / "checkpoints" / "recipe-sft"
+    (sft / "global_step_500" / "huggingface").mkdir(parents=True)
+    (sft / "global_step_500" / "huggingface" / "config.json").write_text("{}")
+    (sft / "latest_checkpointed_iteration.txt").write_text("500")
+    (total,) = _config("grpo-smollm2-135m-1gpu", "trainer.total_training_steps")
+    env = {**_env(tmp_path), "RECIPE_GRPO_CAP_S": "3", "RECIPE_BUDGET_S": "60",
+           "PYTHONPATH": str(REPO)}  # the package from this checkout; the scripts from the copy
+    calls = -(-total // 4)
+    for call in range(1, calls + 1):
+        proc = subprocess.run(["bash", str(root / "train" / "scripts" / "lgc-v2-recipe-1gpu.sh")], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        saved = min(4 * call, total) if total % 4 == 0 else 4 * call
+        assert f"MODEL_PATH={sft / 'global_step_500' / 'huggingface'}" in (recipe / "logs" / "grpo.log").read_text()
+        if call < calls:
+            assert f"GRPO saved step {saved} of {total}; run again to continue" in proc.stderr
+            assert not (stages / "grpo").exists()
+        else:  # done; eval-grpo (~120 s) does not fit in what is left of a 60 s call
+            assert (stages / "grpo").read_text().split("\t")[1].strip() == f"{calls} call(s)"
+            assert "recipe: stage eval-grpo needs" in proc.stderr and "run again to continue" in proc.stderr
+        if call > 1:
+            assert f"GRPO resumes from step {4 * (call - 1)} of {total}" in proc.stderr
+    assert len((stages / "grpo.calls").read_text().splitlines()) == calls
+    # one metrics file per call (verl's file logger truncates its file), named by the step it resumed from
+    assert sorted(p.name for p in recipe.glob("metrics-grpo-from-*.jsonl")) == sorted(
+        f"metrics-grpo-from-{4 * i}.jsonl" for i in range(calls))

@@ -10,7 +10,8 @@
 # machine: each call runs the stages not done yet while they fit in RECIPE_BUDGET_S seconds
 # (default 540: a command of the GPU tool may run 10 minutes), marks each finished stage under
 # RECIPE_DIR (default /tmp/veritas-recipe; a rerun continues where the last call stopped) and
-# ends with `recipe: done` or `recipe: run again to continue`.  `--dry-run` runs model and data
+# ends with `recipe: done` or `... run again to continue`.  GRPO alone may take several calls:
+# each stops after RECIPE_GRPO_CAP_S and the next resumes from its latest checkpoint.  `--dry-run` runs model and data
 # for real (CPU is enough) and only composes and validates the SFT and GRPO runs.
 #
 # What is trained comes from the run configs (train/config/sft-smollm2-135m-1gpu.yaml and
@@ -21,7 +22,7 @@
 #   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers
 #   RECIPE_OUT        results copied here after every stage (default $OUT when set, else RECIPE_DIR/out)
 #   RECIPE_BUDGET_S   seconds one call may take (540)
-#   RECIPE_GRPO_CAP_S GRPO is stopped after this many seconds and its latest checkpoint used (500)
+#   RECIPE_GRPO_CAP_S GRPO stops after this many seconds in a call; the next call resumes it (500)
 #   RECIPE_N_EVAL     held-out tasks per type in each evaluation (128)
 #   RECIPE_EVAL_GPU_MEMORY  vLLM's share of the GPU in the evaluations (0.3: the base model's runs beside SFT)
 #   RECIPE_WANDB=1    keep the run configs' wandb logger (default: console and file only)
@@ -70,12 +71,14 @@ config_get() { # CONFIG KEY... -> one line per key
 		"${gets[@]}" 2>"$RECIPE_DIR/logs/compose.err" ||
 		die "run config $1 does not compose: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
 }
-mapfile -t GRPO_VALUES < <(config_get "$GRPO_CONFIG" data.lgc_v2.task_types data.lgc_v2.difficulty_range data.max_response_length)
+mapfile -t GRPO_VALUES < <(config_get "$GRPO_CONFIG" data.lgc_v2.task_types data.lgc_v2.difficulty_range data.max_response_length \
+	trainer.total_training_steps)
 mapfile -t SFT_VALUES < <(config_get "$SFT_CONFIG" trainer.total_training_steps data.train_batch_size)
-[[ ${#GRPO_VALUES[@]} == 3 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
+[[ ${#GRPO_VALUES[@]} == 4 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
 TASK_TYPES="$(tr -d '[]" ' <<<"${GRPO_VALUES[0]}")"
 LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
 MAX_NEW_TOKENS="${GRPO_VALUES[2]}"
+GRPO_STEPS="${GRPO_VALUES[3]}"
 SFT_ROWS=$((SFT_VALUES[0] * SFT_VALUES[1]))
 log "recipe: types $TASK_TYPES, levels $LEVELS; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG"
 log "recipe: evaluations of $RECIPE_N_EVAL held-out tasks per type, greedy, max_new_tokens $MAX_NEW_TOKENS"
@@ -149,16 +152,16 @@ stage_data() {
 	done
 }
 
-# LAUNCH_CMD: a launcher's command line for this recipe (GPU 0, its metrics file, our logger)
-launch_cmd() { # LAUNCHER RUN_CONFIG EXPERIMENT [ENV=VALUE...]
+# LAUNCH_CMD: a launcher's command line for this recipe (GPU 0, verl's metrics file, our logger)
+launch_cmd() { # LAUNCHER RUN_CONFIG EXPERIMENT METRICS_FILE [ENV=VALUE...]
 	local dry=()
 	[[ "$DRY_RUN" == 1 ]] && dry=(--dry-run)
-	LAUNCH_CMD=(env RUN_CONFIG="$2" WANDB_EXP="$3" GPU_COUNT=1 VERL_FILE_LOGGER_PATH="$RECIPE_DIR/metrics-${3#recipe-}.jsonl"
-		"${@:4}" bash "$VERITAS_ROOT/train/scripts/$1" "${dry[@]}" "${LOGGER_ARGS[@]}")
+	LAUNCH_CMD=(env RUN_CONFIG="$2" WANDB_EXP="$3" GPU_COUNT=1 VERL_FILE_LOGGER_PATH="$RECIPE_DIR/$4"
+		"${@:5}" bash "$VERITAS_ROOT/train/scripts/$1" "${dry[@]}" "${LOGGER_ARGS[@]}")
 }
-keep_run_outputs() { # NAME: its log and verl's metrics file, to RECIPE_OUT
+keep_run_outputs() { # NAME: its log and verl's metrics file(s), to RECIPE_OUT
 	cp -- "$RECIPE_DIR/logs/$1.log" "$RECIPE_OUT/" 2>/dev/null || true
-	cp -- "$RECIPE_DIR/metrics-$1.jsonl" "$RECIPE_OUT/" 2>/dev/null || true
+	cp -- "$RECIPE_DIR/metrics-$1"*.jsonl "$RECIPE_OUT/" 2>/dev/null || true
 }
 
 stage_sft() {
@@ -169,7 +172,7 @@ stage_sft() {
 		(evaluate base "$MODEL_DIR" && mark_done eval-base $((SECONDS - t0)) "beside sft") &
 		base_eval_pid=$!
 	fi
-	launch_cmd lgc-v2-SFT-trainer.sh "$SFT_CONFIG" recipe-sft MODEL_PATH="$MODEL_DIR" \
+	launch_cmd lgc-v2-SFT-trainer.sh "$SFT_CONFIG" recipe-sft metrics-sft.jsonl MODEL_PATH="$MODEL_DIR" \
 		TRAIN_DATA="$DATA_DIR/sft-train.parquet" VAL_DATA="$DATA_DIR/sft-val.parquet"
 	printf '+ %s\n' "${LAUNCH_CMD[*]}" >&2
 	"${LAUNCH_CMD[@]}" >"$RECIPE_DIR/logs/sft.log" 2>&1 || rc=$?
@@ -187,28 +190,35 @@ sft_model() { # the SFT run's last checkpoint, as the HF model verl saved beside
 	echo "$dir/global_step_$step/huggingface"
 }
 
+# GRPO may need several calls: each runs until RECIPE_GRPO_CAP_S (a GPU command's limit) and verl
+# resumes from the latest checkpoint in the next (trainer.resume_mode=auto; set save_freq so that
+# little is lost at a stop).  The stage is done when the run config's total_training_steps are.
 stage_grpo() {
-	local rc=0 model="$MODEL_DIR" cap=() step
+	local rc=0 model="$MODEL_DIR" cap=() from step
 	[[ "$DRY_RUN" == 1 ]] || model="$(sft_model)"
-	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo MODEL_PATH="$model"
-	# Stopped after RECIPE_GRPO_CAP_S (a GPU command's limit): its latest checkpoint is then the result.
+	from="$(latest_step "$CHECKPOINT_ROOT/recipe-grpo")" || from=0
+	# verl's file logger truncates its file: one metrics file per call, merged by step in the plots
+	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo "metrics-grpo-from-$from.jsonl" MODEL_PATH="$model"
 	[[ "$DRY_RUN" == 1 ]] || cap=(timeout -k 30 "$RECIPE_GRPO_CAP_S")
+	[[ "$from" == 0 ]] || log "recipe: GRPO resumes from step $from of $GRPO_STEPS"
 	printf '+ %s\n' "${cap[*]} ${LAUNCH_CMD[*]}" >&2
 	"${cap[@]}" "${LAUNCH_CMD[@]}" >"$RECIPE_DIR/logs/grpo.log" 2>&1 || rc=$?
 	if [[ "$DRY_RUN" == 0 ]] && command -v ray >/dev/null 2>&1; then
 		ray stop --force >/dev/null 2>&1 || true # Ray's daemons outlive a stopped driver
 	fi
+	cp -- "$RECIPE_DIR/logs/grpo.log" "$RECIPE_DIR/logs/grpo-from-$from.log"
 	keep_run_outputs grpo
-	GRPO_NOTE=""
-	if [[ "$rc" == 124 || "$rc" == 137 ]]; then
-		step="$(latest_step "$CHECKPOINT_ROOT/recipe-grpo")" ||
-			die "GRPO saved no checkpoint in ${RECIPE_GRPO_CAP_S} s: $RECIPE_DIR/logs/grpo.log"
-		GRPO_NOTE="stopped after ${RECIPE_GRPO_CAP_S} s; the checkpoint of step $step is used"
-		log "recipe: GRPO $GRPO_NOTE"
-	elif [[ "$rc" != 0 ]]; then
+	[[ "$DRY_RUN" == 0 ]] || return 0
+	step="$(latest_step "$CHECKPOINT_ROOT/recipe-grpo")" || step=0
+	if [[ "$rc" != 0 && "$rc" != 124 && "$rc" != 137 ]]; then
 		tail -n 40 "$RECIPE_DIR/logs/grpo.log" >&2
 		die "GRPO failed (exit $rc): $RECIPE_DIR/logs/grpo.log"
 	fi
+	[[ "$step" -gt "$from" || "$step" -ge "$GRPO_STEPS" ]] ||
+		die "GRPO saved no new checkpoint in ${RECIPE_GRPO_CAP_S} s (still at step $from): $RECIPE_DIR/logs/grpo.log"
+	GRPO_DONE=0
+	[[ "$step" -ge "$GRPO_STEPS" ]] && GRPO_DONE=1
+	GRPO_NOTE="steps $((from + 1))-$step in this call"
 }
 
 stage_compare() {
@@ -232,7 +242,17 @@ run_stage() { # STAGE
 	sft) stage_sft ;;
 	eval-base) evaluate base "$MODEL_DIR" ;;
 	eval-sft) evaluate sft "$(sft_model)" ;;
-	grpo) stage_grpo && note="$GRPO_NOTE" ;;
+	grpo)
+		stage_grpo
+		# the seconds of every call, summed in stages/grpo.calls until the last step is saved
+		printf '%s\t%s\n' $((SECONDS - t0)) "$GRPO_NOTE" >>"$RECIPE_DIR/stages/grpo.calls"
+		if [[ "$GRPO_DONE" == 0 ]]; then
+			log "recipe: GRPO saved step $(latest_step "$CHECKPOINT_ROOT/recipe-grpo") of $GRPO_STEPS; run again to continue (it resumes there)"
+			exit 0
+		fi
+		t0=$((SECONDS - $(awk -F'\t' '{s += $1} END {print s}' "$RECIPE_DIR/stages/grpo.calls")))
+		note="$(wc -l <"$RECIPE_DIR/stages/grpo.calls") call(s)"
+		;;
 	eval-grpo) evaluate grpo "$CHECKPOINT_ROOT/recipe-grpo/global_step_$(latest_step "$CHECKPOINT_ROOT/recipe-grpo")" ;;
 	compare) stage_compare ;;
 	esac
