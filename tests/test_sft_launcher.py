@@ -458,6 +458,9 @@ def test_dotenv_is_data_not_code(tmp_path, data, model_dir):
     # .env values were used (ALLOW_CPU=1 got us past the GPU check) but the caller's GPU_COUNT=0 won
     assert "training on CPU" in err
     assert "sets MODEL_PATH EVIL_BACKTICK " in err and " ALLOW_CPU HF_TOKEN WANDB_API_KEY GPU_COUNT" in err
+    # the shell-like line python-dotenv cannot parse is named by file and line, its text not shown
+    assert f"notice: {env_file}:4: python-dotenv cannot parse this line; it is ignored" in err
+    assert "touch" not in err.replace(f"MODEL_PATH=$(touch {marker1})", "")
     assert SECRET not in out + err and WANDB_SECRET not in out + err
 
 

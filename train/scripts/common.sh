@@ -87,9 +87,10 @@ resolve_python() {
 	export PYTHON
 }
 
-# Load .env from the repository root with python-dotenv's parser (dotenv_values): the file is
-# data, never shell code, so `$(cmd)` or backticks in it stay literal text.  Variables already
-# in the environment win, as with load_dotenv(override=False).
+# Load .env from the repository root with python-dotenv's parser (veritas/verl_adapters/dotenv_env.py):
+# the file is data, never shell code, so `$(cmd)` or backticks in it stay literal text.  Variables
+# already in the environment win, as with load_dotenv(override=False).  A line it cannot parse is
+# named (file:line) and skipped.
 load_dotenv() {
 	local env_file="${ENV_FILE:-$VERITAS_ROOT/.env}"
 	DOTENV_KEYS=()
@@ -111,26 +112,7 @@ load_dotenv() {
 		if [[ -z "${!key+set}" ]]; then
 			export "$key=${entry#*=}"
 		fi
-	done < <("$PYTHON" - "$env_file" <<'PY' || true
-import sys
-try:
-    from dotenv import dotenv_values
-except ImportError:
-    sys.stderr.write("error: python-dotenv is not installed (pip install python-dotenv); cannot read .env\n")
-    sys.exit(1)
-try:
-    values = dotenv_values(sys.argv[1], interpolate=True)
-except Exception as exc:  # a parse problem, reported without echoing file content
-    sys.stderr.write(f"error: cannot parse {sys.argv[1]}: {type(exc).__name__}\n")
-    sys.exit(1)
-out = sys.stdout.buffer
-for key, value in values.items():
-    if value is None or "\0" in key or "\0" in value:
-        continue
-    out.write(key.encode() + b"=" + value.encode() + b"\0")
-out.write(b"__VERITAS_DOTENV_END__\0")
-PY
-	)
+	done < <("$PYTHON" -m veritas.verl_adapters.dotenv_env "$env_file" || true)
 	((seen_end)) || die "could not read $env_file (see the message above)"
 	for key in "${DOTENV_KEYS[@]}"; do
 		case "$key" in
