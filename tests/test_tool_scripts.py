@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -71,6 +72,16 @@ def test_script_parses_never_traces_and_is_executable(script):
     assert not [line for line in code if "set -x" in line or "xtrace" in line]
     if script.name != "common.sh":  # sourced, not run
         assert os.access(script, os.X_OK), f"{script} is not executable"
+
+
+@pytest.mark.parametrize("script", ALL_SCRIPTS, ids=lambda p: str(p.relative_to(TRAIN)))
+def test_no_python_in_bash(script):
+    """Python the scripts need is a module of the package run with `python -m`: no heredoc or
+    inline program fed to an interpreter."""
+    code = [line for line in script.read_text().splitlines() if not line.lstrip().startswith("#")]
+    feeds = [line for line in code if re.search(r"(?<!<)<<(?!<)", line) or re.search(r"(python3?|PYTHON|PY)\b\"?\s+-c\b", line)]
+    # setup-env.sh's last line prints the versions it installed, after the environment exists
+    assert [line for line in feeds if "import torch, verl; print(" not in line] == []
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None,

@@ -320,11 +320,6 @@ check_data() {
 	log "$what: ${out##*$'\n'}"
 }
 
-parquet_rows() {
-	"$PYTHON" -c 'import sys, pyarrow.parquet as pq; print(pq.ParquetFile(sys.argv[1]).metadata.num_rows)' "$1" 2>/dev/null ||
-		die "cannot read the row count of $1"
-}
-
 # WANDB_EXP names the run and its checkpoint directory.  Set it to resume a run; RESUME=1
 # picks the most recently written checkpoint directory of this model instead; otherwise a
 # new name <model>-<YYYYmmdd-HHMMSS>-<suffix> starts a fresh run.
