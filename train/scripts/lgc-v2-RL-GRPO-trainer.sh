@@ -12,10 +12,11 @@
 # run the config is composed exactly as main_ppo will compose it and validated; --dry-run also
 # checks .env, the model and parquet data, prints the resolved config and the command, and exits.
 #
-# Data: tasks generated on the fly by train/tools/dataset-manager.py (lgc_v2://train, and the
-# disjoint lgc_v2://val split for validation), or an RL parquet (`veritas generate --format rl`;
-# a file or a directory of them) in TRAIN_DATA / VAL_DATA; VAL_DATA=none trains without
-# validation.  Reward: train/tools/reward-manager.py.
+# Data: tasks generated on the fly by LGCV2DynamicDataset in train/tools/dataset-manager.py
+# (lgc_v2://train, and the disjoint lgc_v2://val split for validation), or an RL parquet
+# (`veritas generate --format rl`; a file or a directory of them) in TRAIN_DATA / VAL_DATA;
+# VAL_DATA=none trains without validation.  Reward: compute_lgc_v2_score in
+# train/tools/reward-manager.py.  train/scripts/lgc-v2-GRPO-trainer.sh is an alias of this script.
 #
 # Resuming: checkpoints go to train/artifacts/RL/checkpoints/$WANDB_EXP/global_step_N and verl
 # resumes from the latest one (trainer.resume_mode=auto).  WANDB_EXP is auto-named per launch,

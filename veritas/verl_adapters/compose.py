@@ -337,7 +337,7 @@ def _check_adapters(cfg) -> list[str]:
         raise ConfigError(
             "the data are LGC-V2 tasks but reward.custom_reward_function.path is not set: verl's default "
             "reward does not know data_source lgc-v2/*; set reward.custom_reward_function.path="
-            "train/tools/reward-manager.py reward.custom_reward_function.name=compute_score"
+            "train/tools/reward-manager.py reward.custom_reward_function.name=compute_lgc_v2_score"
         )
     return notes
 
