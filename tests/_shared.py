@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,41 @@ def fake_checkpoint(exp_dir: Path, step: int, world_size: int | None, sub: str =
     if latest:
         (exp_dir / "latest_checkpointed_iteration.txt").write_text(str(step))
     return d
+
+
+_VOCAB = ["<unk>", "<pad>", "</s>", "the", "cat", "sat", "on", "mat"]
+
+
+def tiny_llama_checkpoint(step_dir: Path) -> dict:
+    """A world-size-1 FSDP checkpoint of a 1-layer Llama in GRPO's layout, written by hand:
+    plain tensors in model_world_size_1_rank_0.pt, config and tokenizer in huggingface/."""
+    import torch
+
+    shards = step_dir / "actor"
+    hf = shards / "huggingface"
+    hf.mkdir(parents=True)
+    h, inter, v = 8, 16, len(_VOCAB)
+    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": v, "hidden_size": h,
+              "intermediate_size": inter, "num_hidden_layers": 1, "num_attention_heads": 2,
+              "num_key_value_heads": 2, "max_position_embeddings": 32, "tie_word_embeddings": False,
+              "eos_token_id": 2, "pad_token_id": 1}
+    (hf / "config.json").write_text(json.dumps(config))
+    (hf / "tokenizer.json").write_text(json.dumps({
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": None,
+        "pre_tokenizer": {"type": "Whitespace"}, "post_processor": None, "decoder": None,
+        "model": {"type": "WordLevel", "vocab": {w: i for i, w in enumerate(_VOCAB)}, "unk_token": "<unk>"},
+    }))
+    (hf / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "<unk>", "pad_token": "<pad>", "eos_token": "</s>"}))
+    gen = torch.Generator().manual_seed(0)
+    shapes = {"model.embed_tokens.weight": (v, h), "lm_head.weight": (v, h), "model.norm.weight": (h,),
+              "model.layers.0.input_layernorm.weight": (h,), "model.layers.0.post_attention_layernorm.weight": (h,),
+              "model.layers.0.mlp.gate_proj.weight": (inter, h), "model.layers.0.mlp.up_proj.weight": (inter, h),
+              "model.layers.0.mlp.down_proj.weight": (h, inter)}
+    for name in ("q", "k", "v", "o"):
+        shapes[f"model.layers.0.self_attn.{name}_proj.weight"] = (h, h)
+    state = {k: torch.randn(*s, generator=gen).to(torch.bfloat16) for k, s in shapes.items()}
+    torch.save(state, shards / "model_world_size_1_rank_0.pt")
+    (shards / "fsdp_config.json").write_text(json.dumps({"FSDP_version": 2, "world_size": 1}))
+    (step_dir.parent / "latest_checkpointed_iteration.txt").write_text(step_dir.name.split("_")[-1])
+    return state

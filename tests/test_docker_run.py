@@ -165,6 +165,62 @@ def test_dockerfile():
         assert not re.search(r"\b(HF_TOKEN|WANDB_API_KEY)\b", line) or line.lstrip().startswith("#"), line
 
 
+PROJECT_REQUIREMENTS = REPO / "docker" / "project-requirements.py"
+
+
+def project_requirements(*args) -> list[str]:
+    proc = subprocess.run([sys.executable, str(PROJECT_REQUIREMENTS), *map(str, args)], capture_output=True, text=True,
+                          check=True)
+    return proc.stdout.splitlines()
+
+
+def test_dockerfile_installs_the_requirements_derived_from_pyproject():
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    assert "COPY docker/image-constraints.py docker/project-requirements.py docker/gpu-stack.txt pyproject.toml /opt/veritas/" in text
+    assert re.search(r"project-requirements\.py --pyproject /opt/veritas/pyproject\.toml\s+--stack /opt/veritas/gpu-stack\.txt "
+                     r"> /opt/veritas/project-requirements\.txt", text)
+    assert re.search(r"pip install -c /opt/image-constraints\.txt -r /opt/veritas/gpu-overlay\.txt\s+"
+                     r"-r /opt/veritas/project-requirements\.txt;", text)
+    # no hand-kept list beside it: no requirement of pyproject is spelt out in the Dockerfile
+    for line in project_requirements():
+        assert line not in text, line
+
+
+def test_project_requirements_are_pyproject_less_the_image(tmp_path):
+    """Every dependency and [train]/[test]/[demo] requirement of pyproject.toml, except what verl's
+    image brings and what docker/gpu-stack.txt pins; adding one to pyproject adds it here."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    def name(line):
+        return re.sub(r"[-_.]+", "-", Requirement(line).name).lower()
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    declared = project["dependencies"] + [r for e in ("train", "test", "demo") for r in project["optional-dependencies"][e]]
+    stack = {name(line.split("#")[0]) for line in (REPO / "docker" / "gpu-stack.txt").read_text().splitlines()
+             if line.split("#")[0].strip()}
+    image = {"verl", "torch", "ray", "tensordict", "uvicorn", "fastapi", "cachetools"}
+    now = project_requirements()
+    assert now == [r for r in declared if name(r) not in stack | image]
+    assert set(project["dependencies"]) <= set(now) and "python-dotenv>=1.0" in now
+    assert not {name(r) for r in now} & (stack | image)
+
+    text = (REPO / "pyproject.toml").read_text()
+    copy = tmp_path / "pyproject.toml"
+    copy.write_text(text.replace('    "pyarrow>=14",\n', '    "pyarrow>=14",\n    "veritas-new-dep>=1.2",\n', 1)
+                        .replace('    "hypothesis>=6.100",\n', '    "hypothesis>=6.100",\n    "Other_Dep[x]; python_version >= \'3.10\'",\n'
+                                 '    "vllm>=0.1",\n    "Ray[default]",\n', 1))
+    assert copy.read_text() != text
+    changed = project_requirements("--pyproject", copy)
+    assert changed == [*now[:2], "veritas-new-dep>=1.2", *now[2:now.index("hypothesis>=6.100") + 1],
+                       "Other_Dep[x]; python_version >= '3.10'", *now[now.index("hypothesis>=6.100") + 1:]]
+    # only the extras asked for; an unknown one is one error line
+    assert "pytest>=8" not in project_requirements("--pyproject", copy, "--extras", "train")
+    bad = subprocess.run([sys.executable, str(PROJECT_REQUIREMENTS), "--extras", "gpu"], capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stderr.strip().endswith("has no extra gpu (it has: demo, test, train)")
+
+
 def test_dockerignore_keeps_secrets_and_bulk_out_of_the_context():
     assert not (REPO / "docker" / ".dockerignore").exists()  # would be ignored: the context is the root
     patterns = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()

@@ -14,16 +14,19 @@ from veritas.evaluation.compare import (bootstrap_mean_differences, compare_runs
                                         wilson_interval)
 
 
-def make_run(folder, verdicts: dict[str, list[bool]], *, gz=False, language="en", samples=1, torn_tail=False):
+def make_run(folder, verdicts: dict[str, list[bool]], *, gz=False, language="en", samples=1, torn_tail=False,
+             format_ok: float = 1.0):
     """A results folder as `veritas eval` leaves it: results.json settings and one samples row per
-    verdict; task i of a type is task id f"{type}-{i}" at level 3, with ``samples`` rows each."""
+    verdict; task i of a type is task id f"{type}-{i}" at level 3, with ``samples`` rows each; the
+    first ``format_ok`` share of each type's tasks has a readable answer (all correct ones do)."""
     folder.mkdir(parents=True)
     rows = []
     for task_type, per_task in verdicts.items():
         for i, correct in enumerate(per_task):
             for j in range(samples):
                 rows.append({"task_id": f"{task_type}-{i}", "task_type": task_type, "sample": j, "difficulty": 3,
-                             "language": language, "response": "x", "correct": bool(correct), "format_ok": True,
+                             "language": language, "response": "x", "correct": bool(correct),
+                             "format_ok": bool(correct) or i < format_ok * len(per_task),
                              "truncated": False})
     text = "".join(json.dumps(r) + "\n" for r in rows) + ('{"task_id": "torn' if torn_tail else "")
     if gz:
@@ -105,6 +108,40 @@ def test_compare_cli_prints_table_and_writes_json(tmp_path, capsys):
     saved = json.loads(out.read_text())
     assert saved["b"]["samples_file"].endswith("samples.jsonl.gz")
     assert saved["macro"]["difference"] == pytest.approx(0.4)
+
+
+def test_compare_prints_a_verdict_per_type_and_a_result_line(tmp_path, capsys):
+    """What the CPU demo shows after the table: improved / got WORSE / no clear change per type
+    (the paired interval of B − A above 0, below 0, or holding 0), the macro line, one result."""
+    a = make_run(tmp_path / "a", {"dyck_language": [i < 2 for i in range(20)], "operation": [i < 15 for i in range(20)],
+                                  "sudoku": [False] * 20}, format_ok=0.5)
+    b = make_run(tmp_path / "b", {"dyck_language": [i < 18 for i in range(20)], "operation": [i < 2 for i in range(20)],
+                                  "sudoku": [i < 3 for i in range(20)]})
+    assert main(["eval", "--compare", str(a), str(b)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("dyck_language: accuracy 10.0% -> 90.0% (improved), format rate 50.0% -> 100.0%")
+    assert lines[start:start + 5] == [
+        "dyck_language: accuracy 10.0% -> 90.0% (improved), format rate 50.0% -> 100.0%",
+        "operation: accuracy 75.0% -> 10.0% (got WORSE), format rate 75.0% -> 100.0%",
+        # 3 tasks won, none lost: the interval still reaches 0
+        "sudoku: accuracy 0.0% -> 15.0% (no clear change, within noise), format rate 50.0% -> 100.0%",
+        "overall (macro over 3 types, 60 held-out tasks): accuracy 28.3% -> 38.3% (no clear change, within noise), "
+        "format rate 58.3% -> 100.0%",
+        "result: accuracy improved on 1 of 3 task types, got WORSE on 1.",
+    ]
+
+
+@pytest.mark.parametrize("b_verdicts, b_format, result", [
+    ([i < 15 for i in range(20)], 1.0, "result: accuracy improved on 1 of 1 task types."),
+    ([i < 5 for i in range(20)], 1.0, "result: accuracy did NOT improve beyond noise on any task type; only the answer format did."),
+    ([i < 6 for i in range(20)], 0.5, "result: the model did NOT improve beyond noise on any task type."),
+    ([False] * 20, 1.0, "result: accuracy got WORSE on 1 of 1 task types and improved on none."),
+])
+def test_compare_result_line_says_plainly_what_did_not_improve(tmp_path, capsys, b_verdicts, b_format, result):
+    a = make_run(tmp_path / "a", {"dyck_language": [i < 6 for i in range(20)]}, format_ok=0.5)
+    b = make_run(tmp_path / "b", {"dyck_language": b_verdicts}, format_ok=b_format)
+    assert main(["eval", "--compare", str(a), str(b)]) == 0
+    assert capsys.readouterr().out.splitlines()[-2] == result  # then "eval: wrote .../compare.png"
 
 
 def test_compare_refuses_runs_on_different_tasks(tmp_path, capsys):

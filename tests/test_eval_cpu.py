@@ -38,10 +38,12 @@ def test_resolve_model_layouts(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in NEEDS), reason=f"needs {', '.join(NEEDS)}")
-def test_eval_embedded_model_on_cpu(tmp_path, capsys):
-    from veritas.models.embedded import prepare
+def test_eval_embedded_model_on_cpu(tmp_path, capsys, monkeypatch):
+    from veritas.models.embedded import MODEL_NAME, prepare
 
     model = prepare()  # idempotent: converted once into train/models/
+    monkeypatch.delenv("MODELS_DIR", raising=False)
+    assert resolve_model(MODEL_NAME) == model  # its hub id means the conversion
     out = tmp_path / "eval"
     args = ["--model", str(model), "--task-types", "dyck_language,operation", "--n-per-type", "2",
             "--max-new-tokens", "24", "--backend", "hf", "--batch-size", "4", "--output", str(out)]

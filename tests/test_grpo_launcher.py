@@ -328,10 +328,53 @@ def test_missing_token_for_download(tmp_path):
                  f"HF_TOKEN is not set: it is needed to download Qwen/Qwen3-4B-Instruct-2507 into {tmp_path}/models/Qwen/Qwen3-4B-Instruct-2507")
 
 
-@needs_python
-def test_missing_parquet(tmp_path, model_dir):
-    assert_fails(run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, TRAIN_DATA=tmp_path / "nope.parquet")),
-                 f"training data {tmp_path}/nope.parquet not found")
+@needs_verl
+def test_dry_run_without_validation(tmp_path, model_dir, rl_parquet):
+    """VAL_DATA=none: no validation files, no validation before training or every test_freq steps
+    (verl 0.9.1 would validate otherwise); a directory of RL parquets as the training data, each
+    file checked.  An override asking for validation again is refused, naming the keys."""
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for name in ("a.parquet", "b.parquet"):
+        (shards / name).write_bytes(rl_parquet["train"].read_bytes())
+    rc, out, err = run_launcher(tmp_path, "--dry-run", "data.train_batch_size=8", "actor_rollout_ref.actor.ppo_mini_batch_size=4",
+                                python=VERL_PYTHON, **gpu_env(model_dir, TRAIN_DATA=shards, VAL_DATA="none"))
+    assert rc == 0, err
+    args = command_line(out)[5:]
+    for expected in (f"data.train_files={shards}", "data.val_files=null", "trainer.val_before_train=false",
+                     "trainer.test_freq=-1"):
+        assert expected in args, expected
+    assert not any(a.startswith("data.val_files=") and a != "data.val_files=null" for a in args)
+    for pattern in (r"^  val_files: null$", r"^  val_before_train: false$", r"^  test_freq: -1$"):
+        assert re.search(pattern, out, re.M), pattern
+    assert "validation: none (VAL_DATA=none)" in err
+    assert err.count("training data: ") == 2 and "validation data" not in err  # check-data on a.parquet, b.parquet
+    assert_fails(run_launcher(tmp_path, "--dry-run", "trainer.test_freq=10", python=VERL_PYTHON,
+                              **gpu_env(model_dir, VAL_DATA="none")),
+                 "data.val_files=null (no validation set) but trainer.val_before_train=False trainer.test_freq=10 ask "
+                 "for validation: set trainer.val_before_train=false trainer.test_freq=-1")
+
+
+@needs_verl
+@pytest.mark.parametrize("knobs, overrides, message", [
+    ({"TRAIN_DATA": "{tmp}/nope.parquet"}, [],
+     "data.train_files={tmp}/nope.parquet: {tmp}/nope.parquet does not exist (make it with: veritas generate --format rl"),
+    ({"TRAIN_DATA": "train/parquet"}, [], "data.train_files=train/parquet: "),
+    ({"VAL_DATA": "{tmp}/models"}, [], "data.val_files={tmp}/models: the directory {tmp}/models holds no .parquet file"),
+    ({"VAL_DATA": "lgc_v2:/val"}, [], "data.val_files=lgc_v2:/val: neither an existing .parquet file (or a directory "
+                                      "of them) nor an lgc_v2:// URI"),
+    ({}, ["data.train_files=my-data"], "data.train_files=my-data: neither"),  # the caller's override is checked too
+])
+def test_rl_data_that_is_neither_parquet_nor_lgc_v2_is_refused(tmp_path, model_dir, knobs, overrides, message):
+    """Before a dry run or a real one: one line naming the Hydra key and the value (verl's default
+    gsm8k paths or a typo would otherwise be replaced by guessed dynamic tasks)."""
+    knobs = {k: v.format(tmp=tmp_path) for k, v in knobs.items()}
+    message = message.format(tmp=tmp_path)
+    assert_fails(run_launcher(tmp_path, "--dry-run", *overrides, python=VERL_PYTHON, **gpu_env(model_dir, **knobs)),
+                 message)
+    fake, record = stand_in_python(tmp_path)
+    assert_fails(run_launcher(tmp_path, *overrides, python=fake, **gpu_env(model_dir, **knobs)), message)
+    assert not (record / "verl.trainer.main_ppo").exists()
 
 
 @needs_python

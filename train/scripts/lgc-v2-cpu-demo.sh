@@ -253,42 +253,13 @@ phase "6 trained eval" "$t0"
 
 # ---- 7. before/after
 say "7/7 compare: held-out accuracy and format rate per task type, base model vs trained"
-run "$PY" -m veritas eval --compare "$base_out/results.json" "$trained_out/results.json"
-"$PY" - "$base_out/results.json" "$trained_out/results.json" <<'PY'
-# The verdict, per type and overall.  A change counts only beyond two standard errors of the
-# difference of two proportions: with a few dozen tasks per type, smaller moves are noise.
-import json, math, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-def verdict(pa, pb, n_a, n_b):
-    se = math.sqrt(pa * (1 - pa) / n_a + pb * (1 - pb) / n_b) or 1 / max(n_a, n_b)
-    if pb - pa > 2 * se:
-        return "improved"
-    if pa - pb > 2 * se:
-        return "got WORSE"
-    return "no clear change (within noise)"
-print()
-better = 0
-for t, vb in b["per_type"].items():
-    va = a["per_type"].get(t)
-    if va is None:
-        continue
-    v = verdict(va["accuracy"], vb["accuracy"], va["samples"], vb["samples"])
-    better += v == "improved"
-    print(f"{t}: accuracy {va['accuracy']:.1%} -> {vb['accuracy']:.1%} ({v}), "
-          f"format rate {va['format_rate']:.1%} -> {vb['format_rate']:.1%}")
-oa, ob = a["overall"], b["overall"]
-print(f"overall (macro over {len(b['per_type'])} types, {ob['samples']} held-out tasks): accuracy "
-      f"{oa['accuracy_macro']:.1%} -> {ob['accuracy_macro']:.1%}, format rate {oa['format_rate']:.1%} -> {ob['format_rate']:.1%}")
-if better:
-    print(f"result: accuracy improved on {better} of {len(b['per_type'])} task types.")
-elif ob["format_rate"] > oa["format_rate"]:
-    print("result: accuracy did NOT improve in this budget; only the answer format did. "
-          "Try more steps (trainer.total_training_steps=N) or an easier mix (DEMO_TYPES, DEMO_DIFFICULTY).")
-else:
-    print("result: the model did NOT improve in this budget. "
-          "Try more steps (trainer.total_training_steps=N), another learning rate (optim.lr=...) "
-          "or an easier mix (DEMO_TYPES).")
-PY
+# the table, one verdict line per type (a change counts only when the paired 95% interval of the
+# difference leaves out 0) and a one-line result
+compare_text="$(run "$PY" -m veritas eval --compare "$base_out/results.json" "$trained_out/results.json")"
+printf '%s\n' "$compare_text"
+if ! grep -q '^result: accuracy improved' <<<"$compare_text"; then
+	say "accuracy did not improve in this budget: try more steps (trainer.total_training_steps=N), another learning rate (optim.lr=...) or an easier mix (DEMO_TYPES, DEMO_DIFFICULTY)"
+fi
 
 phase "total" "$demo_start"
 say "time per phase (wall):"

@@ -1,6 +1,6 @@
 """verl entry file for the LGC-V2 dynamic dataset (thin: the code is veritas.verl_adapters.dataset).
 
-    data.custom_cls.path=train/tools/dataset-manager.py data.custom_cls.name=DynamicEnvDataset
+    data.custom_cls.path=train/tools/dataset-manager.py data.custom_cls.name=LGCV2DynamicDataset
     data.train_files=lgc_v2://train data.val_files=lgc_v2://val
 
 verl executes this file afresh under a generated module name; it only imports.  When the

@@ -1,7 +1,7 @@
 """verl entry file for the LGC-V2 reward (thin: the code is veritas.verl_adapters.reward).
 
     reward.custom_reward_function.path=train/tools/reward-manager.py
-    reward.custom_reward_function.name=compute_score
+    reward.custom_reward_function.name=compute_lgc_v2_score
     +reward.custom_reward_function.reward_kwargs.format_penalty=0.1   # optional
 
 verl executes this file afresh under a generated module name in every reward worker; it only

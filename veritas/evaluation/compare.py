@@ -1,6 +1,9 @@
 """``veritas eval --compare A B``: accuracy of two evaluations on the same held-out tasks, per type,
 with Wilson 95 % intervals, and the difference B − A with a paired bootstrap 95 % interval.
 
+Then one verdict line per type (improved, got WORSE, no clear change: a change counts only when the
+interval of B − A leaves out 0), the macro line, and a one-line ``result:`` summary.
+
 Pairing: a task is (task id, level, language), so both runs must have judged the same puzzles;
 its accuracy is the mean verdict of its samples.  The bootstrap resamples tasks with replacement
 within each type (stratified), so the macro difference (mean over types) and the micro one (over
@@ -146,10 +149,13 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0) -> di
                        "a": _accuracy([a["tasks"][k] for k in keys_by_type[t]]),
                        "b": _accuracy([b["tasks"][k] for k in keys_by_type[t]]),
                        "difference": float(diffs[t].mean()), "difference_95": interval95(draws[t])}
+        per_type[t]["verdict"] = verdict(per_type[t]["difference_95"])
     n_tasks = sum(len(keys_by_type[t]) for t in types)
     macro_draws = np.mean([draws[t] for t in types], axis=0)
     micro_draws = sum(len(keys_by_type[t]) * draws[t] for t in types) / n_tasks
     all_diffs = np.concatenate([diffs[t] for t in types])
+    macro_95 = interval95(macro_draws)
+    overall = {tag: _accuracy([run["tasks"][k] for t in types for k in keys_by_type[t]]) for tag, run in (("a", a), ("b", b))}
     return {
         "a": {k: a[k] for k in ("path", "samples_file", "model", "max_new_tokens")},
         "b": {k: b[k] for k in ("path", "samples_file", "model", "max_new_tokens")},
@@ -161,9 +167,42 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0) -> di
                   "a_accuracy": float(np.mean([per_type[t]["a"]["accuracy"] for t in types])),
                   "b_accuracy": float(np.mean([per_type[t]["b"]["accuracy"] for t in types])),
                   "difference": float(np.mean([per_type[t]["difference"] for t in types])),
-                  "difference_95": interval95(macro_draws)},
-        "micro": {"tasks": n_tasks, "difference": float(all_diffs.mean()), "difference_95": interval95(micro_draws)},
+                  "difference_95": macro_95, "verdict": verdict(macro_95)},
+        "micro": {"tasks": n_tasks, "difference": float(all_diffs.mean()), "difference_95": interval95(micro_draws),
+                  "a_format_rate": overall["a"]["format_rate"], "b_format_rate": overall["b"]["format_rate"]},
     }
+
+
+def verdict(difference_95: list[float]) -> str:
+    """B against A: a change counts only when the paired 95 % interval of B − A leaves out 0."""
+    lo, hi = difference_95
+    return "improved" if lo > 0 else "worse" if hi < 0 else "no change"
+
+
+_VERDICT_WORDS = {"improved": "improved", "worse": "got WORSE", "no change": "no clear change, within noise"}
+
+
+def verdict_lines(comparison: dict) -> list[str]:
+    """One line per type (improved / got WORSE / no clear change), the macro line, and a one-line
+    ``result:`` that says plainly when accuracy did not improve."""
+    per, mac, mic = comparison["per_type"], comparison["macro"], comparison["micro"]
+    lines = [f"{t}: accuracy {v['a']['accuracy']:.1%} -> {v['b']['accuracy']:.1%} ({_VERDICT_WORDS[v['verdict']]}), "
+             f"format rate {v['a']['format_rate']:.1%} -> {v['b']['format_rate']:.1%}" for t, v in per.items()]
+    lines.append(f"overall (macro over {mac['types']} types, {mac['tasks']} held-out tasks): accuracy "
+                 f"{mac['a_accuracy']:.1%} -> {mac['b_accuracy']:.1%} ({_VERDICT_WORDS[mac['verdict']]}), "
+                 f"format rate {mic['a_format_rate']:.1%} -> {mic['b_format_rate']:.1%}")
+    counts = {name: sum(v["verdict"] == name for v in per.values()) for name in _VERDICT_WORDS}
+    n = len(per)
+    if counts["improved"]:
+        worse = f", got WORSE on {counts['worse']}" if counts["worse"] else ""
+        lines.append(f"result: accuracy improved on {counts['improved']} of {n} task types{worse}.")
+    elif counts["worse"]:
+        lines.append(f"result: accuracy got WORSE on {counts['worse']} of {n} task types and improved on none.")
+    elif mic["b_format_rate"] > mic["a_format_rate"]:
+        lines.append("result: accuracy did NOT improve beyond noise on any task type; only the answer format did.")
+    else:
+        lines.append("result: the model did NOT improve beyond noise on any task type.")
+    return lines
 
 
 def _pct(x: float) -> str:
@@ -196,8 +235,9 @@ def markdown(comparison: dict) -> str:
     lines.append(f"| all tasks (micro) | {mic['tasks']} | | | "
                  f"{_with_interval(mic['difference'], mic['difference_95'], signed=True)} | |")
     lines += ["", f"Accuracy: {m['accuracy_interval']}. B − A: {m['difference_interval']}, "
-                  f"{m['resamples']:,} resamples, seed {m['seed']}; tasks paired by {m['pairing']}."]
-    return "\n".join(lines)
+                  f"{m['resamples']:,} resamples, seed {m['seed']}; tasks paired by {m['pairing']}. "
+                  "A change counts only when the interval of B − A leaves out 0.", ""]
+    return "\n".join(lines + verdict_lines(comparison))
 
 
 def compare(a_path: Path, b_path: Path, json_out: Path | None = None) -> int:

@@ -291,6 +291,18 @@ def _check_adapters(cfg) -> list[str]:
     ours = isinstance(data_cls, type) and issubclass(data_cls, dyn.DynamicEnvDataset)
     if ours:
         try:
+            dyn.check_data_files("data.train_files", cfg.data.train_files)
+            if cfg.data.val_files is not None:
+                dyn.check_data_files("data.val_files", cfg.data.val_files)
+        except dyn.DatasetConfigError as exc:
+            raise ConfigError(str(exc)) from exc
+        if cfg.data.val_files is None and (cfg.trainer.get("val_before_train", True) or cfg.trainer.test_freq > 0):
+            raise ConfigError(
+                f"data.val_files=null (no validation set) but trainer.val_before_train={cfg.trainer.get('val_before_train', True)} "
+                f"trainer.test_freq={cfg.trainer.test_freq} ask for validation: set trainer.val_before_train=false "
+                "trainer.test_freq=-1 (the GRPO launcher does with VAL_DATA=none)"
+            )
+        try:
             dyn.DynamicEnvDataset.check_config(cfg.data)
             train_split, _, train_how = dyn._split_of(cfg.data.train_files)
             val_split, _, val_how = dyn._split_of(cfg.data.val_files)
@@ -325,7 +337,7 @@ def _check_adapters(cfg) -> list[str]:
         raise ConfigError(
             "the data are LGC-V2 tasks but reward.custom_reward_function.path is not set: verl's default "
             "reward does not know data_source lgc-v2/*; set reward.custom_reward_function.path="
-            "train/tools/reward-manager.py reward.custom_reward_function.name=compute_score"
+            "train/tools/reward-manager.py reward.custom_reward_function.name=compute_lgc_v2_score"
         )
     return notes
 

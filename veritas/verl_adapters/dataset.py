@@ -11,11 +11,16 @@ so ``data_files`` is the only thing that tells the training set from the validat
 * ``lgc_v2://train`` / ``lgc_v2://val`` / ``lgc_v2://test`` (or ``lgc-v2://...``): tasks drawn
   on the fly from that split of the registry's disjoint seed ranges.  The recommended setup is
   ``data.train_files=lgc_v2://train data.val_files=lgc_v2://val``.
-* existing ``.parquet`` files: served as they are, which must be our RL parquet
-  (``veritas generate --format rl``); the same item schema either way.
-* anything else (e.g. verl's default ``~/data/rlhf/gsm8k/test.parquet``, a missing path, None):
+* existing ``.parquet`` files, or directories of them (their ``*.parquet``, sorted): served as
+  they are, which must be our RL parquet (``veritas generate --format rl``); the same item schema
+  either way.
+* None (``data.val_files=null``, the launchers' ``VAL_DATA=none``): the val split.  verl 0.9.1
+  builds a validation set even then; with ``trainer.val_before_train=false`` and
+  ``trainer.test_freq=-1`` it is never served.
+* anything else (e.g. verl's default ``~/data/rlhf/gsm8k/test.parquet``, a missing path):
   dynamic, with the split guessed from the file name: ``val``/``valid``/``test``/``eval`` in it
-  means the val split, otherwise train; logged as a warning.
+  means the val split, otherwise train; logged as a warning.  The launchers refuse such paths
+  before they start (:func:`check_data_files`, run by ``veritas.verl_adapters.compose``).
 
 Items are what ``RLHFDataset.__getitem__`` returns for a row of our RL parquet: the row of
 ``veritas.data.formats.rl_row`` (``data_source``, ``prompt``, ``ability``, ``reward_model``,
@@ -229,12 +234,46 @@ class DynamicSpec:
         )
 
 
+def _parquet_paths(path: str) -> list[str]:
+    """An existing path's parquet files: itself, or a directory's ``*.parquet`` (sorted); [] when
+    it is neither."""
+    path = os.path.expanduser(path)
+    if os.path.isdir(path):
+        return sorted(os.path.join(path, name) for name in os.listdir(path)
+                      if name.endswith(".parquet") and os.path.isfile(os.path.join(path, name)))
+    return [path] if os.path.isfile(path) else []
+
+
+def check_data_files(key: str, value: Any) -> None:
+    """What the launchers accept as RL data (``data.train_files`` / ``data.val_files``, checked
+    when they compose the config): an ``lgc_v2://<split>`` URI, or existing ``.parquet`` files or
+    directories of them.  Anything else (a missing path, verl's default gsm8k files, which this
+    class would quietly replace by guessed dynamic tasks) raises, naming ``key`` and the value."""
+    files = _plain(value)
+    for f in files if isinstance(files, list) else [files]:
+        if isinstance(f, str) and f.startswith(URI_SCHEMES):
+            continue
+        found = _parquet_paths(os.fspath(f)) if isinstance(f, (str, os.PathLike)) else []
+        if found and all(p.endswith(".parquet") for p in found):
+            continue
+        shown = "null" if files is None else files
+        if isinstance(f, (str, os.PathLike)) and os.path.isdir(os.path.expanduser(f)):
+            why = f"the directory {f} holds no .parquet file"
+        elif isinstance(f, (str, os.PathLike)) and os.fspath(f).endswith(".parquet"):
+            why = f"{f} does not exist (make it with: veritas generate --format rl --output {f} ...)"
+        else:
+            why = "neither an existing .parquet file (or a directory of them) nor an lgc_v2:// URI"
+        raise DatasetConfigError(f"{key}={shown}: {why}; RL data is lgc_v2://train, lgc_v2://val "
+                                 "or our RL parquet (veritas generate --format rl)")
+
+
 def _split_of(data_files: Any) -> tuple[str, list[str], str]:
     """(split, existing parquet files to serve, how it was decided) from verl's data_files."""
     files = _plain(data_files)
     if files is None:
-        files = []
-    elif isinstance(files, (str, os.PathLike)):
+        # data.val_files=null (VAL_DATA=none): verl 0.9.1 builds a validation set all the same
+        return "val", [], "no data files (data.val_files=null: validation off), the val split stands in"
+    if isinstance(files, (str, os.PathLike)):
         files = [files]
     files = [os.fspath(f) for f in files]
     for f in files:
@@ -246,10 +285,12 @@ def _split_of(data_files: Any) -> tuple[str, list[str], str]:
                 if len(files) > 1:
                     raise DatasetConfigError(f"{f!r} must be the only data file, got {files}")
                 return split, [], f"data_files {f}"
-    existing = [os.path.expanduser(f) for f in files if os.path.isfile(os.path.expanduser(f))]
-    if existing:
-        if len(existing) != len(files) or not all(f.endswith(".parquet") for f in existing):
-            raise DatasetConfigError(f"data files must all be existing .parquet files (our RL parquet), got {files}")
+    found = [_parquet_paths(f) for f in files]
+    if any(found):
+        existing = [p for paths in found for p in paths]
+        if not all(found) or not all(f.endswith(".parquet") for f in existing):
+            raise DatasetConfigError(f"data files must all be existing .parquet files or directories of them "
+                                     f"(our RL parquet), got {files}")
         return "", existing, "parquet files"
     names = " ".join(os.path.basename(f).lower() for f in files)
     split = "val" if any(h in names for h in _VAL_NAME_HINTS) else "train"
