@@ -31,7 +31,8 @@ Environment: BENCH_DIR (default /tmp/bench) holds models, data and runs; RUN_CON
 sft-smollm2-135m-1gpu / grpo-smollm2-135m-1gpu, whose throughput settings these runs measure)
 and the launchers' other host settings pass through; BENCH_ATTENTION_PROBE=1 (default) puts
 tests/benchmarks/gpu/probe on PYTHONPATH, which prints which flash-attention entry point each
-process calls.
+process calls; --profile SECONDS records the trainer's processes with py-spy from step 3 (the SFT
+trainer, not its dataloader workers; GRPO's TaskRunner and WorkerDict).
 """
 from __future__ import annotations
 
@@ -108,9 +109,74 @@ def prepare(_args) -> None:
 
 
 # ---------------------------------------------------------------- a launcher run, watched
+# ---------------------------------------------------------------- profiles (py-spy, optional)
+PROFILED = {  # launcher -> the processes whose stacks explain a step
+    # the trainer itself: its forked dataloader workers carry the same command line, so a process
+    # counts only if its parent is not one of them (torchrun's child)
+    "lgc-v2-SFT-trainer.sh": {"trainer": "verl.trainer.sft_trainer"},
+    # the driver of the step loop, and the worker holding actor, reference and the vLLM client
+    "lgc-v2-RL-GRPO-trainer.sh": {"task_runner": "ray::TaskRunner", "worker": "ray::WorkerDict"},
+}
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def profiled_pids(launcher: str) -> dict[str, int]:
+    """role -> pid of the oldest matching process that is not a fork of another match."""
+    found: dict[str, int] = {}
+    pids = sorted(int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit())
+    for role, needle in PROFILED.get(launcher, {}).items():
+        for pid in pids:
+            line = _cmdline(pid)
+            if needle in line and "torchrun" not in line and needle not in _cmdline(_parent(pid)):
+                found[role] = pid
+                break
+    return found
+
+
+def start_profiles(name: str, launcher: str, seconds: int) -> list[subprocess.Popen]:
+    procs = []
+    for role, pid in profiled_pids(launcher).items():
+        out = OUT / f"{name}-profile-{role}.txt"
+        log(f"{name}: py-spy on {role} (pid {pid}) for {seconds} s -> {out}")
+        procs.append(subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100",
+                                       "--native", "--format", "raw", "--output", str(out)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+    if not procs:
+        log(f"{name}: no process to profile found")
+    return procs
+
+
+def profile_summary(path: Path, top: int = 30) -> list[tuple[str, float]]:
+    """The frames (function names) with the largest share of samples, each counted once per stack."""
+    total, inclusive = 0, {}
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        for frame in {f.split(" (")[0] for f in stack.split(";")}:
+            inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]
+    return [(frame, round(100 * n / total, 1)) for frame, n in ranked] if total else []
+
+
 def run_launcher(name: str, launcher: str, env_extra: dict, overrides: list[str], steps: int,
-                 timeout_s: float) -> tuple[list[dict], list[float], float, int]:
-    """Start a launcher, follow verl's metrics file, stop the run once step ``steps`` is logged.
+                 timeout_s: float, profile_s: int = 0) -> tuple[list[dict], list[float], float, int]:
+    """Start a launcher, follow verl's metrics file, stop the run once step ``steps`` is logged
+    (and, with ``profile_s``, the py-spy captures started at step 3 have ended).
     Returns (metrics rows by step, arrival time of each row, launch time, exit code)."""
     run_dir = BENCH / "runs" / name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -129,7 +195,10 @@ def run_launcher(name: str, launcher: str, env_extra: dict, overrides: list[str]
     log_file = open(OUT / f"{name}.log", "w")
     t_launch = time.time()
     proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    for stale in OUT.glob(f"{name}-profile-*.txt"):
+        stale.unlink()
     rows, arrivals, buf, pos = [], [], b"", 0
+    profilers: list[subprocess.Popen] | None = None if profile_s else []
     try:
         while True:
             if metrics_path.exists():
@@ -148,7 +217,9 @@ def run_launcher(name: str, launcher: str, env_extra: dict, overrides: list[str]
                     rows.append({"step": entry["step"], **data})
                     arrivals.append(now)
                     log(f"{name}: step {entry['step']} at +{now - t_launch:.1f} s")
-            if rows and rows[-1]["step"] >= steps:
+            if profilers is None and rows and rows[-1]["step"] >= 3:
+                profilers = start_profiles(name, launcher, profile_s)
+            if rows and rows[-1]["step"] >= steps and profilers is not None and all(p.poll() is not None for p in profilers):
                 break
             if proc.poll() is not None:
                 log(f"{name}: launcher exited with {proc.returncode} after {len(rows)} steps")
@@ -158,6 +229,9 @@ def run_launcher(name: str, launcher: str, env_extra: dict, overrides: list[str]
                 break
             time.sleep(0.05)
     finally:
+        for profiler in profilers or []:
+            if profiler.poll() is None:
+                profiler.kill()
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             try:
@@ -226,9 +300,10 @@ def sft(args, model: Path, workload: str, max_length: int) -> None:
                  "trainer.save_freq=-1", *args.overrides]
     env = {"MODEL_PATH": str(model), "TRAIN_DATA": str(SFT_DATA), "VAL_DATA": "none",
            "RUN_CONFIG": os.environ.get("RUN_CONFIG", "sft-smollm2-135m-1gpu")}
-    rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-SFT-trainer.sh", env, overrides, args.steps, args.timeout)
+    rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-SFT-trainer.sh", env, overrides, args.steps, args.timeout,
+                                          args.profile)
     report(summarise(name, rows, arrivals, t0, flops_params(model_config(model)), "train/global_tokens",
-                     {"overrides": overrides, "run_config": env["RUN_CONFIG"], "exit_code": rc}))
+                     {"overrides": overrides, "run_config": env["RUN_CONFIG"], "exit_code": rc, **profiles(name)}))
 
 
 def grpo(args) -> None:
@@ -239,10 +314,17 @@ def grpo(args) -> None:
                  "trainer.logger=[console,file]", "trainer.total_training_steps=1000", *args.overrides]
     env = {"MODEL_PATH": str(SMOLLM2), "RUN_CONFIG": os.environ.get("RUN_CONFIG", "grpo-smollm2-135m-1gpu")}
     name = args.name or "grpo-smollm2"
-    rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-RL-GRPO-trainer.sh", env, overrides, args.steps, args.timeout)
+    rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-RL-GRPO-trainer.sh", env, overrides, args.steps, args.timeout,
+                                          args.profile)
     # GRPO: real tokens = prompt + response tokens of the step (verl's perf/total_num_tokens)
     report(summarise(name, rows, arrivals, t0, flops_params(model_config(SMOLLM2)), "perf/total_num_tokens",
-                     {"overrides": overrides, "run_config": env["RUN_CONFIG"], "exit_code": rc}))
+                     {"overrides": overrides, "run_config": env["RUN_CONFIG"], "exit_code": rc, **profiles(name)}))
+
+
+def profiles(name: str) -> dict:
+    """The py-spy captures of this run, summarised: role -> [(frame, % of samples)]."""
+    found = {path.stem.rsplit("-profile-", 1)[1]: profile_summary(path) for path in OUT.glob(f"{name}-profile-*.txt")}
+    return {"profile_top_frames": found} if found else {}
 
 
 # ---------------------------------------------------------------- kernels and parity
@@ -351,6 +433,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="measure up to this step (default 12 / 8 / 8)")
     ap.add_argument("--timeout", type=float, default=480, help="stop the run after this many seconds")
     ap.add_argument("--name", default=None, help="name of this run's files (default: the workload)")
+    ap.add_argument("--profile", type=int, default=0, metavar="SECONDS",
+                    help="py-spy (on PATH) records the trainer's processes for this long from step 3; raw stacks "
+                         "to $OUT/<name>-profile-<role>.txt, the top frames into the JSON")
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     args = ap.parse_args(argv[:cut])
