@@ -171,6 +171,25 @@ def test_one_gpu_configs_carry_the_measured_throughput_settings(name, run):
     assert checked >= 4
 
 
+@pytest.mark.parametrize("name,workload", [("sft-smollm2-135m-1gpu", "SFT_WORKLOAD"),
+                                           ("grpo-smollm2-135m-1gpu", "GRPO_WORKLOAD")])
+def test_the_gpu_benchmark_workloads_still_compose_on_the_one_gpu_configs(name, workload, host, tmp_path):
+    """bench_gpu.py overrides the one-GPU configs' learning settings with its fixed workloads: a
+    change to a config (e.g. task weights for five types) must leave them composable."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_gpu", REPO / "tests" / "benchmarks" / "bench_gpu.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    overrides = getattr(bench, workload)
+    now, _, _ = dry_run(name, host, tmp_path, *overrides)
+    if name.startswith("grpo"):
+        assert now["data"]["lgc_v2"]["task_types"] == bench.GRPO_TYPES.split(",")
+        assert now["data"]["lgc_v2"]["weights"] is None and now["data"]["max_prompt_length"] == 768
+    else:
+        assert now["data"]["max_length"] == 2048 and now["data"]["train_batch_size"] == 64
+
+
 def test_every_config_file_is_covered():
     assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == sorted(CONFIGS)
     for path in CONFIG_DIR.glob("*.yaml"):

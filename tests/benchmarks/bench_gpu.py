@@ -18,8 +18,10 @@ Workloads (fixed, so runs compare):
   sft-qwen3-4b  a Qwen3-4B-shaped model (hidden 2560, 36 layers, 32/8 heads, head_dim 128,
                 intermediate 9728, vocab 151,936, tied embeddings) with random bf16 weights,
                 the same rows, sequences <= 2,048 tokens.
-  grpo-smollm2  GRPO on SmolLM2-135M: 128 prompts x 8 responses, <= 512 response tokens,
-                dyck_language / dyck_language2 / boolean_expressions / operation, levels 1-3.
+  grpo-smollm2  GRPO on SmolLM2-135M: 128 prompts x 8 responses, <= 768 prompt and <= 512 response
+                tokens, dyck_language / dyck_language2 / boolean_expressions / operation equally,
+                levels 1-3 (SFT_WORKLOAD / GRPO_WORKLOAD below: they override the run config's
+                learning settings, which the learning-outcome recipe tunes).
 
 Figures: s/step over steps 3..N (wall clock between the metrics lines verl writes, so everything
 a step costs counts), real (unpadded) tokens/s, MFU as verl reports it and as
@@ -293,11 +295,21 @@ def model_config(path: Path) -> dict:
     return json.loads((path / "config.json").read_text())
 
 
-def sft(args, model: Path, workload: str, max_length: int) -> None:
+# The fixed workloads as Hydra overrides on the run config: what the run configs' learning
+# settings (task mix, lengths, steps) must not change, so that runs of different days compare.
+SFT_WORKLOAD = ["data.train_batch_size=64", "data.max_length=2048", "data.truncation=right",
+                "trainer.logger=[console,file]", "trainer.total_training_steps=1000", "trainer.test_freq=-1",
+                "trainer.save_freq=-1"]
+GRPO_WORKLOAD = ["data.train_batch_size=128", "actor_rollout_ref.rollout.n=8", "data.max_prompt_length=768",
+                 "data.max_response_length=512", "actor_rollout_ref.actor.ppo_mini_batch_size=32",
+                 f"++data.lgc_v2.task_types=[{GRPO_TYPES}]", "++data.lgc_v2.weights=null",
+                 "++data.lgc_v2.difficulty_range=[1,3]", "trainer.val_before_train=False", "trainer.test_freq=-1",
+                 "trainer.save_freq=-1", "trainer.logger=[console,file]", "trainer.total_training_steps=1000"]
+
+
+def sft(args, model: Path, workload: str) -> None:
     name = args.name or workload
-    overrides = [f"data.train_batch_size=64", f"data.max_length={max_length}", "data.truncation=right",
-                 "trainer.logger=[console,file]", "trainer.total_training_steps=1000", "trainer.test_freq=-1",
-                 "trainer.save_freq=-1", *args.overrides]
+    overrides = [*SFT_WORKLOAD, *args.overrides]
     env = {"MODEL_PATH": str(model), "TRAIN_DATA": str(SFT_DATA), "VAL_DATA": "none",
            "RUN_CONFIG": os.environ.get("RUN_CONFIG", "sft-smollm2-135m-1gpu")}
     rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-SFT-trainer.sh", env, overrides, args.steps, args.timeout,
@@ -307,11 +319,7 @@ def sft(args, model: Path, workload: str, max_length: int) -> None:
 
 
 def grpo(args) -> None:
-    overrides = ["data.train_batch_size=128", "actor_rollout_ref.rollout.n=8", "data.max_response_length=512",
-                 "actor_rollout_ref.actor.ppo_mini_batch_size=32",
-                 f"++data.lgc_v2.task_types=[{GRPO_TYPES}]", "++data.lgc_v2.difficulty_range=[1,3]",
-                 "trainer.val_before_train=False", "trainer.test_freq=-1", "trainer.save_freq=-1",
-                 "trainer.logger=[console,file]", "trainer.total_training_steps=1000", *args.overrides]
+    overrides = [*GRPO_WORKLOAD, *args.overrides]
     env = {"MODEL_PATH": str(SMOLLM2), "RUN_CONFIG": os.environ.get("RUN_CONFIG", "grpo-smollm2-135m-1gpu")}
     name = args.name or "grpo-smollm2"
     rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-RL-GRPO-trainer.sh", env, overrides, args.steps, args.timeout,
@@ -444,10 +452,10 @@ def main() -> None:
         prepare(args)
     elif args.workload == "sft-smollm2":
         args.steps = args.steps or 12
-        sft(args, SMOLLM2, "sft-smollm2", 2048)
+        sft(args, SMOLLM2, "sft-smollm2")
     elif args.workload == "sft-qwen3-4b":
         args.steps = args.steps or 8
-        sft(args, QWEN3_SHAPE, "sft-qwen3-4b", 2048)
+        sft(args, QWEN3_SHAPE, "sft-qwen3-4b")
     elif args.workload == "grpo-smollm2":
         args.steps = args.steps or 8
         grpo(args)
