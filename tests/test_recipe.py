@@ -107,6 +107,7 @@ def test_grpo_runs_over_several_calls_and_resumes_until_its_last_step(tmp_path):
     sft = recipe / "checkpoints" / "recipe-sft"
     (sft / "global_step_500" / "huggingface").mkdir(parents=True)
     (sft / "global_step_500" / "huggingface" / "config.json").write_text("{}")
+    (sft / "global_step_500" / "huggingface" / "model.safetensors").write_bytes(b"weights")  # verl's hf_model
     (sft / "latest_checkpointed_iteration.txt").write_text("500")
     (total,) = _config("grpo-smollm2-135m-1gpu", "trainer.total_training_steps")
     env = {**_env(tmp_path), "RECIPE_GRPO_CAP_S": "3", "RECIPE_BUDGET_S": "60",

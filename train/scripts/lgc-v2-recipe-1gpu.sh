@@ -11,8 +11,9 @@
 # (default 540: a command of the GPU tool may run 10 minutes), marks each finished stage under
 # RECIPE_DIR (default /tmp/veritas-recipe; a rerun continues where the last call stopped) and
 # ends with `recipe: done` or `... run again to continue`.  GRPO alone may take several calls:
-# each stops after RECIPE_GRPO_CAP_S and the next resumes from its latest checkpoint.  `--dry-run` runs model and data
-# for real (CPU is enough) and only composes and validates the SFT and GRPO runs.
+# each stops after RECIPE_GRPO_CAP_S and the next resumes from its latest checkpoint.
+# `--dry-run` runs model and data for real (CPU is enough) and only composes and validates the
+# SFT and GRPO runs.
 #
 # What is trained comes from the run configs (train/config/sft-smollm2-135m-1gpu.yaml and
 # grpo-smollm2-135m-1gpu.yaml; RECIPE_SFT_CONFIG / RECIPE_GRPO_CONFIG name others): the GRPO
@@ -110,9 +111,9 @@ latest_step() { # CHECKPOINT_DIR -> N, or nothing
 	[[ -f "$1/latest_checkpointed_iteration.txt" ]] && tr -dc '0-9' <"$1/latest_checkpointed_iteration.txt"
 }
 
-evaluate() { # NAME MODEL [LOG]
+evaluate() { # NAME MODEL (a model directory or a verl experiment: its latest step)
 	local dir="$EVAL_DIR/$1"
-	run_logged "${3:-$RECIPE_DIR/logs/eval-$1.log}" "$PYTHON" -m veritas eval --model "$2" --task-types "$TASK_TYPES" \
+	run_logged "$RECIPE_DIR/logs/eval-$1.log" "$PYTHON" -m veritas eval --model "$2" --task-types "$TASK_TYPES" \
 		--difficulty "$LEVELS" --n-per-type "$RECIPE_N_EVAL" --max-new-tokens "$MAX_NEW_TOKENS" --backend vllm \
 		--gpu-memory-utilization "$RECIPE_EVAL_GPU_MEMORY" --output "$dir"
 	copy_eval "$1"
@@ -182,12 +183,9 @@ stage_sft() {
 	[[ "$DRY_RUN" == 1 ]] || sft_model >/dev/null
 }
 
-sft_model() { # the SFT run's last checkpoint, as the HF model verl saved beside its shards
-	local dir="$CHECKPOINT_ROOT/recipe-sft" step
-	step="$(latest_step "$dir")" || die "no SFT checkpoint in $dir"
-	[[ -f "$dir/global_step_$step/huggingface/config.json" ]] ||
-		die "$dir/global_step_$step has no huggingface/ model (the SFT config's checkpoint.save_contents needs hf_model)"
-	echo "$dir/global_step_$step/huggingface"
+sft_model() { # the SFT run's latest checkpoint as a Hugging Face model directory (hf_model, else merged)
+	"$PYTHON" -m veritas.models.resolve model "$CHECKPOINT_ROOT/recipe-sft" 2>"$RECIPE_DIR/logs/sft-model.log" ||
+		die "no usable SFT model in $CHECKPOINT_ROOT/recipe-sft: $(tail -n 1 "$RECIPE_DIR/logs/sft-model.log")"
 }
 
 # GRPO may need several calls: each runs until RECIPE_GRPO_CAP_S (a GPU command's limit) and verl
@@ -241,7 +239,7 @@ run_stage() { # STAGE
 	data) stage_data ;;
 	sft) stage_sft ;;
 	eval-base) evaluate base "$MODEL_DIR" ;;
-	eval-sft) evaluate sft "$(sft_model)" ;;
+	eval-sft) evaluate sft "$CHECKPOINT_ROOT/recipe-sft" ;;
 	grpo)
 		stage_grpo
 		# the seconds of every call, summed in stages/grpo.calls until the last step is saved
@@ -253,22 +251,17 @@ run_stage() { # STAGE
 		t0=$((SECONDS - $(awk -F'\t' '{s += $1} END {print s}' "$RECIPE_DIR/stages/grpo.calls")))
 		note="$(wc -l <"$RECIPE_DIR/stages/grpo.calls") call(s)"
 		;;
-	eval-grpo) evaluate grpo "$CHECKPOINT_ROOT/recipe-grpo/global_step_$(latest_step "$CHECKPOINT_ROOT/recipe-grpo")" ;;
+	eval-grpo) evaluate grpo "$CHECKPOINT_ROOT/recipe-grpo" ;;
 	compare) stage_compare ;;
 	esac
 	RAN_ANY=1
-	[[ "$DRY_RUN" == 1 ]] || mark_done "$stage" $((SECONDS - t0)) "$note"
+	# a dry run really prepares the model and the data, and only composes the rest
+	[[ "$DRY_RUN" == 1 && "$stage" != model && "$stage" != data ]] || mark_done "$stage" $((SECONDS - t0)) "$note"
 }
 
 if [[ "$DRY_RUN" == 1 ]]; then
 	# model and data for real (the launchers check both), then the two training runs composed
-	for stage in model data; do
-		is_done "$stage" && continue
-		t0=$SECONDS
-		run_stage "$stage"
-		mark_done "$stage" $((SECONDS - t0))
-	done
-	RAN_ANY=1
+	for stage in model data; do is_done "$stage" || run_stage "$stage"; done
 	run_stage sft
 	stage_grpo
 	log "recipe: dry run OK: both runs compose and validate; nothing was trained"
