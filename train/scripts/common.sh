@@ -339,23 +339,33 @@ resolve_experiment() {
 		die "WANDB_EXP=$WANDB_EXP is not a usable run name (letters, digits and . _ = + - only)"
 	CHECKPOINT_DIR="$CHECKPOINT_ROOT/$WANDB_EXP"
 	export WANDB_EXP CHECKPOINT_ROOT CHECKPOINT_DIR
+	local step
 	if [[ -f "$CHECKPOINT_DIR/latest_checkpointed_iteration.txt" ]]; then
-		check_resume_world_size
-		log "experiment $WANDB_EXP: resumes from step $(head -c 32 "$CHECKPOINT_DIR/latest_checkpointed_iteration.txt") in $CHECKPOINT_DIR"
+		step="$(checkpoint_step "$CHECKPOINT_DIR" "experiment $WANDB_EXP")"
+		check_resume_world_size "$step"
+		log "experiment $WANDB_EXP: resumes from step $step in $CHECKPOINT_DIR"
 	else
 		log "experiment $WANDB_EXP: checkpoints go to $CHECKPOINT_DIR"
 	fi
 }
 
+# The step an experiment directory's tracker names (latest_checkpointed_iteration.txt, written by
+# verl once a save is complete); status 1 when there is none.  verl int()s the file: anything
+# else stops here, with WHO in front of the message.
+checkpoint_step() { # EXPERIMENT_DIR [WHO]
+	local tracker="$1/latest_checkpointed_iteration.txt" step
+	[[ -f "$tracker" ]] || return 1
+	step="$(head -c 32 "$tracker" | tr -d '[:space:]')"
+	[[ "$step" =~ ^[0-9]+$ ]] || die "${2:+$2: }$tracker does not hold a step number"
+	echo "$step"
+}
+
 # verl's FSDP shards (model/optim/extra_state_world_size_{W}_rank_{R}.pt; SFT in global_step_N/,
 # GRPO in global_step_N/actor/) load only into the world size W that wrote them, and verl finds out
 # after the workers are up: refuse another GPU count here.  No shards (hf_model only): no check.
-check_resume_world_size() {
-	local tracker="$CHECKPOINT_DIR/latest_checkpointed_iteration.txt" step shard saved=""
+check_resume_world_size() { # STEP
+	local step="$1" shard saved=""
 	local world=$((${NNODES:?} * ${NPROC_PER_NODE:?}))
-	step="$(head -c 32 "$tracker" | tr -d '[:space:]')"
-	# verl int()s this file: anything else would be a traceback after start-up
-	[[ "$step" =~ ^[0-9]+$ ]] || die "experiment $WANDB_EXP: $tracker does not hold a step number"
 	for shard in "$CHECKPOINT_DIR/global_step_$step"/{,actor/}*_world_size_*_rank_*.pt; do
 		if [[ "$shard" =~ _world_size_([0-9]+)_rank_[0-9]+\.pt$ ]]; then
 			saved="${BASH_REMATCH[1]}"

@@ -107,9 +107,6 @@ fits() { # ESTIMATE_S
 	local left=$((RECIPE_BUDGET_S - (SECONDS - CALL_START)))
 	[[ "$RAN_ANY" == 0 || "$1" -le "$left" ]]
 }
-latest_step() { # CHECKPOINT_DIR -> N, or nothing
-	[[ -f "$1/latest_checkpointed_iteration.txt" ]] && tr -dc '0-9' <"$1/latest_checkpointed_iteration.txt"
-}
 
 evaluate() { # NAME MODEL (a model directory or a verl experiment: its latest step)
 	local dir="$EVAL_DIR/$1"
@@ -194,7 +191,7 @@ sft_model() { # the SFT run's latest checkpoint as a Hugging Face model director
 stage_grpo() {
 	local rc=0 model="$MODEL_DIR" cap=() from step
 	[[ "$DRY_RUN" == 1 ]] || model="$(sft_model)"
-	from="$(latest_step "$CHECKPOINT_ROOT/recipe-grpo")" || from=0
+	from="$(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo")" || from=0
 	# verl's file logger truncates its file: one metrics file per call, merged by step in the plots
 	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo "metrics-grpo-from-$from.jsonl" MODEL_PATH="$model"
 	[[ "$DRY_RUN" == 1 ]] || cap=(timeout -k 30 "$RECIPE_GRPO_CAP_S")
@@ -207,7 +204,7 @@ stage_grpo() {
 	cp -- "$RECIPE_DIR/logs/grpo.log" "$RECIPE_DIR/logs/grpo-from-$from.log"
 	keep_run_outputs grpo
 	[[ "$DRY_RUN" == 0 ]] || return 0
-	step="$(latest_step "$CHECKPOINT_ROOT/recipe-grpo")" || step=0
+	step="$(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo")" || step=0
 	if [[ "$rc" != 0 && "$rc" != 124 && "$rc" != 137 ]]; then
 		tail -n 40 "$RECIPE_DIR/logs/grpo.log" >&2
 		die "GRPO failed (exit $rc): $RECIPE_DIR/logs/grpo.log"
@@ -245,7 +242,7 @@ run_stage() { # STAGE
 		# the seconds of every call, summed in stages/grpo.calls until the last step is saved
 		printf '%s\t%s\n' $((SECONDS - t0)) "$GRPO_NOTE" >>"$RECIPE_DIR/stages/grpo.calls"
 		if [[ "$GRPO_DONE" == 0 ]]; then
-			log "recipe: GRPO saved step $(latest_step "$CHECKPOINT_ROOT/recipe-grpo") of $GRPO_STEPS; run again to continue (it resumes there)"
+			log "recipe: GRPO saved step $(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo") of $GRPO_STEPS; run again to continue (it resumes there)"
 			exit 0
 		fi
 		t0=$((SECONDS - $(awk -F'\t' '{s += $1} END {print s}' "$RECIPE_DIR/stages/grpo.calls")))
