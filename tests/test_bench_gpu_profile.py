@@ -1,8 +1,10 @@
-"""The GPU benchmark's py-spy support, on CPU: it finds the trainer process and not its forked
-dataloader workers (which carry the same command line), and summarises raw py-spy stacks."""
+"""The GPU benchmark's py-spy support, on CPU: it finds the trainer process and not torchrun above it
+nor its forked dataloader workers (all carry the trainer's module name), and summarises raw py-spy stacks."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,24 +23,41 @@ def bench():
     return module
 
 
+TRAINER = "import os, time\nfor _ in range(2):\n    if os.fork() == 0:\n        time.sleep(30); os._exit(0)\ntime.sleep(30)"
+# the arguments make a command line look like verl's trainer (which its forked workers share), or like
+# torchrun starting it: `torchrun ... -m verl.trainer.sft_trainer` or `python -m torch.distributed.run ...`
+AS_TRAINER = ["-m", "verl.trainer.sft_trainer"]
+AS_TORCHRUN = {
+    "torchrun": ["/venv/bin/torchrun", "--standalone", "--nproc_per_node", "1", *AS_TRAINER],
+    "torch.distributed.run": ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1", *AS_TRAINER],
+}
+
+
+def _children(bench, pid: int) -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and bench._parent(int(p.name)) == pid]
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_the_sft_trainer_is_found_not_its_forked_workers(bench):
-    code = "import os, time\nfor _ in range(2):\n    if os.fork() == 0:\n        time.sleep(30); os._exit(0)\ntime.sleep(30)"
-    # the argument makes the command line look like verl's trainer, as its workers' do too
-    trainer = subprocess.Popen([sys.executable, "-c", code, "-m", "verl.trainer.sft_trainer"])
+@pytest.mark.parametrize("launched_by", [None, *AS_TORCHRUN])
+def test_the_sft_trainer_is_found_not_its_launcher_nor_its_forked_workers(bench, launched_by):
+    trainer_argv = [sys.executable, "-c", TRAINER, *AS_TRAINER]
+    if launched_by is None:
+        argv = trainer_argv
+    else:  # an outer process shaped like torchrun, the trainer its child
+        argv = [sys.executable, "-c", f"import subprocess; subprocess.run({trainer_argv!r})", *AS_TORCHRUN[launched_by]]
+    root = subprocess.Popen(argv, start_new_session=True)  # its own process group: the whole tree is killed at once
     try:
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and bench._parent(int(p.name)) == trainer.pid]
-            if len(children) == 2:
-                break
+        trainer, workers = None, []
+        deadline = time.monotonic() + 20
+        while len(workers) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(children) == 2
-        assert bench.profiled_pids("lgc-v2-SFT-trainer.sh") == {"trainer": trainer.pid}
+            trainer = root.pid if launched_by is None else next(iter(_children(bench, root.pid)), None)
+            workers = _children(bench, trainer) if trainer else []
+        assert len(workers) == 2, "the fake trainer did not fork its two workers in time"
+        assert bench.profiled_pids("lgc-v2-SFT-trainer.sh") == {"trainer": trainer}
     finally:
-        subprocess.run(["pkill", "-P", str(trainer.pid)], check=False)  # the workers first, while they are its children
-        trainer.kill()
-        trainer.wait()
+        os.killpg(root.pid, signal.SIGKILL)
+        root.wait()
 
 
 def test_profile_summary_counts_each_frame_once_per_stack(bench, tmp_path):

@@ -113,8 +113,8 @@ def prepare(_args) -> None:
 # ---------------------------------------------------------------- a launcher run, watched
 # ---------------------------------------------------------------- profiles (py-spy, optional)
 PROFILED = {  # launcher -> the processes whose stacks explain a step
-    # the trainer itself: its forked dataloader workers carry the same command line, so a process
-    # counts only if its parent is not one of them (torchrun's child)
+    # the trainer itself, torchrun's child: its forked dataloader workers carry the same command line,
+    # so a match whose parent matches too is skipped
     "lgc-v2-SFT-trainer.sh": {"trainer": "verl.trainer.sft_trainer"},
     # the driver of the step loop, and the worker holding actor, reference and the vLLM client
     "lgc-v2-RL-GRPO-trainer.sh": {"task_runner": "ray::TaskRunner", "worker": "ray::WorkerDict"},
@@ -135,14 +135,20 @@ def _parent(pid: int) -> int:
         return 0
 
 
+def _matches(pid: int, needle: str) -> bool:
+    # torchrun's command line (`torchrun ...` or `python -m torch.distributed.run ...`) names the
+    # trainer's module too: it is no match, so it neither is profiled nor hides its child, the trainer
+    line = _cmdline(pid)
+    return needle in line and "torchrun" not in line and "torch.distributed.run" not in line
+
+
 def profiled_pids(launcher: str) -> dict[str, int]:
     """role -> pid of the oldest matching process that is not a fork of another match."""
     found: dict[str, int] = {}
     pids = sorted(int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit())
     for role, needle in PROFILED.get(launcher, {}).items():
         for pid in pids:
-            line = _cmdline(pid)
-            if needle in line and "torchrun" not in line and needle not in _cmdline(_parent(pid)):
+            if _matches(pid, needle) and not _matches(_parent(pid), needle):
                 found[role] = pid
                 break
     return found
