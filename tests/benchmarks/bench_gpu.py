@@ -105,7 +105,7 @@ def prepare(_args) -> None:
     if not SFT_DATA.is_file():
         SFT_DATA.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "veritas", "generate", "--format", "sft", "--response-style", "worked",
-                        "--split", "train", "--difficulty", "1-4", "--num-samples", str(64 * 16), "--no-progress",
+                        "--split", "train", "--difficulty", "1-4", "--num-samples", str(64 * SFT_DATA_STEPS), "--no-progress",
                         "--output", str(SFT_DATA)], check=True, env=env)
     log(f"SFT data: {SFT_DATA}")
 
@@ -303,9 +303,12 @@ def model_config(path: Path) -> dict:
 
 # The fixed workloads as Hydra overrides on the run config: what the run configs' learning
 # settings (task mix, lengths, steps) must not change, so that runs of different days compare.
+# SFT: the data holds SFT_DATA_STEPS steps of rows (prepare); the run config's single epoch would
+# end the run there, so the workload repeats it (a --steps 40 profile once stopped at step 16)
+SFT_DATA_STEPS = 16
 SFT_WORKLOAD = ["data.train_batch_size=64", "data.max_length=2048", "data.truncation=right",
-                "trainer.logger=[console,file]", "trainer.total_training_steps=1000", "trainer.test_freq=-1",
-                "trainer.save_freq=-1"]
+                "trainer.logger=[console,file]", "trainer.total_training_steps=1000", "trainer.total_epochs=100",
+                "trainer.test_freq=-1", "trainer.save_freq=-1"]
 GRPO_WORKLOAD = ["data.train_batch_size=128", "actor_rollout_ref.rollout.n=8", "data.max_prompt_length=768",
                  "data.max_response_length=512", "actor_rollout_ref.actor.ppo_mini_batch_size=32",
                  f"++data.lgc_v2.task_types=[{GRPO_TYPES}]", "++data.lgc_v2.weights=null",
