@@ -4,9 +4,9 @@ count from the run configs, composes and validates both training runs, and marks
 stages so that a second call skips them."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -79,55 +79,189 @@ def test_unknown_argument_is_refused_before_any_work(tmp_path):
 
 
 FAKE_GRPO = """#!/usr/bin/env bash
-# stands in for the GRPO launcher: saves a checkpoint 4 steps after the latest one, then hangs
+# stands in for the GRPO launcher: resumes from the latest checkpoint and saves one step (a checkpoint
+# and a metrics line) every FAKE_STEP_S seconds up to FAKE_TOTAL; the last step waits for the file
+# FAKE_HOLD; exits FAKE_EXIT (0), at once when it is not 0
 dir="$CHECKPOINT_ROOT/$WANDB_EXP"; mkdir -p "$dir"
-from=$(cat "$dir/latest_checkpointed_iteration.txt" 2>/dev/null || echo 0)
-step=$((from + 4)); mkdir -p "$dir/global_step_$step/actor"
-echo "$step" > "$dir/latest_checkpointed_iteration.txt"
-echo "{\\"step\\": $step, \\"data\\": {}}" >> "$VERL_FILE_LOGGER_PATH"
+step=$(cat "$dir/latest_checkpointed_iteration.txt" 2>/dev/null || echo 0)
+read -r -a stat < /proc/$$/stat
+echo "$step $$ ${stat[4]}" >> "$FAKE_STARTS"  # from, pid, process group
 echo "MODEL_PATH=$MODEL_PATH RUN_CONFIG=$RUN_CONFIG args=$*"
-exec sleep 600
+: > "$VERL_FILE_LOGGER_PATH"
+[[ "${FAKE_EXIT:-0}" == 0 ]] || exit "$FAKE_EXIT"
+while ((step < FAKE_TOTAL)); do
+    ((step + 1 < FAKE_TOTAL)) || until [[ -e "$FAKE_HOLD" ]]; do sleep 0.1; done
+    sleep "$FAKE_STEP_S"
+    step=$((step + 1)); mkdir -p "$dir/global_step_$step/actor"
+    echo "$step" > "$dir/latest_checkpointed_iteration.txt"
+    echo "{\\"step\\":$step,\\"data\\":{}}" >> "$VERL_FILE_LOGGER_PATH"
+done
 """
 
 
-def test_grpo_runs_over_several_calls_and_resumes_until_its_last_step(tmp_path):
-    """Each call stops GRPO at RECIPE_GRPO_CAP_S; the next resumes from the latest checkpoint; the
-    stage is done only when the run config's total_training_steps are saved."""
-    import shutil
+class _AtGrpo:
+    """A recipe whose stages before grpo are marked done, with the GRPO launcher replaced by FAKE_GRPO
+    (the scripts and configs copied; the package from this checkout)."""
 
-    root = tmp_path / "repo"
-    shutil.copytree(REPO / "train" / "scripts", root / "train" / "scripts")
-    shutil.copytree(REPO / "train" / "config", root / "train" / "config")
-    (root / "train" / "scripts" / "lgc-v2-RL-GRPO-trainer.sh").write_text(FAKE_GRPO)
-    recipe = tmp_path / "recipe"
-    stages = recipe / "stages"
-    stages.mkdir(parents=True)
-    for stage in ("model", "data", "sft", "eval-base", "eval-sft"):
-        (stages / stage).write_text("1\t\n")
-    sft = recipe / "checkpoints" / "recipe-sft"
-    (sft / "global_step_500" / "huggingface").mkdir(parents=True)
-    (sft / "global_step_500" / "huggingface" / "config.json").write_text("{}")
-    (sft / "global_step_500" / "huggingface" / "model.safetensors").write_bytes(b"weights")  # verl's hf_model
-    (sft / "latest_checkpointed_iteration.txt").write_text("500")
-    (total,) = _config("grpo-smollm2-135m-1gpu", "trainer.total_training_steps")
-    env = {**_env(tmp_path), "RECIPE_GRPO_CAP_S": "3", "RECIPE_BUDGET_S": "60",
-           "PYTHONPATH": str(REPO)}  # the package from this checkout; the scripts from the copy
-    calls = -(-total // 4)
-    for call in range(1, calls + 1):
-        proc = subprocess.run(["bash", str(root / "train" / "scripts" / "lgc-v2-recipe-1gpu.sh")], cwd=tmp_path,
-                              env=env, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        saved = min(4 * call, total) if total % 4 == 0 else 4 * call
-        assert f"MODEL_PATH={sft / 'global_step_500' / 'huggingface'}" in (recipe / "logs" / "grpo.log").read_text()
-        if call < calls:
-            assert f"GRPO saved step {saved} of {total}; run again to continue" in proc.stderr
-            assert not (stages / "grpo").exists()
-        else:  # done; eval-grpo (~120 s) does not fit in what is left of a 60 s call
-            assert (stages / "grpo").read_text().split("\t")[1].strip() == f"{calls} call(s)"
-            assert "recipe: stage eval-grpo needs" in proc.stderr and "run again to continue" in proc.stderr
-        if call > 1:
-            assert f"GRPO resumes from step {4 * (call - 1)} of {total}" in proc.stderr
-    assert len((stages / "grpo.calls").read_text().splitlines()) == calls
-    # one metrics file per call (verl's file logger truncates its file), named by the step it resumed from
-    assert sorted(p.name for p in recipe.glob("metrics-grpo-from-*.jsonl")) == sorted(
-        f"metrics-grpo-from-{4 * i}.jsonl" for i in range(calls))
+    def __init__(self, tmp_path: Path, **fake_env: str):
+        import shutil
+
+        self.root = tmp_path / "repo"
+        shutil.copytree(REPO / "train" / "scripts", self.root / "train" / "scripts")
+        shutil.copytree(REPO / "train" / "config", self.root / "train" / "config")
+        (self.root / "train" / "scripts" / "lgc-v2-RL-GRPO-trainer.sh").write_text(FAKE_GRPO)
+        self.recipe = tmp_path / "recipe"
+        self.stages = self.recipe / "stages"
+        self.stages.mkdir(parents=True)
+        for stage in ("model", "data", "sft", "eval-base", "eval-sft"):
+            (self.stages / stage).write_text("1\t\n")
+        self.sft_model = self.recipe / "checkpoints" / "recipe-sft" / "global_step_500" / "huggingface"
+        self.sft_model.mkdir(parents=True)
+        (self.sft_model / "config.json").write_text("{}")
+        (self.sft_model / "model.safetensors").write_bytes(b"weights")  # verl's hf_model
+        (self.sft_model.parents[1] / "latest_checkpointed_iteration.txt").write_text("500")
+        (self.total,) = _config("grpo-smollm2-135m-1gpu", "trainer.total_training_steps")
+        self.hold = tmp_path / "hold"
+        self.starts = tmp_path / "starts"
+        # calls of 5 s (after the recipe's own start-up) and GRPO steps of 0.1 s
+        self.env = {**_env(tmp_path), "RECIPE_BUDGET_S": "5", "PYTHONPATH": str(REPO), "FAKE_TOTAL": str(self.total),
+                    "FAKE_STEP_S": "0.1", "FAKE_HOLD": str(self.hold), "FAKE_STARTS": str(self.starts), **fake_env}
+
+    def call(self) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", str(self.root / "train" / "scripts" / "lgc-v2-recipe-1gpu.sh")],
+                              cwd=self.root.parent, env=self.env, capture_output=True, text=True, timeout=120)
+
+    def started(self) -> list:
+        """(from step, pid, process group) of every launch the fake saw."""
+        return [tuple(map(int, line.split())) for line in self.starts.read_text().splitlines()]
+
+    def pid(self) -> int:
+        return int((self.recipe / "grpo.pid").read_text().split()[0])
+
+    def step(self) -> int:
+        tracker = self.recipe / "checkpoints" / "recipe-grpo" / "latest_checkpointed_iteration.txt"
+        return int(tracker.read_text()) if tracker.exists() else 0
+
+    def cleanup(self):
+        import signal
+
+        for _, pid, group in self.started() if self.starts.exists() else []:
+            try:  # its session's process group; never ours (a launch that did not get a session of its own)
+                os.kill(pid, signal.SIGKILL) if group == os.getpgrp() else os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _session(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
+
+
+def _until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_grpo_is_one_process_across_calls(tmp_path):
+    """The first call starts GRPO in its own session and returns while it runs; it runs on after the
+    call; the next calls wait for that same process (never a second one) and mark the stage done
+    with its wall seconds once the last step is saved."""
+    run = _AtGrpo(tmp_path)
+    try:
+        first = run.call()
+        first_return = time.time()
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert "recipe: GRPO is running (step" in first.stderr and "run again to wait for it" in first.stderr
+        assert "+ setsid env " in first.stderr and "timeout" not in first.stderr
+        assert not (run.stages / "grpo").exists()
+        pid = run.pid()
+        assert _alive(pid) and _session(pid) == pid  # the call has returned; in a session of its own, it runs on
+        _until(lambda: run.step() == run.total - 1)  # its last step waits for the hold file
+
+        second = run.call()
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert f"recipe: GRPO (pid {pid}, from step 0) is running; this call waits for it" in second.stderr
+        assert f"recipe: GRPO is running (step {run.total - 1} of {run.total}); run again to wait for it" in second.stderr
+        assert not (run.stages / "grpo").exists()
+        # what a call leaves: the log and the metrics so far
+        assert len((tmp_path / "out" / "metrics-grpo-from-0.jsonl").read_text().splitlines()) == run.total - 1
+
+        waited = int(time.time()) - int(first_return)
+        run.hold.touch()
+        _until(lambda: (run.recipe / "grpo.rc").exists())
+        third = run.call()
+        assert third.returncode == 0, third.stderr[-3000:]
+        seconds, note = (run.stages / "grpo").read_text().rstrip("\n").split("\t")
+        assert note == "one process, 3 call(s)"
+        # wall time from the launch to the end, across the calls (and the time between them)
+        launched = int((run.recipe / "grpo.starts").read_text().split()[0])
+        assert int(seconds) == int((run.recipe / "grpo.rc").stat().st_mtime) - launched >= waited
+        # eval-grpo (~120 s) does not fit in what is left of a 5 s call
+        assert "recipe: stage eval-grpo needs" in third.stderr and "run again to continue" in third.stderr
+        assert [start[0] for start in run.started()] == [0]  # one launch, ever
+        assert f"MODEL_PATH={run.sft_model}" in (run.recipe / "logs" / "grpo-from-0.log").read_text()
+        assert len((tmp_path / "out" / "metrics-grpo-from-0.jsonl").read_text().splitlines()) == run.total
+    finally:
+        run.cleanup()
+
+
+def test_grpo_killed_between_calls_is_started_again_from_its_latest_checkpoint(tmp_path):
+    """A process gone without an exit status (killed) is started again by the next call, which first
+    kills what is left of its session (here the launcher, when only its parent was killed); verl
+    resumes from the latest checkpoint."""
+    import signal
+
+    run = _AtGrpo(tmp_path)
+    try:
+        first = run.call()
+        assert first.returncode == 0, first.stderr[-3000:]
+        _until(lambda: run.step() == run.total - 1)
+        leader, (_, launcher, _) = run.pid(), run.started()[0]
+        os.kill(leader, signal.SIGKILL)  # the session's leader, which would write the exit status
+        _until(lambda: not _alive(leader))
+        assert _alive(launcher) and not (run.recipe / "grpo.rc").exists()
+
+        second = run.call()
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert f"recipe: GRPO (pid {leader}) was killed before it ended (no exit status); starting it again" in second.stderr
+        assert f"recipe: GRPO resumes from step {run.total - 1} of {run.total}" in second.stderr
+        assert "run again to wait for it" in second.stderr
+        assert not _alive(launcher)  # one GRPO at a time
+        assert [start[0] for start in run.started()] == [0, run.total - 1]
+        assert run.pid() != leader and _alive(run.pid())
+
+        run.hold.touch()
+        _until(lambda: (run.recipe / "grpo.rc").exists())
+        third = run.call()
+        assert third.returncode == 0, third.stderr[-3000:]
+        assert (run.stages / "grpo").read_text().rstrip("\n").split("\t")[1] == "2 processes, 3 call(s)"
+        # one metrics file per launch (verl's file logger truncates its file), named by the step it resumed from
+        assert sorted(p.name for p in run.recipe.glob("metrics-grpo-from-*.jsonl")) == sorted(
+            f"metrics-grpo-from-{step}.jsonl" for step in (0, run.total - 1))
+        assert (run.recipe / "logs" / "grpo-from-0.log").exists()
+    finally:
+        run.cleanup()
+
+
+def test_grpo_that_fails_stops_the_call_that_sees_it_end(tmp_path):
+    run = _AtGrpo(tmp_path, FAKE_EXIT="3")
+    try:
+        proc = run.call()
+        assert proc.returncode == 1
+        log = run.recipe / "logs" / "grpo.log"
+        assert proc.stderr.strip().splitlines()[-1] == f"error: GRPO failed (exit 3): {log}"
+        assert "MODEL_PATH=" in proc.stderr  # the log's tail
+        assert not (run.stages / "grpo").exists()
+        again = run.call()  # starts it again (from its latest checkpoint), and it fails again
+        assert again.returncode == 1 and len(run.started()) == 2
+    finally:
+        run.cleanup()

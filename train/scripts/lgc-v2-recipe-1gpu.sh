@@ -10,8 +10,10 @@
 # machine: each call runs the stages not done yet while they fit in RECIPE_BUDGET_S seconds
 # (default 540: a command of the GPU tool may run 10 minutes), marks each finished stage under
 # RECIPE_DIR (default /tmp/veritas-recipe; a rerun continues where the last call stopped) and
-# ends with `recipe: done` or `... run again to continue`.  GRPO alone may take several calls:
-# each stops after RECIPE_GRPO_CAP_S and the next resumes from its latest checkpoint.
+# ends with `recipe: done` or `... run again to continue`.  GRPO is one process across calls: it
+# starts in its own session (setsid: the GPU tool leaves it running when the command returns, until
+# the machine goes back), each call waits for it while its budget lasts, and if it is killed all
+# the same the next call starts it again, resuming from its latest checkpoint.
 # `--dry-run` runs model and data for real (CPU is enough) and only composes and validates the
 # SFT and GRPO runs.
 #
@@ -23,7 +25,6 @@
 #   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers
 #   RECIPE_OUT        results copied here after every stage (default $OUT when set, else RECIPE_DIR/out)
 #   RECIPE_BUDGET_S   seconds one call may take (540)
-#   RECIPE_GRPO_CAP_S GRPO stops after this many seconds in a call; the next call resumes it (500)
 #   RECIPE_N_EVAL     held-out tasks per type in each evaluation (128)
 #   RECIPE_EVAL_GPU_MEMORY  vLLM's share of the GPU in the evaluations (0.3: the base model's runs beside SFT)
 #   RECIPE_WANDB=1    keep the run configs' wandb logger (default: console and file only)
@@ -45,12 +46,11 @@ init_common
 RECIPE_DIR="${RECIPE_DIR:-/tmp/veritas-recipe}"
 RECIPE_OUT="${RECIPE_OUT:-${OUT:-$RECIPE_DIR/out}}"
 RECIPE_BUDGET_S="${RECIPE_BUDGET_S:-540}"
-RECIPE_GRPO_CAP_S="${RECIPE_GRPO_CAP_S:-500}"
 RECIPE_N_EVAL="${RECIPE_N_EVAL:-128}"
 RECIPE_EVAL_GPU_MEMORY="${RECIPE_EVAL_GPU_MEMORY:-0.3}"
 SFT_CONFIG="${RECIPE_SFT_CONFIG:-sft-smollm2-135m-1gpu}"
 GRPO_CONFIG="${RECIPE_GRPO_CONFIG:-grpo-smollm2-135m-1gpu}"
-for name in RECIPE_BUDGET_S RECIPE_GRPO_CAP_S RECIPE_N_EVAL; do require_int "$name" "${!name}" 1; done
+for name in RECIPE_BUDGET_S RECIPE_N_EVAL; do require_int "$name" "${!name}" 1; done
 mkdir -p -- "$RECIPE_DIR/stages" "$RECIPE_DIR/logs" "$RECIPE_OUT"
 
 MODEL_DIR="$RECIPE_DIR/models/SmolLM2-135M-Instruct"
@@ -185,35 +185,154 @@ sft_model() { # the SFT run's latest checkpoint as a Hugging Face model director
 		die "no usable SFT model in $CHECKPOINT_ROOT/recipe-sft: $(tail -n 1 "$RECIPE_DIR/logs/sft-model.log")"
 }
 
-# GRPO may need several calls: each runs until RECIPE_GRPO_CAP_S (a GPU command's limit) and verl
-# resumes from the latest checkpoint in the next (trainer.resume_mode=auto; set save_freq so that
-# little is lost at a stop).  The stage is done when the run config's total_training_steps are.
+# GRPO is one process across calls (its start-up, ~260 s of Ray, vLLM and compilation, is paid
+# once): it runs in its own session and each call waits for it while the call's budget lasts.
+# RECIPE_DIR/grpo.pid holds "PID START_TICKS FROM_STEP" of the process, grpo.rc its exit status
+# (written when it ends), grpo.starts "EPOCH FROM_STEP" per launch, grpo.calls the epoch of each call.
+# verl's file logger truncates its file: one metrics file per launch, named by the step it resumed
+# from (merged by step in the plots).  The stage is done when total_training_steps are saved.
+GRPO_STATE="$RECIPE_DIR/grpo"
+
 stage_grpo() {
-	local rc=0 model="$MODEL_DIR" cap=() from step
-	[[ "$DRY_RUN" == 1 ]] || model="$(sft_model)"
+	local from
 	from="$(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo")" || from=0
-	# verl's file logger truncates its file: one metrics file per call, merged by step in the plots
-	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo "metrics-grpo-from-$from.jsonl" MODEL_PATH="$model"
-	[[ "$DRY_RUN" == 1 ]] || cap=(timeout -k 30 "$RECIPE_GRPO_CAP_S")
-	[[ "$from" == 0 ]] || log "recipe: GRPO resumes from step $from of $GRPO_STEPS"
-	printf '+ %s\n' "${cap[*]} ${LAUNCH_CMD[*]}" >&2
-	"${cap[@]}" "${LAUNCH_CMD[@]}" >"$RECIPE_DIR/logs/grpo.log" 2>&1 || rc=$?
-	if [[ "$DRY_RUN" == 0 ]] && command -v ray >/dev/null 2>&1; then
-		ray stop --force >/dev/null 2>&1 || true # Ray's daemons outlive a stopped driver
-	fi
-	cp -- "$RECIPE_DIR/logs/grpo.log" "$RECIPE_DIR/logs/grpo-from-$from.log"
+	[[ "$DRY_RUN" == 1 ]] || { grpo_detached "$from"; return; }
+	# the launcher's --dry-run only composes and validates: run it here and now
+	local rc=0
+	grpo_launch_cmd "$from" "$MODEL_DIR"
+	printf '+ %s\n' "${LAUNCH_CMD[*]}" >&2
+	"${LAUNCH_CMD[@]}" >"$RECIPE_DIR/logs/grpo.log" 2>&1 || rc=$?
+	grpo_keep_outputs "$from"
+	[[ "$rc" == 0 ]] || { tail -n 40 "$RECIPE_DIR/logs/grpo.log" >&2; die "GRPO failed (exit $rc): $RECIPE_DIR/logs/grpo.log"; }
+}
+grpo_launch_cmd() { # FROM_STEP MODEL
+	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo "metrics-grpo-from-$1.jsonl" MODEL_PATH="$2"
+}
+grpo_keep_outputs() { # FROM_STEP
+	cp -- "$RECIPE_DIR/logs/grpo.log" "$RECIPE_DIR/logs/grpo-from-$1.log"
 	keep_run_outputs grpo
-	[[ "$DRY_RUN" == 0 ]] || return 0
-	step="$(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo")" || step=0
-	if [[ "$rc" != 0 && "$rc" != 124 && "$rc" != 137 ]]; then
-		tail -n 40 "$RECIPE_DIR/logs/grpo.log" >&2
-		die "GRPO failed (exit $rc): $RECIPE_DIR/logs/grpo.log"
+}
+
+# Sets GRPO_SECONDS (wall time from the first launch to the end) and GRPO_NOTE once the last step is
+# saved; exits 0 (`run again to wait for it`) when this call's budget is spent while it runs.
+grpo_detached() { # CHECKPOINT_STEP
+	local step started_here=0 rc status
+	date +%s >>"$GRPO_STATE.calls"
+	if ! grpo_read_pid; then
+		grpo_start "$1"
+		started_here=1
+	elif [[ "$(grpo_status)" == running ]]; then
+		log "recipe: GRPO (pid $GRPO_PID, from step $GRPO_FROM) is running; this call waits for it"
 	fi
-	[[ "$step" -gt "$from" || "$step" -ge "$GRPO_STEPS" ]] ||
-		die "GRPO saved no new checkpoint in ${RECIPE_GRPO_CAP_S} s (still at step $from): $RECIPE_DIR/logs/grpo.log"
-	GRPO_DONE=0
-	[[ "$step" -ge "$GRPO_STEPS" ]] && GRPO_DONE=1
-	GRPO_NOTE="steps $((from + 1))-$step in this call"
+	while :; do
+		if ! grpo_wait; then
+			keep_run_outputs grpo
+			log "recipe: GRPO is running (step $(grpo_metrics_step) of $GRPO_STEPS); run again to wait for it"
+			exit 0
+		fi
+		status="$(grpo_status)"
+		[[ "$status" == ended ]] || grpo_end_session
+		if command -v ray >/dev/null 2>&1; then
+			ray stop --force >/dev/null 2>&1 || true # Ray's daemons outlive the driver
+		fi
+		grpo_keep_outputs "$GRPO_FROM"
+		step="$(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo")" || step=0
+		if [[ "$status" == gone ]]; then
+			[[ "$started_here" == 0 ]] ||
+				die "GRPO (pid $GRPO_PID, started in this call) was killed; run again to start it again (from step $step)"
+			log "recipe: GRPO (pid $GRPO_PID) was killed before it ended (no exit status); starting it again"
+		else
+			rc="$(cat "$GRPO_STATE.rc")"
+			if [[ "$rc" != 0 ]]; then
+				tail -n 40 "$RECIPE_DIR/logs/grpo.log" >&2
+				rm -f -- "$GRPO_STATE.pid" "$GRPO_STATE.rc" # a new call starts it again, from its latest checkpoint
+				die "GRPO failed (exit $rc): $RECIPE_DIR/logs/grpo.log"
+			fi
+			if [[ "$step" -ge "$GRPO_STEPS" ]]; then
+				GRPO_SECONDS=$(($(stat -c %Y "$GRPO_STATE.rc") - $(head -n 1 "$GRPO_STATE.starts" | cut -d' ' -f1)))
+				local starts calls
+				starts="$(wc -l <"$GRPO_STATE.starts")"
+				calls="$(wc -l <"$GRPO_STATE.calls")"
+				GRPO_NOTE="$([[ "$starts" == 1 ]] && echo "one process" || echo "$starts processes"), $calls call(s)"
+				return 0
+			fi
+			if [[ "$step" -le "$GRPO_FROM" ]]; then
+				rm -f -- "$GRPO_STATE.pid" "$GRPO_STATE.rc"
+				die "GRPO ended (exit 0) with no new checkpoint (still at step $step of $GRPO_STEPS): $RECIPE_DIR/logs/grpo.log"
+			fi
+			log "recipe: GRPO ended (exit 0) at step $step of $GRPO_STEPS; starting it again"
+		fi
+		grpo_start "$step"
+		started_here=1
+	done
+}
+
+grpo_start() { # FROM_STEP: the launcher in its own session; GRPO_PID, GRPO_TICKS, GRPO_FROM to grpo.pid
+	local i sid=""
+	grpo_launch_cmd "$1" "$(sft_model)"
+	[[ "$1" == 0 ]] || log "recipe: GRPO resumes from step $1 of $GRPO_STEPS"
+	rm -f -- "$GRPO_STATE.pid" "$GRPO_STATE.rc"
+	echo "$(date +%s) $1" >>"$GRPO_STATE.starts"
+	printf '+ setsid %s\n' "${LAUNCH_CMD[*]}" >&2
+	# A script's background job (no job control) is no process-group leader, so setsid(1) makes it
+	# a session leader without forking: $! is the process to watch.  Its exit status goes to grpo.rc.
+	# shellcheck disable=SC2016  # expanded by that bash
+	setsid bash -c '"$@"; echo "$?" >"$0.rc.tmp"; mv -f -- "$0.rc.tmp" "$0.rc"' "$GRPO_STATE" "${LAUNCH_CMD[@]}" \
+		</dev/null >"$RECIPE_DIR/logs/grpo.log" 2>&1 &
+	GRPO_PID=$! GRPO_FROM="$1" GRPO_TICKS=-
+	# its start time tells it from a later process with its pid; wait until setsid has run
+	for ((i = 0; i < 50; i++)); do
+		proc_stat "$GRPO_PID" || { sid="$GRPO_PID" && break; } # ended already: grpo.rc says how
+		GRPO_TICKS="$PROC_TICKS" sid="$PROC_SID"
+		[[ "$sid" != "$GRPO_PID" ]] || break
+		sleep 0.1
+	done
+	[[ "$sid" == "$GRPO_PID" ]] ||
+		die "GRPO (pid $GRPO_PID) did not get a session of its own; stop it before running again: $RECIPE_DIR/logs/grpo.log"
+	echo "$GRPO_PID $GRPO_TICKS $GRPO_FROM" >"$GRPO_STATE.pid"
+}
+grpo_read_pid() { # GRPO_PID, GRPO_TICKS, GRPO_FROM of the last launch; status 1 when there is none
+	[[ -f "$GRPO_STATE.pid" ]] && read -r GRPO_PID GRPO_TICKS GRPO_FROM <"$GRPO_STATE.pid"
+}
+proc_stat() { # PID: PROC_STATE, PROC_SID, PROC_TICKS (start time) from /proc/PID/stat; status 1 if no such process
+	local line fields
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	read -ra fields <<<"${line##*) }" # after the command name, which may hold spaces and parentheses
+	PROC_STATE="${fields[0]}" PROC_SID="${fields[3]}" PROC_TICKS="${fields[19]}"
+}
+grpo_status() { # running | ended (grpo.rc holds its exit status) | gone (killed: no exit status)
+	if [[ ! -f "$GRPO_STATE.rc" ]] && proc_stat "$GRPO_PID" && [[ "$PROC_TICKS" == "$GRPO_TICKS" && "$PROC_STATE" != [ZX] ]]; then
+		echo running
+	elif [[ -f "$GRPO_STATE.rc" ]]; then
+		echo ended
+	else
+		echo gone
+	fi
+}
+grpo_wait() { # until the process has ended (status 0) or this call's budget is spent (status 1)
+	# a margin for copying the outputs: 20 s, a fifth of a small budget
+	local margin=$((RECIPE_BUDGET_S / 5 < 20 ? RECIPE_BUDGET_S / 5 : 20)) next_log=$((SECONDS + 60)) left
+	while [[ "$(grpo_status)" == running ]]; do
+		left=$((RECIPE_BUDGET_S - margin - (SECONDS - CALL_START)))
+		((left > 0)) || return 1
+		if ((SECONDS >= next_log)); then
+			log "recipe: GRPO at step $(grpo_metrics_step) of $GRPO_STEPS, $(($(date +%s) - $(head -n 1 "$GRPO_STATE.starts" | cut -d' ' -f1))) s since it started"
+			next_log=$((SECONDS + 60))
+		fi
+		sleep $((left < 3 ? left : 3))
+	done
+}
+grpo_metrics_step() { # the last step in the running process's metrics file (verl's file logger: {"step":N,...})
+	grep -o '^{"step": *[0-9]*' "$RECIPE_DIR/metrics-grpo-from-$GRPO_FROM.jsonl" 2>/dev/null | tail -n 1 | grep -o '[0-9]*$' ||
+		echo "$GRPO_FROM"
+}
+grpo_end_session() { # kill what is left of a killed process's session (the launcher, when only its parent was killed)
+	local proc
+	# its pid is another process's now: nothing of that session is left (Linux keeps a session's id while it has members)
+	if proc_stat "$GRPO_PID" && [[ "$PROC_TICKS" != "$GRPO_TICKS" ]]; then return 0; fi
+	for proc in /proc/[0-9]*; do
+		if proc_stat "${proc#/proc/}" && [[ "$PROC_SID" == "$GRPO_PID" ]]; then kill -KILL "${proc#/proc/}" 2>/dev/null || true; fi
+	done
 }
 
 stage_compare() {
@@ -226,7 +345,8 @@ stage_compare() {
 }
 
 STAGES=(model data sft eval-base eval-sft grpo eval-grpo compare)
-declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [eval-sft]=120 [grpo]=540 [eval-grpo]=120 [compare]=30)
+# grpo: starting it (it runs on across calls; a call waits for it what is left of its budget)
+declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [eval-sft]=120 [grpo]=15 [eval-grpo]=120 [compare]=30)
 
 run_stage() { # STAGE
 	local stage="$1" t0=$SECONDS note=""
@@ -238,15 +358,9 @@ run_stage() { # STAGE
 	eval-base) evaluate base "$MODEL_DIR" ;;
 	eval-sft) evaluate sft "$CHECKPOINT_ROOT/recipe-sft" ;;
 	grpo)
-		stage_grpo
-		# the seconds of every call, summed in stages/grpo.calls until the last step is saved
-		printf '%s\t%s\n' $((SECONDS - t0)) "$GRPO_NOTE" >>"$RECIPE_DIR/stages/grpo.calls"
-		if [[ "$GRPO_DONE" == 0 ]]; then
-			log "recipe: GRPO saved step $(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo") of $GRPO_STEPS; run again to continue (it resumes there)"
-			exit 0
-		fi
-		t0=$((SECONDS - $(awk -F'\t' '{s += $1} END {print s}' "$RECIPE_DIR/stages/grpo.calls")))
-		note="$(wc -l <"$RECIPE_DIR/stages/grpo.calls") call(s)"
+		stage_grpo # exits 0 when this call's budget is spent while it runs
+		t0=$((SECONDS - GRPO_SECONDS))
+		note="$GRPO_NOTE"
 		;;
 	eval-grpo) evaluate grpo "$CHECKPOINT_ROOT/recipe-grpo" ;;
 	compare) stage_compare ;;
