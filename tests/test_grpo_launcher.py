@@ -399,9 +399,19 @@ def test_garbled_validation_parquet(tmp_path, model_dir):
     ({"RAY_ADDRESS": "ray://x:1'"}, "RAY_ADDRESS must not contain quotes or backslashes"),
     ({"WANDB_EXP": "../escape"}, "WANDB_EXP=../escape"),
     ({"RUN_CONFIG": "sft-smollm2-135m-cpu"}, "train/config/sft-smollm2-135m-cpu.yaml is not a ppo_trainer config"),
+    ({"RUN_CONFIG": "_grpo-smollm2-135m-1gpu"}, "train/config/_*.yaml are parts that run configs extend"),
 ])
 def test_bad_settings(tmp_path, model_dir, knobs, message):
     assert_fails(run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, **knobs)), message)
+
+
+@needs_python
+def test_an_unknown_run_config_is_refused_naming_the_run_configs(tmp_path, model_dir):
+    rc, out, err = run_launcher(tmp_path, "--dry-run", **gpu_env(model_dir, RUN_CONFIG="no-such-config"))
+    assert_fails((rc, out, err), "(train/config/ has: ")
+    known = err.rsplit("(train/config/ has: ", 1)[1].rstrip(")\n").split()
+    assert "grpo-smollm2-135m-1gpu" in known and "grpo-qwen3-4b-instruct-8gpu" in known
+    assert not [name for name in known if name.startswith("_")]  # the parts run configs extend are none
 
 
 @needs_python

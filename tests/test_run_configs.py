@@ -2,7 +2,8 @@
 through its launcher's --dry-run (the 8-GPU ones for 8 GPUs, without one), the seed defaults and
 the CPU demo compose to the same verl config as the launchers of before did (their overrides are
 tests/fixtures/launcher_overrides_before_issue15.json, captured from those launchers' --dry-run),
-verl's own entry points accept --config-path/--config-name, and the table of retired variables
+verl's own entry points accept --config-path/--config-name, every file follows the rules for
+extending verl's configs or a shared part (_*.yaml), and the table of retired variables
 (train/scripts/retired-variables.tsv) is complete and names real keys."""
 from __future__ import annotations
 
@@ -192,14 +193,120 @@ def test_the_gpu_benchmark_workloads_still_compose_on_the_one_gpu_configs(name, 
         assert now["trainer"]["total_epochs"] * bench.SFT_DATA_STEPS >= now["trainer"]["total_training_steps"]
 
 
+VERL_BASE_OF = {"grpo": "ppo_trainer", "sft": "sft_trainer_engine"}
+
+
+def _throughput_keys(text: str) -> set[str]:
+    """Dotted paths of the keys in a file's "# --- throughput" blocks (a block ends at a blank line)."""
+    keys, stack, block = set(), [], None
+    for line in text.splitlines():
+        indent, stripped = len(line) - len(line.lstrip(" ")), line.strip()
+        if not stripped:
+            block = None
+        elif stripped.startswith("#"):
+            block = indent if stripped.startswith("# --- throughput") else block
+        elif match := re.match(r" *([A-Za-z_][\w.-]*):", line):
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            stack.append((indent, match.group(1)))
+            if block is not None and indent >= block:
+                keys.add(".".join(key for _, key in stack))
+            else:
+                block = None
+    return keys
+
+
+def config_file_problems(config_dir: Path) -> list[str]:
+    """The rules every file in ``config_dir`` follows.  A run config (a name that starts with a
+    letter) lists verl's configs in hydra.searchpath and extends either verl's config for its
+    trainer, with a "# --- throughput" block (the block the throughput issue rewrites), or a shared
+    part: a file named _*.yaml, without `hydra:` (Hydra refuses hydra.searchpath in any config but
+    the primary one, so a run config cannot be extended itself), extending verl's config or another
+    part.  A file that extends a part sets none of the throughput keys of the files it extends
+    (they stay in one place); every part is extended by some file."""
+    import yaml
+
+    files = {p.stem: p.read_text() for p in config_dir.glob("*.yaml")}
+    problems, extended = [], set()
+
+    def parent(name):
+        match = re.search(r"^defaults:\n  - (\S+)\n  - _self_$", files[name], re.M)
+        return match.group(1) if match else None
+
+    for name, text in sorted(files.items()):
+        base = VERL_BASE_OF[name.lstrip("_").split("-", 1)[0]]
+        raw = yaml.safe_load(text) or {}
+        searchpath = (raw.get("hydra") or {}).get("searchpath") or []
+        if name.startswith("_") and "hydra" in raw:
+            problems.append(f"{name}: a shared part must not set hydra (Hydra refuses it outside the primary config)")
+        if not name.startswith("_") and "pkg://verl.trainer.config" not in searchpath:
+            problems.append(f"{name}: hydra.searchpath must list pkg://verl.trainer.config")
+        extends = parent(name)
+        if extends == base:
+            if "# --- throughput" not in text:
+                problems.append(f"{name}: extends {base} without a '# --- throughput' block")
+            continue
+        if extends is None or not extends.startswith("_") or extends not in files:
+            problems.append(f"{name}: defaults must be [{base}, _self_] or [<a shared part _*.yaml here>, _self_], "
+                            f"not {extends!r}")
+            continue
+        chain, seen, ok = [], {name}, True
+        while extends not in (base, None):
+            if extends in seen or extends not in files:
+                problems.append(f"{name}: its defaults do not lead to {base} ({extends!r})")
+                ok = False
+                break
+            seen.add(extends)
+            extended.add(extends)
+            chain.append(extends)
+            extends = parent(extends)
+        if not ok:
+            continue
+        if extends is None:
+            problems.append(f"{name}: its defaults do not lead to {base}")
+            continue
+        own = set(_flat({k: v for k, v in raw.items() if k not in ("hydra", "defaults")}))
+        for part in chain:
+            throughput = _throughput_keys(files[part])
+            again = sorted(k for k in own if k in throughput or any(k.startswith(t + ".") for t in throughput))
+            if again:
+                problems.append(f"{name}: sets throughput keys of {part}: {', '.join(again)}")
+    problems += [f"{name}: a shared part nothing extends" for name in sorted(files) if name.startswith("_")
+                 and name not in extended]
+    return problems
+
+
 def test_every_config_file_is_covered():
-    assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == sorted(CONFIGS)
-    for path in CONFIG_DIR.glob("*.yaml"):
-        text = path.read_text()
-        assert "pkg://verl.trainer.config" in text and "_self_" in text, path
-        base = "ppo_trainer" if path.name.startswith("grpo") else "sft_trainer_engine"
-        assert re.search(rf"^defaults:\n  - {base}\n  - _self_$", text, re.M), path
-        assert "# --- throughput" in text, path  # the block the throughput issue rewrites
+    assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if not p.name.startswith("_")) == sorted(CONFIGS)
+    assert config_file_problems(CONFIG_DIR) == []
+    # the parser finds the throughput keys (and only those)
+    shared = _throughput_keys((CONFIG_DIR / "_grpo-smollm2-135m-1gpu.yaml").read_text())
+    assert {"actor_rollout_ref.rollout.gpu_memory_utilization", "actor_rollout_ref.model.use_remove_padding",
+            "actor_rollout_ref.actor.ppo_max_token_len_per_gpu"} <= shared
+    assert not shared & {"actor_rollout_ref.actor.optim.lr", "actor_rollout_ref.rollout.n", "data.train_batch_size"}
+
+
+def test_the_config_file_rules_refuse_what_they_should(tmp_path):
+    import shutil
+
+    shutil.copytree(CONFIG_DIR, tmp_path, dirs_exist_ok=True)
+    head = "hydra:\n  searchpath:\n    - pkg://verl.trainer.config\n\n"
+    cases = {
+        "grpo-a": (head + "defaults:\n  - _grpo-missing\n  - _self_\n", "not '_grpo-missing'"),
+        "grpo-b": (head + "defaults:\n  - grpo-smollm2-135m-1gpu\n  - _self_\n", "not 'grpo-smollm2-135m-1gpu'"),
+        "grpo-c": (head + "defaults:\n  - _grpo-smollm2-135m-1gpu\n  - _self_\n\nactor_rollout_ref:\n  rollout:\n"
+                   "    gpu_memory_utilization: 0.9\n",
+                   "sets throughput keys of _grpo-smollm2-135m-1gpu: actor_rollout_ref.rollout.gpu_memory_utilization"),
+        "_grpo-d": (head + "defaults:\n  - _grpo-smollm2-135m-1gpu\n  - _self_\n", "_grpo-d: a shared part must not set hydra"),
+        "grpo-e": ("defaults:\n  - ppo_trainer\n  - _self_\n# --- throughput\n", "grpo-e: hydra.searchpath must list"),
+        "grpo-f": (head + "defaults:\n  - ppo_trainer\n  - _self_\n", "grpo-f: extends ppo_trainer without a '# --- throughput'"),
+    }
+    for name, (text, _) in cases.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    problems = config_file_problems(tmp_path)
+    for name, (_, message) in cases.items():
+        assert any(p.startswith(f"{name}:") and message in p for p in problems), (name, problems)
+    assert "_grpo-d: a shared part nothing extends" in problems
 
 
 @pytest.mark.slow

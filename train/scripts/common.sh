@@ -150,14 +150,14 @@ select_run_config() { # DEFAULT_NAME
 	fi
 	if [[ ! -f "$file" ]]; then
 		local known
-		known="$(cd -- "$VERITAS_ROOT/train/config" && find . -maxdepth 1 -name '*.yaml' -printf '%f\n' | sed 's/\.yaml$//' | sort | paste -sd' ' -)"
+		known="$(cd -- "$VERITAS_ROOT/train/config" && find . -maxdepth 1 -name '*.yaml' ! -name '_*' -printf '%f\n' | sed 's/\.yaml$//' | sort | paste -sd' ' -)"
 		die "RUN_CONFIG=$RUN_CONFIG: no such file $file (train/config/ has: $known)"
 	fi
 	RUN_CONFIG_DIR="$(cd -- "$(dirname -- "$file")" && pwd -P)"
 	RUN_CONFIG_NAME="$(basename -- "$file" .yaml)"
 	# The name becomes part of the experiment name and Hydra's --config-name.
 	[[ "$RUN_CONFIG_NAME" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
-		die "RUN_CONFIG=$RUN_CONFIG: a run config's file name may hold letters, digits and . _ - only"
+		die "RUN_CONFIG=$RUN_CONFIG: a run config's file name starts with a letter or digit and holds letters, digits and . _ - only (train/config/_*.yaml are parts that run configs extend)"
 	RUN_CONFIG_FILE="$RUN_CONFIG_DIR/$RUN_CONFIG_NAME.yaml"
 	RUN_CONFIG_SHOWN="${RUN_CONFIG_FILE#"$VERITAS_ROOT"/}"
 	# Hydra's own selection, the same for the trainer and for compose_config/config_values.
