@@ -3,8 +3,9 @@ through its launcher's --dry-run (the 8-GPU ones for 8 GPUs, without one), the s
 the CPU demo compose to the same verl config as the launchers of before did (their overrides are
 tests/fixtures/launcher_overrides_before_issue15.json, captured from those launchers' --dry-run),
 verl's own entry points accept --config-path/--config-name, every file follows the rules for
-extending verl's configs or a shared part (_*.yaml), and the table of retired variables
-(train/scripts/retired-variables.tsv) is complete and names real keys."""
+extending verl's configs or a shared part (_*.yaml), the two arms of issue 18's comparison differ
+only in the curriculum, and the table of retired variables (train/scripts/retired-variables.tsv)
+is complete and names real keys."""
 from __future__ import annotations
 
 import json
@@ -33,6 +34,8 @@ CONFIGS = {
     "sft-smollm2-135m-cpu": (SFT, {"GPU_COUNT": "0", "ALLOW_CPU": "1", "WANDB_PROJECT": "veritas-cpu-demo"}),
     "grpo-qwen3-4b-instruct-8gpu": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "8"}),
     "grpo-smollm2-135m-1gpu": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-levels-fixed": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-levels-adaptive": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -307,6 +310,54 @@ def test_the_config_file_rules_refuse_what_they_should(tmp_path):
     for name, (_, message) in cases.items():
         assert any(p.startswith(f"{name}:") and message in p for p in problems), (name, problems)
     assert "_grpo-d: a shared part nothing extends" in problems
+
+
+# Issue 18's comparison (docs/curriculum.md, "GPU comparison"): what the fixed arm changes in the
+# recipe's GRPO, and the one thing the adaptive arm changes in the fixed arm.
+LEVELS_ARMS = ("grpo-smollm2-135m-1gpu-levels-fixed", "grpo-smollm2-135m-1gpu-levels-adaptive")
+FIXED_ARM_CHANGES = {
+    "data.lgc_v2.difficulty_range": ([1, 3], [1, 5]),
+    "data.max_prompt_length": (1024, 1152), "actor_rollout_ref.rollout.prompt_length": (1024, 1152),
+    "distillation.teacher_models.teacher_model.inference.prompt_length": (1024, 1152),
+    "data.max_response_length": (512, 640), "actor_rollout_ref.rollout.response_length": (512, 640),
+    "distillation.teacher_models.teacher_model.inference.response_length": (512, 640),
+    "data.seed": (None, 42), "data.dataloader_num_workers": (8, 0),
+}
+
+
+def _differences(a: dict, b: dict) -> dict:
+    return {k: (a.get(k, "<absent>"), b.get(k, "<absent>")) for k in a.keys() | b.keys()
+            if a.get(k, "<absent>") != b.get(k, "<absent>")}
+
+
+def test_the_levels_arms_differ_only_in_the_curriculum():
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    base, fixed, adaptive = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
+                             for name in ("grpo-smollm2-135m-1gpu", *LEVELS_ARMS))
+    assert _differences(base, fixed) == FIXED_ARM_CHANGES
+    arms = _differences(fixed, adaptive)
+    assert arms and all(key.startswith("data.lgc_v2.curriculum.") for key in arms), arms
+    assert arms["data.lgc_v2.curriculum.enable"] == ("<absent>", True)
+    # the curriculum stays inside the levels the arms are evaluated on
+    assert (adaptive["data.lgc_v2.curriculum.min_level"], adaptive["data.lgc_v2.curriculum.max_level"]) == (1, 5)
+    # the same steps x prompts x group size and seed in both (the base's)
+    for key in ("trainer.total_training_steps", "data.train_batch_size", "actor_rollout_ref.rollout.n", "data.seed",
+                "data.lgc_v2.seed", "data.lgc_v2.weights", "trainer.v1.trainer_mode"):
+        assert fixed.get(key, "<absent>") == adaptive.get(key, "<absent>"), key
+
+
+@pytest.mark.parametrize("name", LEVELS_ARMS)
+def test_the_levels_arms_compose_and_validate(name, host, tmp_path):
+    """Through the launcher's --dry-run: its dynamic train split and the trainer module the
+    curriculum needs (the validation refuses a curriculum without them)."""
+    now, argv, _ = dry_run(name, host, tmp_path)
+    assert now["data"]["lgc_v2"]["difficulty_range"] == [1, 5] and now["data"]["train_files"] == "lgc_v2://train"
+    assert now["trainer"]["v1"]["trainer_mode"] == "veritas_sync" and now["trainer"]["n_gpus_per_node"] == 1
+    assert now["data"]["lgc_v2"].get("curriculum", {}).get("enable", False) is name.endswith("adaptive")
+    assert f"--config-name={name}" in argv
 
 
 @pytest.mark.slow
