@@ -78,6 +78,79 @@ def test_unknown_argument_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "recipe" / "stages").exists() or not any((tmp_path / "recipe" / "stages").iterdir())
 
 
+@pytest.mark.parametrize("name,value", [("RECIPE_SFT_LEVELS", "0-3"), ("RECIPE_SFT_LEVELS", "1-3-5"),
+                                        ("RECIPE_EVAL_LEVELS", "3-1"), ("RECIPE_EVAL_LEVELS", "1-11"),
+                                        ("RECIPE_EVAL_LEVELS", "1..5")])
+def test_a_bad_level_setting_is_refused_naming_it_before_any_work(tmp_path, name, value):
+    proc = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env={**_env(tmp_path), name: value},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {name}={value}")
+    assert not (tmp_path / "recipe").exists()
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# stands in for the recipe's Python: `-m veritas generate|eval` recorded in FAKE_CALLS (one line of
+# arguments each) and their outputs made; anything else runs in the real interpreter
+if [[ "${1:-} ${2:-}" == "-m veritas" && ( "$3" == generate || "$3" == eval ) ]]; then
+    printf '%s\\n' "${*:3}" >> "$FAKE_CALLS"
+    out="" prev=""
+    for arg in "$@"; do [[ "$prev" != --output ]] || out="$arg"; prev="$arg"; done
+    if [[ "$3" == generate ]]; then
+        : > "$out"
+    elif [[ -n "$out" ]]; then
+        mkdir -p "$out" && echo '{}' > "$out/results.json" && : > "$out/results.md" && : > "$out/samples.jsonl"
+    fi
+    exit 0
+fi
+exec "$REAL_PYTHON" "$@"
+"""
+
+
+@pytest.mark.parametrize("config,levels,sft,evaluated", [
+    ("grpo-smollm2-135m-1gpu-levels-fixed", {"RECIPE_SFT_LEVELS": "1-3", "RECIPE_EVAL_LEVELS": "1-5"}, "1-3", "1-5"),
+    ("grpo-smollm2-135m-1gpu-levels-fixed", {}, "1-5", "1-5"),  # the default: the GRPO config's difficulty_range
+    ("grpo-smollm2-135m-1gpu", {"RECIPE_EVAL_LEVELS": "4"}, "1-3", "4-4"),
+])
+def test_the_level_settings_reach_the_data_and_every_evaluation(tmp_path, config, levels, sft, evaluated):
+    """With `veritas generate` and `veritas eval` stood in for (the stages before and after them
+    marked done): the SFT data gets RECIPE_SFT_LEVELS, the base, SFT and GRPO evaluations
+    RECIPE_EVAL_LEVELS; a later call with other levels in the same RECIPE_DIR is refused."""
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    calls = tmp_path / "calls"
+    stages = tmp_path / "recipe" / "stages"
+    stages.mkdir(parents=True)
+    for stage in ("model", "sft", "grpo"):
+        (stages / stage).write_text("1\t\n")
+    env = {**_env(tmp_path), "PYTHON": str(fake), "REAL_PYTHON": PYTHON, "FAKE_CALLS": str(calls),
+           "RECIPE_GRPO_CONFIG": config, **levels}
+    proc = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "recipe: done" in proc.stderr
+    assert f"recipe: SFT data at levels {sft} (RECIPE_SFT_LEVELS), evaluations at levels {evaluated} (RECIPE_EVAL_LEVELS)" \
+        in proc.stderr
+
+    def difficulty(line):
+        words = line.split()
+        return words[words.index("--difficulty") + 1]
+
+    made = [line for line in calls.read_text().splitlines() if "--compare" not in line]
+    generated = [line for line in made if line.startswith("generate ")]
+    evaluations = [line for line in made if line.startswith("eval ")]
+    assert [difficulty(line) for line in generated] == [sft, sft]  # train and val
+    assert sorted(line.split("--output ")[1].rsplit("/", 1)[1] for line in evaluations) == ["base", "grpo", "sft"]
+    assert [difficulty(line) for line in evaluations] == [evaluated] * 3
+    assert len(made) == 5
+
+    other = {**env, "RECIPE_SFT_LEVELS": "2-3" if sft != "2-3" else "1-3"}
+    again = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=other, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines()[-1].endswith("set another RECIPE_DIR")
+    assert len(calls.read_text().splitlines()) == 5 + 3  # nothing more ran (3: the comparisons)
+
+
 FAKE_GRPO = """#!/usr/bin/env bash
 # stands in for the GRPO launcher: resumes from the latest checkpoint and saves one step (a checkpoint
 # and a metrics line) every FAKE_STEP_S seconds up to FAKE_TOTAL; the last step waits for the file

