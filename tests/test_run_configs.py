@@ -141,7 +141,9 @@ def test_one_gpu_configs_compose_and_validate(name, host, tmp_path):
         assert now["data"]["max_token_len_per_gpu"] == 32768 and now["model"]["use_fused_kernels"] is True
         assert now["model"]["enable_gradient_checkpointing"] is False and now["data"]["train_batch_size"] == 64
     else:
-        assert now["trainer"]["val_before_train"] is False and now["data"]["lgc_v2"]["difficulty_range"] == [1, 3]
+        assert now["trainer"]["val_before_train"] is True and now["data"]["lgc_v2"]["difficulty_range"] == [1, 3]
+        # one update per step: the mini-batch is the whole batch
+        assert now["actor_rollout_ref"]["actor"]["ppo_mini_batch_size"] == now["data"]["train_batch_size"] == 128
         assert now["actor_rollout_ref"]["rollout"]["gpu_memory_utilization"] == 0.5
         assert now["trainer"]["v1"]["trainer_mode"] == "veritas_sync"
     assert f"--config-name={name}" in argv
@@ -322,6 +324,11 @@ FIXED_ARM_CHANGES = {
     "data.max_response_length": (512, 640), "actor_rollout_ref.rollout.response_length": (512, 640),
     "distillation.teacher_models.teacher_model.inference.response_length": (512, 640),
     "data.seed": (None, 42), "data.dataloader_num_workers": (8, 0),
+    # the recipe trains the two types its SFT model has not solved; at levels 4-5 all five have room
+    "data.lgc_v2.weights": ([0, 0, 0, 1, 1], [1, 1, 1, 3, 3]),
+    # longer sequences at half the batch (still one update a step): an arm fits one session
+    "data.train_batch_size": (128, 64), "actor_rollout_ref.actor.ppo_mini_batch_size": (128, 64),
+    "critic.ppo_mini_batch_size": (128, 64),  # verl's interpolation of the actor's (no critic in GRPO)
 }
 
 
