@@ -38,3 +38,25 @@ def test_every_committed_verdict_rejudges_the_same(path):
     for task_type, figures in results["per_type"].items():
         mine = [r["correct"] for r in rows if r["task_type"] == task_type]
         assert figures["accuracy"] == pytest.approx(sum(mine) / len(mine))
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_the_training_reward_agrees_with_every_committed_verdict(path):
+    """What GRPO optimises is what the evaluation measures: the reward function, given the RL row
+    the dataset builds for each task, scores each committed response 1 exactly when the
+    evaluation judged it correct, and the row's user prompt is the one the model was evaluated on."""
+    from veritas.data.formats import rl_row
+    from veritas.verl_adapters.reward import compute_score
+
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    disagree = []
+    for row in rows:
+        rl = rl_row(registry.generate(row["task_id"], row["difficulty"], row["language"]))
+        user = next(m["content"] for m in rl["prompt"] if m["role"] == "user")
+        assert user.strip() in row["prompt"], row["task_id"]
+        scored = compute_score(data_source=rl["data_source"], solution_str=row["response"],
+                               ground_truth=rl["reward_model"]["ground_truth"], extra_info=rl["extra_info"])
+        if bool(scored["acc"]) != bool(row["correct"]) or (scored["score"] == 1.0) != bool(row["correct"]):
+            disagree.append((row["task_type"], row["task_id"], row["correct"], scored))
+    assert not disagree, disagree[:5]
