@@ -159,8 +159,12 @@ def start_profiles(name: str, launcher: str, seconds: int) -> list[subprocess.Po
     for role, pid in profiled_pids(launcher).items():
         out = OUT / f"{name}-profile-{role}.txt"
         log(f"{name}: py-spy on {role} (pid {pid}) for {seconds} s -> {out}")
+        # --nonblocking: py-spy's default pauses the process at every sample, which made the SFT
+        # steps ~30x slower (0.3 -> ~10 s) and hid GPU waits; py-spy cannot take native frames
+        # that way.  The step figures of a profiled run are still not speed figures (measure
+        # those in a run without --profile)
         procs.append(subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100",
-                                       "--native", "--format", "raw", "--output", str(out)],
+                                       "--nonblocking", "--format", "raw", "--output", str(out)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
     if not procs:
         log(f"{name}: no process to profile found")
