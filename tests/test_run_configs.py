@@ -387,7 +387,7 @@ def test_verl_entry_points_take_the_config_as_we_compose_it(tmp_path):
         assert yaml.safe_load(proc.stdout) == ours, name
 
 
-def test_retired_variableretired_variable_rows():
+def test_retired_variable_rows():
     """Well-formed; every key one of verl's (or ours, ++); no launcher reads a variable it retired."""
     from omegaconf import OmegaConf
 
