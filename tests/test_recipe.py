@@ -372,7 +372,7 @@ def test_grpo_stop_ends_the_stage_at_the_latest_checkpoint_and_the_evaluation_fo
         assert f"recipe: RECIPE_GRPO_STOP=1: stopping GRPO (pid {leader}) at step {run.total - 1}" in stopped.stderr
         assert not _alive(leader) and not _alive(launcher)  # the whole session
         seconds, note = (run.stages / "grpo").read_text().rstrip("\n").split("\t")
-        assert note == f"stopped at step {run.total - 1} of {run.total} (RECIPE_GRPO_STOP=1), 1 process(es), 2 call(s)"
+        assert note == f"stopped at step {run.total - 1} of {run.total} (RECIPE_GRPO_STOP=1), one process, 2 call(s)"
         assert int(seconds) >= 0
         assert "recipe: stage eval-grpo needs" in stopped.stderr  # next: the evaluation (not in a 5 s call)
         assert [start[0] for start in run.started()] == [0]  # not started again

@@ -272,9 +272,7 @@ grpo_detached() { # CHECKPOINT_STEP
 		fi
 		status="$(grpo_status)"
 		[[ "$status" == ended ]] || grpo_end_session
-		if command -v ray >/dev/null 2>&1; then
-			ray stop --force >/dev/null 2>&1 || true # Ray's daemons outlive the driver
-		fi
+		stop_ray
 		grpo_keep_outputs "$GRPO_FROM"
 		step="$(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo")" || step=0
 		if [[ "$status" == gone ]]; then
@@ -289,11 +287,7 @@ grpo_detached() { # CHECKPOINT_STEP
 				die "GRPO failed (exit $rc): $RECIPE_DIR/logs/grpo.log"
 			fi
 			if [[ "$step" -ge "$GRPO_STEPS" ]]; then
-				GRPO_SECONDS=$(($(stat -c %Y "$GRPO_STATE.rc") - $(head -n 1 "$GRPO_STATE.starts" | cut -d' ' -f1)))
-				local starts calls
-				starts="$(wc -l <"$GRPO_STATE.starts")"
-				calls="$(wc -l <"$GRPO_STATE.calls")"
-				GRPO_NOTE="$([[ "$starts" == 1 ]] && echo "one process" || echo "$starts processes"), $calls call(s)"
+				grpo_result ""
 				return 0
 			fi
 			if [[ "$step" -le "$GRPO_FROM" ]]; then
@@ -311,7 +305,7 @@ grpo_detached() { # CHECKPOINT_STEP
 # running process is stopped first (its whole session, then Ray's daemons), losing the steps since
 # that checkpoint (fewer than trainer.save_freq).  Sets GRPO_SECONDS and GRPO_NOTE.
 grpo_stop() {
-	local step end i
+	local step i
 	# refused before anything is stopped: a GRPO with no checkpoint runs on
 	checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo" >/dev/null ||
 		die "RECIPE_GRPO_STOP=1, but GRPO has saved no checkpoint yet ($CHECKPOINT_ROOT/recipe-grpo): nothing to evaluate; run again without it"
@@ -320,16 +314,30 @@ grpo_stop() {
 		grpo_end_session
 		for ((i = 0; i < 100; i++)); do [[ "$(grpo_status)" == running ]] || break; sleep 0.1; done
 	fi
+	stop_ray
+	step="$(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo")"
+	[[ -z "${GRPO_FROM:-}" ]] || grpo_keep_outputs "$GRPO_FROM"
+	grpo_result "$([[ "$step" -ge "$GRPO_STEPS" ]] || echo "stopped at step $step of $GRPO_STEPS (RECIPE_GRPO_STOP=1), ")"
+	log "recipe: GRPO ends at its checkpoint of step $step of $GRPO_STEPS"
+}
+
+# GRPO_SECONDS (from the first launch to the end: grpo.rc's time, else now) and GRPO_NOTE (PREFIX,
+# then how many processes and calls it took) of the finished stage
+grpo_result() { # PREFIX
+	local end starts
+	end="$(date +%s)"
+	[[ ! -f "$GRPO_STATE.rc" ]] || end="$(stat -c %Y "$GRPO_STATE.rc")"
+	GRPO_SECONDS=$((end - $(grpo_first_start)))
+	starts="$(wc -l <"$GRPO_STATE.starts")"
+	GRPO_NOTE="$1$([[ "$starts" == 1 ]] && echo "one process" || echo "$starts processes"), $(wc -l <"$GRPO_STATE.calls") call(s)"
+}
+grpo_first_start() { # the epoch of the first launch
+	head -n 1 "$GRPO_STATE.starts" | cut -d' ' -f1
+}
+stop_ray() { # Ray's daemons outlive the driver
 	if command -v ray >/dev/null 2>&1; then
 		ray stop --force >/dev/null 2>&1 || true
 	fi
-	step="$(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo")"
-	[[ -z "${GRPO_FROM:-}" ]] || grpo_keep_outputs "$GRPO_FROM"
-	end="$(date +%s)"
-	[[ ! -f "$GRPO_STATE.rc" ]] || end="$(stat -c %Y "$GRPO_STATE.rc")"
-	GRPO_SECONDS=$((end - $(head -n 1 "$GRPO_STATE.starts" | cut -d' ' -f1)))
-	GRPO_NOTE="$([[ "$step" -ge "$GRPO_STEPS" ]] && echo "all $step steps" || echo "stopped at step $step of $GRPO_STEPS (RECIPE_GRPO_STOP=1)"), $(wc -l <"$GRPO_STATE.starts") process(es), $(wc -l <"$GRPO_STATE.calls") call(s)"
-	log "recipe: GRPO ends at its checkpoint of step $step of $GRPO_STEPS"
 }
 
 grpo_start() { # FROM_STEP: the launcher in its own session; GRPO_PID, GRPO_TICKS, GRPO_FROM to grpo.pid
@@ -381,7 +389,7 @@ grpo_wait() { # until the process has ended (status 0) or this call's budget is 
 		left=$((RECIPE_BUDGET_S - margin - (SECONDS - CALL_START)))
 		((left > 0)) || return 1
 		if ((SECONDS >= next_log)); then
-			log "recipe: GRPO at step $(grpo_metrics_step) of $GRPO_STEPS, $(($(date +%s) - $(head -n 1 "$GRPO_STATE.starts" | cut -d' ' -f1))) s since it started"
+			log "recipe: GRPO at step $(grpo_metrics_step) of $GRPO_STEPS, $(($(date +%s) - $(grpo_first_start))) s since it started"
 			next_log=$((SECONDS + 60))
 		fi
 		sleep $((left < 3 ? left : 3))
