@@ -163,3 +163,29 @@ def test_torn_last_line_is_left_out_without_touching_the_file(tmp_path):
     before = (run / "samples.jsonl").read_bytes()
     assert len(load_run(run)["tasks"]) == 2
     assert (run / "samples.jsonl").read_bytes() == before
+
+
+def test_macro_over_selected_types_uses_only_those_types(tmp_path, capsys):
+    """What the learning target is stated over (the types GRPO trained): --task-types with
+    --compare adds their macro, from the same stratified draws, beside the macro over all types."""
+    a = load_run(make_run(tmp_path / "a", {"sudoku": [False] * 10, "operation": [True] * 5 + [False] * 5,
+                                           "dyck_language": [True] * 10}))
+    b = load_run(make_run(tmp_path / "b", {"sudoku": [True] * 10, "operation": [True] * 5 + [False] * 5,
+                                           "dyck_language": [False] * 10}))
+    c = compare_runs(a, b, selected_types=["sudoku", "operation"])
+    assert c["macro"]["difference"] == pytest.approx(0.0)  # +1, 0, -1 over three types
+    sel = c["macro_selected"]
+    assert sel["type_names"] == ["operation", "sudoku"] and sel["tasks"] == 20
+    assert sel["difference"] == 0.5 and sel["difference_95"] == pytest.approx([0.5, 0.5])
+    assert sel["a_accuracy"] == pytest.approx(0.25) and sel["verdict"] == "improved"
+    assert "macro_selected" not in compare_runs(a, b)
+    with pytest.raises(Exception, match="game_of_24"):
+        compare_runs(a, b, selected_types=["game_of_24"])
+    # the CLI: a table row and a verdict line; a type not compared is refused with exit 2
+    assert main(["eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b"),
+                 "--task-types", "sudoku,operation"]) == 0
+    printed = capsys.readouterr().out
+    assert "| **macro, selected** (operation, sudoku) | 20 | 25.0 | 75.0 | +50.0 [50.0, 50.0] | |" in printed
+    assert "selected types (macro over operation, sudoku, 20 tasks): accuracy 25.0% -> 75.0% (improved)" in printed
+    assert main(["eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--task-types", "game_of_24"]) == 2
+    assert "game_of_24" in capsys.readouterr().err

@@ -27,7 +27,9 @@ RUN_KEYS = ("model", "task_types", "n_per_type", "samples", "temperature", "max_
 
 def add_arguments(p):
     p.add_argument("--model", help="HF model dir, hub id (org/name), or verl checkpoint dir (global_step_N)")
-    p.add_argument("--task-types", default=",".join(lgc_v2.task_types()), help="comma-separated (default: all)")
+    p.add_argument("--task-types", default=None,
+                   help="comma-separated (default: all); with --compare: also the macro over just these types "
+                        "(e.g. the types GRPO trained), with its paired interval")
     p.add_argument("--n-per-type", type=int, default=50, help="held-out tasks per type")
     p.add_argument("--samples", type=int, default=1, help="samples per task: pass@k and mean@k (k = this)")
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
@@ -102,7 +104,8 @@ def run(args) -> int:
     if args.compare:
         from veritas.evaluation.compare import compare
 
-        return compare(Path(args.compare[0]), Path(args.compare[1]), Path(args.json) if args.json else None)
+        selected = [t.strip() for t in args.task_types.split(",") if t.strip()] if args.task_types else None
+        return compare(Path(args.compare[0]), Path(args.compare[1]), Path(args.json) if args.json else None, selected)
     if args.json:
         print("eval: --json goes with --compare A B", file=sys.stderr)
         return 2
@@ -118,7 +121,7 @@ def run(args) -> int:
     from veritas.evaluation.backends import load_backend, pick_backend
     from veritas.evaluation.models import ModelResolutionError, resolve_model
 
-    task_types = [t.strip() for t in args.task_types.split(",") if t.strip()]
+    task_types = [t.strip() for t in (args.task_types or ",".join(lgc_v2.task_types())).split(",") if t.strip()]
     try:
         selection = heldout_selection(task_types, args.n_per_type, parse_level_range(args.difficulty), args.seed,
                                       args.language)

@@ -127,7 +127,10 @@ def _accuracy(tasks: list[dict]) -> dict:
             "format_rate": formatted / len(verdicts)}
 
 
-def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0) -> dict:
+def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
+                 selected_types: list[str] | None = None) -> dict:
+    """Per type and macro B − A; with ``selected_types`` (e.g. the types GRPO trained on) also
+    ``macro_selected``, the macro over those types alone, from the same bootstrap draws."""
     only_a, only_b = a["tasks"].keys() - b["tasks"].keys(), b["tasks"].keys() - a["tasks"].keys()
     if only_a or only_b:
         raise CompareError(
@@ -155,8 +158,20 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0) -> di
     micro_draws = sum(len(keys_by_type[t]) * draws[t] for t in types) / n_tasks
     all_diffs = np.concatenate([diffs[t] for t in types])
     macro_95 = interval95(macro_draws)
+    selected = None
+    if selected_types:
+        unknown = sorted(set(selected_types) - set(types))
+        if unknown:
+            raise CompareError(f"selected type(s) {unknown} are not among the compared types {types}")
+        chosen = sorted(set(selected_types))
+        selected_95 = interval95(np.mean([draws[t] for t in chosen], axis=0))
+        selected = {"type_names": chosen, "tasks": sum(len(keys_by_type[t]) for t in chosen),
+                    "a_accuracy": float(np.mean([per_type[t]["a"]["accuracy"] for t in chosen])),
+                    "b_accuracy": float(np.mean([per_type[t]["b"]["accuracy"] for t in chosen])),
+                    "difference": float(np.mean([per_type[t]["difference"] for t in chosen])),
+                    "difference_95": selected_95, "verdict": verdict(selected_95)}
     overall = {tag: _accuracy([run["tasks"][k] for t in types for k in keys_by_type[t]]) for tag, run in (("a", a), ("b", b))}
-    return {
+    comparison = {
         "a": {k: a[k] for k in ("path", "samples_file", "model", "max_new_tokens")},
         "b": {k: b[k] for k in ("path", "samples_file", "model", "max_new_tokens")},
         "method": {"accuracy_interval": "Wilson 95% over samples",
@@ -171,6 +186,9 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0) -> di
         "micro": {"tasks": n_tasks, "difference": float(all_diffs.mean()), "difference_95": interval95(micro_draws),
                   "a_format_rate": overall["a"]["format_rate"], "b_format_rate": overall["b"]["format_rate"]},
     }
+    if selected:
+        comparison["macro_selected"] = selected
+    return comparison
 
 
 def verdict(difference_95: list[float]) -> str:
@@ -191,6 +209,10 @@ def verdict_lines(comparison: dict) -> list[str]:
     lines.append(f"overall (macro over {mac['types']} types, {mac['tasks']} held-out tasks): accuracy "
                  f"{mac['a_accuracy']:.1%} -> {mac['b_accuracy']:.1%} ({_VERDICT_WORDS[mac['verdict']]}), "
                  f"format rate {mic['a_format_rate']:.1%} -> {mic['b_format_rate']:.1%}")
+    sel = comparison.get("macro_selected")
+    if sel:
+        lines.append(f"selected types (macro over {', '.join(sel['type_names'])}, {sel['tasks']} tasks): accuracy "
+                     f"{sel['a_accuracy']:.1%} -> {sel['b_accuracy']:.1%} ({_VERDICT_WORDS[sel['verdict']]})")
     counts = {name: sum(v["verdict"] == name for v in per.values()) for name in _VERDICT_WORDS}
     n = len(per)
     if counts["improved"]:
@@ -232,6 +254,10 @@ def markdown(comparison: dict) -> str:
     mac, mic = comparison["macro"], comparison["micro"]
     lines.append(f"| **macro** ({mac['types']} types) | {mac['tasks']} | {_pct(mac['a_accuracy'])} | "
                  f"{_pct(mac['b_accuracy'])} | {_with_interval(mac['difference'], mac['difference_95'], signed=True)} | |")
+    sel = comparison.get("macro_selected")
+    if sel:
+        lines.append(f"| **macro, selected** ({', '.join(sel['type_names'])}) | {sel['tasks']} | {_pct(sel['a_accuracy'])} | "
+                     f"{_pct(sel['b_accuracy'])} | {_with_interval(sel['difference'], sel['difference_95'], signed=True)} | |")
     lines.append(f"| all tasks (micro) | {mic['tasks']} | | | "
                  f"{_with_interval(mic['difference'], mic['difference_95'], signed=True)} | |")
     lines += ["", f"Accuracy: {m['accuracy_interval']}. B − A: {m['difference_interval']}, "
@@ -240,9 +266,9 @@ def markdown(comparison: dict) -> str:
     return "\n".join(lines + verdict_lines(comparison))
 
 
-def compare(a_path: Path, b_path: Path, json_out: Path | None = None) -> int:
+def compare(a_path: Path, b_path: Path, json_out: Path | None = None, selected_types: list[str] | None = None) -> int:
     try:
-        comparison = compare_runs(load_run(Path(a_path)), load_run(Path(b_path)))
+        comparison = compare_runs(load_run(Path(a_path)), load_run(Path(b_path)), selected_types=selected_types)
     except CompareError as exc:
         print(f"eval --compare: {exc}", file=sys.stderr)
         return 2
