@@ -59,6 +59,9 @@ def test_dry_run_prepares_the_data_the_run_configs_describe_and_composes_both_ru
     assert f"max_new_tokens {response_length}" in proc.stderr
     # the GRPO run starts from the model the recipe prepared (a real run: the SFT checkpoint)
     assert f"MODEL_PATH={recipe / 'models' / 'SmolLM2-135M-Instruct'}" in proc.stderr
+    # verl dumps every validation and training generation where the results pick them up
+    assert f"trainer.validation_data_dir={recipe / 'generations' / 'validation'}" in proc.stderr
+    assert f"trainer.rollout_data_dir={recipe / 'generations' / 'rollout'}" in proc.stderr
 
     stages = (tmp_path / "out" / "stages.tsv").read_text().splitlines()
     assert stages[0] == "stage\tseconds\tnote" and [row.split("\t")[0] for row in stages[1:]] == ["model", "data"]
@@ -143,6 +146,13 @@ def test_the_level_settings_reach_the_data_and_every_evaluation(tmp_path, config
     assert sorted(line.split("--output ")[1].rsplit("/", 1)[1] for line in evaluations) == ["base", "grpo", "sft"]
     assert [difficulty(line) for line in evaluations] == [evaluated] * 3
     assert len(made) == 5
+    # the comparisons with the GRPO model add the macro over the types GRPO trains (weight > 0)
+    types, weights = _config(config, "data.lgc_v2.task_types", "data.lgc_v2.weights")
+    trained = ",".join(t for t, w in zip(types, weights) if w > 0)
+    compares = {tuple(line.split()[2:4]): line for line in calls.read_text().splitlines() if "--compare" in line}
+    assert [Path(a).name + " " + Path(b).name for a, b in compares] == ["base sft", "sft grpo", "base grpo"]
+    assert [line.split("--task-types ")[1] if "--task-types" in line else None for line in compares.values()] \
+        == [None, trained, trained]
 
     other = {**env, "RECIPE_SFT_LEVELS": "2-3" if sft != "2-3" else "1-3"}
     again = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=other, capture_output=True, text=True, timeout=300)

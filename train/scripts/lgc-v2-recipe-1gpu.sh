@@ -22,7 +22,10 @@
 # config's data.lgc_v2.task_types choose the task types of the SFT data and of the evaluations,
 # its difficulty_range their levels (unless RECIPE_SFT_LEVELS / RECIPE_EVAL_LEVELS say otherwise),
 # the SFT config's steps x batch the number of SFT rows, the GRPO config's
-# data.max_response_length the evaluation's max_new_tokens.  Host settings (environment):
+# data.max_response_length the evaluation's max_new_tokens, its data.lgc_v2.weights the types whose
+# macro the comparisons with the GRPO model add.  RECIPE_OUT gets the evaluations, comparisons,
+# logs, verl's metrics files and verl's dumps of GRPO's generations (generations-grpo.tgz).
+# Host settings (environment):
 #   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers; one recipe
 #                     (configs and levels) per directory: a call with other ones stops
 #   RECIPE_OUT        results copied here after every stage (default $OUT when set, else RECIPE_DIR/out)
@@ -95,10 +98,16 @@ config_get() { # CONFIG KEY... -> one line per key
 		die "run config $1 does not compose: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
 }
 mapfile -t GRPO_VALUES < <(config_get "$GRPO_CONFIG" data.lgc_v2.task_types data.lgc_v2.difficulty_range data.max_response_length \
-	trainer.total_training_steps)
+	trainer.total_training_steps data.lgc_v2.weights)
 mapfile -t SFT_VALUES < <(config_get "$SFT_CONFIG" trainer.total_training_steps data.train_batch_size)
-[[ ${#GRPO_VALUES[@]} == 4 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
+[[ ${#GRPO_VALUES[@]} == 5 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
 TASK_TYPES="$(tr -d '[]" ' <<<"${GRPO_VALUES[0]}")"
+# the types GRPO trains on (weight > 0; all when there are no weights): the comparisons with the
+# GRPO model add their macro, the one the learning target is stated over
+GRPO_TYPES="$("$PYTHON" -c 'import json, sys
+types, weights = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(",".join(t for t, w in zip(types, weights or [1] * len(types)) if w > 0))' "${GRPO_VALUES[0]}" "${GRPO_VALUES[4]}")" ||
+	die "could not read the GRPO types from data.lgc_v2.task_types ${GRPO_VALUES[0]} and weights ${GRPO_VALUES[4]} of $GRPO_CONFIG"
 CONFIG_LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
 if [[ -z "$SFT_LEVELS" || -z "$EVAL_LEVELS" ]]; then
 	levels_of difficulty_range "$CONFIG_LEVELS" \
@@ -108,7 +117,7 @@ fi
 MAX_NEW_TOKENS="${GRPO_VALUES[2]}"
 GRPO_STEPS="${GRPO_VALUES[3]}"
 SFT_ROWS=$((SFT_VALUES[0] * SFT_VALUES[1]))
-log "recipe: types $TASK_TYPES; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG (difficulty_range $CONFIG_LEVELS)"
+log "recipe: types $TASK_TYPES; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG (difficulty_range $CONFIG_LEVELS, trains $GRPO_TYPES)"
 log "recipe: SFT data at levels $SFT_LEVELS (RECIPE_SFT_LEVELS), evaluations at levels $EVAL_LEVELS (RECIPE_EVAL_LEVELS)"
 log "recipe: evaluations of $RECIPE_N_EVAL held-out tasks per type, greedy, max_new_tokens $MAX_NEW_TOKENS"
 # What a stage done under RECIPE_DIR was made with: another recipe there would reuse its data and models
@@ -243,10 +252,20 @@ stage_grpo() {
 }
 grpo_launch_cmd() { # FROM_STEP MODEL
 	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo "metrics-grpo-from-$1.jsonl" MODEL_PATH="$2"
+	# verl's dumps of every validation and training generation (prompt, response, score, one
+	# JSONL file per step): each training verdict can be judged again with the package
+	LAUNCH_CMD+=("trainer.validation_data_dir=$RECIPE_DIR/generations/validation"
+		"trainer.rollout_data_dir=$RECIPE_DIR/generations/rollout")
 }
 grpo_keep_outputs() { # FROM_STEP
 	cp -- "$RECIPE_DIR/logs/grpo.log" "$RECIPE_DIR/logs/grpo-from-$1.log"
 	keep_run_outputs grpo
+	keep_generations
+}
+keep_generations() { # verl's generation dumps so far, to RECIPE_OUT (a few MB gzipped)
+	if [[ -d "$RECIPE_DIR/generations" ]]; then
+		tar czf "$RECIPE_OUT/generations-grpo.tgz" -C "$RECIPE_DIR" generations 2>/dev/null || true
+	fi
 }
 
 # Sets GRPO_SECONDS (wall time from the first launch to the end) and GRPO_NOTE once the last step is
@@ -267,6 +286,7 @@ grpo_detached() { # CHECKPOINT_STEP
 	while :; do
 		if ! grpo_wait; then
 			keep_run_outputs grpo
+			keep_generations
 			log "recipe: GRPO is running (step $(grpo_metrics_step) of $GRPO_STEPS); run again to wait for it"
 			exit 0
 		fi
@@ -409,11 +429,13 @@ grpo_end_session() { # kill what is left of a killed process's session (the laun
 }
 
 stage_compare() {
-	local pair
+	local pair selected
 	for pair in "base sft" "sft grpo" "base grpo"; do
 		read -r a b <<<"$pair"
-		"$PYTHON" -m veritas eval --compare "$EVAL_DIR/$a" "$EVAL_DIR/$b" --json "$RECIPE_OUT/compare-$a-$b.json" |
-			tee "$RECIPE_OUT/compare-$a-$b.md"
+		selected=()
+		[[ "$b" == grpo ]] && selected=(--task-types "$GRPO_TYPES")
+		"$PYTHON" -m veritas eval --compare "$EVAL_DIR/$a" "$EVAL_DIR/$b" --json "$RECIPE_OUT/compare-$a-$b.json" \
+			"${selected[@]}" | tee "$RECIPE_OUT/compare-$a-$b.md"
 	done
 }
 
