@@ -185,10 +185,12 @@ def test_bad_inputs_are_unusable_counted_and_logged_at_a_limited_rate(caplog):
 
 
 def test_reward_kwargs_checked_strictly_for_the_dry_run_and_leniently_in_training():
-    assert rew.check_reward_kwargs({}) == (0.0, rew.DEFAULT_MAX_ANSWER_CHARS, rew.DEFAULT_TIMEOUT_S)
-    assert rew.check_reward_kwargs({"format_penalty": 0.5, "max_answer_chars": 10, "timeout_s": 0}) == (0.5, 10, 0.0)
+    assert rew.check_reward_kwargs({}) == (0.0, rew.DEFAULT_MAX_ANSWER_CHARS, rew.DEFAULT_TIMEOUT_S, 0.0)
+    assert rew.check_reward_kwargs({"format_penalty": 0.5, "max_answer_chars": 10, "timeout_s": 0,
+                                    "partial_credit": 0.5}) == (0.5, 10, 0.0, 0.5)
     for bad in ({"format_penality": 0.1}, {"format_penalty": -1}, {"format_penalty": "x"},
-                {"max_answer_chars": 0}, {"max_answer_chars": 1.5}, {"timeout_s": "soon"}):
+                {"max_answer_chars": 0}, {"max_answer_chars": 1.5}, {"timeout_s": "soon"},
+                {"partial_credit": 1.0}, {"partial_credit": -0.1}, {"partial_credit": "some"}):
         with pytest.raises(ValueError):
             rew.check_reward_kwargs(bad)
     row = _rows(TYPES[0], 1)[0]
@@ -510,3 +512,31 @@ def test_verl_reward_loop_worker_scores_a_hand_built_batch_and_grpo_advantages(t
     )
     some_source = str(non_tensor["data_source"][4])
     assert "acc" in metrics[some_source] and "format_ok" in metrics[some_source]
+
+
+def test_partial_credit_scores_a_wrong_answer_by_the_share_of_its_statements_right():
+    """boolean_expressions: with partial_credit c, an answer that gets k of n statements' true/false
+    calls right scores c * k / n; right answers keep 1.0, unreadable ones -format_penalty, and acc
+    stays right/wrong.  Without the option, or for a type without parts, a wrong answer scores 0."""
+    row = next(r for r in _rows("boolean_expressions", 40)
+               if 2 <= len(json.loads(r["extra_info"]["metadata"])["letters"]) and
+               json.loads(r["extra_info"]["metadata"])["true_letters"])
+    meta = json.loads(row["extra_info"]["metadata"])
+    letters, true = meta["letters"], meta["true_letters"]
+    n = len(letters)
+    one_off = [x for x in true[1:]]  # misses the first true statement: n - 1 of n calls right
+    all_wrong = [x for x in letters if x not in true]  # every call wrong
+    box = lambda chosen: f"True statements: \\boxed{{{', '.join(chosen) if chosen else 'none'}}}"
+    right = _call(row, box(true), partial_credit=0.5)
+    assert right["score"] == 1.0 and right["acc"] == 1.0
+    near = _call(row, box(one_off), partial_credit=0.5)
+    assert near["acc"] == 0.0 and near["format_ok"] == 1.0
+    assert near["score"] == pytest.approx(0.5 * (n - 1) / n)
+    assert _call(row, box(all_wrong), partial_credit=0.5)["score"] == 0.0
+    assert _call(row, box(one_off))["score"] == 0.0  # off by default
+    assert _call(row, "no box at all", partial_credit=0.5, format_penalty=0.2)["score"] == -0.2
+    # a statement that does not exist: no share to give
+    assert _call(row, box(["Z"]), partial_credit=0.5)["score"] == 0.0
+    # a type whose answer has no independent parts
+    op = _rows("operation", 1)[0]
+    assert _call(op, "\\boxed{123456789}", partial_credit=0.5)["score"] == 0.0

@@ -39,15 +39,19 @@ class Verdict:
     correct: bool
     format_ok: bool
     reason: str
+    # For a wrong answer made of independent parts (boolean_expressions: one true/false call per
+    # statement), the share of parts it got right, in [0, 1); None where a type has no such parts.
+    # Only the training reward may use it (reward_kwargs.partial_credit); accuracy is `correct`.
+    partial: float | None = None
 
     @classmethod
     def ok(cls) -> "Verdict":
         return cls(True, True, "correct")
 
     @classmethod
-    def wrong(cls, reason: str) -> "Verdict":
-        """Well-formed answer that is not the solution."""
-        return cls(False, True, reason)
+    def wrong(cls, reason: str, partial: float | None = None) -> "Verdict":
+        """Well-formed answer that is not the solution (``partial``: see the field)."""
+        return cls(False, True, reason, partial)
 
     @classmethod
     def bad_format(cls, reason: str) -> "Verdict":

@@ -9,7 +9,8 @@ thread of its event loop's executor), as::
 
 It returns a dict with the same keys for every sample (verl stacks them into arrays):
 
-    score         1.0 correct, 0.0 wrong but readable, -format_penalty unreadable
+    score         1.0 correct, 0.0 wrong but readable (partial_credit x the share of its parts right,
+                  for types whose answers have independent parts), -format_penalty unreadable
     acc           1.0 / 0.0
     format_ok     1.0 / 0.0  (an answer could be read in the required format)
     task_type_id  registry.type_ids()[task type] (dyck_language2 -> 4); -1 when the row is unusable
@@ -37,6 +38,12 @@ and language).  It never raises and never hangs:
 
 reward_kwargs (``+reward.custom_reward_function.reward_kwargs.<key>=<value>``):
     format_penalty    float >= 0, default 0.0: unreadable answers score -format_penalty
+    partial_credit    float in [0, 1), default 0.0: a readable wrong answer scores partial_credit x
+                      the share of its independent parts that are right (``Verdict.partial``; today
+                      boolean_expressions: its statements' true/false calls), so a group's answers
+                      that miss one statement outscore those that miss all; a right answer keeps 1.0,
+                      more than any wrong one.  Types without parts score 0.0 as before.  Only the
+                      score changes: ``acc`` (accuracy, validation, curriculum) stays right/wrong
     max_answer_chars  int > 0, default 200000: longer answer parts are unreadable
     timeout_s         float, default 5.0; <= 0 turns the guard off
 An unknown key or a bad value means all defaults (counted); the dry run
@@ -51,7 +58,7 @@ import os
 import threading
 import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from veritas.data.formats import parse_metadata, task_type_of_data_source
 from veritas.envs.base import Verdict
@@ -69,9 +76,10 @@ DEFAULT_MAX_ANSWER_CHARS = 200_000
 # Generous: verl runs many scoring threads per actor that share one GIL, so a 50 ms
 # verification can take far longer in wall-clock time.
 DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_PARTIAL_CREDIT = 0.0
 # reward kwargs verl itself adds when a reward model is enabled: accepted and ignored.
 _VERL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
-_KNOWN_KWARGS = frozenset({"format_penalty", "max_answer_chars", "timeout_s"}) | _VERL_KWARGS
+_KNOWN_KWARGS = frozenset({"format_penalty", "max_answer_chars", "timeout_s", "partial_credit"}) | _VERL_KWARGS
 
 _UNUSABLE = {"score": 0.0, "acc": 0.0, "format_ok": 0.0, "task_type_id": -1}
 
@@ -191,13 +199,21 @@ if hasattr(os, "register_at_fork"):
 
 # ---------------------------------------------------------------- scoring
 
-def check_reward_kwargs(reward_kwargs: dict) -> tuple[float, int, float]:
-    """(format_penalty, max_answer_chars, timeout_s) from reward_kwargs; ValueError on an unknown
-    key or a bad value (the dry run calls this; training falls back to defaults instead)."""
+class RewardOptions(NamedTuple):
+    format_penalty: float = DEFAULT_FORMAT_PENALTY
+    max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    partial_credit: float = DEFAULT_PARTIAL_CREDIT
+
+
+def check_reward_kwargs(reward_kwargs: dict) -> RewardOptions:
+    """The options in reward_kwargs; ValueError on an unknown key or a bad value (the dry run calls
+    this; training falls back to defaults instead)."""
     unknown = sorted(str(k) for k in reward_kwargs if k not in _KNOWN_KWARGS)
     if unknown:
         raise ValueError(f"unknown key(s) {unknown}; known: {sorted(_KNOWN_KWARGS - _VERL_KWARGS)}")
     penalty, max_chars, timeout_s = DEFAULT_FORMAT_PENALTY, DEFAULT_MAX_ANSWER_CHARS, DEFAULT_TIMEOUT_S
+    partial = DEFAULT_PARTIAL_CREDIT
     try:
         if reward_kwargs.get("format_penalty") is not None:
             penalty = float(reward_kwargs["format_penalty"])
@@ -212,15 +228,19 @@ def check_reward_kwargs(reward_kwargs: dict) -> tuple[float, int, float]:
             timeout_s = float(reward_kwargs["timeout_s"])
             if timeout_s != timeout_s:
                 raise ValueError("timeout_s is NaN")
+        if reward_kwargs.get("partial_credit") is not None:
+            partial = float(reward_kwargs["partial_credit"])
+            if not 0 <= partial < 1:  # below a right answer's 1.0, or a wrong answer could tie it
+                raise ValueError(f"partial_credit must be in [0, 1), got {partial}")
     except (TypeError, OverflowError) as exc:
         raise ValueError(str(exc)) from exc
-    return penalty, max_chars, timeout_s
+    return RewardOptions(penalty, max_chars, timeout_s, partial)
 
 
-_DEFAULT_OPTIONS = (DEFAULT_FORMAT_PENALTY, DEFAULT_MAX_ANSWER_CHARS, DEFAULT_TIMEOUT_S)
+_DEFAULT_OPTIONS = RewardOptions()
 
 
-def _options(reward_kwargs: dict) -> tuple[float, int, float]:
+def _options(reward_kwargs: dict) -> RewardOptions:
     if not reward_kwargs:
         return _DEFAULT_OPTIONS
     try:
@@ -308,7 +328,7 @@ def compute_score(data_source=None, solution_str=None, ground_truth=None, extra_
     """Score one response; see the module docstring.  ``ground_truth`` (the reference answer)
     is not used: many answers can be right, and the metadata says which."""
     try:
-        penalty, max_chars, timeout_s = _options(reward_kwargs)
+        penalty, max_chars, timeout_s, partial_credit = _options(reward_kwargs)
         task_type = task_type_of_data_source(data_source)
         if task_type not in registry.task_types():
             _report("unknown data_source", repr(data_source)[:200])
@@ -338,7 +358,7 @@ def compute_score(data_source=None, solution_str=None, ground_truth=None, extra_
         if verdict.correct:
             score = 1.0
         elif verdict.format_ok:
-            score = 0.0
+            score = partial_credit * verdict.partial if partial_credit and verdict.partial is not None else 0.0
         else:
             score = -penalty
         return {

@@ -514,7 +514,8 @@ def verify(answer_text: str, metadata: dict) -> Verdict:
         parts.append("missing true " + ", ".join(missing))
     if extra:
         parts.append("includes false " + ", ".join(extra))
-    return Verdict.wrong("; ".join(parts))
+    # each statement is one true/false call: the share of calls the answer got right
+    return Verdict.wrong("; ".join(parts), partial=1 - (len(missing) + len(extra)) / len(known))
 
 
 def _reduce_step(node):
