@@ -129,6 +129,7 @@ def test_legacy_top_level_reward_keys_are_refused(compose, grpo_cfg):
         ({"data__lgc_v2__sizes": "10"}, "unknown data.lgc_v2 keys"),
         ({"reward__custom_reward_function__path": "null"}, "reward.custom_reward_function.path is not set"),
         ({"reward__custom_reward_function__reward_kwargs__format_penality": "1"}, "unknown key(s) ['format_penality']"),
+        ({"reward__custom_reward_function__reward_kwargs__partial_credit": "1.0"}, "partial_credit must be in [0, 1)"),
         ({"data__custom_cls__name": "NoSuchClass"}, "data.custom_cls"),
         ({"reward__custom_reward_function__path": "/nonexistent/reward.py"}, "reward.custom_reward_function"),
         ({"actor_rollout_ref__rollout__name": "???"}, "not set: actor_rollout_ref.rollout.name"),
@@ -289,10 +290,15 @@ def test_run_config_typos_and_missing_searchpath_name_the_file(tmp_path, compose
     # open sections take any key: verl's empty mappings and our data.lgc_v2
     ok = _HEAD.format(base="sft_trainer_engine") + "model:\n  override_config:\n    rope_theta: 1\n"
     assert compose("ok", [], config_path=_run_config(tmp_path, "ok", ok)).model.override_config.rope_theta == 1
+    # and the reward function's keyword arguments, which verl reads but does not declare (our
+    # reward checks them in the dry run)
+    kwargs = _HEAD.format(base="ppo_trainer") + "reward:\n  custom_reward_function:\n    reward_kwargs:\n      partial_credit: 0.5\n"
+    reward = compose("kwargs", [], config_path=_run_config(tmp_path, "kwargs", kwargs)).reward.custom_reward_function
+    assert reward.reward_kwargs.partial_credit == 0.5
     path = _run_config(tmp_path, "nosearch", "defaults:\n  - ppo_trainer\n  - _self_\n")
     with pytest.raises(ConfigError, match=r"nosearch\.yaml: hydra\.searchpath must list pkg://verl\.trainer\.config"):
         compose("nosearch", [], config_path=path)
-    with pytest.raises(ConfigError, match=r"no run config .*absent\.yaml; known: nosearch, ok, typo"):
+    with pytest.raises(ConfigError, match=r"no run config .*absent\.yaml; known: kwargs, nosearch, ok, typo"):
         compose("absent", [], config_path=path)
     path = _run_config(tmp_path, "badyaml", "data: [unclosed\n")
     with pytest.raises(ConfigError, match=r"badyaml\.yaml: not valid YAML"):

@@ -45,8 +45,10 @@ CONFIG_ALIASES = {"sft_trainer": "sft_trainer_engine"}
 # What a run config extends, by trainer: main_ppo's and sft_trainer's own config names.
 VERL_BASES = {"ppo": "ppo_trainer", "sft": "sft_trainer_engine"}
 VERL_SEARCHPATH = "pkg://verl.trainer.config"
-# Sections of ours that verl's configs do not declare (read by our dataset class).
-OPEN_SECTIONS = ("data.lgc_v2",)
+# Sections verl's configs do not declare: ours (read by our dataset class), and the keyword
+# arguments verl 0.9.1 passes to the custom reward function (verl/trainer/ppo/reward.py reads
+# reward_kwargs with .get; our reward function checks them: check_reward_kwargs below).
+OPEN_SECTIONS = ("data.lgc_v2", "reward.custom_reward_function.reward_kwargs")
 
 # Top-level sections of verl's legacy_reward_impl.yaml: composed into every ppo_trainer config,
 # but verl 0.9.1's trainers never read them (only fully_async_policy migrates them).
