@@ -1,0 +1,67 @@
+"""`python -m veritas.verl_adapters.generations`: verl's dumped validation generations matched to
+the run config's validation tasks by prompt and judged again with the package, beside verl's own
+acc (a dump written in verl 0.9.1's layout: <step>.jsonl rows with input, output, score, acc)."""
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.verl, pytest.mark.skipif(importlib.util.find_spec("verl") is None, reason="verl is not installed")]
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = "grpo-smollm2-135m-1gpu"
+
+
+def _input(prompt: str) -> str:
+    # what verl decodes from the chat template's tokens without special tokens
+    return f"system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face\nuser\n{prompt}\nassistant\n"
+
+
+def test_rows_are_matched_by_prompt_judged_again_and_disagreements_counted(tmp_path, capsys):
+    from veritas.verl_adapters.generations import main, validation_tasks
+
+    tasks = validation_tasks(CONFIG, str(REPO / "train" / "config"), [])
+    assert len(tasks) == 256 and {t.task_type for t in tasks} == {"boolean_expressions", "operation"}
+    first = [t for t in tasks if t.task_type == "boolean_expressions"][:3]
+    op = next(t for t in tasks if t.task_type == "operation")
+    dump = tmp_path / "validation"
+    dump.mkdir()
+    rows0 = [
+        {"input": _input(first[0].prompt), "output": first[0].answer, "score": 1.0, "acc": 1.0, "step": 0},
+        {"input": _input(first[1].prompt), "output": "no idea", "score": 0.0, "acc": 0.0, "step": 0},
+        # verl said right where the package says wrong: one disagreement
+        {"input": _input(op.prompt), "output": "\\boxed{123456789}", "score": 1.0, "acc": 1.0, "step": 0},
+        {"input": _input("a prompt of no task"), "output": "x", "score": 0.0, "acc": 0.0, "step": 0},
+    ]
+    rows6 = [{"input": _input(first[2].prompt), "output": first[2].answer, "score": 1.0, "acc": 1.0, "step": 6}]
+    (dump / "0.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows0))
+    (dump / "6.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows6))
+    out = tmp_path / "rejudged.jsonl.gz"
+    assert main([str(dump), "--run-config", CONFIG, "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| 0 | boolean_expressions | 2 | 50.0 | 50.0 | 0 |" in printed
+    assert "| 0 | operation | 1 | 100.0 | 0.0 | 1 |" in printed
+    assert "| 6 | boolean_expressions | 1 | 100.0 | 100.0 | 0 |" in printed
+    assert "5 rows: 4 matched to a validation task, 1 to none, 0 to several" in printed
+    judged = [json.loads(line) for line in gzip.open(out, "rt", encoding="utf-8")]
+    assert [(r["task_id"], r["correct"], r["verl_acc"], r["step"]) for r in judged] == [
+        (first[0].task_id, True, 1.0, 0), (first[1].task_id, False, 0.0, 0), (op.task_id, False, 1.0, 0),
+        (first[2].task_id, True, 1.0, 6)]
+    assert judged[1]["format_ok"] is False and judged[0]["difficulty"] == first[0].difficulty
+
+
+def test_a_missing_or_broken_dump_is_one_clear_error(tmp_path, capsys):
+    from veritas.verl_adapters.generations import main
+
+    assert main([str(tmp_path), "--run-config", CONFIG]) == 2
+    assert "no <step>.jsonl files" in capsys.readouterr().err
+    (tmp_path / "3.jsonl").write_text('{"input": "x"}\n')
+    assert main([str(tmp_path), "--run-config", CONFIG]) == 2
+    assert "3.jsonl: line 1: no input and output text" in capsys.readouterr().err
+    (tmp_path / "3.jsonl").write_text('{"input": "x", "output": "y"}\n')
+    assert main([str(tmp_path), "--run-config", "no-such-config"]) == 2
+    assert "no run config" in capsys.readouterr().err
