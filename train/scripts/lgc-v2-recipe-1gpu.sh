@@ -104,10 +104,15 @@ mapfile -t SFT_VALUES < <(config_get "$SFT_CONFIG" trainer.total_training_steps 
 TASK_TYPES="$(tr -d '[]" ' <<<"${GRPO_VALUES[0]}")"
 # the types GRPO trains on (weight > 0; all when there are no weights): the comparisons with the
 # GRPO model add their macro, the one the learning target is stated over
-GRPO_TYPES="$("$PYTHON" -c 'import json, sys
-types, weights = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(",".join(t for t, w in zip(types, weights or [1] * len(types)) if w > 0))' "${GRPO_VALUES[0]}" "${GRPO_VALUES[4]}")" ||
-	die "could not read the GRPO types from data.lgc_v2.task_types ${GRPO_VALUES[0]} and weights ${GRPO_VALUES[4]} of $GRPO_CONFIG"
+IFS=, read -r -a types_list <<<"$TASK_TYPES"
+IFS=, read -r -a weights_list <<<"$(tr -d '[] ' <<<"${GRPO_VALUES[4]}")"
+GRPO_TYPES=""
+for i in "${!types_list[@]}"; do
+	weight="${weights_list[$i]:-1}"
+	[[ "${GRPO_VALUES[4]}" == null ]] && weight=1
+	[[ "$weight" =~ ^[0-9]*\.?[0-9]*$ ]] || die "data.lgc_v2.weights of $GRPO_CONFIG: not a number: $weight"
+	[[ "$weight" =~ [1-9] ]] && GRPO_TYPES+="${GRPO_TYPES:+,}${types_list[$i]}"
+done
 CONFIG_LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
 if [[ -z "$SFT_LEVELS" || -z "$EVAL_LEVELS" ]]; then
 	levels_of difficulty_range "$CONFIG_LEVELS" \
