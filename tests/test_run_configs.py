@@ -328,6 +328,7 @@ FIXED_ARM_CHANGES = {
     "data.lgc_v2.weights": ([0, 0, 0, 1, 1], [1, 1, 1, 3, 3]),
     # longer sequences at half the batch (still one update a step): an arm fits one session
     "data.train_batch_size": (128, 64), "actor_rollout_ref.actor.ppo_mini_batch_size": (128, 64),
+    "trainer.total_training_steps": (20, 24),
     "critic.ppo_mini_batch_size": (128, 64),  # verl's interpolation of the actor's (no critic in GRPO)
     # the zero-variance target is about right/wrong groups
     "reward.custom_reward_function.reward_kwargs.partial_credit": (0.5, 0.0),
