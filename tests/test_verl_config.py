@@ -320,3 +320,24 @@ def test_cli_get_and_expect(capsys):
     assert out == "" and "sft-smollm2-135m-cpu.yaml is not a ppo_trainer config (its defaults must extend" in err
     assert main([*args, "--get", "data.nope"]) == 1
     assert "data.nope is not a key" in capsys.readouterr().err
+
+
+def test_cli_trained_types_reads_the_weights_as_the_dataset_does(tmp_path, capsys):
+    """--trained-types (the recipe's types for the GRPO macro): weight > 0, whether the weights are
+    a list, a mapping or absent; weights that do not fit the types are one clear error."""
+    from veritas.verl_adapters.compose import main
+
+    def trained(lgc_v2: str, *overrides: str) -> tuple[int, str, str]:
+        _run_config(tmp_path, "mix", _HEAD.format(base="ppo_trainer") + "data:\n  lgc_v2:\n" + lgc_v2)
+        rc = main(["--config-path", str(tmp_path), "--config-name", "mix", "--trained-types", "--", *overrides])
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    types = "    task_types: [sudoku, operation, dyck_language]\n"
+    assert trained(types + "    weights: [0, 2.5, 1e-3]\n") == (0, "operation,dyck_language\n", "")
+    assert trained(types + "    weights: {sudoku: 1}\n") == (0, "sudoku\n", "")
+    assert trained(types) == (0, "sudoku,operation,dyck_language\n", "")
+    rc, out, err = trained(types + "    weights: [1, 1]\n")
+    assert rc == 1 and out == "" and "mix.yaml: data.lgc_v2.weights has 2 entries for 3 task types" in err
+    assert main(["--config-path", CONFIG_DIR, "--config-name", "grpo-smollm2-135m-1gpu", "--trained-types"]) == 0
+    assert capsys.readouterr().out == "boolean_expressions,operation\n"

@@ -98,21 +98,16 @@ config_get() { # CONFIG KEY... -> one line per key
 		die "run config $1 does not compose: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
 }
 mapfile -t GRPO_VALUES < <(config_get "$GRPO_CONFIG" data.lgc_v2.task_types data.lgc_v2.difficulty_range data.max_response_length \
-	trainer.total_training_steps data.lgc_v2.weights)
+	trainer.total_training_steps)
 mapfile -t SFT_VALUES < <(config_get "$SFT_CONFIG" trainer.total_training_steps data.train_batch_size)
-[[ ${#GRPO_VALUES[@]} == 5 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
-TASK_TYPES="$(tr -d '[]" ' <<<"${GRPO_VALUES[0]}")"
-# the types GRPO trains on (weight > 0; all when there are no weights): the comparisons with the
+# the types GRPO trains on (weight > 0, as the dataset reads its weights): the comparisons with the
 # GRPO model add their macro, the one the learning target is stated over
-IFS=, read -r -a types_list <<<"$TASK_TYPES"
-IFS=, read -r -a weights_list <<<"$(tr -d '[] ' <<<"${GRPO_VALUES[4]}")"
-GRPO_TYPES=""
-for i in "${!types_list[@]}"; do
-	weight="${weights_list[$i]:-1}"
-	[[ "${GRPO_VALUES[4]}" == null ]] && weight=1
-	[[ "$weight" =~ ^[0-9]*\.?[0-9]*$ ]] || die "data.lgc_v2.weights of $GRPO_CONFIG: not a number: $weight"
-	[[ "$weight" =~ [1-9] ]] && GRPO_TYPES+="${GRPO_TYPES:+,}${types_list[$i]}"
-done
+GRPO_TYPES="$("$PYTHON" -m veritas.verl_adapters.compose --config-path "$VERITAS_ROOT/train/config" \
+	--config-name "$GRPO_CONFIG" --trained-types 2>"$RECIPE_DIR/logs/compose.err")" ||
+	die "run config $GRPO_CONFIG: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
+[[ ${#GRPO_VALUES[@]} == 4 && ${#SFT_VALUES[@]} == 2 && -n "$GRPO_TYPES" ]] ||
+	die "could not read the recipe's settings from the run configs"
+TASK_TYPES="$(tr -d '[]" ' <<<"${GRPO_VALUES[0]}")"
 CONFIG_LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
 if [[ -z "$SFT_LEVELS" || -z "$EVAL_LEVELS" ]]; then
 	levels_of difficulty_range "$CONFIG_LEVELS" \
@@ -258,7 +253,8 @@ stage_grpo() {
 grpo_launch_cmd() { # FROM_STEP MODEL
 	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo "metrics-grpo-from-$1.jsonl" MODEL_PATH="$2"
 	# verl's dumps of every validation and training generation (prompt, response, score, one
-	# JSONL file per step): each training verdict can be judged again with the package
+	# JSONL file per step): the validation verdicts can be judged again with the package
+	# (python -m veritas.verl_adapters.generations)
 	LAUNCH_CMD+=("trainer.validation_data_dir=$RECIPE_DIR/generations/validation"
 		"trainer.rollout_data_dir=$RECIPE_DIR/generations/rollout")
 }
@@ -268,8 +264,16 @@ grpo_keep_outputs() { # FROM_STEP
 	keep_generations
 }
 keep_generations() { # verl's generation dumps so far, to RECIPE_OUT (a few MB gzipped)
-	if [[ -d "$RECIPE_DIR/generations" ]]; then
-		tar czf "$RECIPE_OUT/generations-grpo.tgz" -C "$RECIPE_DIR" generations 2>/dev/null || true
+	[[ -d "$RECIPE_DIR/generations" ]] || return 0
+	# verl may still be writing a step's file (tar then warns and exits 1; the torn line is left
+	# out when read): keep such an archive, but never let a failed one replace the last good one
+	local part="$RECIPE_OUT/generations-grpo.tgz.part" rc=0
+	tar czf "$part" -C "$RECIPE_DIR" generations 2>/dev/null || rc=$?
+	if [[ "$rc" -le 1 ]]; then
+		mv -f -- "$part" "$RECIPE_OUT/generations-grpo.tgz"
+	else
+		rm -f -- "$part"
+		log "recipe: warning: could not pack $RECIPE_DIR/generations (tar exit $rc); the last archive stays"
 	fi
 }
 

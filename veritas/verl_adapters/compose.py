@@ -532,6 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--print", action="store_true", dest="print_cfg", help="print the resolved config as YAML")
     out.add_argument("--get", action="append", default=[], metavar="KEY", help="print KEY's resolved value (repeatable)")
+    out.add_argument("--trained-types", action="store_true",
+                     help="print the task types our dynamic dataset draws for training (data.lgc_v2: weight > 0), "
+                          "comma-separated")
     parser.add_argument("--n-gpus-per-node", type=int, default=None, help="override trainer.n_gpus_per_node")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, after --")
     args = parser.parse_args(argv)
@@ -567,6 +570,14 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(text)
         if args.get:
             sys.stdout.write("".join(_value_line(cfg, key) + "\n" for key in args.get))
+        if args.trained_types:
+            from veritas.verl_adapters.dataset import DatasetConfigError, DynamicSpec
+
+            try:  # the dataset's own reading of task_types and weights (a list, a mapping or none)
+                spec = DynamicSpec.from_config(cfg.data)
+            except DatasetConfigError as exc:
+                raise ConfigError(f"{shown}: {exc}") from None
+            print(",".join(t for t, w in zip(spec.task_types, spec.weights) if w > 0))
     except ConfigError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
@@ -575,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
-    if not args.get:  # --get's output is for a program: values only
+    if not args.get and not args.trained_types:  # their output is for a program: values only
         print(f"ok: {shown} composed{' and validated' if args.validate else ''}", file=sys.stderr)
     return 0
 
