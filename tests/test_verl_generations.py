@@ -61,7 +61,20 @@ def test_a_missing_or_broken_dump_is_one_clear_error(tmp_path, capsys):
     assert "no <step>.jsonl files" in capsys.readouterr().err
     (tmp_path / "3.jsonl").write_text('{"input": "x"}\n')
     assert main([str(tmp_path), "--run-config", CONFIG]) == 2
-    assert "3.jsonl: line 1: no input and output text" in capsys.readouterr().err
-    (tmp_path / "3.jsonl").write_text('{"input": "x", "output": "y"}\n')
+    assert "3.jsonl: line 1: not a row with input and output text" in capsys.readouterr().err
+    (tmp_path / "3.jsonl").write_text('[1, 2]\n{"input": "x", "output": "y"}\n')
+    assert main([str(tmp_path), "--run-config", CONFIG]) == 2
+    assert "3.jsonl: line 1: not a row with input and output text" in capsys.readouterr().err
+    (tmp_path / "3.jsonl").write_bytes(b'{"input": "\xff"}\n')
+    assert main([str(tmp_path), "--run-config", CONFIG]) == 2
+    assert "3.jsonl: 'utf-8' codec can't decode" in capsys.readouterr().err
+    # a torn last line (verl still writing) is left out; the rest is read
+    (tmp_path / "3.jsonl").write_text('{"input": "x", "output": "y"}\n{"input": "x", "outp')
     assert main([str(tmp_path), "--run-config", "no-such-config"]) == 2
     assert "no run config" in capsys.readouterr().err
+    assert main([str(tmp_path), "--run-config", CONFIG, "--", "++data.lgc_v2.task_types=[nope]"]) == 2
+    assert "run config grpo-smollm2-135m-1gpu: data.lgc_v2.weights has 5 entries for 1 task types" in capsys.readouterr().err
+    assert main([str(tmp_path), "--run-config", CONFIG, "--output", str(tmp_path / "absent" / "x.jsonl")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    from veritas.verl_adapters.generations import read_dump
+    assert len(read_dump(tmp_path)) == 1

@@ -13,7 +13,8 @@ whose prompt its input contains.  Each output is then judged the way ``veritas e
 
 It prints, per step and task type, the rows, verl's accuracy, the package's accuracy and how many
 rows the two judge differently (0 unless the reward path and the evaluation disagree), and writes
-the rows in ``veritas eval``'s samples format (plus ``step`` and ``verl_acc``).  Rows whose
+the rows with ``veritas eval``'s sample keys plus ``step`` and ``verl_acc`` (all steps in one file:
+not a results folder for ``--compare``).  Rows whose
 prompt matches no task, or more than one, are counted and left out.  Training (rollout) dumps
 cannot be matched this way: their tasks come from the train split in the sampler's order.
 """
@@ -34,20 +35,28 @@ class DumpError(Exception):
 
 
 def read_dump(folder: Path) -> list[dict]:
-    """Every row of ``folder/<step>.jsonl``, in step order."""
-    files = sorted(folder.glob("*.jsonl"), key=lambda p: (not p.stem.isdigit(), int(p.stem) if p.stem.isdigit() else 0, p.name))
+    """Every row of ``folder/<step>.jsonl``, in step order.  A torn last line (a file verl was
+    still writing when the run was stopped or packed) is left out; any other bad line is an error."""
+    files = sorted((p for p in folder.glob("*.jsonl") if p.stem.isdigit()), key=lambda p: int(p.stem))
     if not files:
         raise DumpError(f"{folder}: no <step>.jsonl files (verl's trainer.validation_data_dir)")
     rows = []
     for path in files:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DumpError(f"{path}: {exc}") from None
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-                if not isinstance(row.get("input"), str) or not isinstance(row.get("output"), str):
-                    raise ValueError("no input and output text")
+                if not isinstance(row, dict) or not isinstance(row.get("input"), str) \
+                        or not isinstance(row.get("output"), str):
+                    raise ValueError("not a row with input and output text")
             except ValueError as exc:
+                if number == len(lines) and isinstance(exc, json.JSONDecodeError):
+                    continue  # torn last line
                 raise DumpError(f"{path}: line {number}: {exc}") from None
             rows.append(row)
     return rows
@@ -56,13 +65,13 @@ def read_dump(folder: Path) -> list[dict]:
 def validation_tasks(run_config: str, config_path: str, overrides: list[str]) -> list:
     """The tasks of the run config's validation split, in item order."""
     from veritas.verl_adapters.compose import ConfigError, compose_run_config
-    from veritas.verl_adapters.dataset import LGCV2DynamicDataset
+    from veritas.verl_adapters.dataset import DatasetConfigError, LGCV2DynamicDataset
 
     try:
         cfg = compose_run_config(config_path, run_config, overrides)
-    except ConfigError as exc:
-        raise DumpError(str(exc)) from None
-    dataset = LGCV2DynamicDataset(data_files="lgc_v2://val", tokenizer=None, config=cfg.data)
+        dataset = LGCV2DynamicDataset(data_files="lgc_v2://val", tokenizer=None, config=cfg.data)
+    except (ConfigError, DatasetConfigError) as exc:
+        raise DumpError(f"run config {run_config}: {exc}") from None
     return [dataset.task(i) for i in range(len(dataset))]
 
 
@@ -116,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config-path", default=str(Path(__file__).resolve().parents[2] / "train" / "config"))
     p.add_argument("--output", help="write the judged rows here (.jsonl or .jsonl.gz)")
     p.add_argument("overrides", nargs="*", help="Hydra overrides the run was launched with (data.* ones matter)")
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)
     try:
         rows = read_dump(Path(args.dump))
         pairs, unmatched, ambiguous = match(rows, validation_tasks(args.run_config, args.config_path, args.overrides))
@@ -133,11 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         out = Path(args.output)
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in judged)
-        if out.suffix == ".gz":
-            with gzip.open(out, "wt", encoding="utf-8") as f:
-                f.write(text)
-        else:
-            out.write_text(text, encoding="utf-8")
+        try:
+            if out.suffix == ".gz":
+                with gzip.open(out, "wt", encoding="utf-8") as f:
+                    f.write(text)
+            else:
+                out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"generations: cannot write {out}: {exc}", file=sys.stderr)
+            return 2
         print(f"generations: wrote {out}")
     return 0 if pairs else 1
 
