@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from veritas.cli import main
-from veritas.evaluation.compare import (bootstrap_mean_differences, compare_runs, interval95, load_run,
-                                        wilson_interval)
+from veritas.evaluation.compare import (CompareError, bootstrap_mean_differences, compare_runs, interval95,
+                                        load_run, wilson_interval)
 
 
 def make_run(folder, verdicts: dict[str, list[bool]], *, gz=False, language="en", samples=1, torn_tail=False,
@@ -179,7 +179,7 @@ def test_macro_over_selected_types_uses_only_those_types(tmp_path, capsys):
     assert sel["difference"] == 0.5 and sel["difference_95"] == pytest.approx([0.5, 0.5])
     assert sel["a_accuracy"] == pytest.approx(0.25) and sel["verdict"] == "improved"
     assert "macro_selected" not in compare_runs(a, b)
-    with pytest.raises(Exception, match="game_of_24"):
+    with pytest.raises(CompareError, match="game_of_24"):
         compare_runs(a, b, selected_types=["game_of_24"])
     # the CLI: a table row and a verdict line; a type not compared is refused with exit 2
     assert main(["eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b"),

@@ -147,6 +147,8 @@ def test_hostile_responses_never_raise_never_execute(task_type):
             v = registry.verify(task.task_type, resp, task.metadata)
             assert isinstance(v.correct, bool) and isinstance(v.reason, str)
             assert not v.reason.startswith("verifier error"), (task_type, resp[:40], v)
+            # a share of parts right is for wrong answers only, below a right answer's 1
+            assert v.partial is None or (not v.correct and 0 <= v.partial < 1), (task_type, resp[:40], v)
             if resp not in (task.answer,) and not resp.startswith(task.answer + "\n"):
                 assert not v.correct, (task_type, resp[:60])
     assert not os.path.exists("/tmp/veritas_pwned")

@@ -358,7 +358,9 @@ def compute_score(data_source=None, solution_str=None, ground_truth=None, extra_
         if verdict.correct:
             score = 1.0
         elif verdict.format_ok:
-            score = partial_credit * verdict.partial if partial_credit and verdict.partial is not None else 0.0
+            share = verdict.partial
+            # a share outside [0, 1) would let a wrong answer tie a right one: not trusted
+            score = partial_credit * share if partial_credit and share is not None and 0 <= share < 1 else 0.0
         else:
             score = -penalty
         return {
