@@ -101,11 +101,12 @@ def versions() -> dict:
 
 
 def run(args) -> int:
+    named_types = [t.strip() for t in args.task_types.split(",") if t.strip()] if args.task_types else None
     if args.compare:
         from veritas.evaluation.compare import compare
 
-        selected = [t.strip() for t in args.task_types.split(",") if t.strip()] if args.task_types else None
-        return compare(Path(args.compare[0]), Path(args.compare[1]), Path(args.json) if args.json else None, selected)
+        return compare(Path(args.compare[0]), Path(args.compare[1]), Path(args.json) if args.json else None,
+                       named_types)
     if args.json:
         print("eval: --json goes with --compare A B", file=sys.stderr)
         return 2
@@ -121,7 +122,7 @@ def run(args) -> int:
     from veritas.evaluation.backends import load_backend, pick_backend
     from veritas.evaluation.models import ModelResolutionError, resolve_model
 
-    task_types = [t.strip() for t in (args.task_types or ",".join(lgc_v2.task_types())).split(",") if t.strip()]
+    task_types = named_types if named_types is not None else list(lgc_v2.task_types())
     try:
         selection = heldout_selection(task_types, args.n_per_type, parse_level_range(args.difficulty), args.seed,
                                       args.language)

@@ -153,23 +153,26 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
                        "b": _accuracy([b["tasks"][k] for k in keys_by_type[t]]),
                        "difference": float(diffs[t].mean()), "difference_95": interval95(draws[t])}
         per_type[t]["verdict"] = verdict(per_type[t]["difference_95"])
+    def macro_over(names: list[str]) -> dict:
+        """The unweighted mean over ``names`` of each type's figures; its interval from the same
+        stratified draws."""
+        interval = interval95(np.mean([draws[t] for t in names], axis=0))
+        return {"tasks": sum(len(keys_by_type[t]) for t in names),
+                "a_accuracy": float(np.mean([per_type[t]["a"]["accuracy"] for t in names])),
+                "b_accuracy": float(np.mean([per_type[t]["b"]["accuracy"] for t in names])),
+                "difference": float(np.mean([per_type[t]["difference"] for t in names])),
+                "difference_95": interval, "verdict": verdict(interval)}
+
     n_tasks = sum(len(keys_by_type[t]) for t in types)
-    macro_draws = np.mean([draws[t] for t in types], axis=0)
     micro_draws = sum(len(keys_by_type[t]) * draws[t] for t in types) / n_tasks
     all_diffs = np.concatenate([diffs[t] for t in types])
-    macro_95 = interval95(macro_draws)
     selected = None
     if selected_types:
         unknown = sorted(set(selected_types) - set(types))
         if unknown:
             raise CompareError(f"selected type(s) {unknown} are not among the compared types {types}")
         chosen = sorted(set(selected_types))
-        selected_95 = interval95(np.mean([draws[t] for t in chosen], axis=0))
-        selected = {"type_names": chosen, "tasks": sum(len(keys_by_type[t]) for t in chosen),
-                    "a_accuracy": float(np.mean([per_type[t]["a"]["accuracy"] for t in chosen])),
-                    "b_accuracy": float(np.mean([per_type[t]["b"]["accuracy"] for t in chosen])),
-                    "difference": float(np.mean([per_type[t]["difference"] for t in chosen])),
-                    "difference_95": selected_95, "verdict": verdict(selected_95)}
+        selected = {"type_names": chosen, **macro_over(chosen)}
     overall = {tag: _accuracy([run["tasks"][k] for t in types for k in keys_by_type[t]]) for tag, run in (("a", a), ("b", b))}
     comparison = {
         "a": {k: a[k] for k in ("path", "samples_file", "model", "max_new_tokens")},
@@ -178,11 +181,7 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
                    "difference_interval": "paired bootstrap 95% (percentile), tasks resampled within each type",
                    "resamples": resamples, "seed": seed, "pairing": "task id, level, language"},
         "per_type": per_type,
-        "macro": {"types": len(types), "tasks": n_tasks,
-                  "a_accuracy": float(np.mean([per_type[t]["a"]["accuracy"] for t in types])),
-                  "b_accuracy": float(np.mean([per_type[t]["b"]["accuracy"] for t in types])),
-                  "difference": float(np.mean([per_type[t]["difference"] for t in types])),
-                  "difference_95": macro_95, "verdict": verdict(macro_95)},
+        "macro": {"types": len(types), **macro_over(types)},
         "micro": {"tasks": n_tasks, "difference": float(all_diffs.mean()), "difference_95": interval95(micro_draws),
                   "a_format_rate": overall["a"]["format_rate"], "b_format_rate": overall["b"]["format_rate"]},
     }
@@ -251,13 +250,15 @@ def markdown(comparison: dict) -> str:
                      f"| {_with_interval(v['b']['accuracy'], v['b']['wilson_95'])} "
                      f"| {_with_interval(v['difference'], v['difference_95'], signed=True)} "
                      f"| {_pct(v['a']['format_rate'])} → {_pct(v['b']['format_rate'])} |")
+    def macro_row(label: str, over: str, m: dict) -> str:
+        return (f"| **{label}** ({over}) | {m['tasks']} | {_pct(m['a_accuracy'])} | {_pct(m['b_accuracy'])} | "
+                f"{_with_interval(m['difference'], m['difference_95'], signed=True)} | |")
+
     mac, mic = comparison["macro"], comparison["micro"]
-    lines.append(f"| **macro** ({mac['types']} types) | {mac['tasks']} | {_pct(mac['a_accuracy'])} | "
-                 f"{_pct(mac['b_accuracy'])} | {_with_interval(mac['difference'], mac['difference_95'], signed=True)} | |")
+    lines.append(macro_row("macro", f"{mac['types']} types", mac))
     sel = comparison.get("macro_selected")
     if sel:
-        lines.append(f"| **macro, selected** ({', '.join(sel['type_names'])}) | {sel['tasks']} | {_pct(sel['a_accuracy'])} | "
-                     f"{_pct(sel['b_accuracy'])} | {_with_interval(sel['difference'], sel['difference_95'], signed=True)} | |")
+        lines.append(macro_row("macro, selected", ", ".join(sel["type_names"]), sel))
     lines.append(f"| all tasks (micro) | {mic['tasks']} | | | "
                  f"{_with_interval(mic['difference'], mic['difference_95'], signed=True)} | |")
     lines += ["", f"Accuracy: {m['accuracy_interval']}. B − A: {m['difference_interval']}, "
