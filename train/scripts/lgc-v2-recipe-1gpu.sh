@@ -100,13 +100,7 @@ config_get() { # CONFIG KEY... -> one line per key
 mapfile -t GRPO_VALUES < <(config_get "$GRPO_CONFIG" data.lgc_v2.task_types data.lgc_v2.difficulty_range data.max_response_length \
 	trainer.total_training_steps)
 mapfile -t SFT_VALUES < <(config_get "$SFT_CONFIG" trainer.total_training_steps data.train_batch_size)
-# the types GRPO trains on (weight > 0, as the dataset reads its weights): the comparisons with the
-# GRPO model add their macro, the one the learning target is stated over
-GRPO_TYPES="$("$PYTHON" -m veritas.verl_adapters.compose --config-path "$VERITAS_ROOT/train/config" \
-	--config-name "$GRPO_CONFIG" --trained-types 2>"$RECIPE_DIR/logs/compose.err")" ||
-	die "run config $GRPO_CONFIG: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
-[[ ${#GRPO_VALUES[@]} == 4 && ${#SFT_VALUES[@]} == 2 && -n "$GRPO_TYPES" ]] ||
-	die "could not read the recipe's settings from the run configs"
+[[ ${#GRPO_VALUES[@]} == 4 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
 TASK_TYPES="$(tr -d '[]" ' <<<"${GRPO_VALUES[0]}")"
 CONFIG_LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
 if [[ -z "$SFT_LEVELS" || -z "$EVAL_LEVELS" ]]; then
@@ -117,7 +111,7 @@ fi
 MAX_NEW_TOKENS="${GRPO_VALUES[2]}"
 GRPO_STEPS="${GRPO_VALUES[3]}"
 SFT_ROWS=$((SFT_VALUES[0] * SFT_VALUES[1]))
-log "recipe: types $TASK_TYPES; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG (difficulty_range $CONFIG_LEVELS, trains $GRPO_TYPES)"
+log "recipe: types $TASK_TYPES; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG (difficulty_range $CONFIG_LEVELS)"
 log "recipe: SFT data at levels $SFT_LEVELS (RECIPE_SFT_LEVELS), evaluations at levels $EVAL_LEVELS (RECIPE_EVAL_LEVELS)"
 log "recipe: evaluations of $RECIPE_N_EVAL held-out tasks per type, greedy, max_new_tokens $MAX_NEW_TOKENS"
 # What a stage done under RECIPE_DIR was made with: another recipe there would reuse its data and models
@@ -438,11 +432,19 @@ grpo_end_session() { # kill what is left of a killed process's session (the laun
 }
 
 stage_compare() {
-	local pair selected
+	local pair selected grpo_types
+	# the types GRPO trained on (weight > 0, as the dataset reads its weights): the comparisons with
+	# the GRPO model add their macro, the one the learning target is stated over.  Read here, not at
+	# every call's start: it imports the dataset (~2 s of each call's device time)
+	grpo_types="$("$PYTHON" -m veritas.verl_adapters.compose --config-path "$VERITAS_ROOT/train/config" \
+		--config-name "$GRPO_CONFIG" --trained-types 2>"$RECIPE_DIR/logs/compose.err")" ||
+		die "run config $GRPO_CONFIG: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
+	[[ -n "$grpo_types" ]] || die "run config $GRPO_CONFIG: GRPO trains no task type (every weight is 0)"
+	log "recipe: the comparisons with the GRPO model add the macro over the types it trained: $grpo_types"
 	for pair in "base sft" "sft grpo" "base grpo"; do
 		read -r a b <<<"$pair"
 		selected=()
-		[[ "$b" == grpo ]] && selected=(--task-types "$GRPO_TYPES")
+		[[ "$b" == grpo ]] && selected=(--task-types "$grpo_types")
 		"$PYTHON" -m veritas eval --compare "$EVAL_DIR/$a" "$EVAL_DIR/$b" --json "$RECIPE_OUT/compare-$a-$b.json" \
 			"${selected[@]}" | tee "$RECIPE_OUT/compare-$a-$b.md"
 	done
