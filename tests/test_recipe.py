@@ -94,9 +94,11 @@ def test_a_bad_level_setting_is_refused_naming_it_before_any_work(tmp_path, name
 
 FAKE_PYTHON = """#!/usr/bin/env bash
 # stands in for the recipe's Python: `-m veritas generate|eval` recorded in FAKE_CALLS (one line of
-# arguments each) and their outputs made; anything else runs in the real interpreter
+# arguments each) and their outputs made (with FAKE_HANG set, an evaluation hangs instead);
+# anything else runs in the real interpreter
 if [[ "${1:-} ${2:-}" == "-m veritas" && ( "$3" == generate || "$3" == eval ) ]]; then
     printf '%s\\n' "${*:3}" >> "$FAKE_CALLS"
+    [[ -z "${FAKE_HANG:-}" || "$3 $4" == "eval --compare" ]] || exec sleep 600
     out="" prev=""
     for arg in "$@"; do [[ "$prev" != --output ]] || out="$arg"; prev="$arg"; done
     if [[ "$3" == generate ]]; then
@@ -397,3 +399,36 @@ def test_a_bad_grpo_stop_value_is_refused_before_any_work(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == "error: RECIPE_GRPO_STOP=yes: must be 0 or 1"
     assert not (tmp_path / "recipe" / "stages").exists() or not any((tmp_path / "recipe" / "stages").iterdir())
+
+
+def test_a_hung_stage_is_stopped_at_the_call_budget_and_run_again_by_the_next_call(tmp_path):
+    """A foreground stage that never ends (here the base model's evaluation) is stopped when the
+    call's budget runs out, less the margin for copying outputs: the call returns in time with one
+    clear error, the stage is not marked done, and the next call runs it again."""
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    calls = tmp_path / "calls"
+    stages = tmp_path / "recipe" / "stages"
+    stages.mkdir(parents=True)
+    for stage in ("model", "data", "sft", "grpo"):
+        (stages / stage).write_text("1\t\n")
+    budget = 15  # the margin is a fifth of it: 3 s
+    env = {**_env(tmp_path), "PYTHON": str(fake), "REAL_PYTHON": PYTHON, "FAKE_CALLS": str(calls),
+           "RECIPE_BUDGET_S": str(budget)}
+    started = time.monotonic()
+    hung = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env={**env, "FAKE_HANG": "1"}, capture_output=True,
+                          text=True, timeout=120)
+    took = time.monotonic() - started
+    assert hung.returncode == 1
+    last = hung.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: stopped: ") and f"RECIPE_BUDGET_S={budget}" in last, hung.stderr[-3000:]
+    assert "run again to start it again" in last and "logs/eval-base.log" in last
+    assert took < budget + 5  # the recipe's own start-up is inside the budget
+    assert not (stages / "eval-base").exists()
+    assert [line.split()[0] for line in calls.read_text().splitlines()] == ["eval"]
+
+    again = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env={**env, "RECIPE_BUDGET_S": "540"},
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (stages / "eval-base").exists() and "recipe: stage eval-base" in again.stderr and "recipe: done" in again.stderr

@@ -10,7 +10,9 @@
 # machine: each call runs the stages not done yet while they fit in RECIPE_BUDGET_S seconds
 # (default 540: a command of the GPU tool may run 10 minutes), marks each finished stage under
 # RECIPE_DIR (default /tmp/veritas-recipe; a rerun continues where the last call stopped) and
-# ends with `recipe: done` or `... run again to continue`.  GRPO is one process across calls: it
+# ends with `recipe: done` or `... run again to continue`; a stage still running when the budget
+# (less 20 s for copying outputs) runs out is stopped, and the call fails naming it (the next call
+# starts it again; SFT resumes from its latest checkpoint).  GRPO is one process across calls: it
 # starts in its own session (setsid: the GPU tool leaves it running when the command returns, until
 # the machine goes back), each call waits for it while its budget lasts, and if it is killed all
 # the same the next call starts it again, resuming from its latest checkpoint.
@@ -146,6 +148,22 @@ fits() { # ESTIMATE_S
 	local left=$((RECIPE_BUDGET_S - (SECONDS - CALL_START)))
 	[[ "$RAN_ANY" == 0 || "$1" -le "$left" ]]
 }
+# A call's foreground commands end with its budget, less a margin for copying the outputs (20 s, a
+# fifth of a small budget): a stage that hangs (a stuck vLLM, a rendezvous that never forms) cannot
+# take the call past the GPU tool's command limit, and the call returns in time for its logs and
+# results to come back.  --foreground keeps the command in the call's process group (Ctrl-C and a
+# kill of the group reach it as before); TERM goes to the command itself (torchrun passes it to its
+# workers), KILL 10 s later.
+OUTPUT_MARGIN_S=$((RECIPE_BUDGET_S / 5 < 20 ? RECIPE_BUDGET_S / 5 : 20))
+bounded() { # CMD...: status 124 (137: killed) when stopped at the budget; BOUNDED_S: the limit it had
+	BOUNDED_S=$((RECIPE_BUDGET_S - OUTPUT_MARGIN_S - (SECONDS - CALL_START)))
+	((BOUNDED_S >= 1)) || BOUNDED_S=1
+	BOUNDED_START=$SECONDS
+	timeout --foreground --kill-after=10 "$BOUNDED_S" "$@"
+}
+out_of_budget() { # STATUS: whether the last bounded command was stopped at the budget
+	[[ "$1" == 124 || "$1" == 137 ]] && ((SECONDS - BOUNDED_START >= BOUNDED_S))
+}
 
 evaluate() { # NAME MODEL (a model directory or a verl experiment: its latest step)
 	local dir="$EVAL_DIR/$1"
@@ -164,12 +182,16 @@ run_logged() { # LOG CMD... : the command's output to LOG (and its tail on failu
 	local logfile="$1" rc=0
 	shift
 	printf '+ %s\n' "$*" >&2
-	"$@" >"$logfile" 2>&1 || rc=$?
+	bounded "$@" >"$logfile" 2>&1 || rc=$?
 	cp -- "$logfile" "$RECIPE_OUT/" 2>/dev/null || true
 	if [[ "$rc" != 0 ]]; then
 		tail -n 30 -- "$logfile" >&2
+		out_of_budget "$rc" && die "$(stopped_at_budget "$*") — full log: $logfile"
 		die "failed (exit $rc): $* — full log: $logfile"
 	fi
+}
+stopped_at_budget() { # WHAT
+	echo "stopped: $1 had not ended when this call's budget ran out (RECIPE_BUDGET_S=$RECIPE_BUDGET_S, $BOUNDED_S s left for it); the stage is not done: run again to start it again"
 }
 
 # ---- the stages
@@ -212,10 +234,15 @@ stage_sft() {
 	launch_cmd lgc-v2-SFT-trainer.sh "$SFT_CONFIG" recipe-sft metrics-sft.jsonl MODEL_PATH="$MODEL_DIR" \
 		TRAIN_DATA="$DATA_DIR/sft-train.parquet" VAL_DATA="$DATA_DIR/sft-val.parquet"
 	printf '+ %s\n' "${LAUNCH_CMD[*]}" >&2
-	"${LAUNCH_CMD[@]}" >"$RECIPE_DIR/logs/sft.log" 2>&1 || rc=$?
+	bounded "${LAUNCH_CMD[@]}" >"$RECIPE_DIR/logs/sft.log" 2>&1 || rc=$?
 	keep_run_outputs sft
 	[[ -z "$base_eval_pid" ]] || wait "$base_eval_pid" || log "recipe: the base model's evaluation failed (rerun: stage eval-base)"
-	[[ "$rc" == 0 ]] || { tail -n 30 "$RECIPE_DIR/logs/sft.log" >&2; die "SFT failed (exit $rc): $RECIPE_DIR/logs/sft.log"; }
+	if [[ "$rc" != 0 ]]; then
+		tail -n 30 "$RECIPE_DIR/logs/sft.log" >&2
+		# a rerun resumes SFT from its latest checkpoint (verl's trainer.resume_mode=auto)
+		out_of_budget "$rc" && die "$(stopped_at_budget SFT): $RECIPE_DIR/logs/sft.log"
+		die "SFT failed (exit $rc): $RECIPE_DIR/logs/sft.log"
+	fi
 	[[ "$DRY_RUN" == 1 ]] || sft_model >/dev/null
 }
 
