@@ -112,6 +112,19 @@ exec "$REAL_PYTHON" "$@"
 """
 
 
+def _with_fake_python(tmp_path: Path, done: tuple) -> tuple[dict, Path, Path]:
+    """(env, calls file, stages dir) of a recipe run with FAKE_PYTHON, the stages `done` marked done."""
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    calls = tmp_path / "calls"
+    stages = tmp_path / "recipe" / "stages"
+    stages.mkdir(parents=True)
+    for stage in done:
+        (stages / stage).write_text("1\t\n")
+    return {**_env(tmp_path), "PYTHON": str(fake), "REAL_PYTHON": PYTHON, "FAKE_CALLS": str(calls)}, calls, stages
+
+
 @pytest.mark.parametrize("config,levels,sft,evaluated", [
     ("grpo-smollm2-135m-1gpu-levels-fixed", {"RECIPE_SFT_LEVELS": "1-3", "RECIPE_EVAL_LEVELS": "1-5"}, "1-3", "1-5"),
     ("grpo-smollm2-135m-1gpu-levels-fixed", {}, "1-5", "1-5"),  # the default: the GRPO config's difficulty_range
@@ -121,16 +134,8 @@ def test_the_level_settings_reach_the_data_and_every_evaluation(tmp_path, config
     """With `veritas generate` and `veritas eval` stood in for (the stages before and after them
     marked done): the SFT data gets RECIPE_SFT_LEVELS, the base, SFT and GRPO evaluations
     RECIPE_EVAL_LEVELS; a later call with other levels in the same RECIPE_DIR is refused."""
-    fake = tmp_path / "python"
-    fake.write_text(FAKE_PYTHON)
-    fake.chmod(0o755)
-    calls = tmp_path / "calls"
-    stages = tmp_path / "recipe" / "stages"
-    stages.mkdir(parents=True)
-    for stage in ("model", "sft", "grpo"):
-        (stages / stage).write_text("1\t\n")
-    env = {**_env(tmp_path), "PYTHON": str(fake), "REAL_PYTHON": PYTHON, "FAKE_CALLS": str(calls),
-           "RECIPE_GRPO_CONFIG": config, **levels}
+    env, calls, stages = _with_fake_python(tmp_path, ("model", "sft", "grpo"))
+    env = {**env, "RECIPE_GRPO_CONFIG": config, **levels}
     proc = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "recipe: done" in proc.stderr
@@ -405,17 +410,9 @@ def test_a_hung_stage_is_stopped_at_the_call_budget_and_run_again_by_the_next_ca
     """A foreground stage that never ends (here the base model's evaluation) is stopped when the
     call's budget runs out, less the margin for copying outputs: the call returns in time with one
     clear error, the stage is not marked done, and the next call runs it again."""
-    fake = tmp_path / "python"
-    fake.write_text(FAKE_PYTHON)
-    fake.chmod(0o755)
-    calls = tmp_path / "calls"
-    stages = tmp_path / "recipe" / "stages"
-    stages.mkdir(parents=True)
-    for stage in ("model", "data", "sft", "grpo"):
-        (stages / stage).write_text("1\t\n")
+    env, calls, stages = _with_fake_python(tmp_path, ("model", "data", "sft", "grpo"))
     budget = 15  # the margin is a fifth of it: 3 s
-    env = {**_env(tmp_path), "PYTHON": str(fake), "REAL_PYTHON": PYTHON, "FAKE_CALLS": str(calls),
-           "RECIPE_BUDGET_S": str(budget)}
+    env["RECIPE_BUDGET_S"] = str(budget)
     started = time.monotonic()
     hung = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env={**env, "FAKE_HANG": "1"}, capture_output=True,
                           text=True, timeout=120)
