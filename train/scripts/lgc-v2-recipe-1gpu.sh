@@ -11,8 +11,8 @@
 # (default 540: a command of the GPU tool may run 10 minutes), marks each finished stage under
 # RECIPE_DIR (default /tmp/veritas-recipe; a rerun continues where the last call stopped) and
 # ends with `recipe: done` or `... run again to continue`; a stage still running when the budget
-# (less 20 s for copying outputs) runs out is stopped, and the call fails naming it (the next call
-# starts it again; SFT resumes from its latest checkpoint).  GRPO is one process across calls: it
+# runs out is stopped, and the call fails naming it (the next call starts it again; SFT resumes
+# from its latest checkpoint).  GRPO is one process across calls: it
 # starts in its own session (setsid: the GPU tool leaves it running when the command returns, until
 # the machine goes back), each call waits for it while its budget lasts, and if it is killed all
 # the same the next call starts it again, resuming from its latest checkpoint.
@@ -148,15 +148,14 @@ fits() { # ESTIMATE_S
 	local left=$((RECIPE_BUDGET_S - (SECONDS - CALL_START)))
 	[[ "$RAN_ANY" == 0 || "$1" -le "$left" ]]
 }
-# A call's foreground commands end with its budget, less a margin for copying the outputs (20 s, a
-# fifth of a small budget): a stage that hangs (a stuck vLLM, a rendezvous that never forms) cannot
-# take the call past the GPU tool's command limit, and the call returns in time for its logs and
-# results to come back.  --foreground keeps the command in the call's process group (Ctrl-C and a
-# kill of the group reach it as before); TERM goes to the command itself (torchrun passes it to its
-# workers), KILL 10 s later.
-OUTPUT_MARGIN_S=$((RECIPE_BUDGET_S / 5 < 20 ? RECIPE_BUDGET_S / 5 : 20))
+# A call's foreground commands end with its budget: a stage that hangs (a stuck vLLM, a rendezvous
+# that never forms) cannot take the call past the GPU tool's command limit, and the call returns
+# in time for its logs and results to come back (copying them takes a second or two; the caller's
+# budget leaves room for packing them).  --foreground keeps the command in the call's process group
+# (Ctrl-C and a kill of the group reach it as before); TERM goes to the command itself (torchrun
+# passes it to its workers), KILL 10 s later.
 bounded() { # CMD...: status 124 (137: killed) when stopped at the budget; BOUNDED_S: the limit it had
-	BOUNDED_S=$((RECIPE_BUDGET_S - OUTPUT_MARGIN_S - (SECONDS - CALL_START)))
+	BOUNDED_S=$((RECIPE_BUDGET_S - (SECONDS - CALL_START)))
 	((BOUNDED_S >= 1)) || BOUNDED_S=1
 	BOUNDED_START=$SECONDS
 	timeout --foreground --kill-after=10 "$BOUNDED_S" "$@"
