@@ -421,7 +421,7 @@ def test_a_hung_stage_is_stopped_at_the_call_budget_and_run_again_by_the_next_ca
     last = hung.stderr.strip().splitlines()[-1]
     assert last.startswith("error: stopped: ") and f"RECIPE_BUDGET_S={budget}" in last, hung.stderr[-3000:]
     assert "run again to start it again" in last and "logs/eval-base.log" in last
-    assert took < budget + 3  # the recipe's own start-up is inside the budget; a second to stop and report
+    assert took < budget + 45  # the evaluation would hang for 600 s (start-up before the budget counts: a few s)
     assert not (stages / "eval-base").exists()
     assert [line.split()[0] for line in calls.read_text().splitlines()] == ["eval"]
 
