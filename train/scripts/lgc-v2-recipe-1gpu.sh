@@ -157,11 +157,16 @@ fits() { # ESTIMATE_S
 bounded() { # CMD...: status 124 (137: killed) when stopped at the budget; BOUNDED_S: the limit it had
 	BOUNDED_S=$((RECIPE_BUDGET_S - (SECONDS - CALL_START)))
 	((BOUNDED_S >= 1)) || BOUNDED_S=1
-	BOUNDED_START=$SECONDS
 	timeout --foreground --kill-after=10 "$BOUNDED_S" "$@"
 }
-out_of_budget() { # STATUS: whether the last bounded command was stopped at the budget
-	[[ "$1" == 124 || "$1" == 137 ]] && ((SECONDS - BOUNDED_START >= BOUNDED_S))
+# STATUS WHAT LOG: a bounded command's failure as one error after its log's tail (stopped at the
+# budget: timeout's status once the call's budget is spent)
+stage_failed() {
+	tail -n 30 -- "$3" >&2
+	if [[ "$1" == 124 || "$1" == 137 ]] && ((SECONDS - CALL_START >= RECIPE_BUDGET_S)); then
+		die "stopped: $2 had not ended when this call's budget ran out (RECIPE_BUDGET_S=$RECIPE_BUDGET_S, $BOUNDED_S s left for it); the stage is not done: run again to start it again — full log: $3"
+	fi
+	die "failed (exit $1): $2 — full log: $3"
 }
 
 evaluate() { # NAME MODEL (a model directory or a verl experiment: its latest step)
@@ -183,14 +188,7 @@ run_logged() { # LOG CMD... : the command's output to LOG (and its tail on failu
 	printf '+ %s\n' "$*" >&2
 	bounded "$@" >"$logfile" 2>&1 || rc=$?
 	cp -- "$logfile" "$RECIPE_OUT/" 2>/dev/null || true
-	if [[ "$rc" != 0 ]]; then
-		tail -n 30 -- "$logfile" >&2
-		out_of_budget "$rc" && die "$(stopped_at_budget "$*") — full log: $logfile"
-		die "failed (exit $rc): $* — full log: $logfile"
-	fi
-}
-stopped_at_budget() { # WHAT
-	echo "stopped: $1 had not ended when this call's budget ran out (RECIPE_BUDGET_S=$RECIPE_BUDGET_S, $BOUNDED_S s left for it); the stage is not done: run again to start it again"
+	[[ "$rc" == 0 ]] || stage_failed "$rc" "$*" "$logfile"
 }
 
 # ---- the stages
@@ -236,12 +234,8 @@ stage_sft() {
 	bounded "${LAUNCH_CMD[@]}" >"$RECIPE_DIR/logs/sft.log" 2>&1 || rc=$?
 	keep_run_outputs sft
 	[[ -z "$base_eval_pid" ]] || wait "$base_eval_pid" || log "recipe: the base model's evaluation failed (rerun: stage eval-base)"
-	if [[ "$rc" != 0 ]]; then
-		tail -n 30 "$RECIPE_DIR/logs/sft.log" >&2
-		# a rerun resumes SFT from its latest checkpoint (verl's trainer.resume_mode=auto)
-		out_of_budget "$rc" && die "$(stopped_at_budget SFT): $RECIPE_DIR/logs/sft.log"
-		die "SFT failed (exit $rc): $RECIPE_DIR/logs/sft.log"
-	fi
+	# stopped at the budget, a rerun resumes SFT from its latest checkpoint (trainer.resume_mode=auto)
+	[[ "$rc" == 0 ]] || stage_failed "$rc" SFT "$RECIPE_DIR/logs/sft.log"
 	[[ "$DRY_RUN" == 1 ]] || sft_model >/dev/null
 }
 
