@@ -304,6 +304,49 @@ def test_grpo_is_one_process_across_calls(tmp_path):
         run.cleanup()
 
 
+@pytest.mark.parametrize("budget", [200, 5])
+def test_the_sft_evaluation_runs_beside_grpos_start_up_or_after_grpo(tmp_path, budget):
+    """eval-sft runs in the call that launches GRPO, right after the launch, while GRPO starts (its
+    minute comes off the GPU time).  When what is left of that call is less than its estimate, it
+    waits until GRPO has ended and runs as a stage of its own; either way it runs once."""
+    run = _AtGrpo(tmp_path, RECIPE_BUDGET_S=str(budget))
+    (run.stages / "eval-sft").unlink()
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    calls = tmp_path / "calls"
+    run.env.update(PYTHON=str(fake), REAL_PYTHON=PYTHON, FAKE_CALLS=str(calls))
+    run.hold.touch()  # GRPO runs its steps at once
+    try:
+        outputs = []
+        for _ in range(6):
+            proc = run.call()
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            outputs.append(proc.stderr)
+            if "recipe: done" in proc.stderr:
+                break
+        assert "recipe: done" in outputs[-1]
+        first = outputs[0]
+        sft_evals = [line for line in calls.read_text().splitlines()
+                     if line.startswith("eval ") and line.endswith("/sft")]
+        assert len(sft_evals) == 1
+        seconds, note = (run.stages / "eval-sft").read_text().rstrip("\n").split("\t")
+        if budget == 200:
+            assert first.index("+ setsid ") < first.index("recipe: stage eval-sft, beside GRPO's start-up") \
+                < first.index("recipe: stage eval-sft done") < first.index("recipe: stage grpo done")
+            assert note == "beside grpo's start-up" and len(outputs) == 1
+        else:
+            assert "recipe: the SFT model's evaluation (~120 s) does not fit beside GRPO's start-up in this call" in first
+            assert "recipe: stage eval-sft done" not in first and note == ""
+            ran = next(out for out in outputs if "recipe: stage eval-sft done" in out)
+            assert ran.index("recipe: stage eval-sft\n") < ran.index("recipe: stage eval-sft done")
+        table = (tmp_path / "out" / "stages.tsv").read_text().splitlines()
+        assert [row.split("\t")[0] for row in table[1:]] == \
+            ["model", "data", "sft", "eval-base", "grpo", "eval-sft", "eval-grpo", "compare"]
+    finally:
+        run.cleanup()
+
+
 def test_grpo_killed_between_calls_is_started_again_from_its_latest_checkpoint(tmp_path):
     """A process gone without an exit status (killed) is started again by the next call, which first
     kills what is left of its session (here the launcher, when only its parent was killed); verl

@@ -6,7 +6,7 @@
 #   train/scripts/lgc-v2-recipe-1gpu.sh [--dry-run]
 #
 # Stages, in order: model, data, sft (the base model's evaluation runs beside it), eval-base,
-# eval-sft, grpo, eval-grpo, compare.  Send the same command again and again to one warm GPU
+# grpo (the SFT model's evaluation runs beside its start-up), eval-sft, eval-grpo, compare.  Send the same command again and again to one warm GPU
 # machine: each call runs the stages not done yet while they fit in RECIPE_BUDGET_S seconds
 # (default 540: a command of the GPU tool may run 10 minutes), marks each finished stage under
 # RECIPE_DIR (default /tmp/veritas-recipe; a rerun continues where the last call stopped) and
@@ -135,6 +135,7 @@ mark_done() { # STAGE SECONDS [NOTE]
 	write_stage_table
 }
 write_stage_table() {
+	local stage # not the caller's: run_stage marks its own stage after a stage that marks another
 	{
 		printf 'stage\tseconds\tnote\n'
 		for stage in "${STAGES[@]}"; do
@@ -303,6 +304,7 @@ grpo_detached() { # CHECKPOINT_STEP
 	if ! grpo_read_pid; then
 		grpo_start "$1"
 		started_here=1
+		eval_sft_beside_grpo
 	elif [[ "$(grpo_status)" == running ]]; then
 		log "recipe: GRPO (pid $GRPO_PID, from step $GRPO_FROM) is running; this call waits for it"
 	fi
@@ -342,6 +344,29 @@ grpo_detached() { # CHECKPOINT_STEP
 		grpo_start "$step"
 		started_here=1
 	done
+}
+
+# The SFT model's evaluation while GRPO starts: GRPO's vLLM takes its share of the GPU only after
+# Ray, the datasets and the actor and reference models (~150 s after the launch in the fourth run,
+# docs/performance.md), and the evaluation (~60 s, RECIPE_EVAL_GPU_MEMORY of the card) has ended
+# by then, so its minute comes off the recipe's GPU time.  Only right
+# after a launch in this call, and only if it fits in what is left of the call: beside a running
+# GRPO the card has no room for a third model's share.  Otherwise, or if it fails, eval-sft runs as
+# its own stage after GRPO.
+eval_sft_beside_grpo() {
+	is_done eval-sft && return 0
+	local t0=$SECONDS left=$((RECIPE_BUDGET_S - (SECONDS - CALL_START))) need="${ESTIMATE_S[eval-sft]}"
+	if ((left < need)); then
+		log "recipe: the SFT model's evaluation (~$need s) does not fit beside GRPO's start-up in this call ($left s left); it runs after GRPO"
+		return 0
+	fi
+	log "recipe: stage eval-sft, beside GRPO's start-up"
+	# a subshell: a failure (stage_failed dies) ends the evaluation, not the call
+	if (evaluate sft "$CHECKPOINT_ROOT/recipe-sft"); then
+		mark_done eval-sft $((SECONDS - t0)) "beside grpo's start-up"
+	else
+		log "recipe: the SFT model's evaluation failed beside GRPO's start-up; it runs again after GRPO (stage eval-sft)"
+	fi
 }
 
 # RECIPE_GRPO_STOP=1: the stage ends at GRPO's latest checkpoint (what eval-grpo evaluates); a
@@ -470,8 +495,10 @@ stage_compare() {
 	done
 }
 
-STAGES=(model data sft eval-base eval-sft grpo eval-grpo compare)
-# grpo: starting it (it runs on across calls; a call waits for it what is left of its budget)
+# eval-sft: normally done beside GRPO's start-up (eval_sft_beside_grpo); as a stage of its own only
+# when it did not fit or failed there.  grpo: starting it (it runs on across calls; a call waits for
+# it what is left of its budget)
+STAGES=(model data sft eval-base grpo eval-sft eval-grpo compare)
 declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [eval-sft]=120 [grpo]=15 [eval-grpo]=120 [compare]=30)
 
 run_stage() { # STAGE
