@@ -111,8 +111,26 @@ def shown_env(out: str) -> dict[str, str]:
     return env
 
 
+_IMAGE_KERNELS: list[Path] = []
+
+
+def image_kernels() -> str:
+    """A site folder with the Docker image's attention kernel as the launcher's check sees it
+    (flash-attn-4's distribution record and an empty flash_attn.cute): the seed config asks for it."""
+    if not _IMAGE_KERNELS:
+        import atexit
+        import shutil
+        import tempfile
+
+        root = Path(tempfile.mkdtemp(prefix="image-kernels-"))
+        atexit.register(shutil.rmtree, root, True)
+        _IMAGE_KERNELS.append(fake_site(root, "flash-attn-4", "4.0.0b36", ["flash_attn", "flash_attn.cute"]))
+    return str(_IMAGE_KERNELS[0])
+
+
 def gpu_env(model_dir, **extra):
-    return {"GPU_COUNT": "4", "MODEL_PATH": model_dir, **extra}
+    """A GPU host as the Docker image makes it: 4 GPUs and flash-attn-4 (PYTHONPATH in extra wins)."""
+    return {"GPU_COUNT": "4", "MODEL_PATH": model_dir, "PYTHONPATH": image_kernels(), **extra}
 
 
 # ------------------------------------------------------------------ dry runs (verl's own configs)
@@ -166,9 +184,14 @@ def test_dry_run_defaults_knobs_and_trailing_overrides(tmp_path, model_dir):
     # the run config's settings, resolved
     for pattern in (r"^    'n': 8$", r"^  train_batch_size: 64$", r"^    ppo_mini_batch_size: 16$", r"^      lr: 1\.0e-06$",
                     r"^    kl_loss_coef: 0\.001$", r"^  total_training_steps: 500$", r"^  logger:\n  - console\n  - wandb$",
-                    r"^  use_kl_in_reward: false$", r"^      attn_implementation: sdpa$"):
+                    r"^  use_kl_in_reward: false$", r"^      attn_implementation: flash_attention_4$"):
         assert re.search(pattern, out, re.M), pattern
-    assert "attention: sdpa (use_remove_padding=False)" in err
+    assert "attention: flash_attention_4 (use_remove_padding=True)" in err
+    # the kernel the file asks for is checked before any GPU time: installed, verl's processes get
+    # its module; missing, a dry run notes it (a real run stops there)
+    missing = "dry run: actor_rollout_ref.model.override_config.attn_implementation: " in err
+    assert missing == ("a real run on this host stops here" in err)
+    assert missing != ("veritas.verl_ext.flash_attn4" in shown_env(out)["VERL_USE_EXTERNAL_MODULES"])
     assert shown_env(out)["VLLM_USE_FLASHINFER_SAMPLER"] == "0"
     assert "Ray: joining the cluster at ray://10.1.2.3:10001" in err
     # a dry run writes nothing
@@ -192,7 +215,8 @@ def test_dry_run_without_gpu_and_with_parquet_data(tmp_path, model_dir, rl_parqu
     assert re.search(r"^  total_training_steps: null$", out, re.M)
     # never the CPU platform; the seed config's trainer module only
     assert "cpu_platform" not in out + err and "training on CPU" not in err
-    assert shown_env(out)["VERL_USE_EXTERNAL_MODULES"] == "veritas.verl_ext.type_metrics_trainer"
+    # (and flash-attn-4's module where that kernel is installed)
+    assert shown_env(out)["VERL_USE_EXTERNAL_MODULES"].split(",")[0] == "veritas.verl_ext.type_metrics_trainer"
     assert not any(a.startswith("+ray_kwargs") for a in args)  # no RAY_ADDRESS: Ray starts locally
 
 
@@ -210,11 +234,13 @@ def test_dry_run_for_two_nodes_joining_a_ray_cluster(tmp_path, model_dir):
     args = command_line(out)[5:]
     env = "+ray_kwargs.ray_init.runtime_env.env_vars."
     for expected in ("trainer.nnodes=2", "trainer.n_gpus_per_node=8", "+ray_kwargs.ray_init.address='ray://10.0.0.1:10001'",
-                     f"{env}VERL_USE_EXTERNAL_MODULES='veritas.verl_ext.type_metrics_trainer'",
                      f"{env}NCCL_NVLS_ENABLE='0'", f"{env}TORCH_SYMM_MEM_DISABLE_MULTICAST='1'",
                      f"{env}NVSHMEM_DISABLE_NVLS='1'", f"{env}WANDB_MODE='disabled'",
                      f"trainer.default_local_dir={tmp_path}/checkpoints/grpo16"):
         assert expected in args, expected
+    # (and flash-attn-4's module where that kernel is installed)
+    assert any(re.fullmatch(rf"{re.escape(env)}VERL_USE_EXTERNAL_MODULES='veritas\.verl_ext\.type_metrics_trainer"
+                            r"(,veritas\.verl_ext\.flash_attn4)?'", a) for a in args)
     assert re.search(r"^  nnodes: 2$", out, re.M) and re.search(r"^  n_gpus_per_node: 8$", out, re.M)
     assert re.search(r"^        NCCL_NVLS_ENABLE: '0'$", out, re.M)
     assert "experiment grpo16: resumes from step 2" in err
@@ -467,6 +493,10 @@ def test_attention_kernel_is_recognised_by_its_distribution(tmp_path, model_dir)
     assert_fails(run_launcher(tmp_path, *fa2, **gpu_env(model_dir, PYTHONPATH=site)),
                  "actor_rollout_ref.model.override_config.attn_implementation: attn_implementation=flash_attention_2 "
                  "needs the flash-attn distribution")
+    if importlib.util.find_spec("flash_attn") is None:  # this Python has no kernel: the seed config stops
+        assert_fails(run_launcher(tmp_path, **gpu_env(model_dir, PYTHONPATH="")),
+                     "actor_rollout_ref.model.override_config.attn_implementation: attn_implementation=flash_attention_4 "
+                     "needs the flash-attn-4 distribution")
     site2 = fake_site(tmp_path / "fa2", "flash-attn", "2.8.3", ["flash_attn"])
     rc, out, err = run_launcher(tmp_path, *fa2, **gpu_env(model_dir, PYTHONPATH=site2, RESUME="1"))
     assert "attention: flash_attention_2 (use_remove_padding=True)" in err

@@ -43,10 +43,27 @@ CONFIGS = {
 # environment-variable defaults composed.  (Outside the composed config: the command selects
 # the file with --config-path/--config-name, the auto-named experiment ends in the config's name
 # instead of batch_size-...-lr-..., and GRPO no longer switches to flash_attention_2 by itself
-# when flash_attn imports: the config says sdpa, an override or another config says otherwise.)
+# when flash_attn imports: the config names the kernel, an override or another config another.)
 INTENDED_DIFFERENCES: dict[str, dict[str, tuple]] = {name: {} for name in BEFORE}
 # GRPO runs our registered v1 trainer: verl's sync trainer plus per-type metrics every step
 INTENDED_DIFFERENCES["grpo-qwen3-4b-instruct-8gpu"] = {"trainer.v1.trainer_mode": ("sync", "veritas_sync")}
+# The throughput blocks: padding-free flash-attn-4 with fused kernels and token-budget
+# micro-batches instead of the seed's padded sdpa (docs/performance.md, workload (b)); nothing
+# that changes what is learnt
+INTENDED_DIFFERENCES["sft-qwen3guard-gen-8b-8gpu"].update({
+    "model.override_config.attn_implementation": ("sdpa", "flash_attention_4"),
+    "model.use_remove_padding": (False, True), "model.use_fused_kernels": (False, True),
+    "data.use_dynamic_bsz": (False, True),
+})
+INTENDED_DIFFERENCES["grpo-qwen3-4b-instruct-8gpu"].update({
+    "actor_rollout_ref.model.override_config.attn_implementation": ("sdpa", "flash_attention_4"),
+    **{f"actor_rollout_ref.{part}.{key}": (False, True) for part in ("model", "actor")
+       for key in ("use_remove_padding", "use_fused_kernels")},
+    "actor_rollout_ref.actor.use_dynamic_bsz": (False, True),
+    "critic.use_dynamic_bsz": (False, True),  # verl's critic follows the actor's setting (GRPO has none)
+    **{f"actor_rollout_ref.{part}.log_prob_use_dynamic_bsz": (False, True) for part in ("ref", "rollout")},
+    **{f"actor_rollout_ref.{part}.log_prob_max_token_len_per_gpu": (16384, 32768) for part in ("ref", "rollout")},
+})
 
 
 def _clean_env(tmp_path):
