@@ -31,6 +31,8 @@ EXPECTED = {
     "train_by_type/dyck_language2/response_length_mean": 214 / 6,
     "train_by_type/dyck_language2/truncation_rate": 1 / 6,
     "train_by_type/dyck_language2/zero_variance_group_share": 1.0,
+    "train_by_type/dyck_language2/pass_at_n": 0.5,  # g1 (3 of 3 right), not g2 (none)
+    "train_by_type/dyck_language2/majority_right_share": 0.5,
     "train_by_type/dyck_language2/level_mean": 4.0,
     "train_by_type/dyck_language2/level_min": 3.0,
     "train_by_type/dyck_language2/level_max": 5.0,
@@ -41,6 +43,8 @@ EXPECTED = {
     "train_by_type/game_of_24/response_length_mean": 16.0,
     "train_by_type/game_of_24/truncation_rate": 0.0,
     "train_by_type/game_of_24/zero_variance_group_share": 0.0,
+    "train_by_type/game_of_24/pass_at_n": 1.0,  # g3: 1 of 3 right, a minority
+    "train_by_type/game_of_24/majority_right_share": 0.0,
     "train_by_type/game_of_24/level_mean": 2.0,
     "train_by_type/game_of_24/level_min": 2.0,
     "train_by_type/game_of_24/level_max": 2.0,
@@ -90,12 +94,28 @@ def test_hostile_columns_leave_metrics_out_instead_of_raising(broken):
 
 def test_hostile_columns_drop_exactly_their_metrics():
     got = per_type_metrics(**{**STEP, "accs": [None] * 9, "levels": [1, 2], "max_response_length": None})
-    assert not any(k.endswith(("/accuracy", "/truncation_rate", "/level_mean", "/level_min", "/level_max")) for k in got)
+    assert not any(k.endswith(("/accuracy", "/truncation_rate", "/level_mean", "/level_min", "/level_max", "/pass_at_n",
+                               "/majority_right_share")) for k in got)
     assert got["train_by_type/game_of_24/format_rate"] == pytest.approx(2 / 3)
     # a True score counts as 1.0; the unhashable uids join no group
     got = per_type_metrics(**{**STEP, "scores": [True] * 9, "uids": [[1]] * 9})
     assert got["train_by_type/game_of_24/reward_mean"] == 1.0
-    assert not any("zero_variance" in k for k in got)
+    assert not any("zero_variance" in k or "pass_at_n" in k or "majority" in k for k in got)
+
+
+def test_right_answer_counts_per_group_read_acc_not_the_shaped_reward():
+    """Partial credit spreads the rewards of a group of wrong answers (no zero-variance group), but
+    no answer is right; exactly half right is no majority, five of eight is."""
+    bool_ = "lgc-v2/boolean_expressions"
+    got = per_type_metrics(
+        data_sources=[bool_] * 24, scores=[0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4] + [1, 0] * 4 + [1] * 5 + [0] * 3,
+        accs=[0] * 8 + [1, 0] * 4 + [1] * 5 + [0] * 3, format_oks=None, response_lengths=None,
+        max_response_length=None, uids=["a"] * 8 + ["b"] * 8 + ["c"] * 8, levels=None,
+    )
+    key = "train_by_type/boolean_expressions/"
+    assert got[key + "zero_variance_group_share"] == 0.0
+    assert got[key + "pass_at_n"] == pytest.approx(2 / 3)  # b and c
+    assert got[key + "majority_right_share"] == pytest.approx(1 / 3)  # c only: b has 4 of 8
 
 
 def test_empty_and_unknown_sources():

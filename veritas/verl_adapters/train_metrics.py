@@ -11,11 +11,17 @@ Keys (``<type>`` is the data_source without its ``lgc-v2/`` prefix)::
     train_by_type/<type>/response_length_mean       tokens
     train_by_type/<type>/truncation_rate            share with length >= the rollout's response_length
     train_by_type/<type>/zero_variance_group_share  share of its GRPO groups whose rewards are all equal
+    train_by_type/<type>/pass_at_n                  share of its groups with at least one right answer
+    train_by_type/<type>/majority_right_share       share of its groups with more than half right
     train_by_type/<type>/level_mean, level_min, level_max   difficulty levels served
     train_by_type/all/zero_variance_group_share     the same over every group of the step
 
 A GRPO group is the responses sharing one ``uid``; only groups of two or more scored responses
-count (a lone response has no spread to lose).  Values that are missing or not numbers are left
+count (a lone response has no spread to lose).  The last two count right answers (``acc``, not
+the reward, which partial credit shapes): among the prompts with some right answers, GRPO moves
+greedy accuracy only where it turns a minority of right answers into a majority, so a
+``majority_right_share`` that rises towards ``pass_at_n`` is learning, and prompts outside
+``pass_at_n`` give no signal at all.  Values that are missing or not numbers are left
 out of their metric, and a metric with nothing to average is left out: the function never raises
 on bad per-row values, because it runs inside the training loop.
 """
@@ -70,6 +76,21 @@ def _mean(values: Iterable[float]) -> float | None:
     return sum(known) / len(known) if known else None
 
 
+def _groups(uids: list[Any], names: list[str], values: list[float]) -> list[tuple[str, list[float]]]:
+    """(type of its first row, its values) per GRPO group of two or more rows with a known value;
+    rows without a uid (or with an unhashable one) or a value join no group."""
+    groups: dict[Any, tuple[str, list[float]]] = {}
+    for i, uid in enumerate(uids):
+        if uid is None or math.isnan(values[i]):
+            continue
+        try:
+            entry = groups.setdefault(uid, (names[i], []))
+        except TypeError:
+            continue
+        entry[1].append(values[i])
+    return [group for group in groups.values() if len(group[1]) >= 2]
+
+
 def per_type_metrics(
     data_sources: Sequence[Any],
     scores: Iterable[Any] | None,
@@ -106,20 +127,12 @@ def per_type_metrics(
     for i, name in enumerate(names):
         rows_of.setdefault(name, []).append(i)
 
-    # group -> (type of its first row, its scores); rows without a uid or a score join no group
-    groups: dict[Any, tuple[str, list[float]]] = {}
-    for i, uid in enumerate(uid_list):
-        if uid is None or math.isnan(score[i]):
-            continue
-        try:
-            entry = groups.setdefault(uid, (names[i], []))
-        except TypeError:  # an unhashable uid
-            continue
-        entry[1].append(score[i])
     flat_groups: dict[str, list[bool]] = {}  # type -> per group: are its rewards all equal
-    for name, group_scores in groups.values():
-        if len(group_scores) >= 2:
-            flat_groups.setdefault(name, []).append(max(group_scores) - min(group_scores) <= EQUAL_REWARD_TOLERANCE)
+    for name, group_scores in _groups(uid_list, names, score):
+        flat_groups.setdefault(name, []).append(max(group_scores) - min(group_scores) <= EQUAL_REWARD_TOLERANCE)
+    right_groups: dict[str, list[tuple[int, int]]] = {}  # type -> per group: (right answers, answers)
+    for name, group_accs in _groups(uid_list, names, acc):
+        right_groups.setdefault(name, []).append((sum(a >= 0.5 for a in group_accs), len(group_accs)))
 
     out: dict[str, float] = {}
     for name in sorted(rows_of):
@@ -137,6 +150,10 @@ def per_type_metrics(
         flat = flat_groups.get(name)
         if flat:
             out[key + "zero_variance_group_share"] = sum(flat) / len(flat)
+        counts = right_groups.get(name)
+        if counts:
+            out[key + "pass_at_n"] = sum(right > 0 for right, _ in counts) / len(counts)
+            out[key + "majority_right_share"] = sum(2 * right > size for right, size in counts) / len(counts)
         served = [level[i] for i in rows if not math.isnan(level[i])]
         if served:
             out[key + "level_mean"] = sum(served) / len(served)
