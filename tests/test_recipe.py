@@ -62,6 +62,15 @@ def test_dry_run_prepares_the_data_the_run_configs_describe_and_composes_both_ru
     # verl dumps every validation and training generation where the results pick them up
     assert f"trainer.validation_data_dir={recipe / 'generations' / 'validation'}" in proc.stderr
     assert f"trainer.rollout_data_dir={recipe / 'generations' / 'rollout'}" in proc.stderr
+    # GRPO validates on the held-out tasks the evaluations judge, of the types it trains
+    from veritas.evaluation.cli import heldout_tasks
+
+    val = recipe / "data" / "grpo-val-heldout.parquet"
+    assert f"VAL_DATA={val}" in proc.stderr
+    weights, = _config("grpo-smollm2-135m-1gpu", "data.lgc_v2.weights")
+    evaluated = [t for t in heldout_tasks(types, 128, tuple(levels), 0) if weights[types.index(t.task_type)] > 0]
+    served = [info["task_id"] for info in pq.read_table(val, columns=["extra_info"]).column("extra_info").to_pylist()]
+    assert sorted(served) == sorted(t.task_id for t in evaluated) and len(served) == 256
 
     stages = (tmp_path / "out" / "stages.tsv").read_text().splitlines()
     assert stages[0] == "stage\tseconds\tnote" and [row.split("\t")[0] for row in stages[1:]] == ["model", "data"]
@@ -149,10 +158,12 @@ def test_the_level_settings_reach_the_data_and_every_evaluation(tmp_path, config
     made = [line for line in calls.read_text().splitlines() if "--compare" not in line]
     generated = [line for line in made if line.startswith("generate ")]
     evaluations = [line for line in made if line.startswith("eval ")]
-    assert [difficulty(line) for line in generated] == [sft, sft]  # train and val
+    # SFT train and val, then GRPO's validation set: the evaluations' tasks of the types it trains
+    assert [difficulty(line) for line in generated] == [sft, sft, evaluated]
+    assert "--format rl" in generated[2] and "--split test" in generated[2]
     assert sorted(line.split("--output ")[1].rsplit("/", 1)[1] for line in evaluations) == ["base", "grpo", "sft"]
     assert [difficulty(line) for line in evaluations] == [evaluated] * 3
-    assert len(made) == 5
+    assert len(made) == 6
     # the comparisons with the GRPO model add the macro over the types GRPO trains (weight > 0)
     types, weights = _config(config, "data.lgc_v2.task_types", "data.lgc_v2.weights")
     trained = ",".join(t for t, w in zip(types, weights) if w > 0)
@@ -160,12 +171,14 @@ def test_the_level_settings_reach_the_data_and_every_evaluation(tmp_path, config
     assert [Path(a).name + " " + Path(b).name for a, b in compares] == ["base sft", "sft grpo", "base grpo"]
     assert [line.split("--task-types ")[1] if "--task-types" in line else None for line in compares.values()] \
         == [None, trained, trained]
+    assert f"--task-types {trained} " in generated[2]
+    assert f"--num-samples {128 * len(trained.split(','))} " in generated[2]
 
     other = {**env, "RECIPE_SFT_LEVELS": "2-3" if sft != "2-3" else "1-3"}
     again = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=other, capture_output=True, text=True, timeout=300)
     assert again.returncode == 1
     assert again.stderr.strip().splitlines()[-1].endswith("set another RECIPE_DIR")
-    assert len(calls.read_text().splitlines()) == 5 + 3  # nothing more ran (3: the comparisons)
+    assert len(calls.read_text().splitlines()) == 6 + 3  # nothing more ran (3: the comparisons)
 
 
 FAKE_GRPO = """#!/usr/bin/env bash

@@ -78,3 +78,47 @@ def test_a_missing_or_broken_dump_is_one_clear_error(tmp_path, capsys):
     assert "cannot write" in capsys.readouterr().err
     from veritas.verl_adapters.generations import read_dump
     assert len(read_dump(tmp_path)) == 1
+
+
+def test_a_run_validated_on_a_parquet_is_matched_to_its_rows_and_set_beside_an_evaluation(tmp_path, capsys):
+    """--val-data: the tasks of an RL parquet (the recipe's held-out validation set); --against: one
+    step of the dump beside `veritas eval`'s samples of the same tasks, task by task."""
+    import subprocess
+    import sys
+
+    from veritas.verl_adapters.generations import main, parquet_tasks
+
+    val = tmp_path / "val.parquet"
+    subprocess.run([sys.executable, "-m", "veritas", "generate", "--format", "rl", "--split", "test", "--task-types",
+                    "boolean_expressions,operation", "--num-samples", "4", "--difficulty", "1-3", "--output", str(val),
+                    "--no-progress"], cwd=REPO, check=True, capture_output=True)
+    tasks = parquet_tasks(val)
+    assert [t.task_type for t in tasks].count("operation") == 2 and len(tasks) == 4
+    b1, b2 = [t for t in tasks if t.task_type == "boolean_expressions"]
+    dump = tmp_path / "validation"
+    dump.mkdir()
+    step0 = [{"input": _input(b1.prompt), "output": b1.answer, "acc": 1.0, "step": 0},
+             {"input": _input(b2.prompt), "output": "\\boxed{Z}", "acc": 0.0, "step": 0}]
+    step5 = [{"input": _input(b2.prompt), "output": b2.answer, "acc": 1.0, "step": 5}]
+    (dump / "0.jsonl").write_text("".join(json.dumps(r) + "\n" for r in step0))
+    (dump / "5.jsonl").write_text("".join(json.dumps(r) + "\n" for r in step5))
+    samples = tmp_path / "sft" / "samples.jsonl.gz"
+    samples.parent.mkdir()
+    with gzip.open(samples, "wt", encoding="utf-8") as f:
+        for task, response, correct in ((b1, b1.answer, True), (b2, b2.answer, True)):
+            f.write(json.dumps({"task_id": task.task_id, "sample": 0, "response": response, "correct": correct}) + "\n")
+    assert main([str(dump), "--val-data", str(val), "--against", str(samples.parent)]) == 0
+    printed = capsys.readouterr().out
+    assert "3 rows: 3 matched to a validation task, 0 to none, 0 to several" in printed
+    # step 0: verl right on b1 only, the evaluation on both; one response the same
+    assert "| 0 | boolean_expressions | 2 | 1 | 2 | 1 | 1 |" in printed
+    assert main([str(dump), "--val-data", str(val), "--against", str(samples), "--step", "5"]) == 0
+    assert "| 5 | boolean_expressions | 1 | 1 | 1 | 1 | 1 |" in capsys.readouterr().out
+
+    assert main([str(dump), "--val-data", str(dump / "0.jsonl")]) == 2
+    assert "0.jsonl: not an RL parquet with extra_info" in capsys.readouterr().err
+    (tmp_path / "bad.jsonl").write_text('{"task_id": 1}\n')
+    assert main([str(dump), "--val-data", str(val), "--against", str(tmp_path / "bad.jsonl")]) == 2
+    assert "not veritas eval samples" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(dump), "--val-data", str(val), "--run-config", CONFIG])

@@ -26,7 +26,9 @@
 # the SFT config's steps x batch the number of SFT rows, the GRPO config's
 # data.max_response_length the evaluation's max_new_tokens, its data.lgc_v2.weights the types whose
 # macro the comparisons with the GRPO model add.  RECIPE_OUT gets the evaluations, comparisons,
-# logs, verl's metrics files and verl's dumps of GRPO's generations (generations-grpo.tgz).
+# logs, verl's metrics files, verl's dumps of GRPO's generations (generations-grpo.tgz) and GRPO's
+# validation set (grpo-val-heldout.parquet: the evaluations' tasks of the types GRPO trains, which
+# GRPO validates on instead of the run config's validation split).
 # Host settings (environment):
 #   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers; one recipe
 #                     (configs and levels) per directory: a call with other ones stops
@@ -81,6 +83,7 @@ mkdir -p -- "$RECIPE_DIR/stages" "$RECIPE_DIR/logs" "$RECIPE_OUT"
 
 MODEL_DIR="$RECIPE_DIR/models/SmolLM2-135M-Instruct"
 DATA_DIR="$RECIPE_DIR/data"
+GRPO_VAL_DATA="$DATA_DIR/grpo-val-heldout.parquet"
 EVAL_DIR="$RECIPE_DIR/eval"
 export CHECKPOINT_ROOT="$RECIPE_DIR/checkpoints" OUTPUT_ROOT="$RECIPE_DIR/outputs"
 export WANDB_DIR="${WANDB_DIR:-$RECIPE_DIR/wandb}"
@@ -199,7 +202,7 @@ stage_model() {
 
 stage_data() {
 	mkdir -p -- "$DATA_DIR"
-	local split rows
+	local split rows trained types
 	for split in train val; do
 		rows=$SFT_ROWS
 		[[ "$split" == val ]] && rows=64
@@ -207,6 +210,26 @@ stage_data() {
 			--task-types "$TASK_TYPES" --difficulty "$SFT_LEVELS" --split "$split" --num-samples "$rows" \
 			--concurrency "$(nproc)" --no-progress --overwrite --output "$DATA_DIR/sft-$split.parquet"
 	done
+	# GRPO's validation set: the held-out tasks of the types it trains, exactly those the evaluations
+	# judge (the test split from its start, levels cycled: `veritas eval`'s selection).  Its
+	# validation before step 1 is then the SFT model's evaluation again, task by task, through
+	# verl's rollout (python -m veritas.verl_adapters.generations --against), and its curve is the
+	# target's own measure along the run.  Monitoring only: no checkpoint is chosen by it.
+	trained="$(trained_types)"
+	IFS=, read -ra types <<<"$trained"
+	run_logged "$RECIPE_DIR/logs/data-grpo-val.log" "$PYTHON" -m veritas generate --format rl --task-types "$trained" \
+		--difficulty "$EVAL_LEVELS" --split test --num-samples $((RECIPE_N_EVAL * ${#types[@]})) --no-progress \
+		--overwrite --output "$GRPO_VAL_DATA"
+	cp -- "$GRPO_VAL_DATA" "$RECIPE_OUT/" # what the generations tool matches the validation dump against
+}
+# the types GRPO trains (weight > 0, as the dataset reads its weights), comma-separated
+trained_types() {
+	local types
+	types="$("$PYTHON" -m veritas.verl_adapters.compose --config-path "$VERITAS_ROOT/train/config" \
+		--config-name "$GRPO_CONFIG" --trained-types 2>"$RECIPE_DIR/logs/compose.err")" ||
+		die "run config $GRPO_CONFIG: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
+	[[ -n "$types" ]] || die "run config $GRPO_CONFIG: GRPO trains no task type (every weight is 0)"
+	echo "$types"
 }
 
 # LAUNCH_CMD: a launcher's command line for this recipe (GPU 0, verl's metrics file, our logger)
@@ -266,7 +289,8 @@ stage_grpo() {
 	[[ "$rc" == 0 ]] || { tail -n 40 "$RECIPE_DIR/logs/grpo.log" >&2; die "GRPO failed (exit $rc): $RECIPE_DIR/logs/grpo.log"; }
 }
 grpo_launch_cmd() { # FROM_STEP MODEL
-	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo "metrics-grpo-from-$1.jsonl" MODEL_PATH="$2"
+	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo "metrics-grpo-from-$1.jsonl" MODEL_PATH="$2" \
+		VAL_DATA="$GRPO_VAL_DATA"
 	# verl's dumps of every validation and training generation (prompt, response, score, one
 	# JSONL file per step): the validation verdicts can be judged again with the package
 	# (python -m veritas.verl_adapters.generations)
@@ -478,13 +502,10 @@ grpo_end_session() { # kill what is left of a killed process's session (the laun
 
 stage_compare() {
 	local pair selected grpo_types
-	# the types GRPO trained on (weight > 0, as the dataset reads its weights): the comparisons with
-	# the GRPO model add their macro, the one the learning target is stated over.  Read here, not at
-	# every call's start: it imports the dataset (~2 s of each call's device time)
-	grpo_types="$("$PYTHON" -m veritas.verl_adapters.compose --config-path "$VERITAS_ROOT/train/config" \
-		--config-name "$GRPO_CONFIG" --trained-types 2>"$RECIPE_DIR/logs/compose.err")" ||
-		die "run config $GRPO_CONFIG: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
-	[[ -n "$grpo_types" ]] || die "run config $GRPO_CONFIG: GRPO trains no task type (every weight is 0)"
+	# the comparisons with the GRPO model add the macro over the types it trained, the one the
+	# learning target is stated over.  Read here, not at every call's start: it imports the dataset
+	# (~2 s of each call's device time)
+	grpo_types="$(trained_types)"
 	log "recipe: the comparisons with the GRPO model add the macro over the types it trained: $grpo_types"
 	for pair in "base sft" "sft grpo" "base grpo"; do
 		read -r a b <<<"$pair"

@@ -17,6 +17,13 @@ the rows with ``veritas eval``'s sample keys plus ``step`` and ``verl_acc`` (all
 not a results folder for ``--compare``).  Rows whose
 prompt matches no task, or more than one, are counted and left out.  Training (rollout) dumps
 cannot be matched this way: their tasks come from the train split in the sampler's order.
+
+A run validated on an RL parquet (``data.val_files``, e.g. the recipe's held-out tasks) names it
+with ``--val-data PARQUET`` instead of ``--run-config``: its rows' tasks are rebuilt from their
+``extra_info``.  ``--against SAMPLES`` (a ``veritas eval`` samples.jsonl[.gz] or results folder
+of the same model on the same tasks) sets one step of the dump (``--step``, default the first)
+beside that evaluation, task by task: how many each path got right, both, and how many responses
+are the same text; two greedy paths of one model should agree on nearly every task.
 """
 from __future__ import annotations
 
@@ -75,6 +82,59 @@ def validation_tasks(run_config: str, config_path: str, overrides: list[str]) ->
     return [dataset.task(i) for i in range(len(dataset))]
 
 
+def parquet_tasks(path: Path) -> list:
+    """The tasks of an RL parquet (``veritas generate --format rl``), rebuilt from each row's extra_info."""
+    try:
+        import pyarrow.parquet as pq
+
+        infos = pq.read_table(path, columns=["extra_info"]).column("extra_info").to_pylist()
+    except Exception as exc:  # pyarrow's errors: missing file, not parquet, no such column
+        raise DumpError(f"{path}: not an RL parquet with extra_info ({exc})") from None
+    tasks = []
+    for number, info in enumerate(infos, 1):
+        try:
+            tasks.append(registry.generate_by_type(info["task_type"], int(info["seed"]), int(info["difficulty"]),
+                                                   info["language"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DumpError(f"{path}: row {number}: extra_info names no task ({exc!r})") from None
+    return tasks
+
+
+def read_samples(path: Path) -> list[dict]:
+    """A ``veritas eval`` run's samples (its samples.jsonl or .jsonl.gz, or the folder holding one)."""
+    if path.is_dir():
+        found = [path / name for name in ("samples.jsonl", "samples.jsonl.gz") if (path / name).is_file()]
+        if not found:
+            raise DumpError(f"{path}: no samples.jsonl or samples.jsonl.gz")
+        path = found[0]
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DumpError(f"{path}: {exc}") from None
+    if not all(isinstance(r, dict) and {"task_id", "correct", "response"} <= r.keys() for r in rows):
+        raise DumpError(f"{path}: not veritas eval samples (task_id, correct, response in every row)")
+    return rows
+
+
+def against(judged: list[dict], samples: list[dict], step: int | None) -> list[dict]:
+    """Per task type: one step of the judged dump beside an evaluation's first sample of each task."""
+    steps = sorted({r["step"] for r in judged if r["step"] is not None})
+    if step is None and steps:
+        step = steps[0]
+    evaluated = {s["task_id"]: s for s in samples if s.get("sample", 0) == 0}
+    by_type: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    for r in judged:
+        if r["step"] == step and r["task_id"] in evaluated:
+            by_type[r["task_type"]].append((r, evaluated[r["task_id"]]))
+    return [{"step": step, "task_type": task_type, "tasks": len(pairs),
+             "verl_right": sum(v["correct"] for v, _ in pairs), "eval_right": sum(bool(e["correct"]) for _, e in pairs),
+             "both_right": sum(v["correct"] and bool(e["correct"]) for v, e in pairs),
+             "same_response": sum(v["response"].strip() == str(e["response"]).strip() for v, e in pairs)}
+            for task_type, pairs in sorted(by_type.items())]
+
+
 def match(rows: list[dict], tasks: list) -> tuple[list[tuple[dict, object]], int, int]:
     """(row, task) pairs; the counts of rows that match no task and more than one."""
     pairs, unmatched, ambiguous = [], 0, 0
@@ -121,14 +181,21 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m veritas.verl_adapters.generations",
                                 description="judge verl's dumped validation generations again with the package")
     p.add_argument("dump", help="verl's trainer.validation_data_dir (files <step>.jsonl)")
-    p.add_argument("--run-config", required=True, help="the run config the dump was made with (its validation split)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run-config", help="the run config the dump was made with (its validation split)")
+    source.add_argument("--val-data", help="the RL parquet the run validated on (data.val_files), instead")
     p.add_argument("--config-path", default=str(Path(__file__).resolve().parents[2] / "train" / "config"))
     p.add_argument("--output", help="write the judged rows here (.jsonl or .jsonl.gz)")
+    p.add_argument("--against", help="a veritas eval samples file or results folder of the same model and tasks")
+    p.add_argument("--step", type=int, help="with --against: the dump's step to set beside it (default: the first)")
     p.add_argument("overrides", nargs="*", help="Hydra overrides the run was launched with (data.* ones matter)")
     args = p.parse_intermixed_args(argv)
     try:
         rows = read_dump(Path(args.dump))
-        pairs, unmatched, ambiguous = match(rows, validation_tasks(args.run_config, args.config_path, args.overrides))
+        tasks = parquet_tasks(Path(args.val_data)) if args.val_data else \
+            validation_tasks(args.run_config, args.config_path, args.overrides)
+        pairs, unmatched, ambiguous = match(rows, tasks)
+        samples = read_samples(Path(args.against)) if args.against else None
     except DumpError as exc:
         print(f"generations: {exc}", file=sys.stderr)
         return 2
@@ -139,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
         verl = "?" if s["verl_accuracy"] is None else f"{100 * s['verl_accuracy']:.1f}"
         print(f"| {s['step']} | {s['task_type']} | {s['rows']} | {verl} | {100 * s['accuracy']:.1f} | {s['disagree']} |")
     print(f"{len(rows)} rows: {len(pairs)} matched to a validation task, {unmatched} to none, {ambiguous} to several")
+    if samples is not None:
+        print(f"\nverl's validation beside {args.against}, the same tasks (right: as the package judges)\n")
+        print("| step | task type | tasks | verl right | eval right | both right | same response |")
+        print("|---|---|---|---|---|---|---|")
+        for a in against(judged, samples, args.step):
+            print(f"| {a['step']} | {a['task_type']} | {a['tasks']} | {a['verl_right']} | {a['eval_right']} "
+                  f"| {a['both_right']} | {a['same_response']} |")
     if args.output:
         out = Path(args.output)
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in judged)
