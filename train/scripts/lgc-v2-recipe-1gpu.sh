@@ -6,14 +6,14 @@
 #   train/scripts/lgc-v2-recipe-1gpu.sh [--dry-run]
 #
 # Stages, in order: model, data, sft (the base model's evaluation runs beside it), eval-base,
-# grpo (the SFT model's evaluation runs beside its start-up), eval-sft, eval-grpo, compare.  Send the same command again and again to one warm GPU
-# machine: each call runs the stages not done yet while they fit in RECIPE_BUDGET_S seconds
-# (default 540: a command of the GPU tool may run 10 minutes), marks each finished stage under
-# RECIPE_DIR (default /tmp/veritas-recipe; a rerun continues where the last call stopped) and
-# ends with `recipe: done` or `... run again to continue`; a stage still running when the budget
-# runs out is stopped, and the call fails naming it (the next call starts it again; SFT resumes
-# from its latest checkpoint).  GRPO is one process across calls: it
-# starts in its own session (setsid: the GPU tool leaves it running when the command returns, until
+# grpo (the SFT model's evaluation runs beside its start-up), eval-sft, eval-grpo, compare.  Send
+# the same command again and again to one warm GPU machine: each call runs the stages not done
+# yet while they fit in RECIPE_BUDGET_S seconds (default 540: a command of the GPU tool may run 10
+# minutes), marks each finished stage under RECIPE_DIR (default /tmp/veritas-recipe; a rerun
+# continues where the last call stopped) and ends with `recipe: done` or `... run again to
+# continue`; a stage still running when the budget runs out is stopped, and the call fails naming
+# it (the next call starts it again; SFT resumes from its latest checkpoint).  GRPO is one process
+# across calls: it starts in its own session (setsid: the GPU tool leaves it running when the command returns, until
 # the machine goes back), each call waits for it while its budget lasts, and if it is killed all
 # the same the next call starts it again, resuming from its latest checkpoint.
 # `--dry-run` runs model and data for real (CPU is enough) and only composes and validates the
@@ -373,10 +373,9 @@ grpo_detached() { # CHECKPOINT_STEP
 # The SFT model's evaluation while GRPO starts: GRPO's vLLM takes its share of the GPU only after
 # Ray, the datasets and the actor and reference models (~150 s after the launch in the fourth run,
 # docs/performance.md), and the evaluation (~60 s, RECIPE_EVAL_GPU_MEMORY of the card) has ended
-# by then, so its minute comes off the recipe's GPU time.  Only right
-# after a launch in this call, and only if it fits in what is left of the call: beside a running
-# GRPO the card has no room for a third model's share.  Otherwise, or if it fails, eval-sft runs as
-# its own stage after GRPO.
+# by then, so its minute comes off the recipe's GPU time.  Only right after a launch in this call,
+# and only if it fits in what is left of the call: beside a running GRPO the card has no room for a
+# third model's share.  Otherwise, or if it fails, eval-sft runs as its own stage after GRPO.
 eval_sft_beside_grpo() {
 	is_done eval-sft && return 0
 	local t0=$SECONDS left=$((RECIPE_BUDGET_S - (SECONDS - CALL_START))) need="${ESTIMATE_S[eval-sft]}"

@@ -17,13 +17,13 @@ Keys (``<type>`` is the data_source without its ``lgc-v2/`` prefix)::
     train_by_type/all/zero_variance_group_share     the same over every group of the step
 
 A GRPO group is the responses sharing one ``uid``; only groups of two or more scored responses
-count (a lone response has no spread to lose).  The last two count right answers (``acc``, not
-the reward, which partial credit shapes): among the prompts with some right answers, GRPO moves
-greedy accuracy only where it turns a minority of right answers into a majority, so a
-``majority_right_share`` that rises towards ``pass_at_n`` is learning, and prompts outside
-``pass_at_n`` give no signal at all.  Values that are missing or not numbers are left
-out of their metric, and a metric with nothing to average is left out: the function never raises
-on bad per-row values, because it runs inside the training loop.
+count (a lone response has no spread to lose).  ``pass_at_n`` and ``majority_right_share`` count
+right answers (``acc``, not the reward, which partial credit shapes): among the prompts with some
+right answers, GRPO moves greedy accuracy only where it turns a minority of right answers into a
+majority, so a ``majority_right_share`` that rises towards ``pass_at_n`` is learning, and prompts
+outside ``pass_at_n`` give no signal at all.  Values that are missing or not numbers are left out
+of their metric, and a metric with nothing to average is left out: the function never raises on
+bad per-row values, because it runs inside the training loop.
 """
 from __future__ import annotations
 
