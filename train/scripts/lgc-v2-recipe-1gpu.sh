@@ -13,9 +13,10 @@
 # continues where the last call stopped) and ends with `recipe: done` or `... run again to
 # continue`; a stage still running when the budget runs out is stopped, and the call fails naming
 # it (the next call starts it again; SFT resumes from its latest checkpoint).  GRPO is one process
-# across calls: it starts in its own session (setsid: the GPU tool leaves it running when the command returns, until
-# the machine goes back), each call waits for it while its budget lasts, and if it is killed all
-# the same the next call starts it again, resuming from its latest checkpoint.
+# across calls: it starts in its own session (setsid: the GPU tool leaves it running when the
+# command returns, until the machine goes back), each call waits for it while its budget lasts,
+# and if it is killed all the same the next call starts it again, resuming from its latest
+# checkpoint.
 # `--dry-run` runs model and data for real (CPU is enough) and only composes and validates the
 # SFT and GRPO runs.
 #

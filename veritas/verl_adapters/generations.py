@@ -101,17 +101,15 @@ def parquet_tasks(path: Path) -> list:
 
 
 def read_samples(path: Path) -> list[dict]:
-    """A ``veritas eval`` run's samples (its samples.jsonl or .jsonl.gz, or the folder holding one)."""
-    if path.is_dir():
-        found = [path / name for name in ("samples.jsonl", "samples.jsonl.gz") if (path / name).is_file()]
-        if not found:
-            raise DumpError(f"{path}: no samples.jsonl or samples.jsonl.gz")
-        path = found[0]
+    """A ``veritas eval`` run's samples: a samples file, or a results folder or results.json as
+    ``veritas eval --compare`` takes them (read the way it reads them)."""
+    from veritas.evaluation.compare import CompareError, find_samples, read_rows
+
     try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f if line.strip()]
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        rows = read_rows(path if path.is_file() and path.suffix != ".json" else find_samples(path))
+    except CompareError as exc:
+        raise DumpError(str(exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise DumpError(f"{path}: {exc}") from None
     if not all(isinstance(r, dict) and {"task_id", "correct", "response"} <= r.keys() for r in rows):
         raise DumpError(f"{path}: not veritas eval samples (task_id, correct, response in every row)")
