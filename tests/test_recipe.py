@@ -121,17 +121,23 @@ exec "$REAL_PYTHON" "$@"
 """
 
 
-def _with_fake_python(tmp_path: Path, done: tuple) -> tuple[dict, Path, Path]:
-    """(env, calls file, stages dir) of a recipe run with FAKE_PYTHON, the stages `done` marked done."""
+def _fake_python(tmp_path: Path) -> tuple[dict, Path]:
+    """(the environment variables that put FAKE_PYTHON in the recipe's place, its calls file)."""
     fake = tmp_path / "python"
     fake.write_text(FAKE_PYTHON)
     fake.chmod(0o755)
     calls = tmp_path / "calls"
+    return {"PYTHON": str(fake), "REAL_PYTHON": PYTHON, "FAKE_CALLS": str(calls)}, calls
+
+
+def _with_fake_python(tmp_path: Path, done: tuple) -> tuple[dict, Path, Path]:
+    """(env, calls file, stages dir) of a recipe run with FAKE_PYTHON, the stages `done` marked done."""
+    fake_env, calls = _fake_python(tmp_path)
     stages = tmp_path / "recipe" / "stages"
     stages.mkdir(parents=True)
     for stage in done:
         (stages / stage).write_text("1\t\n")
-    return {**_env(tmp_path), "PYTHON": str(fake), "REAL_PYTHON": PYTHON, "FAKE_CALLS": str(calls)}, calls, stages
+    return {**_env(tmp_path), **fake_env}, calls, stages
 
 
 @pytest.mark.parametrize("config,levels,sft,evaluated", [
@@ -324,11 +330,8 @@ def test_the_sft_evaluation_runs_beside_grpos_start_up_or_after_grpo(tmp_path, b
     waits until GRPO has ended and runs as a stage of its own; either way it runs once."""
     run = _AtGrpo(tmp_path, RECIPE_BUDGET_S=str(budget))
     (run.stages / "eval-sft").unlink()
-    fake = tmp_path / "python"
-    fake.write_text(FAKE_PYTHON)
-    fake.chmod(0o755)
-    calls = tmp_path / "calls"
-    run.env.update(PYTHON=str(fake), REAL_PYTHON=PYTHON, FAKE_CALLS=str(calls))
+    fake_env, calls = _fake_python(tmp_path)
+    run.env.update(fake_env)
     run.hold.touch()  # GRPO runs its steps at once
     try:
         outputs = []
