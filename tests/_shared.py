@@ -110,3 +110,23 @@ def tiny_llama_checkpoint(step_dir: Path) -> dict:
     (shards / "fsdp_config.json").write_text(json.dumps({"FSDP_version": 2, "world_size": 1}))
     (step_dir.parent / "latest_checkpointed_iteration.txt").write_text(step_dir.name.split("_")[-1])
     return state
+
+
+def byte_tokenizer_dir(path: Path, chat_template: str | None = None) -> str:
+    """A byte-level tokenizer saved like a model's, so verl's hf_tokenizer(path) and
+    AutoTokenizer load it offline.  No merges: every byte is a token, decode(encode(s)) == s for
+    any text, and a text of n UTF-8 bytes is n tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {c: i for i, c in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    vocab["<|endoftext|>"] = len(vocab)
+    vocab["<pad>"] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    tok.decoder = decoders.ByteLevel()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<pad>")
+    if chat_template is not None:
+        fast.chat_template = chat_template
+    fast.save_pretrained(path)
+    return str(path)

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from _shared import byte_tokenizer_dir
 from veritas.cli import main
 from veritas.data import formats
 from veritas.envs import lgc_v2
@@ -246,3 +247,36 @@ def test_copy_of_good_file_still_passes(capsys, tmp_path, made):
     shutil.copy(made["sft"], path)
     pq.write_table(pq.read_table(path), path, compression="snappy")
     assert check(capsys, path)[0] == 0
+
+
+# ---------------------------------------------------------------- lengths with the chat template
+
+_CHAT = "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}"
+
+
+def _tokens(messages) -> int:
+    """What the byte tokenizer counts for _CHAT: one token per UTF-8 byte of the rendered text."""
+    return sum(len(f"<{m['role']}>{m['content']}\n".encode()) for m in messages)
+
+
+def test_max_length_counts_every_row_with_the_chat_template(capsys, made, tmp_path):
+    tokenizer = byte_tokenizer_dir(tmp_path / "tokenizer", _CHAT)
+    lengths = [_tokens(row["messages"]) for row in pq.read_table(made["sft"]).to_pylist()]
+    longest = max(lengths)
+    rc, out, _ = check(capsys, made["sft"], "--max-length", longest, "--tokenizer", tokenizer)
+    assert rc == 0 and f"longest {longest} tokens (max {longest})" in out, out
+    # one token less: the first row of that length is named, also when --sample verifies fewer rows
+    for extra in ((), ("--sample", 1)):
+        line = assert_fails(capsys, made["sft"], f"row {lengths.index(longest)}: {longest} tokens with the chat "
+                            f"template of {tokenizer}, over the maximum of {longest - 1}",
+                            "--max-length", longest - 1, "--tokenizer", tokenizer, *extra)
+        assert "data.max_length" in line
+
+
+def test_max_length_refuses_what_it_cannot_count(capsys, made, tmp_path):
+    assert_fails(capsys, made["sft"], "--max-length and --tokenizer go together", "--max-length", 100)
+    no_template = byte_tokenizer_dir(tmp_path / "plain")
+    assert_fails(capsys, made["sft"], "the tokenizer has no chat template", "--max-length", 100, "--tokenizer", no_template)
+    assert_fails(capsys, made["sft"], "cannot load a tokenizer", "--max-length", 100, "--tokenizer", tmp_path / "none")
+    chat = byte_tokenizer_dir(tmp_path / "chat", _CHAT)
+    assert_fails(capsys, made["rl"], "--max-length counts chat rows: the file is rl", "--max-length", 100, "--tokenizer", chat)

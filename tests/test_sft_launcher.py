@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from _shared import python_with as _python_with, assert_launcher_fails as assert_fails, retired_variable_rows
-from _shared import fake_checkpoint, fake_site
+from _shared import byte_tokenizer_dir, fake_checkpoint, fake_site
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "train" / "scripts"
@@ -121,6 +121,25 @@ def test_launcher_never_traces_and_is_executable():
 
 
 # ------------------------------------------------------------------ dry runs (verl's own configs)
+
+def test_rows_over_max_length_stop_the_launch_before_training(tmp_path, data, model_dir):
+    """With data.truncation=error every row is counted with the model's chat template before
+    anything starts (verl would stop at the batch holding the row, minutes in); a run that
+    truncates, or whose rows fit, goes on."""
+    if VERL_PYTHON is None:
+        pytest.skip("verl is not installed")
+    byte_tokenizer_dir(model_dir, "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}")
+    # the rows are ~400 bytes, each a token of the byte tokenizer
+    result = run_launcher(tmp_path, "--dry-run", "data.max_length=300", python=VERL_PYTHON, **cpu_env(data, model_dir))
+    assert_fails(result, f"training data is not usable: check-data: {data['train8']}: row ")
+    assert "over the maximum of 300 (data.max_length" in result[2].strip().splitlines()[-1]
+    rc, _, err = run_launcher(tmp_path, "--dry-run", python=VERL_PYTHON, **cpu_env(data, model_dir))
+    assert rc == 0, err
+    assert re.search(r"training data: check-data: .*: OK: 8 rows .* longest \d+ tokens \(max 512\)", err), err
+    rc, _, err = run_launcher(tmp_path, "--dry-run", "data.max_length=300", "data.truncation=right",
+                              python=VERL_PYTHON, **cpu_env(data, model_dir))
+    assert rc == 0 and "longest" not in err, err
+
 
 def test_dry_run_cpu_composes_verl_config_and_prints_command(tmp_path, data, model_dir):
     """The CPU run config, the caller's override last, and RESUME=1 picking this model's most

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _shared import byte_tokenizer_dir
 from veritas.data import formats
 from veritas.envs.base import Verdict
 from veritas.envs.lgc_v2 import registry
@@ -358,24 +359,6 @@ def test_reward_file_works_without_the_package_installed(tmp_path):
 # ------------------------------------------------------------------ verl 0.9.1's reward path
 
 
-def _byte_tokenizer_dir(tmp_path) -> str:
-    """A byte-level tokenizer saved like a model's, so verl's hf_tokenizer(path) loads it offline.
-    No merges: every byte is a token, decode(encode(s)) == s for any text."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {c: i for i, c in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
-    vocab["<|endoftext|>"] = len(vocab)
-    vocab["<pad>"] = len(vocab)
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    tok.decoder = decoders.ByteLevel()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<pad>")
-    path = tmp_path / "tokenizer"
-    fast.save_pretrained(path)
-    return str(path)
-
-
 GRPO_OVERRIDES = [
     "algorithm.adv_estimator=grpo",
     "data.train_files=lgc_v2://train",
@@ -424,7 +407,7 @@ def test_verl_reward_loop_worker_scores_a_hand_built_batch_and_grpo_advantages(t
     from veritas.verl_adapters.compose import compose_config
     from veritas.verl_adapters.dataset import DynamicEnvDataset
 
-    tok_dir = _byte_tokenizer_dir(tmp_path)
+    tok_dir = byte_tokenizer_dir(tmp_path / "tokenizer")
     cfg = compose_config("ppo_trainer", GRPO_OVERRIDES + [f"actor_rollout_ref.model.path={tok_dir}"])
     worker = RewardLoopWorker(cfg)  # what each of verl's reward actors holds
     assert isinstance(worker.reward_manager, NaiveRewardManager)

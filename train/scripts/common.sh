@@ -10,7 +10,7 @@
 #   detect_gpus                    # GPU_COUNT, DEVICE_MODE=gpu|cpu (CPU only with ALLOW_CPU=1)
 #   resolve_model DEFAULT          # MODEL_PATH (local dir, or MODEL_ID fetched: veritas.models.resolve)
 #   check_attention KEY IMPL REMOVE_PADDING  # the attention kernel the run config asks for is installed
-#   check_data sft|rl FILE         # `veritas check-data`, one line on failure
+#   check_data sft|rl FILE WHAT [OPTION...]  # `veritas check-data`, one line on failure
 #   resolve_experiment TASK SUFFIX # WANDB_EXP (auto-named, or RESUME=1), checkpoint dir; a resume
 #                                  # must have the GPU count (NNODES x NPROC_PER_NODE) that saved it
 #   setup_wandb TASK               # WANDB_PROJECT/WANDB_DIR/WANDB_MODE
@@ -307,11 +307,12 @@ check_attention() { # KEY IMPLEMENTATION USE_REMOVE_PADDING
 
 # Validate a parquet with `veritas check-data` (structure of every row; CHECK_DATA_SAMPLE rows,
 # default 1000, regenerated and verified; 0 = all).  Fails with its one-line message.
-check_data() {
+check_data() { # KIND FILE WHAT [CHECK-DATA OPTION...]
 	local kind="$1" file="$2" what="${3:-data}" out sample="${CHECK_DATA_SAMPLE:-1000}"
+	shift $(($# < 3 ? $# : 3))
 	[[ -f "$file" ]] || die "$what $file not found (make it with: veritas generate --format $kind --output $file ...)"
 	require_int CHECK_DATA_SAMPLE "$sample"
-	local args=(-m veritas check-data --kind "$kind")
+	local args=(-m veritas check-data --kind "$kind" "$@")
 	((sample > 0)) && args+=(--sample "$sample")
 	if ! out="$("$PYTHON" "${args[@]}" "$file" 2>&1)"; then
 		out="$(grep -v '^[[:space:]]*$' <<<"$out" | tail -n 1)"

@@ -28,7 +28,8 @@ init_common
 select_run_config sft-qwen3guard-gen-8b-8gpu
 check_retired_variables sft
 # What the launcher needs from the run config (with the caller's overrides).
-config_values sft model.path model.override_config.attn_implementation model.use_remove_padding -- "$@"
+config_values sft model.path model.override_config.attn_implementation model.use_remove_padding \
+	data.max_length data.truncation -- "$@"
 
 # ---- hardware: GPUs, or CPU when explicitly allowed
 detect_gpus
@@ -40,11 +41,18 @@ check_attention model.override_config.attn_implementation "${CONFIG_VALUES[1]}" 
 # ---- data: chat `messages` rows written by `veritas generate --format sft`
 TRAIN_DATA="${TRAIN_DATA:-$VERITAS_ROOT/train/parquet/train.parquet}"
 VAL_DATA="${VAL_DATA:-$VERITAS_ROOT/train/parquet/val.parquet}"
-check_data sft "$TRAIN_DATA" "training data"
+# with data.truncation=error verl stops at the first batch holding a row over data.max_length,
+# possibly long into the run: every row is counted here instead, with the model's chat template
+# (a model still to be fetched from the Hub is counted by verl alone)
+LENGTH_ARGS=()
+if [[ "${CONFIG_VALUES[4]}" == error && -f "$MODEL_PATH/tokenizer_config.json" ]]; then
+	LENGTH_ARGS=(--max-length "${CONFIG_VALUES[3]}" --tokenizer "$MODEL_PATH")
+fi
+check_data sft "$TRAIN_DATA" "training data" ${LENGTH_ARGS[@]+"${LENGTH_ARGS[@]}"}
 if [[ "$VAL_DATA" == none ]]; then
 	VAL_FILES=null
 else
-	check_data sft "$VAL_DATA" "validation data"
+	check_data sft "$VAL_DATA" "validation data" ${LENGTH_ARGS[@]+"${LENGTH_ARGS[@]}"}
 	VAL_FILES="$VAL_DATA"
 fi
 

@@ -15,6 +15,11 @@ or a fixed random ``--sample``:
 The first problem is printed as ONE line, ``check-data: FILE: row N: PROBLEM`` (parquet rows
 count from 0; JSONL uses ``line N``, counting from 1), exit code 1.  Success prints one summary
 line, exit code 0.
+
+With ``--max-length N --tokenizer DIR`` (``sft`` only), every row's ``messages`` are also rendered
+with the tokenizer's chat template and counted, as verl's SFT dataset counts them: a row longer
+than N tokens is a problem (verl's ``data.truncation: error`` would stop training at the batch
+that holds it, minutes in, without naming the file).
 """
 from __future__ import annotations
 
@@ -48,6 +53,10 @@ def add_arguments(p) -> None:
                    help="verify N rows chosen at random with a fixed seed (default: every row)")
     p.add_argument("--split", choices=list(registry.SPLITS), default=None,
                    help="also require every task's seed to lie in this split's range")
+    p.add_argument("--max-length", type=int, default=None, metavar="N",
+                   help="sft: no row may be longer than N tokens with the chat template (needs --tokenizer)")
+    p.add_argument("--tokenizer", default=None, metavar="DIR",
+                   help="sft: the model directory whose tokenizer and chat template count --max-length")
 
 
 # ---------------------------------------------------------------- field checks
@@ -283,7 +292,36 @@ def _jsonl_rows(path: str) -> tuple[str, int, Iterator[tuple[str, Any]]]:
 
 # ---------------------------------------------------------------- driver
 
-def check_file(path: str, kind: str | None = None, sample: int | None = None, split: str | None = None) -> str:
+_LENGTH_BATCH = 2048  # rows rendered and tokenized at a time (bounded memory, the fast tokenizer's threads)
+
+
+def _longest_rows(where_and_messages: list[tuple[str, list]], tokenizer_dir: str, max_length: int) -> int:
+    """Tokens of the longest row with the chat template; CheckError at the first row over
+    ``max_length``.  One render of the whole conversation: verl's SFT dataset tokenizes it message
+    by message and checks that the two agree."""
+    from transformers import AutoTokenizer  # only here: the other checks need no model
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    except Exception as exc:  # noqa: BLE001 - any failure to load is one line about the tokenizer
+        raise CheckError(f"--tokenizer {tokenizer_dir}: cannot load a tokenizer ({type(exc).__name__}: {exc})") from None
+    if not getattr(tokenizer, "chat_template", None):
+        raise CheckError(f"--tokenizer {tokenizer_dir}: the tokenizer has no chat template")
+    longest = 0
+    for start in range(0, len(where_and_messages), _LENGTH_BATCH):
+        chunk = where_and_messages[start:start + _LENGTH_BATCH]
+        texts = tokenizer.apply_chat_template([messages for _, messages in chunk], tokenize=False)
+        for (where, _), ids in zip(chunk, tokenizer(texts, add_special_tokens=False)["input_ids"]):
+            if len(ids) > max_length:
+                raise CheckError(f"{len(ids)} tokens with the chat template of {tokenizer_dir}, over the "
+                                 f"maximum of {max_length} (data.max_length: raise it, or make shorter rows)",
+                                 where)
+            longest = max(longest, len(ids))
+    return longest
+
+
+def check_file(path: str, kind: str | None = None, sample: int | None = None, split: str | None = None,
+               max_length: int | None = None, tokenizer: str | None = None) -> str:
     """Validate ``path``; returns the summary (without the ``check-data: PATH:`` prefix).
     Raises CheckError naming the first problem."""
     if not os.path.exists(path):
@@ -292,8 +330,15 @@ def check_file(path: str, kind: str | None = None, sample: int | None = None, sp
         raise CheckError("not a regular file")
     if sample is not None and sample < 1:
         raise CheckError("--sample must be >= 1")
+    if (max_length is None) != (tokenizer is None):
+        raise CheckError("--max-length and --tokenizer go together")
+    if max_length is not None and max_length < 1:
+        raise CheckError("--max-length must be >= 1")
     is_jsonl = kind == "jsonl" or (kind is None and path.endswith((".jsonl", ".jsonl.tmp")))
     kind, n_rows, rows = _jsonl_rows(path) if is_jsonl else _parquet_rows(path, kind)
+    if max_length is not None and kind != "sft":
+        raise CheckError(f"--max-length counts chat rows: the file is {kind}, not sft")
+    lengths: list[tuple[str, list]] = []
     chosen = None
     if sample is not None and sample < n_rows:
         chosen = set(random.Random(f"check-data/{sample}").sample(range(n_rows), sample))
@@ -317,10 +362,15 @@ def check_file(path: str, kind: str | None = None, sample: int | None = None, sp
         seen_ids.add(task_id)
         per_type[task_type] += 1
         verified += verify
+        if max_length is not None:
+            lengths.append((where, row["messages"]))
+    length_note = ""
+    if max_length is not None:
+        length_note = f"; longest {_longest_rows(lengths, tokenizer, max_length)} tokens (max {max_length})"
     order = [t for t in registry.task_types() if per_type[t]]
     types = ", ".join(f"{t}={per_type[t]}" for t in order)
     split_note = f", split {split}" if split else ""
-    return f"OK: {n_rows} rows ({kind}{split_note}), {verified} verified; per type: {types}"
+    return f"OK: {n_rows} rows ({kind}{split_note}), {verified} verified{length_note}; per type: {types}"
 
 
 def one_line(text: str, limit: int = 600) -> str:
@@ -332,7 +382,7 @@ def one_line(text: str, limit: int = 600) -> str:
 
 def run(args) -> int:
     try:
-        summary = check_file(args.file, args.kind, args.sample, args.split)
+        summary = check_file(args.file, args.kind, args.sample, args.split, args.max_length, args.tokenizer)
     except CheckError as exc:
         where = f" {exc.where}:" if exc.where else ""
         print(one_line(f"check-data: {args.file}:{where} {exc.problem}"), file=sys.stderr)
