@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from math import isqrt
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from veritas.envs import lgc_v2
+from veritas.envs import expr, lgc_v2
 from veritas.envs.extract import last_boxed
 from veritas.envs.lgc_v2 import boolean_expressions as be
 
@@ -284,8 +286,59 @@ def test_worked_solutions_verify_and_stay_short():
                 for line, letter in zip(lines, task.metadata["letters"]):
                     final = line.rsplit(" → ", 1)[1]
                     assert final == truth[letter in task.metadata["true_letters"]], line
-                if level == 5:
-                    assert len(worked) < 1500, len(worked)
+                if level <= 5:
+                    assert len(worked) < 1700, len(worked)
+
+
+_EQUALITY = re.compile(r"([\d +×-]+?) = ([\d +×-]+)")
+
+
+def _facts_in_order(node):
+    if node[0] == "fact":
+        return [node]
+    if node[0] == "not":
+        return _facts_in_order(node[1])
+    return [f for child in node[1] for f in _facts_in_order(child)]
+
+
+def test_worked_solutions_check_every_fact_before_its_statement():
+    """Before each statement's line, one line per fact of it, in the statement's order, ending in
+    the fact's truth value; every equation in a line's working holds (read with the package's safe
+    evaluator, not the generator), a claimed sum the working refutes differs from it, and "no
+    divisor from 2 to k" names k = isqrt(n) of a prime."""
+    checked = 0
+    for level in range(1, 11):
+        for lang in be.TASK_TYPE.languages:
+            truth = be._TRUTH[lang]
+            for seed in range(30):
+                task = _task(seed, level, lang)
+                block = []
+                for line in lgc_v2.worked_solution(task).split("\n")[1:]:
+                    if line.startswith("- "):
+                        block.append(line[2:])
+                        continue
+                    if not line[:2].rstrip(":") in task.metadata["letters"]:
+                        continue
+                    statement = task.metadata["statements"][task.metadata["letters"].index(line[0])]
+                    facts = _facts_in_order(statement)
+                    assert len(block) == len(facts), (line, block)
+                    for text, (_, kind, args, fact_text, value) in zip(block, facts):
+                        assert text.endswith(" → " + truth[value]), (text, fact_text)
+                        assert text.startswith(fact_text) or kind in ("sum", "difference", "product"), text
+                        body = text.rsplit(" → ", 1)[0]
+                        working = body[len(fact_text):] if text.startswith(fact_text) else body
+                        for left, right in _EQUALITY.findall(working):
+                            assert expr.evaluate(left).value == expr.evaluate(right).value, text
+                        refuted = re.search(r"(?:, not|，不是) (\d+)$", body)
+                        if refuted:
+                            assert expr.evaluate(body.split(" = ")[0]).value != int(refuted.group(1)), text
+                        if "no divisor from 2 to" in text or "之间的因数" in text:
+                            numbers = re.findall(r"\d+", working)  # n, 2, k
+                            n, k = int(numbers[0]), int(numbers[2])
+                            assert k == isqrt(n) and all(n % p for p in range(2, k + 1)), text
+                        checked += 1
+                    block = []
+    assert checked > 3000
 
 
 # --- determinism (fault: answers changed per process; speed: tests/benchmarks/bench_timings.py) ---

@@ -39,6 +39,7 @@ class _Body:
     def __init__(self, text):
         self.toks = _tokens(text)
         self.i = 0
+        self.open_bars = 0
 
     def peek(self):
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -55,7 +56,11 @@ class _Body:
         return node
 
     def expr(self):
-        node = self.term()
+        if self.peek() == "-":  # a negative value in a worked solution: "(-3)", "|-4|", "-2"
+            self.take()
+            node = ("neg", self.term())
+        else:
+            node = self.term()
         while self.peek() in ("+", "-"):
             node = (self.take(), node, self.term())
         return node
@@ -67,7 +72,8 @@ class _Body:
             if t in ("×", "/"):
                 self.take()
                 node = ("*" if t == "×" else "/", node, self.power())
-            elif isinstance(node, tuple) and node[0] == "num" and t is not None and (t in "ab(|"):
+            elif (isinstance(node, tuple) and node[0] == "num" and t is not None and t in "ab(|"
+                  and not (t == "|" and self.open_bars)):  # inside |...| a bar closes it
                 node = ("*", node, self.power())  # "2a", "2(a - b)", "2|a - b|"
             else:
                 return node
@@ -85,10 +91,19 @@ class _Body:
         if t in ("a", "b"):
             return ("var", t)
         if t == "|":
+            self.open_bars += 1
             inner = self.expr()
             self.take("|")
+            self.open_bars -= 1
             return ("abs", inner)
         assert t == "(", self.toks
+        toks, k = self.toks, self.i + (self.peek() == "-")
+        if toks[k:k + 4:2] and len(toks) > k + 3 and toks[k].isdigit() and toks[k + 1:k + 4:2] == ["/", ")"] \
+                and toks[k + 2].isdigit():
+            # a fraction value of a worked solution, "(7/2)" or "(-7/2)": one number, no division
+            value = Fraction(int(toks[k]), int(toks[k + 2]))
+            negative, self.i = k > self.i, k + 4
+            return ("num", -value if negative else value)
         left = self.expr()
         if self.peek() in _SYMS:  # "(a ⊕ b)": another operator
             sym = self.take()
@@ -107,6 +122,8 @@ def _eval(node, env, ops):
         return env[node[1]]
     if kind == "abs":
         return abs(_eval(node[1], env, ops))
+    if kind == "neg":
+        return -_eval(node[1], env, ops)
     if kind == "op":
         return _apply(ops, node[1], _eval(node[2], env, ops), _eval(node[3], env, ops))
     x = _eval(node[1], env, ops)
@@ -508,6 +525,40 @@ def test_worked_solutions_are_short_innermost_first_and_correct():
             assert registry.verify_task(task, worked).correct
             steps = [line for line in worked.split("\n") if line.startswith("- ")]
             assert steps and steps[-1].endswith(" = " + task.metadata["answer"]), worked
+
+
+def _operations(node) -> int:
+    """Operations in a tree read by _Body; the sign of a negative number is not one."""
+    if node[0] in ("num", "var"):
+        return 0
+    if node[0] == "neg":
+        return _operations(node[1])
+    return 1 + sum(_operations(e) for e in node[1:] if isinstance(e, tuple))
+
+
+def test_worked_steps_work_out_one_layer_of_operations_a_stage():
+    """Each step line reads "x ◇ y = rule with the values = ... = value"; every stage after the
+    calls of inner operators are replaced is read back with the independent reader above and must
+    have the step's value, with fewer operations than the stage before it (a small model is asked for
+    single operations: 2 × 9 - 5 + 1 = 18 - 5 + 1 = 13 + 1 = 14)."""
+    lines = 0
+    for seed in range(300):
+        for lang in op.TASK_TYPE.languages:
+            task = registry.generate_by_type("operation", seed, None, lang)
+            for line in op.worked_solution(task.metadata, lang).split("\n"):
+                if not line.startswith("- "):
+                    continue
+                text = line[2:].split("所以 ", 1)[-1] if lang == "zh" else line[2:].rsplit(", ", 1)[-1]
+                head, *stages = text.split(" = ")
+                stages = [st for st in stages if not _SYMS.intersection(st)]
+                value = Fraction(stages[-1])
+                trees = [_Body(st).parse() for st in stages]
+                for stage, tree in zip(stages, trees):
+                    assert _eval(tree, {}, {}) == value, (stage, line)
+                counts = [_operations(tree) for tree in trees[:-1]]  # the last is the value, p/q or not
+                assert all(a > b > 0 for a, b in zip(counts, counts[1:])), line
+                lines += 1
+    assert lines > 1000
 
 
 def test_worked_solution_survives_json_roundtrip():

@@ -338,8 +338,8 @@ FIXED_ARM_CHANGES = {
     "data.lgc_v2.difficulty_range": ([1, 3], [1, 5]),
     "data.max_prompt_length": (1024, 1152), "actor_rollout_ref.rollout.prompt_length": (1024, 1152),
     "distillation.teacher_models.teacher_model.inference.prompt_length": (1024, 1152),
-    "data.max_response_length": (512, 640), "actor_rollout_ref.rollout.response_length": (512, 640),
-    "distillation.teacher_models.teacher_model.inference.response_length": (512, 640),
+    "data.max_response_length": (640, 832), "actor_rollout_ref.rollout.response_length": (640, 832),
+    "distillation.teacher_models.teacher_model.inference.response_length": (640, 832),
     "data.seed": (None, 42), "data.dataloader_num_workers": (8, 0),
     # the recipe trains the two types its SFT model has not solved; at levels 4-5 all five have room
     "data.lgc_v2.weights": ([0, 0, 0, 1, 1], [1, 1, 1, 3, 3]),

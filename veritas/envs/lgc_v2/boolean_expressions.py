@@ -539,12 +539,90 @@ def _facts_to_values(node):
     return [node[0], [_facts_to_values(c) for c in node[1]]]
 
 
+def _spelled(word: str) -> str:
+    return "-".join(word)
+
+
+def fact_line(kind: str, args: list, text: str, language: str) -> str:
+    """A fact of a worked solution with the working that settles it and its truth value: a small
+    model judges "6 + 7 = 12" far more reliably after writing "6 + 7 = 13" than in one step."""
+    zh = language == "zh"
+    truth = _TRUTH[language][fact_value(kind, args)]
+    if kind in ("sum", "difference", "product"):  # the sum itself, then what the fact claims
+        a, b, claimed = args
+        sign, value = {"sum": ("+", a + b), "difference": ("-", a - b), "product": ("×", a * b)}[kind]
+        if value == claimed:
+            return f"{a} {sign} {b} = {value} → {truth}"
+        return f"{a} {sign} {b} = {value}" + (f"，不是 {claimed}" if zh else f", not {claimed}") + f" → {truth}"
+    working = fact_working(kind, args, language)
+    return text + (("：" if zh else ": ") + working if working else "") + f" → {truth}"
+
+
+def fact_working(kind: str, args: list, language: str) -> str:
+    """The working that settles a fact of any kind but sum, difference and product ("" for a
+    comparison of two integers, which is read off directly)."""
+    zh = language == "zh"
+    if kind in ("even", "odd"):
+        n = args[0]
+        return f"{n} 的个位是 {n % 10}" if zh else f"{n} ends in {n % 10}"
+    if kind == "prime":
+        n = args[0]
+        factor = next((p for p in range(2, isqrt(n) + 1) if n % p == 0), None)
+        if factor is not None:
+            return f"{n} = {factor} × {n // factor}"
+        if n < 9:  # 2, 3, 5, 7: "no divisor from 2 to 2" would read oddly
+            return f"{n} 只有 1 和 {n} 两个因数" if zh else f"{n} has no divisor but 1 and {n}"
+        return f"{n} 没有 2 到 {isqrt(n)} 之间的因数" if zh else f"{n} has no divisor from 2 to {isqrt(n)}"
+    if kind in ("divisible", "mod"):
+        n, d = args[0], args[1]
+        q, r = divmod(n, d)
+        return f"{n} = {q} × {d}" + (f" + {r}" if r or kind == "mod" else "")
+    if kind == "digit_sum":
+        digits = str(args[0])
+        return " + ".join(digits) + f" = {_digit_sum(args[0])}"
+    if kind == "length":
+        word = args[0]
+        return f"{_spelled(word)}，{len(word)} 个字母" if zh else f"{_spelled(word)} has {len(word)} letters"
+    if kind == "palindrome":
+        text = args[0]
+        return f"倒过来是 '{text[::-1]}'" if zh else f"backwards it is '{text[::-1]}'"
+    if kind == "letter_count":
+        word, letter = args[0], args[1]
+        count = word.count(letter)
+        if zh:
+            return f"{_spelled(word)} 中有 {count} 个 '{letter}'"
+        return f"{_spelled(word)} has '{letter}' " + ("once" if count == 1 else f"{count} times")
+    if kind == "square":
+        n = args[0]
+        k = isqrt(n)
+        if k * k == n:
+            return f"{n} = {k} × {k}"
+        return f"{k} × {k} = {k * k}, {k + 1} × {k + 1} = {(k + 1) ** 2}"
+    if kind == "fraction":
+        p, q, _, r, t = args
+        return f"{p} × {t} = {p * t}, {r} × {q} = {r * q}"
+    return ""  # compare; sum, difference and product are worked in fact_line
+
+
+def _facts(node) -> list:
+    if node[0] == "fact":
+        return [node]
+    if node[0] == "not":
+        return _facts(node[1])
+    return [f for child in node[1] for f in _facts(child)]
+
+
 def worked_solution(metadata: dict, language: str) -> str:
+    """Per statement: each fact with its working and truth value, then the statement evaluated
+    from the innermost parentheses out (the statement itself is in the prompt: restating it would
+    make the answer longer by a third for nothing a short model needs)."""
+    zh = language == "zh"
     ops = _STYLES[language][metadata["style"]]
     truth = _TRUTH[language]
     lines = []
     for letter, statement in zip(metadata["letters"], metadata["statements"]):
-        stages = [render(statement, ops, truth)]
+        lines += ["- " + fact_line(kind, args, text, language) for _, kind, args, text, _ in _facts(statement)]
+        stages = []
         current = _facts_to_values(statement)
         while True:
             stages.append(render(current, ops, truth))
@@ -553,11 +631,11 @@ def worked_solution(metadata: dict, language: str) -> str:
             current = _reduce_step(current)
         lines.append(f"{letter}: " + " → ".join(stages))
     chosen = ", ".join(metadata["true_letters"])
-    if language == "zh":
-        head = "先把每个事实换成真假，再从最内层括号开始逐步计算："
+    if zh:
+        head = "每条陈述：先判断其中每个事实的真假，再从最内层括号开始计算："
         tail = f"为真的陈述：{chosen}。"
     else:
-        head = "Replace each fact by its truth value, then evaluate from the innermost parentheses out:"
+        head = "For each statement, check every fact in it, then evaluate it from the innermost parentheses out:"
         tail = f"True statements: {chosen}."
     return head + "\n" + "\n".join(lines) + "\n\n" + tail + "\n\n\\boxed{" + chosen + "}"
 

@@ -292,6 +292,8 @@ def _render(node, sub=None, call_text=None):
     if type(node) is int:
         return str(node), 9
     tag = node[0]
+    if tag == "val":  # a value worked out in an earlier stage of a worked solution
+        return _operand_text(node[1]), 9
     if tag == "call":
         if call_text is not None:
             return call_text(node), 9
@@ -299,6 +301,10 @@ def _render(node, sub=None, call_text=None):
         y, _ = _render(node[2], sub)
         return "(" + x + " " + _CALL_MARK + " " + y + ")", 9
     if tag == "abs":
+        value = node[1][1] if type(node[1]) is tuple and node[1][0] == "val" else (
+            sub[node[1]] if sub is not None and node[1] in ("a", "b") else None)
+        if value is not None and type(value) is int:  # |-4|, not |(-4)|; fractions keep theirs
+            return "|" + str(value) + "|", 9
         x, _ = _render(node[1], sub, call_text)
         return "|" + x + "|", 9
     if tag == "^":
@@ -955,6 +961,64 @@ def worked_solution(metadata: dict, language: str) -> str:
     return "\n".join(lines)
 
 
+def _substituted(node, a, b, call_value):
+    """A rule body with the operands' values ("val" nodes) for a and b, and each call replaced by
+    its value ``call_value(call node)``."""
+    if node == "a" or node == "b":
+        return ("val", a if node == "a" else b)
+    if type(node) is int:
+        return node
+    if node[0] == "call":
+        return ("val", call_value(node))
+    return (node[0],) + tuple(_substituted(e, a, b, call_value) for e in node[1:])
+
+
+def _is_value(node) -> bool:
+    return type(node) is int or node[0] == "val"
+
+
+def _apply(tag, x, y):
+    """One arithmetic operation of a rule body, exactly as _compile computes it."""
+    if tag == "+":
+        v = x + y
+    elif tag == "-":
+        v = x - y
+    elif tag == "*":
+        v = x * y
+    elif tag == "/":
+        v = _divide(x, y)
+    elif tag == "^":
+        v = x ** y
+    else:  # abs
+        v = abs(x)
+    return v.numerator if type(v) is Fraction and v.denominator == 1 else v
+
+
+def _reduce_step(node):
+    """Every operation whose operands are values, worked out: one stage of a worked solution, so
+    that each stage asks for single operations ("2 × 9 - 5 + 1 = 18 - 5 + 1 = 13 + 1 = 14")."""
+    if _is_value(node):
+        return node
+    operands = node[1:]
+    if all(_is_value(e) for e in operands):
+        values = [e if type(e) is int else e[1] for e in operands]
+        return ("val", _apply(node[0], values[0], values[1] if len(values) > 1 else None))
+    return (node[0],) + tuple(_reduce_step(e) for e in operands)
+
+
+def _stages(body, a, b, inner_fn):
+    """The texts of a substituted rule body, one operation layer worked out per stage, ending
+    with its value."""
+    node = _substituted(body, a, b, lambda call: inner_fn(_compile(call[1])(a, b, None),
+                                                          _compile(call[2])(a, b, None)))
+    texts = []
+    while not _is_value(node):
+        texts.append(_render(node)[0])
+        node = _reduce_step(node)
+    texts.append(_num_text(node if type(node) is int else node[1]))
+    return texts
+
+
 def _step_text(i, a, b, v, specs, symbols, plain, zh) -> str:
     cases, inner = specs[i]
     sub = {"a": a, "b": b}
@@ -971,26 +1035,21 @@ def _step_text(i, a, b, v, specs, symbols, plain, zh) -> str:
                 break
             reasons.append(_negated_cond_text(cond, lang, sub))
         reason = ("因为 " + "，".join(reasons) + "，所以 ") if zh else ("since " + ", ".join(reasons) + ", ")
-    parts = [head, _render(body, sub, _call_text_fn(inner, symbols, sub, None))[0]]
-    if inner is not None and _has_call(body):
-        parts.append(_render(body, sub, _call_text_fn(inner, symbols, sub, plain[inner]))[0])
-    parts.append(_num_text(v))
+    parts = [head, _render(body, sub, _call_text_fn(inner, symbols, sub))[0]]
+    for text in _stages(body, a, b, None if inner is None else plain[inner]):
+        if text != parts[-1]:
+            parts.append(text)
+    if parts[-1] != _num_text(v):  # never seen: the stages are the generator's own arithmetic
+        parts.append(_num_text(v))
     return "- " + reason + " = ".join(parts)
 
 
-def _has_call(node) -> bool:
-    if not isinstance(node, tuple):
-        return False
-    return node[0] == "call" or any(_has_call(e) for e in node[1:])
-
-
-def _call_text_fn(inner, symbols, sub, inner_fn):
+def _call_text_fn(inner, symbols, sub):
+    """Shows a call of the inner operator with its operands worked out: "(4 ◇ 2)"."""
     def call_text(node):
         x = _compile(node[1])(sub["a"], sub["b"], None)
         y = _compile(node[2])(sub["a"], sub["b"], None)
-        if inner_fn is None:
-            return "(" + _operand_text(x) + " " + symbols[inner] + " " + _operand_text(y) + ")"
-        return _operand_text(inner_fn(x, y))
+        return "(" + _operand_text(x) + " " + symbols[inner] + " " + _operand_text(y) + ")"
     return call_text
 
 
