@@ -304,8 +304,9 @@ def _facts_in_order(node):
 def test_worked_solutions_check_every_fact_before_its_statement():
     """Before each statement's line, one line per fact of it, in the statement's order, ending in
     the fact's truth value; every equation in a line's working holds (read with the package's safe
-    evaluator, not the generator), a claimed sum the working refutes differs from it, and "no
-    divisor from 2 to k" names k = isqrt(n) of a prime."""
+    evaluator, not the generator), a claimed sum the working refutes differs from it, a comparison's
+    working is the numbers' true order, a parity's the number's parity, and "no divisor from 2 to
+    k" names k = isqrt(n) of a prime."""
     checked = 0
     for level in range(1, 11):
         for lang in be.TASK_TYPE.languages:
@@ -332,6 +333,13 @@ def test_worked_solutions_check_every_fact_before_its_statement():
                         refuted = re.search(r"(?:, not|，不是) (\d+)$", body)
                         if refuted:
                             assert expr.evaluate(body.split(" = ")[0]).value != int(refuted.group(1)), text
+                        if kind == "compare":  # the numbers' true order, whatever the claim says
+                            a, rel, b = re.fullmatch(r"(?:: |：)(\d+) ([<>=]) (\d+)", working).groups()
+                            a, b = int(a), int(b)
+                            assert (a, b) == (args[0], args[2]), text
+                            assert {"<": -1, "=": 0, ">": 1}[rel] == (a > b) - (a < b), text
+                        if kind in ("even", "odd"):
+                            assert working.endswith(("even", "偶数") if args[0] % 2 == 0 else ("odd", "奇数")), text
                         if "no divisor from 2 to" in text or "之间的因数" in text:
                             numbers = re.findall(r"\d+", working)  # n, 2, k
                             n, k = int(numbers[0]), int(numbers[2])

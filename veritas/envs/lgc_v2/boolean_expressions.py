@@ -554,17 +554,22 @@ def fact_line(kind: str, args: list, text: str, language: str) -> str:
         if value == claimed:
             return f"{a} {sign} {b} = {value} → {truth}"
         return f"{a} {sign} {b} = {value}" + (f"，不是 {claimed}" if zh else f", not {claimed}") + f" → {truth}"
-    working = fact_working(kind, args, language)
-    return text + (("：" if zh else ": ") + working if working else "") + f" → {truth}"
+    return text + ("：" if zh else ": ") + fact_working(kind, args, language) + f" → {truth}"
 
 
 def fact_working(kind: str, args: list, language: str) -> str:
-    """The working that settles a fact of any kind but sum, difference and product ("" for a
-    comparison of two integers, which is read off directly)."""
+    """The working that settles a fact of any kind but sum, difference and product.  Where a fact
+    mixes two questions (is 18 even, and does the claim say even?) the working answers the first,
+    so that the truth value only sets it against the claim."""
     zh = language == "zh"
-    if kind in ("even", "odd"):
+    if kind in ("even", "odd"):  # the number's parity in words, then set against the claim
         n = args[0]
-        return f"{n} 的个位是 {n % 10}" if zh else f"{n} ends in {n % 10}"
+        if zh:
+            return f"{n} 的个位是 {n % 10}，是" + ("偶数" if n % 2 == 0 else "奇数")
+        return f"{n} ends in {n % 10}, " + ("even" if n % 2 == 0 else "odd")
+    if kind == "compare":  # which way the two numbers really go, then set against the claim
+        a, b = args[0], args[2]
+        return f"{a} {'<' if a < b else ('>' if a > b else '=')} {b}"
     if kind == "prime":
         n = args[0]
         factor = next((p for p in range(2, isqrt(n) + 1) if n % p == 0), None)
@@ -601,7 +606,7 @@ def fact_working(kind: str, args: list, language: str) -> str:
     if kind == "fraction":
         p, q, _, r, t = args
         return f"{p} × {t} = {p * t}, {r} × {q} = {r * q}"
-    return ""  # compare; sum, difference and product are worked in fact_line
+    raise ValueError(f"unknown fact kind {kind!r}")  # sum, difference and product: fact_line
 
 
 def _facts(node) -> list:
