@@ -1039,8 +1039,7 @@ def _step_text(i, a, b, v, specs, symbols, plain, zh) -> str:
     for text in _stages(body, a, b, None if inner is None else plain[inner]):
         if text != parts[-1]:
             parts.append(text)
-    if parts[-1] != _num_text(v):  # never seen: the stages are the generator's own arithmetic
-        parts.append(_num_text(v))
+    assert parts[-1] == _num_text(v), (parts, v)  # _apply is _compile's arithmetic, stage by stage
     return "- " + reason + " = ".join(parts)
 
 
