@@ -293,14 +293,6 @@ def test_worked_solutions_verify_and_stay_short():
 _EQUALITY = re.compile(r"([\d +×-]+?) = ([\d +×-]+)")
 
 
-def _facts_in_order(node):
-    if node[0] == "fact":
-        return [node]
-    if node[0] == "not":
-        return _facts_in_order(node[1])
-    return [f for child in node[1] for f in _facts_in_order(child)]
-
-
 def test_worked_solutions_check_every_fact_before_its_statement():
     """Before each statement's line, one line per fact of it, in the statement's order, ending in
     the fact's truth value; every equation in a line's working holds (read with the package's safe
@@ -321,7 +313,7 @@ def test_worked_solutions_check_every_fact_before_its_statement():
                     if not line[:2].rstrip(":") in task.metadata["letters"]:
                         continue
                     statement = task.metadata["statements"][task.metadata["letters"].index(line[0])]
-                    facts = _facts_in_order(statement)
+                    facts = be._facts(statement)
                     assert len(block) == len(facts), (line, block)
                     for text, (_, kind, args, fact_text, value) in zip(block, facts):
                         assert text.endswith(" → " + truth[value]), (text, fact_text)
