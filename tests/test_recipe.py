@@ -55,7 +55,8 @@ def test_dry_run_prepares_the_data_the_run_configs_describe_and_composes_both_ru
     table = pq.read_table(recipe / "data" / "sft-train.parquet", columns=["task_type", "difficulty", "messages"])
     assert table.num_rows == steps * batch
     assert set(table.column("task_type").to_pylist()) == set(types)
-    assert set(table.column("difficulty").to_pylist()) == set(range(levels[0], levels[1] + 1))
+    # SFT data and evaluations: every level from 1 up to the top of GRPO's range
+    assert set(table.column("difficulty").to_pylist()) == set(range(1, levels[1] + 1))
     assert f"max_new_tokens {response_length}" in proc.stderr
     # the GRPO run starts from the model the recipe prepared (a real run: the SFT checkpoint)
     assert f"MODEL_PATH={recipe / 'models' / 'SmolLM2-135M-Instruct'}" in proc.stderr
@@ -68,7 +69,7 @@ def test_dry_run_prepares_the_data_the_run_configs_describe_and_composes_both_ru
     val = recipe / "data" / "grpo-val-heldout.parquet"
     assert f"VAL_DATA={val}" in proc.stderr
     weights, = _config("grpo-smollm2-135m-1gpu", "data.lgc_v2.weights")
-    evaluated = [t for t in heldout_tasks(types, 128, tuple(levels), 0) if weights[types.index(t.task_type)] > 0]
+    evaluated = [t for t in heldout_tasks(types, 128, (1, levels[1]), 0) if weights[types.index(t.task_type)] > 0]
     served = [info["task_id"] for info in pq.read_table(val, columns=["extra_info"]).column("extra_info").to_pylist()]
     assert sorted(served) == sorted(t.task_id for t in evaluated) and len(served) == 256
 
@@ -143,6 +144,7 @@ def _with_fake_python(tmp_path: Path, done: tuple) -> tuple[dict, Path, Path]:
 @pytest.mark.parametrize("config,levels,sft,evaluated", [
     ("grpo-smollm2-135m-1gpu-levels-fixed", {"RECIPE_SFT_LEVELS": "1-3", "RECIPE_EVAL_LEVELS": "1-5"}, "1-3", "1-5"),
     ("grpo-smollm2-135m-1gpu-levels-fixed", {}, "1-5", "1-5"),  # the default: the GRPO config's difficulty_range
+    ("grpo-smollm2-135m-1gpu", {}, "1-3", "1-3"),  # GRPO at levels 2-3: SFT and evaluations from level 1 up
     ("grpo-smollm2-135m-1gpu", {"RECIPE_EVAL_LEVELS": "4"}, "1-3", "4-4"),
 ])
 def test_the_level_settings_reach_the_data_and_every_evaluation(tmp_path, config, levels, sft, evaluated):

@@ -158,7 +158,7 @@ def test_one_gpu_configs_compose_and_validate(name, host, tmp_path):
         assert now["data"]["max_token_len_per_gpu"] == 32768 and now["model"]["use_fused_kernels"] is True
         assert now["model"]["enable_gradient_checkpointing"] is False and now["data"]["train_batch_size"] == 64
     else:
-        assert now["trainer"]["val_before_train"] is True and now["data"]["lgc_v2"]["difficulty_range"] == [1, 3]
+        assert now["trainer"]["val_before_train"] is True and now["data"]["lgc_v2"]["difficulty_range"] == [2, 3]
         # one update per step: the mini-batch is the whole batch
         assert now["actor_rollout_ref"]["actor"]["ppo_mini_batch_size"] == now["data"]["train_batch_size"] == 128
         assert now["actor_rollout_ref"]["rollout"]["gpu_memory_utilization"] == 0.5
@@ -335,14 +335,14 @@ def test_the_config_file_rules_refuse_what_they_should(tmp_path):
 # recipe's GRPO, and the one thing the adaptive arm changes in the fixed arm.
 LEVELS_ARMS = ("grpo-smollm2-135m-1gpu-levels-fixed", "grpo-smollm2-135m-1gpu-levels-adaptive")
 FIXED_ARM_CHANGES = {
-    "data.lgc_v2.difficulty_range": ([1, 3], [1, 5]),
+    "data.lgc_v2.difficulty_range": ([2, 3], [1, 5]),
     "data.max_prompt_length": (1024, 1152), "actor_rollout_ref.rollout.prompt_length": (1024, 1152),
     "distillation.teacher_models.teacher_model.inference.prompt_length": (1024, 1152),
     "data.max_response_length": (640, 832), "actor_rollout_ref.rollout.response_length": (640, 832),
     "distillation.teacher_models.teacher_model.inference.response_length": (640, 832),
     "data.seed": (None, 42), "data.dataloader_num_workers": (8, 0),
     # the recipe trains the two types its SFT model has not solved; at levels 4-5 all five have room
-    "data.lgc_v2.weights": ([0, 0, 0, 1, 1], [1, 1, 1, 3, 3]),
+    "data.lgc_v2.weights": ([0, 0, 0, 1, 2], [1, 1, 1, 3, 3]),
     # longer sequences at half the batch (still one update a step): an arm fits one session
     "data.train_batch_size": (128, 64), "actor_rollout_ref.actor.ppo_mini_batch_size": (128, 64),
     "trainer.total_training_steps": (20, 24),

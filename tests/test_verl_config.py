@@ -274,7 +274,7 @@ def test_run_config_composes_as_verls_base_plus_the_file(compose):
 
     cfg = compose("grpo-smollm2-135m-1gpu", ["data.train_batch_size=16"], config_path=CONFIG_DIR)
     assert trainer_kind(cfg) == "ppo" and cfg.algorithm.adv_estimator == "grpo"
-    assert cfg.data.train_batch_size == 16 and cfg.data.lgc_v2.difficulty_range == [1, 3]
+    assert cfg.data.train_batch_size == 16 and cfg.data.lgc_v2.difficulty_range == [2, 3]
     # a key of verl's that the file does not set keeps verl's default
     assert cfg.actor_rollout_ref.actor.clip_ratio == compose("ppo_trainer").actor_rollout_ref.actor.clip_ratio
     sft = compose("sft-smollm2-135m-cpu", ["trainer.total_training_steps=7"], config_path=CONFIG_DIR)

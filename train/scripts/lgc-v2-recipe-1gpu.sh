@@ -23,7 +23,9 @@
 # What is trained comes from the run configs (train/config/sft-smollm2-135m-1gpu.yaml and
 # grpo-smollm2-135m-1gpu.yaml; RECIPE_SFT_CONFIG / RECIPE_GRPO_CONFIG name others): the GRPO
 # config's data.lgc_v2.task_types choose the task types of the SFT data and of the evaluations,
-# its difficulty_range their levels (unless RECIPE_SFT_LEVELS / RECIPE_EVAL_LEVELS say otherwise),
+# its difficulty_range their levels: from 1 up to its top (GRPO may leave out the low levels its
+# SFT model has solved; SFT still teaches them, and the evaluations still watch them), unless
+# RECIPE_SFT_LEVELS / RECIPE_EVAL_LEVELS say otherwise;
 # the SFT config's steps x batch the number of SFT rows, the GRPO config's
 # data.max_response_length the evaluation's max_new_tokens, its data.lgc_v2.weights the types whose
 # macro the comparisons with the GRPO model add.  RECIPE_OUT gets the evaluations, comparisons,
@@ -37,8 +39,8 @@
 #   RECIPE_BUDGET_S   seconds one call may take (540)
 #   RECIPE_N_EVAL     held-out tasks per type in each evaluation (128)
 #   RECIPE_EVAL_GPU_MEMORY  vLLM's share of the GPU in the evaluations (0.3: the base model's runs beside SFT)
-#   RECIPE_SFT_LEVELS   levels of the SFT data: 1-3 (a range) or 2 (one level), 1..10 (default: the
-#                       GRPO config's data.lgc_v2.difficulty_range)
+#   RECIPE_SFT_LEVELS   levels of the SFT data: 1-3 (a range) or 2 (one level), 1..10 (default: 1 up
+#                       to the top of the GRPO config's data.lgc_v2.difficulty_range)
 #   RECIPE_EVAL_LEVELS  levels of every evaluation (base, sft, grpo); the same format and default
 #   RECIPE_WANDB=1    keep the run configs' wandb logger (default: console and file only)
 #   RECIPE_GRPO_STOP=1  end GRPO at its latest checkpoint (stopping it if it runs) and go on with its
@@ -112,7 +114,7 @@ CONFIG_LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
 if [[ -z "$SFT_LEVELS" || -z "$EVAL_LEVELS" ]]; then
 	levels_of difficulty_range "$CONFIG_LEVELS" \
 		"data.lgc_v2.difficulty_range of $GRPO_CONFIG (${GRPO_VALUES[1]}), the default of RECIPE_SFT_LEVELS and RECIPE_EVAL_LEVELS,"
-	SFT_LEVELS="${SFT_LEVELS:-$LEVELS_OF}" EVAL_LEVELS="${EVAL_LEVELS:-$LEVELS_OF}"
+	SFT_LEVELS="${SFT_LEVELS:-1-${LEVELS_OF#*-}}" EVAL_LEVELS="${EVAL_LEVELS:-1-${LEVELS_OF#*-}}"
 fi
 MAX_NEW_TOKENS="${GRPO_VALUES[2]}"
 GRPO_STEPS="${GRPO_VALUES[3]}"
