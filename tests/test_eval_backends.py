@@ -103,10 +103,15 @@ def test_eval_cli_on_the_vllm_path_judges_each_response_against_its_own_task(tmp
 
     monkeypatch.setattr(backends, "load_backend", load_backend)
     out = tmp_path / "eval"
+    # vLLM's engine is shut down once, after the results are on disk
+    shutdowns = []
+    llm.llm_engine = SimpleNamespace(engine_core=SimpleNamespace(
+        shutdown=lambda: shutdowns.append((out / "results.json").exists())))
     assert main(["eval", "--model", str(model), "--task-types", "dyck_language,operation", "--n-per-type", "6",
                  "--backend", "vllm", "--max-new-tokens", "32", "--output", str(out),
                  "--gpu-memory-utilization", "0.25"]) == 0
     assert loaded == [("vllm", 0.25)]  # beside a training run, vLLM takes only this share of the GPU
+    assert shutdowns == [True]
     assert len(llm.calls) == 1 and len(llm.calls[0][0]) == 12
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert len(rows) == 12

@@ -149,6 +149,14 @@ class VLLMBackend:
         outs = self.llm.generate(requests, params, use_tqdm=True)
         return [[Completion(c.text, len(c.token_ids), c.finish_reason == "length") for c in o.outputs] for o in outs]
 
+    def close(self) -> None:
+        """Stop vLLM's engine-core process now rather than at interpreter exit: beside a starting
+        GRPO run an evaluation once wrote its results and then did not exit (docs/results.md,
+        sixth run), holding its share of the GPU until the recipe stopped it."""
+        engine_core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
+        if engine_core is not None:
+            engine_core.shutdown()
+
 
 def load_backend(name: str, model_dir: Path, seed: int, gpu_memory_utilization: float | None = None):
     if name == "vllm":

@@ -154,6 +154,7 @@ def run(args) -> int:
     pending = [t for t in tasks if any((t.task_id, j) not in have for j in range(args.samples))]
     backend_name = pick_backend(args.backend)
     gen_seconds = 0.0
+    backend = None
     if pending:
         backend = load_backend(backend_name, model_dir, args.seed, args.gpu_memory_utilization)
         chunk = args.batch_size or backend.default_batch_size or len(pending)
@@ -191,4 +192,7 @@ def run(args) -> int:
     report.write_all(out, results)
     print(report.markdown_table(results))
     print(f"eval: wrote {out}/results.json, results.md, results.png, samples.jsonl")
+    if backend is not None and hasattr(backend, "close"):
+        sys.stdout.flush()
+        backend.close()  # after the results: they are on disk whatever the shutdown does
     return 0
