@@ -286,6 +286,18 @@ def test_worked_solutions_verify_and_stay_short():
                 for line, letter in zip(lines, task.metadata["letters"]):
                     final = line.rsplit(" → ", 1)[1]
                     assert final == truth[letter in task.metadata["true_letters"]], line
+                # each statement's line is followed by the true statements so far, read from the
+                # statement lines above it (the last one is the answer)
+                all_lines = worked.split("\n")
+                seen = []
+                for line in lines:
+                    seen.append(line)
+                    so_far = all_lines[all_lines.index(line) + 1]
+                    label, listed = so_far.split("：" if lang == "zh" else ": ", 1)
+                    assert label == ("目前为真" if lang == "zh" else "True so far"), so_far
+                    true_above = [ln[0] for ln in seen if ln.endswith(" → " + truth[True])]
+                    assert listed == (", ".join(true_above) or ("无" if lang == "zh" else "none")), (so_far, seen)
+                assert true_above == list(task.metadata["true_letters"])
                 if level <= 5:
                     assert len(worked) < 1700, len(worked)
 

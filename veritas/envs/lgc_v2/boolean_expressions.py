@@ -620,11 +620,15 @@ def _facts(node) -> list:
 def worked_solution(metadata: dict, language: str) -> str:
     """Per statement: each fact with its working and truth value, then the statement evaluated
     from the innermost parentheses out (the statement itself is in the prompt: restating it would
-    make the answer longer by a third for nothing a short model needs)."""
+    make the answer longer by a third for nothing a short model needs), then the true statements
+    so far.  That running list makes the answer a copy of its last line: collected only at the
+    end, from statement lines that fact lines keep apart, the list was where the GPU recipe's SFT
+    model went wrong most and GRPO made it worse (docs/results.md, fifth and sixth runs)."""
     zh = language == "zh"
     ops = _STYLES[language][metadata["style"]]
     truth = _TRUTH[language]
-    lines = []
+    so_far_label, nothing = ("目前为真：", "无") if zh else ("True so far: ", "none")
+    lines, so_far = [], []
     for letter, statement in zip(metadata["letters"], metadata["statements"]):
         lines += ["- " + fact_line(kind, args, text, language) for _, kind, args, text, _ in _facts(statement)]
         stages = []
@@ -635,7 +639,11 @@ def worked_solution(metadata: dict, language: str) -> str:
                 break
             current = _reduce_step(current)
         lines.append(f"{letter}: " + " → ".join(stages))
+        if stages[-1] == truth[True]:
+            so_far.append(letter)
+        lines.append(so_far_label + (", ".join(so_far) or nothing))
     chosen = ", ".join(metadata["true_letters"])
+    assert so_far == list(metadata["true_letters"]), (so_far, metadata["true_letters"])
     if zh:
         head = "每条陈述：先判断其中每个事实的真假，再从最内层括号开始计算："
         tail = f"为真的陈述：{chosen}。"
