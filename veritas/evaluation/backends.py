@@ -112,6 +112,9 @@ class HFBackend:
             results.append(group)
         return results
 
+    def close(self) -> None:
+        """Nothing to stop: the model lives in this process."""
+
 
 class VLLMBackend:
     """vLLM's offline engine, given every prompt of a call at once: its scheduler keeps as many

@@ -192,7 +192,7 @@ def run(args) -> int:
     report.write_all(out, results)
     print(report.markdown_table(results))
     print(f"eval: wrote {out}/results.json, results.md, results.png, samples.jsonl")
-    if backend is not None and hasattr(backend, "close"):
+    if backend is not None:
         sys.stdout.flush()
         backend.close()  # after the results: they are on disk whatever the shutdown does
     return 0
