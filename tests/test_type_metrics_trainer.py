@@ -186,6 +186,32 @@ def test_a_failing_queue_skips_our_metrics_and_keeps_verls(fake_tq, monkeypatch,
     assert "critic/score/mean" in metrics and "ZeroDivisionError" in caplog.text
 
 
+@pytest.mark.parametrize("mode, verl_mode, interval", [
+    ("veritas_sync", "sync", 0.1), ("veritas_colocate_async", "colocate_async", 0.1),
+    ("veritas_separate_async", "separate_async", 2.0),
+])
+def test_replay_buffer_polls_faster_in_sync_and_colocate_modes(mode, verl_mode, interval):
+    """verl waits for a step's rollouts in 2-s polls; ours in 0.1-s ones, with the buffer (kind,
+    batch sizes) verl's own trainer builds from the recipe's config."""
+    from verl.trainer.ppo.v1 import get_trainer_cls
+
+    from veritas.verl_adapters.compose import compose_run_config
+
+    config = compose_run_config(os.path.join(REPO, "train", "config"), "grpo-smollm2-135m-1gpu",
+                                [f"trainer.v1.trainer_mode={mode}"])
+
+    def build(name):
+        trainer = object.__new__(get_trainer_cls(name))
+        trainer.config = config
+        trainer.trainer_mode = name  # what PPOTrainer.__init__ does with trainer.v1.trainer_mode
+        return trainer._build_replay_buffer()
+
+    ours, verls = build(mode), build(verl_mode)
+    assert verls.poll_interval == 2.0 and ours.poll_interval == interval
+    assert type(ours) is type(verls)
+    assert (ours.train_batch_size, ours.gen_batch_size) == (verls.train_batch_size, verls.gen_batch_size)
+
+
 def test_registration_reaches_processes_that_import_verl():
     """What main_ppo's TaskRunnerV1 actor does: import verl (which imports the modules in
     VERL_USE_EXTERNAL_MODULES), then look the trainer up; with the CPU platform module too."""
@@ -257,6 +283,16 @@ PINS = {
     ),
     "verl.trainer.ppo.v1.trainer_base:register_trainer": ("40ec333837abb2a02d785e2a3d0067e0bed96aebd70006774a71cf0dd601af6d", "how trainers are registered"),
     "verl.trainer.ppo.v1.trainer_base:get_trainer_cls": ("a5b3ce304945430aab0745b6251336d8ddc9cf628015ca2cab4fac68d1f66663", "how main_ppo looks trainers up"),
+    "verl.trainer.ppo.v1.replay_buffer:ReplayBuffer._wait_for_next_poll": (
+        "10088bf03da693830d23be51540b04ad3e21e34566f70cbe8863f2867873f8cd",
+        "ReplayBufferPollMixin sets poll_interval after verl builds the buffer: the wait between "
+        "checks must still be time.sleep(self.poll_interval)",
+    ),
+    "verl.trainer.ppo.v1.trainer_base:PPOTrainer._build_replay_buffer": (
+        "c6c5bd0783311ea3ed37f2f5054eb1d23533deb76b181643419b2f37897f38be",
+        "__init__ builds the replay buffer with self._build_replay_buffer() (ReplayBufferPollMixin "
+        "overrides it): check the buffer classes still take poll_interval",
+    ),
     "verl.trainer.main_ppo:TaskRunnerV1.run": (
         "26be986901db888bb7ccbec7a7b8eb90365de42a426e6fbf119e6e8d445dde7c",
         "TaskRunnerV1.run must still pick the class with get_trainer_cls(config.trainer.v1.trainer_mode)",
