@@ -163,6 +163,7 @@ def test_one_gpu_configs_compose_and_validate(name, host, tmp_path):
         assert now["actor_rollout_ref"]["actor"]["ppo_mini_batch_size"] == now["data"]["train_batch_size"] == 128
         assert now["actor_rollout_ref"]["rollout"]["gpu_memory_utilization"] == 0.5
         assert now["trainer"]["v1"]["trainer_mode"] == "veritas_sync"
+        assert now["transfer_queue"]["backend"]["SimpleStorage"]["num_data_storage_units"] == 2
     assert f"--config-name={name}" in argv
     # the kernel the file asks for is checked by what is installed; a dry run only notes its absence
     assert "attention: flash_attention_4" in err
