@@ -471,6 +471,8 @@ print_cmd() {
 }
 
 run_cmd() {
+	# start-up counts in every GPU figure (docs/performance.md): the launcher's own share, logged
+	log "checks took ${SECONDS} s; running the command at $(date -u +%H:%M:%S) UTC"
 	print_cmd "$@"
 	exec "$@"
 }
