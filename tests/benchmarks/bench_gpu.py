@@ -26,7 +26,8 @@ Workloads (fixed, so runs compare):
 Figures: s/step over steps 3..N (wall clock between the metrics lines verl writes, so everything
 a step costs counts), real (unpadded) tokens/s, MFU as verl reports it and as
 6 * N * tokens/s / 989 TFLOP/s (N = non-embedding parameters + LM head; recompute not counted),
-peak GPU memory, and start-up (launcher start to the step-1 metrics line). The run is stopped
+peak GPU memory, and start-up (launcher start to the step-1 metrics line; for GRPO also its phases,
+from the log's milestones: veritas.verl_adapters.startup). The run is stopped
 once step N is logged, so no checkpoint is written.
 
 Environment: BENCH_DIR (default /tmp/bench) holds models, data and runs; RUN_CONFIG (default
@@ -339,7 +340,21 @@ def grpo(args) -> None:
                                           args.profile)
     # GRPO: real tokens = prompt + response tokens of the step (verl's perf/total_num_tokens)
     report(summarise(name, rows, arrivals, t0, flops_params(model_config(SMOLLM2)), "perf/total_num_tokens",
-                     {"overrides": overrides, "run_config": env["RUN_CONFIG"], "exit_code": rc, **profiles(name)}))
+                     {"overrides": overrides, "run_config": env["RUN_CONFIG"], "exit_code": rc, **profiles(name),
+                      "startup_phases": startup_phases(name, t0, arrivals)}))
+
+
+def startup_phases(name: str, t_launch: float, arrivals: list[float]) -> list:
+    """[phase, seconds] from the launch to the first step's metrics, from the log's milestones
+    (veritas.verl_adapters.startup); the first step ends when its metrics line arrived."""
+    from datetime import datetime
+
+    sys.path.insert(0, str(ROOT))
+    from veritas.verl_adapters.startup import phases
+
+    text = (OUT / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+    first = datetime.fromtimestamp(arrivals[0]) if arrivals else None
+    return [list(row) for row in phases(text, launched=datetime.fromtimestamp(t_launch), first_step=first)]
 
 
 def profiles(name: str) -> dict:

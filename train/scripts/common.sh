@@ -472,7 +472,8 @@ print_cmd() {
 
 run_cmd() {
 	# start-up counts in every GPU figure (docs/performance.md): the launcher's own share, logged
-	log "checks took ${SECONDS} s; running the command at $(date -u +%H:%M:%S) UTC"
+	# in local time like verl's logs (veritas.verl_adapters.startup reads both)
+	log "checks took ${SECONDS} s; running the command at $(date +%H:%M:%S)"
 	print_cmd "$@"
 	exec "$@"
 }

@@ -1,0 +1,108 @@
+"""Where a GRPO launch's start-up goes, read from the timestamps in its log.
+
+``main_ppo`` (verl 0.9.1, v1 trainer) logs a few milestones with wall-clock times, and our
+launchers log when they start the trainer (``checks took N s; running the command at HH:MM:SS``,
+local time like verl's).  This module turns them into phases::
+
+    launcher checks      launcher start -> the trainer command
+    to Ray               the command -> "Started a local Ray instance"
+    datasets             Ray -> "train and validate dataloader initialized" (task runner, TransferQueue, datasets)
+    worker group         -> "create worker group"
+    actor and reference  -> "actor and ref model engine initialized"
+    rollout servers      -> "checkpoint engine manager initialized" (reward workers, vLLM server)
+    weights to rollout   -> "all initialize finished, ready to fit"
+    first step           -> the first step's metrics (when the caller knows when they came)
+
+A milestone missing from the log (another verl version, a run that joined an existing Ray
+cluster, a log cut short) is skipped, and its phase merges into the next one found.  Nothing in a
+log makes this raise.
+
+    python -m veritas.verl_adapters.startup LOG    # e.g. the recipe's logs/grpo.log
+
+``tests/benchmarks/bench_gpu.py`` adds these phases, with the first step, to each GRPO result.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import datetime, timedelta
+
+LAUNCHER = re.compile(r"\] checks took (\d+) s; running the command at (\d\d):(\d\d):(\d\d)")
+# Ray's own log line, then verl's logger ("INFO:2026-12-05 04:38:47,611:message")
+STAMPED = (
+    ("to Ray", re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\s+INFO \S+ -- Started a local Ray instance")),
+    ("datasets", re.compile(r"INFO:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}):train and validate dataloader initialized")),
+    ("worker group", re.compile(r"INFO:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}):create worker group")),
+    ("actor and reference", re.compile(r"INFO:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}):actor and ref model engine initialized")),
+    ("rollout servers", re.compile(r"INFO:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}):checkpoint engine manager initialized")),
+    ("weights to rollout", re.compile(r"INFO:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}):all initialize finished")),
+)
+
+
+def milestones(text: str) -> list[tuple[str, datetime]]:
+    """(phase that ends there, time) of each milestone found, in the order of STAMPED; the first
+    entry, when the launcher's line is there, is ("launcher checks", the trainer command's time)."""
+    found = []
+    for name, pattern in STAMPED:
+        match = pattern.search(text)
+        try:
+            if match:
+                found.append((name, datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
+                              + timedelta(milliseconds=int(match.group(2)))))
+        except ValueError:  # not a date after all: that milestone is missing
+            continue
+    launcher = LAUNCHER.search(text)
+    if launcher and found:
+        # the launcher logs the time of day only: its date is the first milestone's, or the day
+        # before when that would put it after the milestone (a launch just before midnight)
+        first = found[0][1]
+        try:
+            command = first.replace(hour=int(launcher.group(2)), minute=int(launcher.group(3)),
+                                    second=int(launcher.group(4)), microsecond=0)
+        except ValueError:
+            return found
+        if command > first:
+            command -= timedelta(days=1)
+        found.insert(0, ("launcher checks", command))
+        found.insert(0, ("", command - timedelta(seconds=int(launcher.group(1)))))
+    return found
+
+
+def phases(text: str, launched: datetime | None = None, first_step: datetime | None = None) -> list[tuple[str, float]]:
+    """(phase, seconds) between consecutive milestones, from the launch (the launcher's line, else
+    ``launched``) to the first step's metrics (``first_step``), when given."""
+    found = milestones(text)
+    if launched is not None and not (found and found[0][0] == ""):
+        found.insert(0, ("", launched))
+    if first_step is not None:
+        found.append(("first step", first_step))
+    out = []
+    for (_, start), (name, end) in zip(found, found[1:]):
+        out.append((name, round((end - start).total_seconds(), 1)))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m veritas.verl_adapters.startup", description=__doc__.split("\n")[0])
+    parser.add_argument("log", help="a GRPO launcher's log (stdout and stderr)")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.log, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError as exc:
+        print(f"startup: {args.log}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    rows = phases(text)
+    if not rows:
+        print(f"startup: {args.log}: no two start-up milestones found (a verl main_ppo log?)", file=sys.stderr)
+        return 1
+    print("| phase | seconds |\n|---|---|")
+    for name, seconds in rows:
+        print(f"| {name} | {seconds:.1f} |")
+    print(f"| **total** | {sum(s for _, s in rows):.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
