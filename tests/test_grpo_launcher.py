@@ -311,7 +311,8 @@ def test_real_launch_execs_the_trainer(tmp_path, model_dir):
     directories are made, and main_ppo (stand-in) gets the run config and exactly the overrides,
     with VLLM_USE_FLASHINFER_SAMPLER=0."""
     fake, record = stand_in_python(tmp_path)
-    rc, out, err = run_launcher(tmp_path, "trainer.test_freq=3", python=fake, **gpu_env(model_dir), WANDB_EXP="grpo-run")
+    rc, out, err = run_launcher(tmp_path, f"+ray_kwargs.ray_init.num_cpus={HOST_CPUS}", "trainer.test_freq=3", python=fake,
+                                **gpu_env(model_dir), WANDB_EXP="grpo-run")
     assert rc == 0, err
     assert "ok: train/config/grpo-qwen3-4b-instruct-8gpu.yaml composed and validated" in err
     argv = (record / "verl.trainer.main_ppo").read_bytes().decode().split("\0")[:-1]
@@ -322,6 +323,37 @@ def test_real_launch_execs_the_trainer(tmp_path, model_dir):
     assert not (record / "pip").exists()  # launchers never pip-install
     assert (record / "sampler").read_text() == "0"
     assert (tmp_path / "checkpoints" / "grpo-run").is_dir() and (tmp_path / "outputs").is_dir()
+
+
+# A 4-GPU host's Ray CPUs for the seed config: 8 TransferQueue units + controller, 3 a GPU, 1 free
+HOST_CPUS = 8 + 1 + 3 * 4 + 1
+
+
+@needs_verl
+@pytest.mark.parametrize("cpus, units, ray_address, refused", [
+    (HOST_CPUS - 1, None, None, True),  # the seed config, one CPU short
+    (HOST_CPUS, None, None, False),
+    (HOST_CPUS - 6, 2, None, False),  # 2 units need 6 CPUs fewer
+    (4, None, "10.0.0.1:6379", False),  # a cluster started beforehand: its CPUs are not counted here
+])
+def test_a_real_run_needs_the_cpus_ray_actors_hold(tmp_path, model_dir, cpus, units, ray_address, refused):
+    """TransferQueue's actors and verl's resource pool hold Ray CPUs for the whole run; with too few
+    main_ppo would wait forever, silently (seen on CPU: verl's 8 units with 8 CPUs never reach the
+    datasets), so the launcher refuses before starting it.  Dry runs do not count (another host)."""
+    fake, record = stand_in_python(tmp_path)
+    overrides = [f"+ray_kwargs.ray_init.num_cpus={cpus}"]
+    if units is not None:
+        overrides.append(f"transfer_queue.backend.SimpleStorage.num_data_storage_units={units}")
+    extra = {"RAY_ADDRESS": ray_address} if ray_address else {}
+    rc, out, err = run_launcher(tmp_path, *overrides, python=fake, **gpu_env(model_dir, **extra))
+    if refused:
+        assert_fails((rc, out, err), f"Ray would have {cpus} CPUs here and this run needs {HOST_CPUS}: 9 for TransferQueue")
+        assert not (record / "verl.trainer.main_ppo").exists()
+    else:
+        assert rc == 0, err
+        assert (record / "verl.trainer.main_ppo").exists()
+    dry = run_launcher(tmp_path, "--dry-run", *overrides, python=fake, **gpu_env(model_dir, **extra))
+    assert dry[0] == 0, dry[2]
 
 
 # ------------------------------------------------------------------ fail fast, one line

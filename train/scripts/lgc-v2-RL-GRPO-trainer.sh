@@ -38,7 +38,8 @@ select_run_config grpo-qwen3-4b-instruct-8gpu
 check_retired_variables grpo
 # What the launcher needs from the run config (with the caller's overrides).
 config_values ppo actor_rollout_ref.model.path actor_rollout_ref.model.override_config.attn_implementation \
-	actor_rollout_ref.model.use_remove_padding trainer.v1.trainer_mode -- "$@"
+	actor_rollout_ref.model.use_remove_padding trainer.v1.trainer_mode transfer_queue.backend.storage_backend \
+	transfer_queue.backend.SimpleStorage.num_data_storage_units ray_kwargs.ray_init.num_cpus -- "$@"
 # Our v1 trainers (per-type metrics, curriculum) are registered by a module verl's processes import.
 [[ "${CONFIG_VALUES[3]}" != veritas_* ]] || add_external_module veritas.verl_ext.type_metrics_trainer
 
@@ -111,6 +112,23 @@ if [[ -n "${RAY_ADDRESS:-}" ]]; then
 	log "Ray: joining the cluster at $RAY_ADDRESS"
 fi
 
+# ---- Ray's CPUs on one node: held for the whole run by TransferQueue (its controller and each
+# storage unit, @ray.remote(num_cpus=1)) and by verl's resource pool (3 a GPU:
+# ResourcePoolManager.max_colocate_count), and the other actors need 1 free to be placed.  With
+# fewer, main_ppo waits forever before its datasets and says nothing (verl's 8 units on an
+# 8-CPU host; docs/performance.md).  Ray counts this host's CPUs unless ray_init.num_cpus says.
+check_ray_cpus() {
+	[[ -z "${RAY_ADDRESS:-}" && "$NNODES" == 1 && "${CONFIG_VALUES[4]}" == SimpleStorage ]] || return 0
+	local units="${CONFIG_VALUES[5]}" cpus="${CONFIG_VALUES[6]}" need
+	[[ "$units" =~ ^[0-9]+$ ]] || return 0
+	[[ "$cpus" =~ ^[0-9]+$ ]] || cpus="$(nproc)"
+	need=$((units + 1 + 3 * NPROC_PER_NODE + 1))
+	((need <= cpus)) || die "Ray would have $cpus CPUs here and this run needs $need: $((units + 1)) for TransferQueue" \
+		"(transfer_queue.backend.SimpleStorage.num_data_storage_units=$units, plus its controller), 3 for each of" \
+		"$NPROC_PER_NODE GPU(s) and 1 to place the other actors; with fewer, main_ppo would wait for them forever," \
+		"saying nothing: lower the storage units (the one-GPU configs use 2), or run on a host with more CPUs"
+}
+
 # ---- experiment name, checkpoints, wandb, Hydra outputs
 CHECKPOINT_ROOT="${CHECKPOINT_ROOT:-$VERITAS_ROOT/train/artifacts/RL/checkpoints}"
 resolve_experiment grpo "$RUN_CONFIG_NAME"
@@ -151,6 +169,7 @@ HOST_ARGS=(
 OVERRIDES=("${HOST_ARGS[@]}" "$@")
 
 compose_config ppo "${OVERRIDES[@]}"
+[[ "$DRY_RUN" == 1 ]] || check_ray_cpus
 TRAIN_CMD=("$PYTHON" -m verl.trainer.main_ppo "${RUN_CONFIG_ARGS[@]}" "${OVERRIDES[@]}")
 if [[ "$DRY_RUN" == 1 ]]; then
 	print_cmd "${TRAIN_CMD[@]}"
