@@ -29,15 +29,17 @@ import sys
 from datetime import datetime, timedelta
 
 LAUNCHER = re.compile(r"\] checks took (\d+) s; running the command at (\d\d):(\d\d):(\d\d)")
-# Ray's own log line, then verl's logger ("INFO:2026-12-05 04:38:47,611:message")
-STAMPED = (
-    ("to Ray", re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\s+INFO \S+ -- Started a local Ray instance")),
-    ("datasets", re.compile(r"INFO:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}):train and validate dataloader initialized")),
-    ("worker group", re.compile(r"INFO:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}):create worker group")),
-    ("actor and reference", re.compile(r"INFO:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}):actor and ref model engine initialized")),
-    ("rollout servers", re.compile(r"INFO:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}):checkpoint engine manager initialized")),
-    ("weights to rollout", re.compile(r"INFO:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}):all initialize finished")),
-)
+STAMP = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})"  # date and time, then milliseconds
+# (phase that ends there, the milestone's line): Ray's own line, then verl's logger's
+# ("INFO:2026-12-05 04:38:47,611:message")
+STAMPED = (("to Ray", re.compile(STAMP + r"\s+INFO \S+ -- Started a local Ray instance")),) + tuple(
+    (name, re.compile("INFO:" + STAMP + ":" + re.escape(message))) for name, message in (
+        ("datasets", "train and validate dataloader initialized"),
+        ("worker group", "create worker group"),
+        ("actor and reference", "actor and ref model engine initialized"),
+        ("rollout servers", "checkpoint engine manager initialized"),
+        ("weights to rollout", "all initialize finished"),
+    ))
 
 
 def milestones(text: str) -> list[tuple[str, datetime]]:
