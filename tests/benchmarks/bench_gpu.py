@@ -5,7 +5,7 @@ Run by hand on a GPU machine, one workload per command (each well under 9 minute
 the project's own launchers; every figure goes to stdout and to ``$OUT/<workload>.json`` (with
 the full log beside it):
 
-    python3 tests/benchmarks/bench_gpu.py prepare                       # models + data (once)
+    python3 tests/benchmarks/bench_gpu.py prepare  [--no-qwen3]         # models + data (once)
     python3 tests/benchmarks/bench_gpu.py sft-smollm2   [--steps 12] [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py sft-qwen3-4b  [--steps 8]  [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py grpo-smollm2  [--steps 8]  [-- HYDRA_OVERRIDE ...]
@@ -77,7 +77,7 @@ def flops_params(config: dict) -> int:
 
 
 # ---------------------------------------------------------------- prepare
-def prepare(_args) -> None:
+def prepare(args) -> None:
     env = dict(os.environ, PYTHONPATH=f"{ROOT}:{os.environ.get('PYTHONPATH', '')}")
     gguf = os.environ.get("VERITAS_SMOLLM2_GGUF", "/tmp/models/SmolLM2-135M-Instruct.Q4_1.gguf")
     if Path(gguf).is_file():
@@ -90,6 +90,8 @@ def prepare(_args) -> None:
 
     if not torch.cuda.is_available():
         log("no GPU: the Qwen3-4B-shaped model is not built")
+    elif args.no_qwen3:
+        log("--no-qwen3: the Qwen3-4B-shaped model is not built")
     elif not (QWEN3_SHAPE / "config.json").is_file():
         t0 = time.time()
         from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
@@ -469,6 +471,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="measure up to this step (default 12 / 8 / 8)")
     ap.add_argument("--timeout", type=float, default=480, help="stop the run after this many seconds")
     ap.add_argument("--name", default=None, help="name of this run's files (default: the workload)")
+    ap.add_argument("--no-qwen3", action="store_true",
+                    help="prepare: skip the Qwen3-4B-shaped model (~8 GB; only sft-qwen3-4b needs it)")
     ap.add_argument("--profile", type=int, default=0, metavar="SECONDS",
                     help="py-spy (on PATH) records the trainer's processes for this long from step 3; raw stacks "
                          "to $OUT/<name>-profile-<role>.txt, the top frames into the JSON")
