@@ -52,6 +52,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = Path(os.environ.get("BENCH_DIR", "/tmp/bench"))
 OUT = Path(os.environ.get("OUT", BENCH / "out"))
+# the step rate is taken over steps 3..N (steps 1 and 2 compile kernels, fill caches): N >= 4 gives
+# at least two intervals
+MIN_STEPS = 4
 PEAK_BF16_TFLOPS = 989.0  # H100/H200 SXM dense bf16, the datasheet figure the 6*N*T MFU divides by
 SMOLLM2 = BENCH / "models" / "SmolLM2-135M-Instruct"
 QWEN3_SHAPE = BENCH / "models" / "qwen3-4b-shape"
@@ -262,9 +265,25 @@ def run_launcher(name: str, launcher: str, env_extra: dict, overrides: list[str]
 
 def summarise(name: str, rows: list[dict], arrivals: list[float], t_launch: float, n_params: int,
               tokens_key: str, extra: dict) -> dict:
+    """The run's figures. Start-up, step 1 and memory need one logged step; the step rate (steps
+    3..N) needs MIN_STEPS, so a run stopped early still reports how it started."""
     result = {"workload": name, "steps_logged": len(rows), **extra}
-    if len(rows) < 4:
-        result["error"] = "fewer than 4 steps logged: see the log"
+    if rows:
+        result.update({
+            "startup_s": arrivals[0] - t_launch,
+            "first_losses": [r.get("train/loss", r.get("actor/pg_loss")) for r in rows[:3]],
+            # step 1 carries first-use costs (kernel compilation, worker start-up): its timers apart
+            "step1_timing_s": {k: float(v) for k, v in rows[0].items()
+                               if k.startswith("timing_s/") and isinstance(v, (int, float))},
+            # SFT logs perf/max_memory_*; GRPO's actor logs actor/perf/max_memory_*
+            "peak_memory_allocated_gb": max((float(v) for r in rows for k, v in r.items()
+                                             if k.endswith("perf/max_memory_allocated_gb")), default=0.0),
+            "peak_memory_reserved_gb": max((float(v) for r in rows for k, v in r.items()
+                                            if k.endswith("perf/max_memory_reserved_gb")), default=0.0),
+            "rows": rows,  # every logged metric of every step, for later analysis
+        })
+    if len(rows) < MIN_STEPS:
+        result["error"] = f"{len(rows)} step(s) logged, the step rate needs {MIN_STEPS}: see the log"
         return result
     window = rows[2:]  # steps 3..N
     span = arrivals[-1] - arrivals[1]
@@ -279,18 +298,10 @@ def summarise(name: str, rows: list[dict], arrivals: list[float], t_launch: floa
         "mfu_6N": 6 * n_params * tok_s / (PEAK_BF16_TFLOPS * 1e12),
         "flops_params_N": n_params,
         "mfu_verl": {k: statistics.mean(float(r[k]) for r in window if k in r) for k in mfu_keys},
-        # SFT logs perf/max_memory_*; GRPO's actor logs actor/perf/max_memory_*
-        "peak_memory_allocated_gb": max((float(v) for r in rows for k, v in r.items()
-                                         if k.endswith("perf/max_memory_allocated_gb")), default=0.0),
-        "peak_memory_reserved_gb": max((float(v) for r in rows for k, v in r.items()
-                                        if k.endswith("perf/max_memory_reserved_gb")), default=0.0),
-        "startup_s": arrivals[0] - t_launch,
-        "first_losses": [r.get("train/loss", r.get("actor/pg_loss")) for r in rows[:3]],
     })
     kept = ("timing_s/", "perf/", "training/", "response_length/", "critic/score/", "actor/")
     timing = sorted({k for r in window for k in r if k.startswith(kept) and isinstance(r[k], (int, float))})
     result["verl_means"] = {k: statistics.mean(float(r[k]) for r in window if k in r) for k in timing}
-    result["rows"] = rows  # every logged metric of every step, for later analysis
     return result
 
 
@@ -299,7 +310,7 @@ def report(result: dict) -> None:
     path = OUT / f"{result['workload']}.json"
     path.write_text(json.dumps(result, indent=1, default=str))
     brief = {k: result[k] for k in ("s_per_step", "tokens_per_s", "mfu_6N", "mfu_verl", "peak_memory_allocated_gb",
-                                    "startup_s", "first_losses", "error") if k in result}
+                                    "startup_s", "step1_timing_s", "first_losses", "error") if k in result}
     print(json.dumps({"workload": result["workload"], **brief}, default=str), flush=True)
     log(f"wrote {path}")
 
@@ -480,6 +491,9 @@ def main() -> None:
     cut = argv.index("--") if "--" in argv else len(argv)
     args = ap.parse_args(argv[:cut])
     args.overrides = argv[cut + 1:]  # Hydra overrides for the launcher, last so they win
+    if args.steps is not None and args.steps < MIN_STEPS:
+        # refused before any GPU time: with fewer steps the run could not report its step rate
+        ap.error(f"--steps {args.steps}: the step rate is measured over steps 3..N, so N must be at least {MIN_STEPS}")
     if args.workload == "prepare":
         prepare(args)
     elif args.workload == "sft-smollm2":

@@ -1,0 +1,66 @@
+"""The GPU benchmark's summary, on CPU: a run stopped before its step rate can be measured still
+reports its start-up and step 1, and a --steps too small to measure a rate is refused before
+anything starts."""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent / "benchmarks" / "bench_gpu.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_gpu", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rows(n: int) -> list[dict]:
+    # step 1 carries first-use compilation (update 17.3 s against ~9.4 later), as in GPU runs
+    return [{"timing_s/gen": 24.4 if i == 0 else 18.0, "timing_s/update_actor": 17.3 if i == 0 else 9.4,
+             "perf/total_num_tokens": 450_000 + i, "actor/pg_loss": -0.001 * i,
+             "actor/perf/max_memory_allocated_gb": 24.0 + i} for i in range(n)]
+
+
+def test_a_run_stopped_at_step_3_keeps_its_start_up_and_step_1(bench):
+    launched = 1000.0
+    arrivals = [1363.4, 1409.5, 1443.8]
+    result = bench.summarise("grpo-a", _rows(3), arrivals, launched, 134_479_872, "perf/total_num_tokens", {})
+    assert result["steps_logged"] == 3
+    assert result["startup_s"] == pytest.approx(363.4)
+    assert result["step1_timing_s"] == {"timing_s/gen": 24.4, "timing_s/update_actor": 17.3}
+    assert result["peak_memory_allocated_gb"] == 26.0
+    assert len(result["rows"]) == 3
+    assert "3 step(s) logged" in result["error"] and "s_per_step" not in result
+
+
+def test_the_step_rate_is_taken_over_steps_3_to_n(bench):
+    arrivals = [1300.0, 1340.0, 1374.0, 1410.0]
+    result = bench.summarise("grpo-b", _rows(4), arrivals, 1000.0, 134_479_872, "perf/total_num_tokens", {})
+    assert "error" not in result
+    assert result["s_per_step"] == pytest.approx(35.0)  # (1410 - 1340) / 2 steps
+    assert result["s_per_step_each"] == [34.0, 36.0]
+    assert result["tokens_per_step"] == pytest.approx(450_002.5)
+    assert result["verl_means"]["timing_s/update_actor"] == pytest.approx(9.4)
+    assert result["step1_timing_s"]["timing_s/update_actor"] == 17.3
+
+
+def test_no_step_logged_reports_the_error_only(bench):
+    result = bench.summarise("grpo-c", [], [], 1000.0, 1, "perf/total_num_tokens", {"exit_code": 1})
+    assert result["steps_logged"] == 0 and result["exit_code"] == 1
+    assert "startup_s" not in result and "0 step(s) logged" in result["error"]
+
+
+@pytest.mark.parametrize("steps", ["3", "1"])
+def test_too_few_steps_are_refused_before_any_launch(steps, tmp_path):
+    run = subprocess.run([sys.executable, str(BENCH), "grpo-smollm2", "--steps", steps],
+                         capture_output=True, text=True, timeout=60, env={"OUT": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 2
+    assert f"--steps {steps}: the step rate is measured over steps 3..N, so N must be at least 4" in run.stderr
+    assert not any(tmp_path.iterdir())  # nothing launched, nothing written
