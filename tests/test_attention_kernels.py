@@ -79,3 +79,40 @@ def test_fa4_varlen_receives_integer_lengths(monkeypatch, tmp_path):
     finally:
         for name in stand_ins:
             sys.modules.pop(name, None)
+
+
+# A stand-in flash_attn.cute that records, as FA4's cache_utils does, the cache settings it finds
+# at import time, then the shim is imported the way verl's processes import it.
+_SEEN_AT_IMPORT = (
+    "import os\n"
+    "SEEN = (os.environ.get('FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED'), os.environ.get('FLASH_ATTENTION_CUTE_DSL_CACHE_DIR'))\n"
+    "def flash_attn_varlen_func(*a, **k):\n    return None\n"
+)
+
+
+def _import_shim(site: Path, **env: str) -> list[str]:
+    code = "import veritas.verl_ext.flash_attn4, flash_attn.cute as c; print(c.SEEN[0]); print(c.SEEN[1])"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={"PYTHONPATH": f"{site}:{REPO}", "PATH": "/usr/bin:/bin", **env})
+    assert run.returncode == 0, run.stderr
+    return run.stdout.splitlines()
+
+
+def test_fa4_kernel_cache_is_on_before_fa4_reads_its_settings(tmp_path):
+    site = fake_site(tmp_path / "site", "flash-attn-4", "4.0.0b36", ["flash_attn", "flash_attn.cute"])
+    (site / "flash_attn" / "__init__.py").unlink()  # FA4's flash_attn is a namespace package
+    (site / "flash_attn" / "cute" / "__init__.py").write_text(_SEEN_AT_IMPORT)
+    home = tmp_path / "home"
+    assert _import_shim(site, HOME=str(home)) == ["1", str(home / ".cache" / "flash_attention_cute_dsl")]
+    assert _import_shim(site, HOME=str(home), XDG_CACHE_HOME="/x/cache") == ["1", "/x/cache/flash_attention_cute_dsl"]
+    # the caller's settings win: off stays off, a chosen folder stays chosen
+    assert _import_shim(site, HOME=str(home), FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED="0",
+                        FLASH_ATTENTION_CUTE_DSL_CACHE_DIR="/shared/fa4") == ["0", "/shared/fa4"]
+
+
+def test_without_fa4_the_cache_setting_is_left_alone(tmp_path):
+    code = "import os, veritas.verl_ext.flash_attn4 as s; print(s.install(), os.environ.get('FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED'))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "None"]

@@ -224,17 +224,19 @@ def test_dry_run_without_gpu_and_with_parquet_data(tmp_path, model_dir, rl_parqu
 def test_dry_run_for_two_nodes_joining_a_ray_cluster(tmp_path, model_dir):
     """The seed 8-GPU config on 2 nodes of an existing Ray cluster, composed on a driver without
     GPUs: verl told of 2 x 8 GPUs; the workers get this shell's settings (the verl modules, the
-    NVLink multicast switches) through the runtime env; a checkpoint saved by 16 ranks resumes."""
+    NVLink multicast switches, FA4's kernel cache switch) through the runtime env; a checkpoint saved by 16 ranks resumes."""
     fake_checkpoint(tmp_path / "checkpoints" / "grpo16", 2, 16, sub="actor")
     rc, out, err = run_launcher(tmp_path, "--dry-run", python=VERL_PYTHON, GPU_COUNT="0", DRY_RUN_GPU_COUNT="8",
                                 NNODES="2", RAY_ADDRESS="ray://10.0.0.1:10001", MODEL_PATH=model_dir,
                                 WANDB_EXP="grpo16", WANDB_MODE="disabled", NCCL_NVLS_ENABLE="0",
-                                TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVSHMEM_DISABLE_NVLS="1")
+                                TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVSHMEM_DISABLE_NVLS="1",
+                                FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED="0")
     assert rc == 0, err
     args = command_line(out)[5:]
     env = "+ray_kwargs.ray_init.runtime_env.env_vars."
     for expected in ("trainer.nnodes=2", "trainer.n_gpus_per_node=8", "+ray_kwargs.ray_init.address='ray://10.0.0.1:10001'",
-                     f"{env}NCCL_NVLS_ENABLE='0'", f"{env}TORCH_SYMM_MEM_DISABLE_MULTICAST='1'",
+                     f"{env}NCCL_NVLS_ENABLE='0'", f"{env}FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED='0'",
+                     f"{env}TORCH_SYMM_MEM_DISABLE_MULTICAST='1'",
                      f"{env}NVSHMEM_DISABLE_NVLS='1'", f"{env}WANDB_MODE='disabled'",
                      f"trainer.default_local_dir={tmp_path}/checkpoints/grpo16"):
         assert expected in args, expected

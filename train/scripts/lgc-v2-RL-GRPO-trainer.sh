@@ -141,7 +141,7 @@ if [[ -n "${RAY_ADDRESS:-}" ]]; then
 	# them where the cluster's nodes were started (`ray start`).  NVLink multicast settings are the
 	# caller's (never set here) and reach the workers as given: some hosts hang or fail with it on.
 	for name in VLLM_USE_FLASHINFER_SAMPLER WANDB_MODE WANDB_PROJECT WANDB_DIR VERL_FILE_LOGGER_PATH VERL_USE_EXTERNAL_MODULES \
-		NCCL_NVLS_ENABLE TORCH_SYMM_MEM_DISABLE_MULTICAST NVSHMEM_DISABLE_NVLS; do
+		FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED FLASH_ATTENTION_CUTE_DSL_CACHE_DIR NCCL_NVLS_ENABLE TORCH_SYMM_MEM_DISABLE_MULTICAST NVSHMEM_DISABLE_NVLS; do
 		[[ -n "${!name:-}" ]] && RAY_ARGS+=("+ray_kwargs.ray_init.runtime_env.env_vars.$name=$(hydra_quote "$name" "${!name}")")
 	done
 fi
