@@ -102,12 +102,31 @@ def test_fa4_kernel_cache_is_on_before_fa4_reads_its_settings(tmp_path):
     site = fake_site(tmp_path / "site", "flash-attn-4", "4.0.0b36", ["flash_attn", "flash_attn.cute"])
     (site / "flash_attn" / "__init__.py").unlink()  # FA4's flash_attn is a namespace package
     (site / "flash_attn" / "cute" / "__init__.py").write_text(_SEEN_AT_IMPORT)
-    home = tmp_path / "home"
+    home, xdg = tmp_path / "home", tmp_path / "xdg"
     assert _import_shim(site, HOME=str(home)) == ["1", str(home / ".cache" / "flash_attention_cute_dsl")]
-    assert _import_shim(site, HOME=str(home), XDG_CACHE_HOME="/x/cache") == ["1", "/x/cache/flash_attention_cute_dsl"]
+    assert (home / ".cache" / "flash_attention_cute_dsl").is_dir()
+    assert _import_shim(site, HOME=str(home), XDG_CACHE_HOME=str(xdg)) == ["1", str(xdg / "flash_attention_cute_dsl")]
     # the caller's settings win: off stays off, a chosen folder stays chosen
     assert _import_shim(site, HOME=str(home), FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED="0",
                         FLASH_ATTENTION_CUTE_DSL_CACHE_DIR="/shared/fa4") == ["0", "/shared/fa4"]
+    chosen = tmp_path / "shared" / "fa4"
+    assert _import_shim(site, HOME=str(home), FLASH_ATTENTION_CUTE_DSL_CACHE_DIR=str(chosen)) == ["1", str(chosen)]
+
+
+def test_a_cache_folder_that_cannot_be_written_leaves_the_cache_off(tmp_path):
+    from veritas.verl_ext.flash_attn4 import enable_kernel_cache
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    # a folder under a file cannot be made (FA4 would raise in every process); a relative home
+    # (HOME unknown) is not a place to keep kernels either
+    for env in ({"FLASH_ATTENTION_CUTE_DSL_CACHE_DIR": str(blocker / "fa4")}, {"HOME": "~", "XDG_CACHE_HOME": ""}):
+        env = dict(env)
+        assert enable_kernel_cache(env) is False
+        assert env["FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED"] == "0"
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    assert enable_kernel_cache(env) is True
+    assert env["FLASH_ATTENTION_CUTE_DSL_CACHE_DIR"] == str(tmp_path / "cache" / "flash_attention_cute_dsl")
 
 
 def test_without_fa4_the_cache_setting_is_left_alone(tmp_path):

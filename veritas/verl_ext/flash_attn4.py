@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-from pathlib import Path
+import sys
 
 _ATTRS = ("flash_attn_varlen_func",)
 
@@ -52,14 +52,33 @@ def wrap_varlen(func):
 def cache_dir(environ=os.environ) -> str:
     """Where FA4 keeps compiled kernels unless told: the user's cache folder (XDG), not FA4's own
     default under /tmp/$USER, which needs a user name that containers run by a bare UID lack."""
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return str(Path(base) / "flash_attention_cute_dsl")
+    home = environ.get("HOME") or os.path.expanduser("~")  # the user database's when HOME is unset
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    return os.path.join(base, "flash_attention_cute_dsl")
 
 
-def enable_kernel_cache(environ=os.environ) -> None:
-    """FA4's persistent kernel cache on, unless the environment already says otherwise."""
+def enable_kernel_cache(environ=os.environ) -> bool:
+    """FA4's persistent kernel cache on, unless the environment already says otherwise; True when
+    it is on.  FA4 creates the folder and raises if it cannot, so a folder this process cannot
+    write (a read-only or unknown home) leaves the cache off: kernels are then compiled as before."""
     environ.setdefault("FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED", "1")
-    environ.setdefault("FLASH_ATTENTION_CUTE_DSL_CACHE_DIR", cache_dir(environ))
+    if environ["FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED"] != "1":
+        return False
+    folder = environ.get("FLASH_ATTENTION_CUTE_DSL_CACHE_DIR") or cache_dir(environ)
+    writable = False
+    if os.path.isabs(folder):  # a relative one (no home known) would land wherever the process runs
+        try:
+            os.makedirs(folder, exist_ok=True)
+            writable = os.access(folder, os.W_OK | os.X_OK)
+        except OSError:
+            pass
+    if not writable:
+        environ["FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED"] = "0"
+        print(f"veritas.verl_ext.flash_attn4: FA4's kernel cache stays off: cannot write {folder!r} "
+              "(FLASH_ATTENTION_CUTE_DSL_CACHE_DIR moves it)", file=sys.stderr)
+        return False
+    environ["FLASH_ATTENTION_CUTE_DSL_CACHE_DIR"] = folder
+    return True
 
 
 def install() -> bool:
