@@ -9,13 +9,11 @@ the run config selects ``flash_attention_4``), this wraps that one entry point s
 become Python ints; every other argument passes through unchanged.
 
 It also turns on FA4's persistent kernel cache (``flash_attn/cute/cache_utils.py``, off by
-default), before FA4 is imported, since FA4 reads the setting then: every process otherwise
-compiles its own CuTe kernels on first use (SFT's trainer, then GRPO's actor and reference, again
-at each restart). On one H100 (2026-12-05, docs/performance.md) a GRPO run whose cache was warm
-spent 11.3 s in step 1's update and 4.8 s in its reference pass, against 17.3 s and 7.3 s cold
-(later steps ~9.4 and ~5), with the same actor/vLLM ``ppo_kl`` at step 1 (0.00207 and 0.00201).
-An unloadable entry is recompiled (FA4's own fallback). ``FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED=0``
-turns it off; ``FLASH_ATTENTION_CUTE_DSL_CACHE_DIR`` moves it (default: see ``cache_dir``).
+default) before FA4 is imported, since FA4 reads the setting then. Otherwise every process
+compiles its own CuTe kernels on first use: SFT's trainer, then GRPO's actor and reference, again
+at each restart (~8.5 s of a GRPO step 1 on an H100, with the same log-probs: docs/performance.md).
+``FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED=0`` turns it off; ``FLASH_ATTENTION_CUTE_DSL_CACHE_DIR``
+moves it (default: ``cache_dir``).
 """
 from __future__ import annotations
 
