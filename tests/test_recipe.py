@@ -91,6 +91,25 @@ def test_unknown_argument_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "recipe" / "stages").exists() or not any((tmp_path / "recipe" / "stages").iterdir())
 
 
+def test_each_call_records_its_card_with_the_results(tmp_path):
+    """The call's GPU (nvidia-smi's name and memory) goes to the log and to RECIPE_OUT/gpu.tsv; here
+    the call then stops at once, on a RECIPE_DIR that holds another recipe."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text('#!/bin/sh\necho "NVIDIA H100 80GB HBM3, 81559 MiB"\n')
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    env = {**_env(tmp_path), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    (tmp_path / "recipe").mkdir()
+    (tmp_path / "recipe" / "settings").write_text("another recipe\n")
+    for _ in range(2):
+        proc = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].endswith("set another RECIPE_DIR")
+        assert "recipe: GPU NVIDIA H100 80GB HBM3, 81559 MiB" in proc.stderr
+    rows = [line.split("\t") for line in (tmp_path / "out" / "gpu.tsv").read_text().splitlines()]
+    assert [card for _, card in rows] == ["NVIDIA H100 80GB HBM3, 81559 MiB"] * 2  # one line a call
+    assert all(len(when) == 20 and when.endswith("Z") for when, _ in rows)
+
+
 @pytest.mark.parametrize("name,value", [("RECIPE_SFT_LEVELS", "0-3"), ("RECIPE_SFT_LEVELS", "1-3-5"),
                                         ("RECIPE_EVAL_LEVELS", "3-1"), ("RECIPE_EVAL_LEVELS", "1-11"),
                                         ("RECIPE_EVAL_LEVELS", "1..5")])

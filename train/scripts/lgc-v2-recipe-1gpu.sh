@@ -31,7 +31,7 @@
 # macro the comparisons with the GRPO model add.  RECIPE_OUT gets the evaluations, comparisons,
 # logs, verl's metrics files, verl's dumps of GRPO's generations (generations-grpo.tgz) and GRPO's
 # validation set (grpo-val-heldout.parquet: the evaluations' tasks of the types GRPO trains, which
-# GRPO validates on instead of the run config's validation split).
+# GRPO validates on instead of the run config's validation split), and gpu.tsv (each call's card).
 # Host settings (environment):
 #   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers; one recipe
 #                     (configs and levels) per directory: a call with other ones stops
@@ -122,6 +122,15 @@ SFT_ROWS=$((SFT_VALUES[0] * SFT_VALUES[1]))
 log "recipe: types $TASK_TYPES; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG (difficulty_range $CONFIG_LEVELS)"
 log "recipe: SFT data at levels $SFT_LEVELS (RECIPE_SFT_LEVELS), evaluations at levels $EVAL_LEVELS (RECIPE_EVAL_LEVELS)"
 log "recipe: evaluations of $RECIPE_N_EVAL held-out tasks per type, greedy, max_new_tokens $MAX_NEW_TOKENS"
+# The card this call runs on, with the results: the figures of a stage depend on it (an H100 and an
+# H200 have both been lent for the same recipe)
+if command -v nvidia-smi >/dev/null 2>&1; then
+	gpu="$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -n 1 || true)"
+	if [[ -n "$gpu" ]]; then
+		log "recipe: GPU $gpu"
+		printf '%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$gpu" >>"$RECIPE_OUT/gpu.tsv"
+	fi
+fi
 # What a stage done under RECIPE_DIR was made with: another recipe there would reuse its data and models
 RECIPE_SETTINGS="sft $SFT_CONFIG, grpo $GRPO_CONFIG, sft levels $SFT_LEVELS, eval levels $EVAL_LEVELS"
 if [[ -f "$RECIPE_DIR/settings" ]]; then
