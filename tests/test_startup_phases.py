@@ -90,3 +90,53 @@ def test_the_gpu_benchmark_reports_the_phases_up_to_the_first_metrics_line(tmp_p
     rows = bench.startup_phases("grpo-smollm2", launched, [first, first + 30])
     assert rows[0] == ["launcher checks", 21.0] and rows[-1] == ["first step", 82.0]
     assert round(sum(s for _, s in rows), 1) == round(first - launched, 1)  # the launcher's line and the clock agree
+
+
+# The H100 run of 2026-12-05 (run B) with vLLM at its own INFO level: the server actor's, its
+# engine core's and its GPU worker's lines, then an agent-loop worker's first line after
+# "ready to fit" (other lines of those processes between them, as in the log).
+VLLM_LOG = """\
+[lgc-v2-RL-GRPO-trainer.sh] checks took 26 s; running the command at 10:28:41
+2026-12-05 10:29:10,618\tINFO worker.py:2038 -- Started a local Ray instance.
+\x1b[36m(TaskRunnerV1 pid=5937)\x1b[0m INFO:2026-12-05 10:29:55,786:train and validate dataloader initialized, train dataset size: 100000, val dataset size: 256
+\x1b[36m(TaskRunnerV1 pid=5937)\x1b[0m INFO:2026-12-05 10:29:58,798:create worker group dict_keys(['actor_rollout_ref'])
+\x1b[36m(TaskRunnerV1 pid=5937)\x1b[0m INFO:2026-12-05 10:32:24,630:actor and ref model engine initialized
+\x1b[36m(vLLMHttpServer pid=6448)\x1b[0m WARNING 12-05 10:32:50 [vllm.py:1110] Inductor compilation was disabled
+\x1b[36m(vLLMHttpServer pid=6448)\x1b[0m INFO 12-05 10:32:59 [model.py:524] Enabling cumem allocator because sleep mode requires it.
+\x1b[36m(vLLMHttpServer pid=6448)\x1b[0m INFO 12-05 10:33:00 [vllm.py:1006] Asynchronous scheduling is enabled.
+\x1b[36m(vLLMHttpServer pid=6448)\x1b[0m (EngineCore pid=6547) INFO 12-05 10:33:18 [core.py:114] Initializing a V1 LLM engine (v0.24.0) with config: model='/tmp/bench/models/SmolLM2-135M-Instruct'
+\x1b[36m(vLLMHttpServer pid=6448)\x1b[0m INFO 12-05 10:33:47 [worker_base.py:282] Injected <class 'vLLMColocateWorkerExtension'>
+\x1b[36m(vLLMHttpServer pid=6448)\x1b[0m (Worker pid=6565) INFO 12-05 10:33:47 [parallel_state.py:1588] world_size=1 rank=0 local_rank=0
+\x1b[36m(vLLMHttpServer pid=6448)\x1b[0m (Worker pid=6565) INFO 12-05 10:33:51 [model_runner.py:302] Model loading took 0.26 GiB and 2.630453 seconds
+\x1b[36m(vLLMHttpServer pid=6448)\x1b[0m (EngineCore pid=6547) INFO 12-05 10:33:55 [core.py:344] init engine (profile, create kv cache, warmup model) took 4.37 s
+\x1b[36m(TaskRunnerV1 pid=5937)\x1b[0m INFO:2026-12-05 10:33:59,013:checkpoint engine manager initialized
+\x1b[36m(TaskRunnerV1 pid=5937)\x1b[0m INFO:2026-12-05 10:33:59,101:all initialize finished, ready to fit
+\x1b[36m(AgentLoopWorkerTQ pid=6690)\x1b[0m Using dataset class: DynamicEnvDataset
+\x1b[36m(AgentLoopWorkerTQ pid=6690)\x1b[0m WARNING:2026-12-05 10:34:26,727:No model-specific Continuous Token builder is registered
+\x1b[36m(AgentLoopWorkerTQ pid=6691)\x1b[0m WARNING:2026-12-05 10:34:29,793:No model-specific Continuous Token builder is registered
+"""
+
+
+def test_vllm_info_lines_split_the_rollout_servers_and_the_agent_loop_workers_end_them():
+    assert phases(VLLM_LOG) == [
+        ("launcher checks", 26.0), ("to Ray", 29.6), ("datasets", 45.2), ("worker group", 3.0),
+        ("actor and reference", 145.8),
+        # the server actor's own first INFO line (not its engine core's, nor a WARNING)
+        ("vLLM server process", 34.4), ("vLLM engine process", 19.0), ("vLLM GPU worker", 29.0),
+        ("vLLM engine set-up", 8.0), ("rollout servers", 4.0), ("weights to rollout", 0.1),
+        ("agent-loop workers", 27.6),
+    ]
+    # at verl's WARN level there are no vLLM milestones: the servers' start is one phase, as before
+    warn = "\n".join(line for line in VLLM_LOG.splitlines() if " INFO 12-05 " not in line)
+    assert [row for row in phases(warn) if row[0].startswith(("vLLM", "rollout"))] == [("rollout servers", 94.4)]
+
+
+def test_vllm_times_take_their_year_from_verl_and_never_raise():
+    new_year = (VLLM_LOG.replace("2026-12-05", "2026-12-31").replace("INFO 12-05 10:3", "INFO 01-01 00:0")
+                .replace("2026-12-31 10:33:59", "2027-01-01 00:03:59").replace("2026-12-31 10:34", "2027-01-01 00:04"))
+    found = dict(milestones(new_year))
+    assert found["vLLM engine process"] == datetime(2027, 1, 1, 0, 3, 18)
+    # no verl line before them: a vLLM time has no year, and is skipped; a month-day that is none too
+    assert milestones("\n".join(line for line in VLLM_LOG.splitlines() if " INFO 12-05 " in line)) == []
+    bad = VLLM_LOG.replace("INFO 12-05 10:33:18", "INFO 02-30 10:33:18")
+    assert "vLLM engine process" not in dict(milestones(bad)) and "vLLM GPU worker" in dict(milestones(bad))

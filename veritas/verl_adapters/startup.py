@@ -9,12 +9,20 @@ local time like verl's).  This module turns them into phases::
     datasets             Ray -> "train and validate dataloader initialized" (task runner, TransferQueue, datasets)
     worker group         -> "create worker group"
     actor and reference  -> "actor and ref model engine initialized"
-    rollout servers      -> "checkpoint engine manager initialized" (reward workers, vLLM server)
+    vLLM server process  -> the vLLM server actor's first INFO line (reward workers start meanwhile)
+    vLLM engine process  -> its engine-core process's "Initializing a V1 LLM engine"
+    vLLM GPU worker      -> the GPU worker process's first INFO line
+    vLLM engine set-up   -> "init engine (profile, create kv cache, warmup model) took"
+    rollout servers      -> "checkpoint engine manager initialized" (the rest of the servers' start)
     weights to rollout   -> "all initialize finished, ready to fit"
+    agent-loop workers   -> an agent-loop worker's first timestamped line (verl starts them only
+                            now; they log when the first prompts reach them)
     first step           -> the first step's metrics (when the caller knows when they came)
 
-A milestone missing from the log (another verl version, a run that joined an existing Ray
-cluster, a log cut short) is skipped, and its phase merges into the next one found.  Nothing in a
+The vLLM lines are INFO lines: the GRPO launcher keeps vLLM's own level (verl lowers it to WARN).
+A milestone missing from the log (another verl or vLLM version, vLLM at WARN, a run that joined
+an existing Ray cluster, a log cut short) is skipped, and its phase merges into the next one
+found: without vLLM's lines, "rollout servers" covers all of the servers' start.  Nothing in a
 log makes this raise.
 
     python -m veritas.verl_adapters.startup LOG    # e.g. the recipe's logs/grpo.log
@@ -30,30 +38,58 @@ from datetime import datetime, timedelta
 
 LAUNCHER = re.compile(r"\] checks took (\d+) s; running the command at (\d\d):(\d\d):(\d\d)")
 STAMP = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})"  # date and time, then milliseconds
-# (phase that ends there, the milestone's line): Ray's own line, then verl's logger's
-# ("INFO:2026-12-05 04:38:47,611:message")
-STAMPED = (("to Ray", re.compile(STAMP + r"\s+INFO \S+ -- Started a local Ray instance")),) + tuple(
-    (name, re.compile("INFO:" + STAMP + ":" + re.escape(message))) for name, message in (
-        ("datasets", "train and validate dataloader initialized"),
-        ("worker group", "create worker group"),
-        ("actor and reference", "actor and ref model engine initialized"),
-        ("rollout servers", "checkpoint engine manager initialized"),
-        ("weights to rollout", "all initialize finished"),
-    ))
+# vLLM's logger: month-day and time, no year ("INFO 12-05 10:33:18 [core.py:114] ...")
+VLLM_STAMP = r"INFO (\d\d-\d\d \d\d:\d\d:\d\d) "
+VERL = "verl"  # a line of verl's logger ("INFO:2026-12-05 04:38:47,611:message")
+
+
+def _verl(message: str) -> re.Pattern:
+    return re.compile("INFO:" + STAMP + ":" + re.escape(message))
+
+
+# (phase that ends there, kind of timestamp, the milestone's line), in start-up order.  Ray prefixes
+# each actor's lines with "(ActorName pid=N)" (colour codes around it): "\S*\s+" skips those codes
+# and, in front of a vLLM line, requires the line to be that process's own.
+STAMPED = (
+    ("to Ray", VERL, re.compile(STAMP + r"\s+INFO \S+ -- Started a local Ray instance")),
+    ("datasets", VERL, _verl("train and validate dataloader initialized")),
+    ("worker group", VERL, _verl("create worker group")),
+    ("actor and reference", VERL, _verl("actor and ref model engine initialized")),
+    ("vLLM server process", "vllm", re.compile(r"\(vLLMHttpServer pid=\d+\)\S*\s+" + VLLM_STAMP)),
+    ("vLLM engine process", "vllm", re.compile(r"\(EngineCore pid=\d+\)\S*\s+" + VLLM_STAMP
+                                               + r"\[core\.py:\d+\] Initializing a V1 LLM engine")),
+    ("vLLM GPU worker", "vllm", re.compile(r"\(Worker pid=\d+\)\S*\s+" + VLLM_STAMP)),
+    ("vLLM engine set-up", "vllm", re.compile(VLLM_STAMP + r"\[core\.py:\d+\] init engine ")),
+    ("rollout servers", VERL, _verl("checkpoint engine manager initialized")),
+    ("weights to rollout", VERL, _verl("all initialize finished")),
+    ("agent-loop workers", VERL, re.compile(r"\(AgentLoopWorker\w* pid=\d+\)\S*\s+[A-Z]+:" + STAMP)),
+)
+
+
+def _time(kind: str, match: re.Match, year: int | None) -> datetime | None:
+    if kind == VERL:
+        return datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S") + timedelta(milliseconds=int(match.group(2)))
+    if year is None:  # a vLLM time needs a year from one of verl's lines before it
+        return None
+    return datetime.strptime(f"{year}-{match.group(1)}", "%Y-%m-%d %H:%M:%S")
 
 
 def milestones(text: str) -> list[tuple[str, datetime]]:
     """(phase that ends there, time) of each milestone found, in the order of STAMPED; the first
     entry, when the launcher's line is there, is ("launcher checks", the trainer command's time)."""
     found = []
-    for name, pattern in STAMPED:
+    for name, kind, pattern in STAMPED:
         match = pattern.search(text)
-        try:
-            if match:
-                found.append((name, datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
-                              + timedelta(milliseconds=int(match.group(2)))))
-        except ValueError:  # not a date after all: that milestone is missing
+        if not match:
             continue
+        try:
+            when = _time(kind, match, found[-1][1].year if found else None)
+        except ValueError:  # not a date after all (or 02-29 in another year): that milestone is missing
+            continue
+        if when is not None and found and when < found[-1][1] - timedelta(days=180):
+            when = when.replace(year=when.year + 1)  # vLLM's month-day just after New Year's Eve
+        if when is not None:
+            found.append((name, when))
     launcher = LAUNCHER.search(text)
     if launcher and found:
         # the launcher logs the time of day only: its date is the first milestone's, or the day
