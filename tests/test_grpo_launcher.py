@@ -32,7 +32,7 @@ _LAUNCHER_VARS = {
     "WANDB_PROJECT", "WANDB_EXP", "WANDB_DIR", "WANDB_MODE", "GPU_COUNT", "ALLOW_CPU", "RESUME",
     "NNODES", "NODE_RANK", "NPROC_PER_NODE", "TRAIN_DATA", "VAL_DATA", "CHECKPOINT_ROOT", "OUTPUT_ROOT",
     "VERL_FILE_LOGGER_PATH", "VERL_USE_EXTERNAL_MODULES", "CUDA_VISIBLE_DEVICES", "ENV_FILE", "DRY_RUN",
-    "CHECK_DATA_SAMPLE", "RAY_ADDRESS", "VLLM_USE_FLASHINFER_SAMPLER", "DRY_RUN_GPU_COUNT", "PYTHONPATH",
+    "CHECK_DATA_SAMPLE", "RAY_ADDRESS", "VLLM_USE_FLASHINFER_SAMPLER", "VLLM_LOGGING_LEVEL", "DRY_RUN_GPU_COUNT", "PYTHONPATH",
     "HYDRA_FULL_ERROR", "RUN_CONFIG", "NCCL_NVLS_ENABLE", "TORCH_SYMM_MEM_DISABLE_MULTICAST", "NVSHMEM_DISABLE_NVLS",
 } | _RETIRED
 
@@ -193,6 +193,9 @@ def test_dry_run_defaults_knobs_and_trailing_overrides(tmp_path, model_dir):
     assert missing == ("a real run on this host stops here" in err)
     assert missing != ("veritas.verl_ext.flash_attn4" in shown_env(out)["VERL_USE_EXTERNAL_MODULES"])
     assert shown_env(out)["VLLM_USE_FLASHINFER_SAMPLER"] == "0"
+    # vLLM at its own INFO level (verl would set WARN), on the cluster's workers too
+    assert shown_env(out)["VLLM_LOGGING_LEVEL"] == "INFO"
+    assert "+ray_kwargs.ray_init.runtime_env.env_vars.VLLM_LOGGING_LEVEL='INFO'" in command_line(out)
     assert "Ray: joining the cluster at ray://10.1.2.3:10001" in err
     # a dry run writes nothing
     assert not (tmp_path / "outputs").exists() and not (tmp_path / "wandb").exists()
@@ -230,12 +233,13 @@ def test_dry_run_for_two_nodes_joining_a_ray_cluster(tmp_path, model_dir):
                                 NNODES="2", RAY_ADDRESS="ray://10.0.0.1:10001", MODEL_PATH=model_dir,
                                 WANDB_EXP="grpo16", WANDB_MODE="disabled", NCCL_NVLS_ENABLE="0",
                                 TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVSHMEM_DISABLE_NVLS="1",
-                                FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED="0")
+                                FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED="0", VLLM_LOGGING_LEVEL="WARNING")
     assert rc == 0, err
     args = command_line(out)[5:]
     env = "+ray_kwargs.ray_init.runtime_env.env_vars."
     for expected in ("trainer.nnodes=2", "trainer.n_gpus_per_node=8", "+ray_kwargs.ray_init.address='ray://10.0.0.1:10001'",
                      f"{env}NCCL_NVLS_ENABLE='0'", f"{env}FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED='0'",
+                     f"{env}VLLM_LOGGING_LEVEL='WARNING'",  # the caller's level, not the launcher's INFO
                      f"{env}TORCH_SYMM_MEM_DISABLE_MULTICAST='1'",
                      f"{env}NVSHMEM_DISABLE_NVLS='1'", f"{env}WANDB_MODE='disabled'",
                      f"trainer.default_local_dir={tmp_path}/checkpoints/grpo16"):
@@ -281,6 +285,7 @@ def stand_in_python(tmp_path):
         'if [[ "$1 $2" == "-m verl.trainer.main_ppo" || "$1 $2" == "-m pip" ]]; then\n'
         f'  printf "%s\\0" "$@" > "{record}/$2"\n'
         f'  printf "%s" "$VLLM_USE_FLASHINFER_SAMPLER" > "{record}/sampler"\n'
+        f'  printf "%s" "$VLLM_LOGGING_LEVEL" > "{record}/vllm-logging-level"\n'
         "  exit 0\n"
         "fi\n"
         f'exec "{VERL_PYTHON}" "$@"\n'
@@ -324,6 +329,7 @@ def test_real_launch_execs_the_trainer(tmp_path, model_dir):
     assert command_line(out)[1:] == argv  # the printed command is the one run
     assert not (record / "pip").exists()  # launchers never pip-install
     assert (record / "sampler").read_text() == "0"
+    assert (record / "vllm-logging-level").read_text() == "INFO"
     assert (tmp_path / "checkpoints" / "grpo-run").is_dir() and (tmp_path / "outputs").is_dir()
 
 

@@ -91,8 +91,11 @@ fi
 export VLLM_USE_FLASHINFER_SAMPLER="${VLLM_USE_FLASHINFER_SAMPLER:-0}"
 # Full Python tracebacks from Hydra apps instead of a one-line summary.
 export HYDRA_FULL_ERROR="${HYDRA_FULL_ERROR:-1}"
-# ...and both in front of the printed command, so that it reruns as it ran.
-SHOWN_ENV+=(VLLM_USE_FLASHINFER_SAMPLER HYDRA_FULL_ERROR)
+# vLLM at its own level, INFO, where verl sets WARN: its start-up lines split the rollout servers'
+# start into its processes (python -m veritas.verl_adapters.startup LOG), ~7 lines a step besides.
+export VLLM_LOGGING_LEVEL="${VLLM_LOGGING_LEVEL:-INFO}"
+# ...and all three in front of the printed command, so that it reruns as it ran.
+SHOWN_ENV+=(VLLM_USE_FLASHINFER_SAMPLER HYDRA_FULL_ERROR VLLM_LOGGING_LEVEL)
 
 # ---- the GPUs: nnodes x n_gpus_per_node, all shared by actor, reference and rollout
 # (whether the batch sizes split over them is verl's validate_config, run by compose_config)
@@ -140,7 +143,7 @@ if [[ -n "${RAY_ADDRESS:-}" ]]; then
 	# non-secret settings.  Secrets (WANDB_API_KEY, HF_TOKEN) never go on a command line: export
 	# them where the cluster's nodes were started (`ray start`).  NVLink multicast settings are the
 	# caller's (never set here) and reach the workers as given: some hosts hang or fail with it on.
-	for name in VLLM_USE_FLASHINFER_SAMPLER WANDB_MODE WANDB_PROJECT WANDB_DIR VERL_FILE_LOGGER_PATH VERL_USE_EXTERNAL_MODULES \
+	for name in VLLM_USE_FLASHINFER_SAMPLER VLLM_LOGGING_LEVEL WANDB_MODE WANDB_PROJECT WANDB_DIR VERL_FILE_LOGGER_PATH VERL_USE_EXTERNAL_MODULES \
 		FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED FLASH_ATTENTION_CUTE_DSL_CACHE_DIR NCCL_NVLS_ENABLE TORCH_SYMM_MEM_DISABLE_MULTICAST NVSHMEM_DISABLE_NVLS; do
 		[[ -n "${!name:-}" ]] && RAY_ARGS+=("+ray_kwargs.ray_init.runtime_env.env_vars.$name=$(hydra_quote "$name" "${!name}")")
 	done
