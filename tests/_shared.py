@@ -22,6 +22,14 @@ def python_with(*modules: str) -> str | None:
     return None
 
 
+def load_bench_gpu():
+    """tests/benchmarks/bench_gpu.py as a module (a script, not a package): its CPU-testable parts."""
+    spec = importlib.util.spec_from_file_location("bench_gpu", REPO / "tests" / "benchmarks" / "bench_gpu.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def assert_launcher_fails(result, message: str):
     """A launcher failed with exit 1 and, as its last stderr line, one `error: ...` line holding ``message``."""
     rc, out, err = result

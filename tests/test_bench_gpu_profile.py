@@ -2,7 +2,6 @@
 nor its forked dataloader workers (all carry the trainer's module name), and summarises raw py-spy stacks."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -11,16 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parent / "benchmarks" / "bench_gpu.py"
+from _shared import load_bench_gpu
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_gpu", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_gpu()
 
 
 TRAINER = "import os, time\nfor _ in range(2):\n    if os.fork() == 0:\n        time.sleep(30); os._exit(0)\ntime.sleep(30)"

@@ -3,22 +3,18 @@ reports its start-up and step 1, and a --steps too small to measure a rate is re
 anything starts."""
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from _shared import REPO, load_bench_gpu
 
-BENCH = Path(__file__).resolve().parent / "benchmarks" / "bench_gpu.py"
+BENCH = REPO / "tests" / "benchmarks" / "bench_gpu.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_gpu", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_gpu()
 
 
 def _rows(n: int) -> list[dict]:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _shared import python_with, retired_variable_rows
+from _shared import load_bench_gpu, python_with, retired_variable_rows
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "train" / "config"
@@ -200,11 +200,7 @@ def test_one_gpu_configs_carry_the_measured_throughput_settings(name, run):
 def test_the_gpu_benchmark_workloads_still_compose_on_the_one_gpu_configs(name, workload, host, tmp_path):
     """bench_gpu.py overrides the one-GPU configs' learning settings with its fixed workloads: a
     change to a config (e.g. task weights for five types) must leave them composable."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_gpu", REPO / "tests" / "benchmarks" / "bench_gpu.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench_gpu()
     overrides = getattr(bench, workload)
     now, _, _ = dry_run(name, host, tmp_path, *overrides)
     if name.startswith("grpo"):

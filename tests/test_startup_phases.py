@@ -77,12 +77,9 @@ def test_cli_prints_a_table_and_refuses_a_log_without_milestones(tmp_path):
 
 
 def test_the_gpu_benchmark_reports_the_phases_up_to_the_first_metrics_line(tmp_path, monkeypatch):
-    import importlib.util
-    from pathlib import Path
+    from _shared import load_bench_gpu
 
-    spec = importlib.util.spec_from_file_location("bench_gpu", Path(__file__).parent / "benchmarks" / "bench_gpu.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench_gpu()
     monkeypatch.setattr(bench, "OUT", tmp_path)
     (tmp_path / "grpo-smollm2.log").write_text(LOG)
     launched = datetime(2026, 12, 5, 4, 36, 59).timestamp()
