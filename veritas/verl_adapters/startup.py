@@ -40,34 +40,35 @@ LAUNCHER = re.compile(r"\] checks took (\d+) s; running the command at (\d\d):(\
 STAMP = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})"  # date and time, then milliseconds
 # vLLM's logger: month-day and time, no year ("INFO 12-05 10:33:18 [core.py:114] ...")
 VLLM_STAMP = r"INFO (\d\d-\d\d \d\d:\d\d:\d\d) "
-VERL = "verl"  # a line of verl's logger ("INFO:2026-12-05 04:38:47,611:message")
+# how a milestone's time is written: Ray's and verl's loggers give the date (STAMP), vLLM's not the year
+DATED, NO_YEAR = "dated", "no year"
 
 
 def _verl(message: str) -> re.Pattern:
     return re.compile("INFO:" + STAMP + ":" + re.escape(message))
 
 
-# (phase that ends there, kind of timestamp, the milestone's line), in start-up order.  Ray prefixes
-# each actor's lines with "(ActorName pid=N)" (colour codes around it): "\S*\s+" skips those codes
-# and, in front of a vLLM line, requires the line to be that process's own.
+# (phase that ends there, how its time is written, the milestone's line), in start-up order.  Ray
+# prefixes each actor's lines with "(ActorName pid=N)" (colour codes around it): "\S*\s+" skips
+# those codes and, in front of a vLLM line, requires the line to be that process's own.
 STAMPED = (
-    ("to Ray", VERL, re.compile(STAMP + r"\s+INFO \S+ -- Started a local Ray instance")),
-    ("datasets", VERL, _verl("train and validate dataloader initialized")),
-    ("worker group", VERL, _verl("create worker group")),
-    ("actor and reference", VERL, _verl("actor and ref model engine initialized")),
-    ("vLLM server process", "vllm", re.compile(r"\(vLLMHttpServer pid=\d+\)\S*\s+" + VLLM_STAMP)),
-    ("vLLM engine process", "vllm", re.compile(r"\(EngineCore pid=\d+\)\S*\s+" + VLLM_STAMP
-                                               + r"\[core\.py:\d+\] Initializing a V1 LLM engine")),
-    ("vLLM GPU worker", "vllm", re.compile(r"\(Worker pid=\d+\)\S*\s+" + VLLM_STAMP)),
-    ("vLLM engine set-up", "vllm", re.compile(VLLM_STAMP + r"\[core\.py:\d+\] init engine ")),
-    ("rollout servers", VERL, _verl("checkpoint engine manager initialized")),
-    ("weights to rollout", VERL, _verl("all initialize finished")),
-    ("agent-loop workers", VERL, re.compile(r"\(AgentLoopWorker\w* pid=\d+\)\S*\s+[A-Z]+:" + STAMP)),
+    ("to Ray", DATED, re.compile(STAMP + r"\s+INFO \S+ -- Started a local Ray instance")),
+    ("datasets", DATED, _verl("train and validate dataloader initialized")),
+    ("worker group", DATED, _verl("create worker group")),
+    ("actor and reference", DATED, _verl("actor and ref model engine initialized")),
+    ("vLLM server process", NO_YEAR, re.compile(r"\(vLLMHttpServer pid=\d+\)\S*\s+" + VLLM_STAMP)),
+    ("vLLM engine process", NO_YEAR, re.compile(r"\(EngineCore pid=\d+\)\S*\s+" + VLLM_STAMP
+                                                + r"\[core\.py:\d+\] Initializing a V1 LLM engine")),
+    ("vLLM GPU worker", NO_YEAR, re.compile(r"\(Worker pid=\d+\)\S*\s+" + VLLM_STAMP)),
+    ("vLLM engine set-up", NO_YEAR, re.compile(VLLM_STAMP + r"\[core\.py:\d+\] init engine ")),
+    ("rollout servers", DATED, _verl("checkpoint engine manager initialized")),
+    ("weights to rollout", DATED, _verl("all initialize finished")),
+    ("agent-loop workers", DATED, re.compile(r"\(AgentLoopWorker\w* pid=\d+\)\S*\s+[A-Z]+:" + STAMP)),
 )
 
 
 def _time(kind: str, match: re.Match, year: int | None) -> datetime | None:
-    if kind == VERL:
+    if kind == DATED:
         return datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S") + timedelta(milliseconds=int(match.group(2)))
     if year is None:  # a vLLM time needs a year from one of verl's lines before it
         return None
@@ -86,10 +87,11 @@ def milestones(text: str) -> list[tuple[str, datetime]]:
             when = _time(kind, match, found[-1][1].year if found else None)
         except ValueError:  # not a date after all (or 02-29 in another year): that milestone is missing
             continue
-        if when is not None and found and when < found[-1][1] - timedelta(days=180):
+        if when is None:
+            continue
+        if found and when < found[-1][1] - timedelta(days=180):
             when = when.replace(year=when.year + 1)  # vLLM's month-day just after New Year's Eve
-        if when is not None:
-            found.append((name, when))
+        found.append((name, when))
     launcher = LAUNCHER.search(text)
     if launcher and found:
         # the launcher logs the time of day only: its date is the first milestone's, or the day
