@@ -555,3 +555,14 @@ def test_launchers_never_trace_and_are_executable():
         code = [line for line in script.read_text().splitlines() if not line.lstrip().startswith("#")]
         assert not [line for line in code if "set -x" in line or "xtrace" in line]
         assert os.access(script, os.X_OK)
+
+
+@needs_verl
+@pytest.mark.parametrize("loop, loaded", [("veritas_single_turn", True), ("single_turn_agent", False)])
+def test_the_agent_loop_module_is_loaded_when_the_run_config_names_its_loop(tmp_path, model_dir, loop, loaded):
+    rc, out, err = run_launcher(tmp_path, "--dry-run", f"actor_rollout_ref.rollout.agent.default_agent_loop={loop}",
+                                python=VERL_PYTHON, RUN_CONFIG="grpo-smollm2-135m-1gpu", **gpu_env(model_dir, GPU_COUNT="1"))
+    assert rc == 0, err[-2000:]
+    modules = shown_env(out)["VERL_USE_EXTERNAL_MODULES"].split(",")
+    assert ("veritas.verl_ext.agent_loop" in modules) is loaded
+    assert "veritas.verl_ext.type_metrics_trainer" in modules

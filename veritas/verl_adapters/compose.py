@@ -369,6 +369,31 @@ def _check_trainer_mode(cfg) -> list[str]:
     return []
 
 
+AGENT_LOOP_MODULE = "veritas.verl_ext.agent_loop"
+
+
+def _check_agent_loop(cfg) -> None:
+    """actor_rollout_ref.rollout.agent.default_agent_loop must name a registered agent loop: verl
+    looks it up in its agent-loop workers only in step 1, minutes into a run.  Those workers import
+    the modules in VERL_USE_EXTERNAL_MODULES at ``import verl``, as this process did.  Names from an
+    agent_loop_config_path file are registered from that file, in the workers: not checked here."""
+    agent = cfg.actor_rollout_ref.rollout.get("agent") or {}
+    name = str(agent.get("default_agent_loop") or "single_turn_agent")
+    if agent.get("agent_loop_config_path"):
+        return
+    import verl.experimental.agent_loop  # noqa: F401  (registers verl's own loops)
+    from verl.experimental.agent_loop.agent_loop import _agent_loop_registry
+
+    if name not in _agent_loop_registry:
+        hint = ""
+        if name.startswith("veritas_"):
+            hint = f"; the veritas_* agent loops need VERL_USE_EXTERNAL_MODULES={AGENT_LOOP_MODULE} in the environment"
+        raise ConfigError(
+            f"actor_rollout_ref.rollout.agent.default_agent_loop={name}: no such agent loop "
+            f"(registered: {', '.join(sorted(_agent_loop_registry))}){hint}"
+        )
+
+
 def _check_curriculum(cfg) -> None:
     """data.lgc_v2.curriculum.enable=true works only in our v1 trainers on the dynamic train split:
     verl's own trainers would serve fixed levels without a word."""
@@ -446,6 +471,7 @@ def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
         notes.append("GRPO with actor_rollout_ref.rollout.n < 2 has all-zero advantages: nothing is learned")
     notes += _check_trainer_mode(cfg)
     notes += _check_adapters(cfg)
+    _check_agent_loop(cfg)
     _check_curriculum(cfg)
     return notes
 
