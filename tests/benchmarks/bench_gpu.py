@@ -11,6 +11,7 @@ the full log beside it):
     python3 tests/benchmarks/bench_gpu.py grpo-smollm2  [--steps 8]  [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py kernels                       # FA4 vs sdpa, fwd/bwd
     python3 tests/benchmarks/bench_gpu.py parity                        # per-token log-probs
+    python3 tests/benchmarks/bench_gpu.py rollout  [--rounds 2]         # vLLM alone: streamed vs final-only
 
 Workloads (fixed, so runs compare):
   sft-smollm2   SmolLM2-135M-Instruct (the embedded model), 64 worked-style rows per step, all 8
@@ -35,7 +36,8 @@ sft-smollm2-135m-1gpu / grpo-smollm2-135m-1gpu, whose throughput settings these 
 and the launchers' other host settings pass through; BENCH_ATTENTION_PROBE=1 (default) puts
 tests/benchmarks/gpu/probe on PYTHONPATH, which prints which flash-attention entry point each
 process calls; --profile SECONDS records the trainer's processes with py-spy from step 3 (the SFT
-trainer, not its dataloader workers; GRPO's TaskRunner and WorkerDict).
+trainer, not its dataloader workers; GRPO's TaskRunner and WorkerDict, vLLM's server and engine core,
+an agent-loop worker).
 """
 from __future__ import annotations
 
@@ -122,8 +124,12 @@ PROFILED = {  # launcher -> the processes whose stacks explain a step
     # the trainer itself, torchrun's child: its forked dataloader workers carry the same command line,
     # so a match whose parent matches too is skipped
     "lgc-v2-SFT-trainer.sh": {"trainer": "verl.trainer.sft_trainer"},
-    # the driver of the step loop, and the worker holding actor, reference and the vLLM client
-    "lgc-v2-RL-GRPO-trainer.sh": {"task_runner": "ray::TaskRunner", "worker": "ray::WorkerDict"},
+    # the driver of the step loop, the worker holding actor, reference and the vLLM client; and
+    # generation's processes: verl's vLLM server (vLLM's front end: outputs, detokenizing), vLLM's
+    # engine core (scheduler, model runner) and the agent loops sending the requests
+    "lgc-v2-RL-GRPO-trainer.sh": {"task_runner": "ray::TaskRunner", "worker": "ray::WorkerDict",
+                                  "rollout_server": "ray::vLLMHttpServer", "engine_core": "VLLM::EngineCore",
+                                  "agent_loop": "ray::AgentLoopWorker"},
 }
 
 
@@ -310,7 +316,8 @@ def report(result: dict) -> None:
     path = OUT / f"{result['workload']}.json"
     path.write_text(json.dumps(result, indent=1, default=str))
     brief = {k: result[k] for k in ("s_per_step", "tokens_per_s", "mfu_6N", "mfu_verl", "peak_memory_allocated_gb",
-                                    "startup_s", "step1_timing_s", "first_losses", "error") if k in result}
+                                    "startup_s", "step1_timing_s", "first_losses", "error", "median_seconds",
+                                    "speedup_final_only", "same_tokens_share") if k in result}
     print(json.dumps({"workload": result["workload"], **brief}, default=str), flush=True)
     log(f"wrote {path}")
 
@@ -476,12 +483,122 @@ def parity(_args) -> None:
     report({"workload": "parity", **summary})
 
 
+RL_PROMPTS = BENCH / "data" / "rl-c-l1-3.parquet"
+
+
+def rollout(args) -> None:
+    """vLLM alone, with (c)'s rollout: 128 prompts x 8 samples, <= 512 tokens, temperature 1, the
+    sampled tokens' log-probs, and the run config's vLLM settings (half the card, 1,024 sequences,
+    decode graphs), in one AsyncLLM engine as verl's server holds it.  Each round sends the same
+    1,024 requests (request i seeded i) twice: streamed as verl asks today (vLLM's cumulative
+    outputs, detokenized, read to the last one) and final-only (output_kind FINAL_ONLY, detokenize
+    off: veritas.verl_ext.agent_loop).  Reports seconds, tokens/s and how many requests got the
+    same tokens both ways (only the outputs' handling differs, not the sampling)."""
+    import asyncio
+
+    import pyarrow.parquet as pq
+    from transformers import AutoTokenizer
+    from vllm import SamplingParams
+    from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.inputs import TokensPrompt
+    from vllm.sampling_params import RequestOutputKind
+    from vllm.utils.argparse_utils import FlexibleArgumentParser
+    from vllm.v1.engine.async_llm import AsyncLLM
+    from verl.workers.rollout.vllm_rollout.utils import build_cli_args_from_config
+
+    sys.path.insert(0, str(ROOT))
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_run_config
+
+    run_config = os.environ.get("RUN_CONFIG", "grpo-smollm2-135m-1gpu")
+    cfg = compose_run_config(str(ROOT / "train" / "config"), run_config, GRPO_WORKLOAD)
+    ro = cfg.actor_rollout_ref.rollout
+    n, max_prompt, max_response = int(ro.n), int(cfg.data.max_prompt_length), int(cfg.data.max_response_length)
+    if not RL_PROMPTS.is_file():
+        RL_PROMPTS.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "veritas", "generate", "--format", "rl", "--task-types", GRPO_TYPES,
+                        "--difficulty", "1-3", "--split", "train", "--num-samples", str(int(cfg.data.train_batch_size)),
+                        "--no-progress", "--output", str(RL_PROMPTS)], check=True,
+                       env=dict(os.environ, PYTHONPATH=f"{ROOT}:{os.environ.get('PYTHONPATH', '')}"))
+    tok = AutoTokenizer.from_pretrained(SMOLLM2)
+    prompts = []
+    for row in pq.read_table(RL_PROMPTS, columns=["prompt"]).to_pylist():
+        ids = tok.apply_chat_template(list(row["prompt"]), add_generation_prompt=True, tokenize=True, return_dict=False)
+        ids = list(ids["input_ids"]) if isinstance(ids, dict) else list(ids)
+        prompts += [ids[-max_prompt:]] * n
+    # the engine's settings as verl's server passes them (vllm_async_server: a dict turned into
+    # vLLM's command line), from the composed run config
+    vllm_kwargs = OmegaConf.to_container(ro.engine_kwargs.get("vllm") or {}, resolve=True)
+    compilation = dict(vllm_kwargs.pop("compilation_config", None) or {})
+    compilation.setdefault("cudagraph_mode", "FULL_AND_PIECEWISE")  # verl's default
+    settings = {"dtype": "bfloat16", "seed": 0, "max_model_len": max_prompt + max_response,
+                "max_num_seqs": int(ro.max_num_seqs), "max_num_batched_tokens": int(ro.max_num_batched_tokens),
+                "enable_prefix_caching": bool(ro.enable_prefix_caching), "logprobs_mode": str(ro.logprobs_mode),
+                "enforce_eager": bool(ro.enforce_eager), "gpu_memory_utilization": float(ro.gpu_memory_utilization),
+                "disable_log_stats": True, "compilation_config": compilation, **vllm_kwargs}
+    parser = AsyncEngineArgs.add_cli_args(FlexibleArgumentParser())
+    engine_args = AsyncEngineArgs.from_cli_args(
+        parser.parse_args(["--model", str(SMOLLM2), *build_cli_args_from_config(settings)]))
+    engine = None
+
+    def params(seed: int, final_only: bool) -> SamplingParams:
+        extra = {"output_kind": RequestOutputKind.FINAL_ONLY, "detokenize": False} if final_only else {}
+        return SamplingParams(max_tokens=max_response, temperature=float(ro.temperature), top_p=float(ro.top_p),
+                              top_k=int(ro.top_k), logprobs=0 if ro.calculate_log_probs else None, seed=seed, **extra)
+
+    async def one(tag: str, i: int, final_only: bool):
+        last = None
+        async for out in engine.generate(TokensPrompt(prompt_token_ids=prompts[i]), params(i, final_only), f"{tag}-{i}"):
+            last = out  # as verl's server reads it: the last output only
+        return list(last.outputs[0].token_ids)
+
+    async def run_round(tag: str, final_only: bool, count: int):
+        t = time.perf_counter()
+        outs = await asyncio.gather(*(one(tag, i, final_only) for i in range(count)))
+        return time.perf_counter() - t, outs
+
+    async def bench():
+        nonlocal engine
+        t0 = time.time()
+        engine = AsyncLLM.from_engine_args(engine_args)  # inside the loop its output handler runs in
+        log(f"rollout: engine ready in {time.time() - t0:.0f} s ({len(prompts)} requests a round)")
+        await run_round("warmup", False, 64)
+        rounds = []
+        for r in range(args.rounds):
+            for label, final_only in (("streamed", False), ("final_only", True)):
+                secs, outs = await run_round(f"{label}-{r}", final_only, len(prompts))
+                tokens = sum(len(o) for o in outs)
+                rounds.append({"round": r, "outputs": label, "seconds": round(secs, 2), "response_tokens": tokens,
+                               "response_tokens_per_s": round(tokens / secs), "max_response": max(map(len, outs)),
+                               "_outs": outs})
+                log(f"rollout: round {r} {label}: {secs:.2f} s, {tokens} tokens, {tokens / secs:,.0f} tokens/s")
+        engine.shutdown()
+        return rounds
+
+    rounds = asyncio.run(bench())
+    same = []
+    for r in range(args.rounds):
+        a, b = (x["_outs"] for x in rounds if x["round"] == r)
+        same.append(sum(x == y for x, y in zip(a, b)) / len(a))
+    for x in rounds:
+        del x["_outs"]
+    by = {label: statistics.median(x["seconds"] for x in rounds if x["outputs"] == label)
+          for label in ("streamed", "final_only")}
+    report({"workload": "rollout", "run_config": run_config, "requests": len(prompts),
+            "max_response_tokens": max_response, "engine_settings": settings, "rounds": rounds,
+            "median_seconds": by, "speedup_final_only": round(by["streamed"] / by["final_only"], 3),
+            "same_tokens_share": same})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workload", choices=["prepare", "sft-smollm2", "sft-qwen3-4b", "grpo-smollm2", "kernels", "parity"])
+    ap.add_argument("workload", choices=["prepare", "sft-smollm2", "sft-qwen3-4b", "grpo-smollm2", "kernels", "parity",
+                                                "rollout"])
     ap.add_argument("--steps", type=int, default=None, help="measure up to this step (default 12 / 8 / 8)")
     ap.add_argument("--timeout", type=float, default=480, help="stop the run after this many seconds")
     ap.add_argument("--name", default=None, help="name of this run's files (default: the workload)")
+    ap.add_argument("--rounds", type=int, default=2, help="rollout: rounds of streamed + final-only requests")
     ap.add_argument("--no-qwen3", action="store_true",
                     help="prepare: skip the Qwen3-4B-shaped model (~8 GB; only sft-qwen3-4b needs it)")
     ap.add_argument("--profile", type=int, default=0, metavar="SECONDS",
@@ -507,6 +624,8 @@ def main() -> None:
         grpo(args)
     elif args.workload == "kernels":
         kernels(args)
+    elif args.workload == "rollout":
+        rollout(args)
     else:
         parity(args)
 
