@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import importlib.util
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from _shared import byte_tokenizer_dir
 
+pytestmark = [pytest.mark.verl, pytest.mark.skipif(importlib.util.find_spec("verl") is None, reason="verl is not installed")]
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}"
 
@@ -125,3 +127,21 @@ def test_compose_refuses_an_agent_loop_no_process_would_know(name, modules, erro
     else:
         assert result.returncode != 0
         assert error in result.stderr.strip().splitlines()[-1]
+
+
+def test_verls_vllm_server_passes_the_keys_on_and_reads_the_last_output_only():
+    """What the loop relies on in verl's server (vllm_async_server.py, read as text: importing it
+    needs vLLM): each request's dict becomes vLLM's SamplingParams as it is, and of the outputs a
+    request yields only the last is read.  If this fails, read the new generate() first."""
+    import ast
+
+    spec = importlib.util.find_spec("verl.workers.rollout.vllm_rollout")
+    path = Path(spec.submodule_search_locations[0]) / "vllm_async_server.py"
+    tree = ast.parse(path.read_text())
+    generate = next(node for node in ast.walk(tree) if isinstance(node, ast.AsyncFunctionDef) and node.name == "generate"
+                    and {"prompt_ids", "sampling_params"} <= {a.arg for a in node.args.args})
+    source = ast.unparse(generate)
+    assert "SamplingParams(max_tokens=max_tokens, **sampling_params)" in source
+    loops = [node for node in ast.walk(generate) if isinstance(node, ast.AsyncFor)]
+    assert len(loops) == 1 and ast.unparse(loops[0].body[-1]) == f"final_res = {loops[0].target.id}"
+    assert "final_res.outputs[0].token_ids" in source and "final_res.outputs[0].text" not in source
