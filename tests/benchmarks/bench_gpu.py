@@ -11,7 +11,7 @@ the full log beside it):
     python3 tests/benchmarks/bench_gpu.py grpo-smollm2  [--steps 8]  [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py kernels                       # FA4 vs sdpa, fwd/bwd
     python3 tests/benchmarks/bench_gpu.py parity                        # per-token log-probs
-    python3 tests/benchmarks/bench_gpu.py rollout  [--rounds 2]         # vLLM alone: streamed vs final-only
+    python3 tests/benchmarks/bench_gpu.py rollout  [--rounds 2] [--seeded]  # vLLM alone: streamed vs final-only
 
 Workloads (fixed, so runs compare):
   sft-smollm2   SmolLM2-135M-Instruct (the embedded model), 64 worked-style rows per step, all 8
@@ -490,11 +490,15 @@ def rollout(args) -> None:
     """vLLM alone, with (c)'s rollout: 128 prompts x 8 samples, <= 512 tokens, temperature 1, the
     sampled tokens' log-probs, and the run config's vLLM settings (half the card, 1,024 sequences,
     decode graphs), in one AsyncLLM engine as verl's server holds it.  Each round sends the same
-    1,024 requests (request i seeded i) twice: streamed as verl asks today (vLLM's cumulative
-    outputs, detokenized, read to the last one) and final-only (output_kind FINAL_ONLY, detokenize
-    off: veritas.verl_ext.agent_loop).  Reports seconds, tokens/s and how many requests got the
-    same tokens both ways (only the outputs' handling differs, not the sampling)."""
+    1,024 requests twice: streamed as verl asks today (vLLM's cumulative outputs, detokenized,
+    read to the last one) and final-only (output_kind FINAL_ONLY, detokenize off:
+    veritas.verl_ext.agent_loop).  Unseeded, with the GRPO launcher's VLLM_USE_FLASHINFER_SAMPLER=0,
+    as verl's requests are; --seeded seeds request i with i (vLLM then samples each request with
+    its own generator, slower) and reports how many requests got the same tokens both ways (only
+    the outputs' handling differs, not the sampling).  Reports seconds and tokens/s."""
     import asyncio
+
+    os.environ.setdefault("VLLM_USE_FLASHINFER_SAMPLER", "0")  # as the GRPO launcher sets it
 
     import pyarrow.parquet as pq
     from transformers import AutoTokenizer
@@ -545,7 +549,8 @@ def rollout(args) -> None:
     def params(seed: int, final_only: bool) -> SamplingParams:
         extra = {"output_kind": RequestOutputKind.FINAL_ONLY, "detokenize": False} if final_only else {}
         return SamplingParams(max_tokens=max_response, temperature=float(ro.temperature), top_p=float(ro.top_p),
-                              top_k=int(ro.top_k), logprobs=0 if ro.calculate_log_probs else None, seed=seed, **extra)
+                              top_k=int(ro.top_k), logprobs=0 if ro.calculate_log_probs else None,
+                              seed=seed if args.seeded else None, **extra)
 
     async def one(tag: str, i: int, final_only: bool):
         last = None
@@ -578,17 +583,18 @@ def rollout(args) -> None:
 
     rounds = asyncio.run(bench())
     same = []
-    for r in range(args.rounds):
+    for r in range(args.rounds) if args.seeded else ():
         a, b = (x["_outs"] for x in rounds if x["round"] == r)
         same.append(sum(x == y for x, y in zip(a, b)) / len(a))
     for x in rounds:
         del x["_outs"]
     by = {label: statistics.median(x["seconds"] for x in rounds if x["outputs"] == label)
           for label in ("streamed", "final_only")}
-    report({"workload": "rollout", "run_config": run_config, "requests": len(prompts),
+    report({"workload": "rollout", "run_config": run_config, "requests": len(prompts), "seeded": args.seeded,
+            "vllm_use_flashinfer_sampler": os.environ["VLLM_USE_FLASHINFER_SAMPLER"],
             "max_response_tokens": max_response, "engine_settings": settings, "rounds": rounds,
             "median_seconds": by, "speedup_final_only": round(by["streamed"] / by["final_only"], 3),
-            "same_tokens_share": same})
+            **({"same_tokens_share": same} if args.seeded else {})})
 
 
 def main() -> None:
@@ -599,6 +605,8 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=480, help="stop the run after this many seconds")
     ap.add_argument("--name", default=None, help="name of this run's files (default: the workload)")
     ap.add_argument("--rounds", type=int, default=2, help="rollout: rounds of streamed + final-only requests")
+    ap.add_argument("--seeded", action="store_true",
+                    help="rollout: seed request i with i and compare the tokens of the two ways (verl sends no seeds)")
     ap.add_argument("--no-qwen3", action="store_true",
                     help="prepare: skip the Qwen3-4B-shaped model (~8 GB; only sft-qwen3-4b needs it)")
     ap.add_argument("--profile", type=int, default=0, metavar="SECONDS",
