@@ -238,6 +238,25 @@ def test_trainer_mode_must_be_registered(grpo_cfg):
     assert validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="veritas_sync")) == []
 
 
+def test_agent_loop_must_be_registered(grpo_cfg):
+    """verl looks the agent loop up only in step 1, minutes into a run: compose refuses it first."""
+    from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
+
+    def with_loop(name):
+        return _variant(grpo_cfg, actor_rollout_ref__rollout__agent__default_agent_loop=name)
+
+    with pytest.raises(ConfigError, match=r"default_agent_loop=veritas_nope: no such agent loop .*"
+                                          r"VERL_USE_EXTERNAL_MODULES=veritas.verl_ext.agent_loop"):
+        validate_ppo_config(with_loop("veritas_nope"))
+    with pytest.raises(ConfigError, match=r"default_agent_loop=single_turn_agnet: no such agent loop "
+                                          r"\(registered: .*single_turn_agent"):
+        validate_ppo_config(with_loop("single_turn_agnet"))
+    assert validate_ppo_config(with_loop("single_turn_agent")) == []
+    import veritas.verl_ext.agent_loop  # noqa: F401  what VERL_USE_EXTERNAL_MODULES does at import verl
+
+    assert validate_ppo_config(with_loop("veritas_single_turn")) == []
+
+
 def test_curriculum_needs_our_v1_trainer_and_the_dynamic_train_split(grpo_cfg):
     from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
 
