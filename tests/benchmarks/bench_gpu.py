@@ -483,9 +483,6 @@ def parity(_args) -> None:
     report({"workload": "parity", **summary})
 
 
-RL_PROMPTS = BENCH / "data" / "rl-c-l1-3.parquet"
-
-
 def rollout(args) -> None:
     """vLLM alone, with (c)'s rollout: 128 prompts x 8 samples, <= 512 tokens, temperature 1, the
     sampled tokens' log-probs, and the run config's vLLM settings (half the card, 1,024 sequences,
@@ -519,15 +516,20 @@ def rollout(args) -> None:
     cfg = compose_run_config(str(ROOT / "train" / "config"), run_config, GRPO_WORKLOAD)
     ro = cfg.actor_rollout_ref.rollout
     n, max_prompt, max_response = int(ro.n), int(cfg.data.max_prompt_length), int(cfg.data.max_response_length)
-    if not RL_PROMPTS.is_file():
-        RL_PROMPTS.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "veritas", "generate", "--format", "rl", "--task-types", GRPO_TYPES,
-                        "--difficulty", "1-3", "--split", "train", "--num-samples", str(int(cfg.data.train_batch_size)),
-                        "--no-progress", "--output", str(RL_PROMPTS)], check=True,
+    # one step's prompts, of the workload's types and levels (GRPO_WORKLOAD, composed above)
+    lgc = cfg.data.lgc_v2
+    levels = f"{lgc.difficulty_range[0]}-{lgc.difficulty_range[1]}"
+    rl_prompts = BENCH / "data" / f"rl-c-l{levels}.parquet"
+    if not rl_prompts.is_file():
+        rl_prompts.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "veritas", "generate", "--format", "rl",
+                        "--task-types", ",".join(lgc.task_types), "--difficulty", levels, "--split", "train",
+                        "--num-samples", str(int(cfg.data.train_batch_size)), "--no-progress",
+                        "--output", str(rl_prompts)], check=True,
                        env=dict(os.environ, PYTHONPATH=f"{ROOT}:{os.environ.get('PYTHONPATH', '')}"))
     tok = AutoTokenizer.from_pretrained(SMOLLM2)
     prompts = []
-    for row in pq.read_table(RL_PROMPTS, columns=["prompt"]).to_pylist():
+    for row in pq.read_table(rl_prompts, columns=["prompt"]).to_pylist():
         ids = tok.apply_chat_template(list(row["prompt"]), add_generation_prompt=True, tokenize=True, return_dict=False)
         ids = list(ids["input_ids"]) if isinstance(ids, dict) else list(ids)
         prompts += [ids[-max_prompt:]] * n
