@@ -336,9 +336,12 @@ class DynamicEnvDataset(_Dataset):
 
     # ------------------------------------------------------------ dynamic tasks
 
-    def plan(self, index: int) -> tuple[str, int, int | None]:
-        """(task type, seed, level or None for the registry's default) of item ``index``."""
-        return self.selection.locate(index)
+    def plan(self, index: int, window: tuple[int, int] | None = None) -> tuple[str, int, int | None]:
+        """(task type, seed, level or None for the registry's default) of item ``index``; with
+        ``window``, the level a curriculum item with that level window gets."""
+        if window is None:
+            return self.selection.locate(index)
+        return self._selection_with(self.task_type_of(index), parse_level_range(list(window))).locate(index)
 
     def task_type_of(self, index: int) -> str:
         """The task type of item ``index`` (level windows do not change it)."""

@@ -16,7 +16,8 @@ rows the two judge differently (0 unless the reward path and the evaluation disa
 the rows with ``veritas eval``'s sample keys plus ``step`` and ``verl_acc`` (all steps in one file:
 not a results folder for ``--compare``).  Rows whose
 prompt matches no task, or more than one, are counted and left out.  Training (rollout) dumps
-cannot be matched this way: their tasks come from the train split in the sampler's order.
+are not matched here: their tasks come from the train split in verl's sampler order, which
+``veritas.verl_adapters.curriculum_replay`` rebuilds.
 
 A run validated on an RL parquet (``data.val_files``, e.g. the recipe's held-out tasks) names it
 with ``--val-data PARQUET`` instead of ``--run-config``: its rows' tasks are rebuilt from their

@@ -1,0 +1,100 @@
+"""The curriculum replay (veritas.verl_adapters.curriculum_replay): a fixed-level run's rollout dump
+mapped back to its tasks through the run config and verl's own sampler, then the curriculum
+simulated on it.  The dump here is written the way verl writes ``trainer.rollout_data_dir``, for
+a simulated model whose rewards depend only on (type, level): right below its skill, half right
+at it, wrong above it."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+pytestmark = [pytest.mark.verl, pytest.mark.skipif(importlib.util.find_spec("verl") is None,
+                                                   reason="verl is not installed")]
+
+RUN_CONFIG = "grpo-smollm2-135m-1gpu-levels-fixed"  # levels 1-5 uniform, 64 prompts a step, data.seed 42
+SKILL = {"boolean_expressions": 3, "operation": 2, "dyck_language": 4, "dyck_language2": 4,
+         "dyck_language_reasoning_errors": 4}
+STEPS, GROUP = 16, 8
+
+
+def _scores(task_type: str, level: int) -> list[float]:
+    skill = SKILL[task_type]
+    if level == skill:
+        return [float(j % 2) for j in range(GROUP)]
+    return [1.0 if level < skill else 0.0] * GROUP
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from veritas.verl_adapters import curriculum_replay as replay
+
+    cfg = replay._compose(str(replay.CONFIG_DIR), RUN_CONFIG, [])
+    dataset = replay.train_dataset(cfg, RUN_CONFIG)
+    indices = replay.drawn_indices(cfg, dataset, STEPS)
+    dump = tmp_path_factory.mktemp("rollout")
+    for step, drawn in enumerate(indices, 1):
+        rows = []
+        for index in reversed(drawn):  # verl's row order is not the sampler's
+            task_type, _, level = dataset.plan(index)
+            prompt = dataset.task(index).prompt
+            for j, score in enumerate(_scores(task_type, level)):
+                rows.append({"input": f"system\nYou are a helpful AI assistant\nuser\n{prompt}\nassistant\n",
+                             "output": "...", "gts": "", "score": score, "step": step, "uid": f"{index}_{j}"})
+        (dump / f"{step}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return replay, cfg, dataset, indices, dump
+
+
+def test_every_dumped_group_is_mapped_to_the_task_the_sampler_drew(run):
+    replay, cfg, dataset, indices, dump = run
+    groups = replay.load_groups(dump, cfg, dataset, RUN_CONFIG)
+    assert len(groups) == STEPS * cfg.data.train_batch_size
+    assert [g.index for g in groups] == [i for drawn in indices for i in drawn]
+    for g in groups:
+        assert (g.task_type, g.level) == dataset.plan(g.index)[::2]
+        assert list(g.scores) == _scores(g.task_type, g.level)
+    assert {lv for _, lv in replay.cells(groups)} == {1, 2, 3, 4, 5}
+
+
+def test_another_runs_rollouts_are_refused_naming_the_file(run, tmp_path):
+    replay, cfg, dataset, _, dump = run
+    for step in (1, 2):  # steps 1 and 2 swapped: not what the sampler drew for them
+        rows = [{**json.loads(line), "step": 3 - step} for line in (dump / f"{step}.jsonl").read_text().splitlines()]
+        (tmp_path / f"{3 - step}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(replay.ReplayError, match=r"1\.jsonl.*not this run config's rollouts"):
+        replay.load_groups(tmp_path, cfg, dataset, RUN_CONFIG)
+    with pytest.raises(replay.ReplayError, match="rollout_data_dir"):
+        replay.load_groups(tmp_path / "empty", cfg, dataset, RUN_CONFIG)
+
+
+def test_the_curriculum_finds_each_types_edge_and_the_fixed_levels_resample_to_the_run(run):
+    replay, cfg, dataset, _, dump = run
+    groups = replay.load_groups(dump, cfg, dataset, RUN_CONFIG)
+    measured = replay.measured(groups, 11)
+    fixed = replay.simulate(groups, dataset, None, trials=3, seed=0, from_step=11)
+    # rewards depend on (type, level) only, so resampling at the run's levels gives the run's share
+    assert all(t.share == pytest.approx(measured) for t in fixed)
+    assert 0.5 < measured < 1.0
+    curriculum = replay.curriculum_of(cfg, RUN_CONFIG, ["initial_window=[1,1]", "min_samples=16", "cooldown_steps=0",
+                                                        "window_steps=1"])
+    adaptive = replay.simulate(groups, dataset, curriculum, trials=3, seed=0, from_step=11)
+    for trial in adaptive:
+        assert trial.final_windows == {t: (s, s) for t, s in SKILL.items()}
+        assert trial.share < 0.1  # every type at its edge, where groups are half right
+    share, best = replay.floor(groups, 1, 1, 5)
+    assert share == 0.0 and best == {t: (s, s) for t, s in SKILL.items()}
+
+
+def test_the_command_prints_the_prediction_and_refuses_bad_settings(run, capsys):
+    replay, _, _, _, dump = run
+    args = [str(dump), "--run-config", RUN_CONFIG, "--curriculum-config", "grpo-smollm2-135m-1gpu-levels-adaptive",
+            "--trials", "2"]
+    assert replay.main(args) == 0
+    out = capsys.readouterr().out
+    assert f"{STEPS * 64} groups of steps 1..{STEPS}" in out
+    assert "the run's levels, resampled:" in out and "floor, the best 2-level window per type" in out
+    assert replay.main(args + ["--set", "band=[0.9,0.1]"]) == 2
+    assert "curriculum.band" in capsys.readouterr().err
+    assert replay.main([str(dump), "--run-config", "grpo-smollm2-135m-1gpu-levels-adaptive"]) == 2
+    assert "has the curriculum on" in capsys.readouterr().err

@@ -1,0 +1,307 @@
+"""Replay a fixed-level GRPO run's rollouts through the curriculum: what it would serve and its
+share of zero-variance groups, predicted on the CPU before a GPU run.
+
+    python -m veritas.verl_adapters.curriculum_replay ROLLOUT_DIR --run-config grpo-...-levels-fixed \\
+        --curriculum-config grpo-...-levels-adaptive [--set band=[0.2,0.6] ...] [--trials 200] [--from-step 11]
+
+verl's rollout dump (``trainer.rollout_data_dir``, one ``<step>.jsonl`` per step: ``input``,
+``output``, ``score``) names no task.  The run config rebuilds them: its dataset and verl's own
+sampler (``create_rl_sampler``: ``data.seed``, ``data.shuffle``) give the indices step ``s`` drew
+(batch ``s`` of ``data.train_batch_size``), the dataset gives each index's task, type and level,
+and a dump group is the rows whose input holds that task's prompt.  Every (type, level) cell then
+holds the reward groups the run's policy produced there.
+
+The curriculum (``data.lgc_v2.curriculum`` of ``--curriculum-config``, changed by ``--set``) is
+simulated with :class:`LevelController` itself: each step draws the run's indices (so the run's
+types), each index the level its type's window gives it (the dataset's own rule), and a reward
+group drawn at random from that (type, level) cell; the controller sees those rewards as its
+accuracy.  The policy is held as it was in the run: this predicts where the curriculum takes each
+type and what share of groups have all rewards equal, not what training does with them.  It also
+prints the same resampling at the run's own levels (it should match the run's measured share) and
+a floor: per type the best window of the curriculum's width, weighted by the types' shares.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from veritas.verl_adapters.curriculum import (
+    CurriculumConfig,
+    CurriculumConfigError,
+    LevelController,
+    prefetch_lag_steps,
+)
+from veritas.verl_adapters.generations import DumpError, read_dump
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "train" / "config"
+
+
+class ReplayError(Exception):
+    """Rollouts, run configs or settings that cannot be replayed; the message names which."""
+
+
+@dataclass(frozen=True)
+class Group:
+    step: int
+    index: int
+    task_type: str
+    level: int
+    scores: tuple[float, ...]
+
+    @property
+    def zero_variance(self) -> bool:
+        return len(set(self.scores)) <= 1
+
+
+def _compose(config_path: str, name: str, overrides: list[str]):
+    from veritas.verl_adapters.compose import ConfigError, compose_run_config
+
+    try:
+        return compose_run_config(config_path, name, overrides)
+    except ConfigError as exc:
+        raise ReplayError(f"run config {name}: {exc}") from None
+
+
+def train_dataset(cfg, name: str):
+    from veritas.verl_adapters.dataset import DatasetConfigError, DynamicEnvDataset
+
+    try:
+        return DynamicEnvDataset(data_files="lgc_v2://train", config=cfg.data)
+    except DatasetConfigError as exc:
+        raise ReplayError(f"run config {name}: {exc}") from None
+
+
+def drawn_indices(cfg, dataset, steps: int) -> list[list[int]]:
+    """The dataset indices of steps 1..steps, as verl's sampler hands them to its train loader:
+    one batch a step, the last short batch of an epoch dropped (verl's ``drop_last=True``), a new
+    epoch re-iterating the sampler."""
+    from verl.trainer.ppo.utils import create_rl_sampler
+
+    sampler = create_rl_sampler(cfg.data, dataset)
+    batch = int(cfg.data.train_batch_size)
+    order: list[int] = []
+    while len(order) < steps * batch:
+        epoch = [int(i) for i in sampler]
+        if not epoch:
+            raise ReplayError("the train dataset is empty")
+        order.extend(epoch[: len(epoch) - len(epoch) % batch])
+    return [order[s * batch:(s + 1) * batch] for s in range(steps)]
+
+
+def load_groups(rollout_dir: Path, cfg, dataset, name: str) -> list[Group]:
+    """One :class:`Group` per prompt of every dumped step; any prompt of a step that matches no
+    dump group, or several, is an error naming the step's file: the rollouts are another run's."""
+    if dataset.spec.curriculum.enable:
+        raise ReplayError(f"run config {name} has the curriculum on: its levels depend on the run's rewards; "
+                          "replay a fixed-level run")
+    try:
+        rows = read_dump(rollout_dir)
+    except DumpError as exc:
+        raise ReplayError(str(exc).replace("trainer.validation_data_dir", "trainer.rollout_data_dir")) from None
+    by_step: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        try:
+            by_step[int(row["step"])][row["input"]].append(float(row["score"]))
+        except (KeyError, TypeError, ValueError):
+            raise ReplayError(f"{rollout_dir}: a row without a numeric step and score: {str(row)[:120]}") from None
+    steps = sorted(by_step)
+    if steps[0] < 1:
+        raise ReplayError(f"{rollout_dir}: step {steps[0]} is not a training step")
+    indices = drawn_indices(cfg, dataset, steps[-1])
+    groups = []
+    for step in steps:
+        inputs = by_step[step]
+        for index in indices[step - 1]:
+            task_type, _, level = dataset.plan(index)
+            prompt = dataset.task(index).prompt
+            found = [text for text in inputs if prompt in text]
+            if len(found) != 1:
+                raise ReplayError(
+                    f"{rollout_dir / f'{step}.jsonl'}: item {index} ({task_type}, level {level}) drawn for step {step} "
+                    f"by run config {name} matches {len(found)} prompt(s) of the dump: not this run config's rollouts "
+                    "(or launched with other data.* overrides)")
+            groups.append(Group(step, index, task_type, level, tuple(inputs.pop(found[0]))))
+    return groups
+
+
+def cells(groups: list[Group]) -> dict[tuple[str, int], list[Group]]:
+    out: dict[tuple[str, int], list[Group]] = defaultdict(list)
+    for g in groups:
+        out[(g.task_type, g.level)].append(g)
+    return dict(out)
+
+
+def _zero_share(groups) -> float:
+    return sum(g.zero_variance for g in groups) / len(groups)
+
+
+def measured(groups: list[Group], from_step: int) -> float:
+    """The run's own zero-variance share: mean over steps >= from_step of each step's share."""
+    by_step = defaultdict(list)
+    for g in groups:
+        by_step[g.step].append(g)
+    shares = [_zero_share(gs) for s, gs in by_step.items() if s >= from_step]
+    if not shares:
+        raise ReplayError(f"no dumped step at or after step {from_step}")
+    return statistics.mean(shares)
+
+
+@dataclass
+class Trial:
+    share: float  # mean over steps >= from_step of the step's zero-variance share
+    final_windows: dict[str, tuple[int, int]]
+
+
+def simulate(groups: list[Group], dataset, curriculum: CurriculumConfig | None, trials: int, seed: int,
+             from_step: int, lag_steps: int = 0) -> list[Trial]:
+    """``trials`` runs over the dumped steps; ``curriculum`` None: the run's own levels, resampled.
+    Step ``s`` gets the windows as they stood after step ``s - 1 - lag_steps`` (the real sampler's
+    rule, docs/curriculum.md "Lag")."""
+    table = cells(groups)
+    steps: dict[int, list[Group]] = defaultdict(list)
+    for g in groups:
+        steps[g.step].append(g)
+    types = dataset.spec.task_types
+    out = []
+    for trial in range(trials):
+        rng = random.Random(seed * 1_000_003 + trial)
+        controller = LevelController(curriculum, types, lag_steps=lag_steps) if curriculum else None
+        shares = []
+        for step in sorted(steps):
+            windows = controller.windows_for_slot(step - 1) if controller else None
+            rows, zero = [], 0
+            for g in steps[step]:
+                level = dataset.plan(g.index, windows[g.task_type])[2] if controller else g.level
+                pool = table.get((g.task_type, level))
+                if not pool:
+                    raise ReplayError(f"the run served {g.task_type} no task at level {level}, where the curriculum "
+                                      f"goes (window {windows[g.task_type]}): nothing to replay there; keep "
+                                      "min_level/max_level inside the run's levels")
+                drawn = rng.choice(pool)
+                zero += drawn.zero_variance
+                rows.extend((g.task_type, level, score) for score in drawn.scores)
+            if step >= from_step:
+                shares.append(zero / len(steps[step]))
+            if controller:
+                controller.observe(step, rows)
+        out.append(Trial(statistics.mean(shares), controller.windows() if controller else {}))
+    return out
+
+
+def floor(groups: list[Group], width: int, lo: int, hi: int) -> tuple[float, dict[str, tuple[int, int]]]:
+    """Per type the window of ``width`` levels inside lo..hi with the lowest zero-variance share
+    (levels equally likely), weighted by the type's share of the run's prompts."""
+    table = cells(groups)
+    counts = Counter(g.task_type for g in groups)
+    total, best = 0.0, {}
+    for task_type, n in counts.items():
+        options = []
+        for start in range(lo, hi - width + 2):
+            levels = range(start, start + width)
+            if all((task_type, lv) in table for lv in levels):
+                options.append((statistics.mean(_zero_share(table[(task_type, lv)]) for lv in levels),
+                                (start, start + width - 1)))
+        if not options:
+            raise ReplayError(f"{task_type}: the run served no window of {width} levels inside {lo}..{hi}")
+        share, window = min(options)
+        best[task_type] = window
+        total += share * n / len(groups)
+    return total, best
+
+
+def _interval(values: list[float]) -> str:
+    v = sorted(values)
+    lo, hi = v[int(0.025 * (len(v) - 1))], v[int(round(0.975 * (len(v) - 1)))]
+    return f"{statistics.mean(v):.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def curriculum_of(cfg, name: str, settings: list[str]) -> CurriculumConfig:
+    import yaml
+    from omegaconf import OmegaConf
+
+    lgc = cfg.data.get("lgc_v2") or {}
+    raw = OmegaConf.to_container(lgc.get("curriculum"), resolve=True) if lgc.get("curriculum") is not None else {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ReplayError(f"--set {item!r}: expected key=value (a key of data.lgc_v2.curriculum)")
+        raw[key.strip()] = yaml.safe_load(value)
+    raw["enable"] = True
+    try:
+        return CurriculumConfig.from_mapping(raw)
+    except CurriculumConfigError as exc:
+        raise ReplayError(f"{name}: {exc}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m veritas.verl_adapters.curriculum_replay",
+                                description="predict a curriculum's levels and zero-variance share from a fixed-level "
+                                            "GRPO run's rollouts")
+    p.add_argument("rollouts", help="the fixed-level run's trainer.rollout_data_dir (files <step>.jsonl)")
+    p.add_argument("--run-config", required=True, help="the run config those rollouts were made with")
+    p.add_argument("--curriculum-config", help="the run config whose data.lgc_v2.curriculum to replay "
+                                               "(default: --run-config's, turned on)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one curriculum setting (YAML value), e.g. band=[0.2,0.6]; repeatable")
+    p.add_argument("--config-path", default=str(CONFIG_DIR))
+    p.add_argument("--trials", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--from-step", type=int, default=11, help="the share is the mean over steps >= this (issue 18: 11)")
+    p.add_argument("overrides", nargs="*", help="Hydra overrides the run was launched with (data.* ones matter)")
+    args = p.parse_intermixed_args(argv)
+    if args.trials < 1:
+        p.error("--trials must be >= 1")
+    try:
+        cfg = _compose(args.config_path, args.run_config, args.overrides)
+        dataset = train_dataset(cfg, args.run_config)
+        groups = load_groups(Path(args.rollouts), cfg, dataset, args.run_config)
+        name = args.curriculum_config or args.run_config
+        ccfg = cfg if name == args.run_config else _compose(args.config_path, name, args.overrides)
+        curriculum = curriculum_of(ccfg, name, args.set)
+        run_share = measured(groups, args.from_step)
+        fixed = simulate(groups, dataset, None, args.trials, args.seed, args.from_step)
+        lag = curriculum.lag_steps
+        if lag is None:  # what the trainer takes: the smallest lag the train loader's prefetch allows
+            batch = int(ccfg.data.train_batch_size)
+            lag = prefetch_lag_steps(int(ccfg.data.get("dataloader_num_workers", 0)), None, batch, batch)
+        adaptive = simulate(groups, dataset, curriculum, args.trials, args.seed, args.from_step, lag)
+        width = max(hi - lo + 1 for lo, hi in LevelController(curriculum, dataset.spec.task_types).windows().values())
+        floor_share, best = floor(groups, width, curriculum.min_level, curriculum.max_level)
+    except ReplayError as exc:
+        print(f"curriculum_replay: {exc}", file=sys.stderr)
+        return 2
+    table = cells(groups)
+    levels = sorted({lv for _, lv in table})
+    steps = sorted({g.step for g in groups})
+    print(f"{len(groups)} groups of steps {steps[0]}..{steps[-1]} of {args.rollouts} (run config {args.run_config})\n")
+    print("| task type | " + " | ".join(f"level {lv}: groups, accuracy, zero-variance" for lv in levels) + " |")
+    print("|---|" + "---|" * len(levels))
+    for task_type in sorted({t for t, _ in table}):
+        cols = []
+        for lv in levels:
+            gs = table.get((task_type, lv), [])
+            scores = [s for g in gs for s in g.scores]
+            cols.append(f"{len(gs)}, {sum(scores) / len(scores):.2f}, {_zero_share(gs):.2f}" if gs else "-")
+        print(f"| {task_type} | " + " | ".join(cols) + " |")
+    c = curriculum
+    print(f"\nzero-variance group share, mean over steps >= {args.from_step}; {args.trials} trials, mean [95 % range]:")
+    print(f"  the run as measured:            {run_share:.3f}")
+    print(f"  the run's levels, resampled:    {_interval([t.share for t in fixed])}")
+    print(f"  the curriculum ({name}): {_interval([t.share for t in adaptive])}"
+          f"  (band {list(c.band)}, window_steps {c.window_steps}, min_samples {c.min_samples}, "
+          f"cooldown_steps {c.cooldown_steps}, levels {c.min_level}-{c.max_level}, "
+          f"initial_window {c.initial_window})")
+    print(f"  floor, the best {width}-level window per type: {floor_share:.3f}  {best}")
+    common = Counter(tuple(sorted(t.final_windows.items())) for t in adaptive).most_common(3)
+    for windows, n in common:
+        print(f"  final windows in {n} of {args.trials} trials: " + ", ".join(f"{t} {lo}-{hi}" for t, (lo, hi) in windows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
