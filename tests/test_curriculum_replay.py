@@ -41,7 +41,8 @@ def run(tmp_path_factory):
             prompt = dataset.task(index).prompt
             for j, score in enumerate(_scores(task_type, level)):
                 rows.append({"input": f"system\nYou are a helpful AI assistant\nuser\n{prompt}\nassistant\n",
-                             "output": "...", "gts": "", "score": score, "step": step, "uid": f"{index}_{j}"})
+                             "output": f"answer {score}", "gts": "", "score": score, "step": step,
+                             "uid": f"{index}_{j}"})
         (dump / f"{step}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return replay, cfg, dataset, indices, dump
 
@@ -54,6 +55,7 @@ def test_every_dumped_group_is_mapped_to_the_task_the_sampler_drew(run):
     for g in groups:
         assert (g.task_type, g.level) == dataset.plan(g.index)[::2]
         assert list(g.scores) == _scores(g.task_type, g.level)
+        assert g.texts == (2 if g.level == SKILL[g.task_type] else 1)
     assert {lv for _, lv in replay.cells(groups)} == {1, 2, 3, 4, 5}
 
 
@@ -87,12 +89,14 @@ def test_the_curriculum_finds_each_types_edge_and_the_fixed_levels_resample_to_t
 
 
 def test_the_command_prints_the_prediction_and_refuses_bad_settings(run, capsys):
-    replay, _, _, _, dump = run
+    replay, cfg, dataset, _, dump = run
+    one_text = sum(g.texts == 1 for g in replay.load_groups(dump, cfg, dataset, RUN_CONFIG))
     args = [str(dump), "--run-config", RUN_CONFIG, "--curriculum-config", "grpo-smollm2-135m-1gpu-levels-adaptive",
             "--trials", "2"]
     assert replay.main(args) == 0
     out = capsys.readouterr().out
     assert f"{STEPS * 64} groups of steps 1..{STEPS}" in out
+    assert f"{one_text} of {STEPS * 64} groups" in out  # off their type's edge, one text 8 times
     assert "the run's levels, resampled:" in out and "floor, the best 2-level window per type" in out
     assert replay.main(args + ["--set", "band=[0.9,0.1]"]) == 2
     assert "curriculum.band" in capsys.readouterr().err

@@ -52,6 +52,7 @@ class Group:
     task_type: str
     level: int
     scores: tuple[float, ...]
+    texts: int = 0  # distinct response texts in the group (1: the policy sampled one answer 8 times)
 
     @property
     def zero_variance(self) -> bool:
@@ -103,10 +104,10 @@ def load_groups(rollout_dir: Path, cfg, dataset, name: str) -> list[Group]:
         rows = read_dump(rollout_dir)
     except DumpError as exc:
         raise ReplayError(str(exc).replace("trainer.validation_data_dir", "trainer.rollout_data_dir")) from None
-    by_step: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    by_step: dict[int, dict[str, list[tuple[float, str]]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         try:
-            by_step[int(row["step"])][row["input"]].append(float(row["score"]))
+            by_step[int(row["step"])][row["input"]].append((float(row["score"]), row["output"]))
         except (KeyError, TypeError, ValueError):
             raise ReplayError(f"{rollout_dir}: a row without a numeric step and score: {str(row)[:120]}") from None
     steps = sorted(by_step)
@@ -125,7 +126,9 @@ def load_groups(rollout_dir: Path, cfg, dataset, name: str) -> list[Group]:
                     f"{rollout_dir / f'{step}.jsonl'}: item {index} ({task_type}, level {level}) drawn for step {step} "
                     f"by run config {name} matches {len(found)} prompt(s) of the dump: not this run config's rollouts "
                     "(or launched with other data.* overrides)")
-            groups.append(Group(step, index, task_type, level, tuple(inputs.pop(found[0]))))
+            responses = inputs.pop(found[0])
+            groups.append(Group(step, index, task_type, level, tuple(score for score, _ in responses),
+                                len({text for _, text in responses})))
     return groups
 
 
@@ -279,16 +282,23 @@ def main(argv: list[str] | None = None) -> int:
     levels = sorted({lv for _, lv in table})
     steps = sorted({g.step for g in groups})
     print(f"{len(groups)} groups of steps {steps[0]}..{steps[-1]} of {args.rollouts} (run config {args.run_config})\n")
-    print("| task type | " + " | ".join(f"level {lv}: groups, accuracy, zero-variance" for lv in levels) + " |")
+    print("| task type | " + " | ".join(f"level {lv}: groups, accuracy, zero-variance, one text" for lv in levels)
+          + " |")
     print("|---|" + "---|" * len(levels))
     for task_type in sorted({t for t, _ in table}):
         cols = []
         for lv in levels:
             gs = table.get((task_type, lv), [])
             scores = [s for g in gs for s in g.scores]
-            cols.append(f"{len(gs)}, {sum(scores) / len(scores):.2f}, {_zero_share(gs):.2f}" if gs else "-")
+            cols.append(f"{len(gs)}, {sum(scores) / len(scores):.2f}, {_zero_share(gs):.2f}, "
+                        f"{sum(g.texts == 1 for g in gs) / len(gs):.2f}" if gs else "-")
         print(f"| {task_type} | " + " | ".join(cols) + " |")
     c = curriculum
+    one_text = [g for g in groups if g.texts == 1]
+    zero = sum(g.zero_variance for g in groups)
+    print(f"\n{len(one_text)} of {len(groups)} groups ({100 * len(one_text) / len(groups):.0f} %) are one response "
+          f"text sampled {len(groups[0].scores)} times, so zero-variance at any level ({zero} zero-variance groups "
+          "in all)")
     print(f"\nzero-variance group share, mean over steps >= {args.from_step}; {args.trials} trials, mean [95 % range]:")
     print(f"  the run as measured:            {run_share:.3f}")
     print(f"  the run's levels, resampled:    {_interval([t.share for t in fixed])}")
