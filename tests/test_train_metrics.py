@@ -118,6 +118,23 @@ def test_right_answer_counts_per_group_read_acc_not_the_shaped_reward():
     assert got[key + "majority_right_share"] == pytest.approx(1 / 3)  # c only: b has 4 of 8
 
 
+def test_identical_responses_per_group_tell_a_peaked_policy_from_a_hard_task():
+    # g1: one answer three times (right); g2: three wrong answers, two alike; g3: three different
+    keys = ["a", "a", "a", "b", "c", "b", "d", "e", "f"]
+    got = per_type_metrics(**STEP, response_keys=keys)
+    assert got["train_by_type/dyck_language2/identical_response_group_share"] == 0.5
+    assert got["train_by_type/game_of_24/identical_response_group_share"] == 0.0
+    assert got["train_by_type/all/identical_response_group_share"] == pytest.approx(1 / 3)
+    # both zero-variance dyck groups (g1, g2) count there; only g1 is one answer
+    assert got["train_by_type/dyck_language2/zero_variance_group_share"] == 1.0
+    # unknown or unhashable keys join no group; a column of the wrong length counts for nothing
+    got = per_type_metrics(**STEP, response_keys=[None, "a", "a", [1], "c", "c", "d", "d", None])
+    assert got["train_by_type/dyck_language2/identical_response_group_share"] == 1.0  # g1 (2 rows), g2 (2 rows)
+    assert got["train_by_type/game_of_24/identical_response_group_share"] == 1.0
+    for broken in (keys[:5], 7, None):
+        assert not any("identical" in k for k in per_type_metrics(**STEP, response_keys=broken))
+
+
 def test_empty_and_unknown_sources():
     assert per_type_metrics([], None, None, None, None, None, None, None) == {}
     got = per_type_metrics([None, "gsm8k/main", "lgc-v2/"], [1, 0, 1], None, None, None, None, None, None)

@@ -138,9 +138,20 @@ def test_step_metrics_have_verls_and_ours(fake_tq):
     assert metrics["critic/score/mean"] == pytest.approx(sum(STEP["scores"]) / 9)
     assert metrics["response_length/mean"] == pytest.approx(sum(STEP["response_lengths"]) / 9)
     ours = {k: v for k, v in metrics.items() if k.startswith("train_by_type/")}
-    assert ours.keys() == EXPECTED.keys()
-    for key, value in EXPECTED.items():
+    # every response of _step differs from the others of its group (each row its own length)
+    identical = {f"train_by_type/{t}/identical_response_group_share": 0.0 for t in ("dyck_language2", "game_of_24", "all")}
+    assert ours.keys() == EXPECTED.keys() | identical.keys()
+    for key, value in {**EXPECTED, **identical}.items():
         assert ours[key] == pytest.approx(value), key
+
+
+def test_identical_responses_are_read_from_the_token_ids(fake_tq):
+    batch = _step(fake_tq)
+    for i in range(3):  # group g1: one response, three times
+        fake_tq.rows[("train", batch.keys[i])]["responses"] = torch.tensor([9, 8, 7])
+    metrics = _compute(_trainer(), batch)
+    assert metrics["train_by_type/dyck_language2/identical_response_group_share"] == 0.5
+    assert metrics["train_by_type/all/identical_response_group_share"] == pytest.approx(1 / 3)
 
 
 @pytest.mark.parametrize("mode", ["veritas_colocate_async", "veritas_separate_async"])

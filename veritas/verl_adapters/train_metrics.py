@@ -11,17 +11,22 @@ Keys (``<type>`` is the data_source without its ``lgc-v2/`` prefix)::
     train_by_type/<type>/response_length_mean       tokens
     train_by_type/<type>/truncation_rate            share with length >= the rollout's response_length
     train_by_type/<type>/zero_variance_group_share  share of its GRPO groups whose rewards are all equal
+    train_by_type/<type>/identical_response_group_share  share of its groups whose responses are all
+                                                    one token sequence (the policy sampled one answer)
     train_by_type/<type>/pass_at_n                  share of its groups with at least one right answer
     train_by_type/<type>/majority_right_share       share of its groups with more than half right
     train_by_type/<type>/level_mean, level_min, level_max   difficulty levels served
     train_by_type/all/zero_variance_group_share     the same over every group of the step
+    train_by_type/all/identical_response_group_share  the same over every group of the step
 
 A GRPO group is the responses sharing one ``uid``; only groups of two or more scored responses
 count (a lone response has no spread to lose).  ``pass_at_n`` and ``majority_right_share`` count
 right answers (``acc``, not the reward, which partial credit shapes): among the prompts with some
 right answers, GRPO moves greedy accuracy only where it turns a minority of right answers into a
 majority, so a ``majority_right_share`` that rises towards ``pass_at_n`` is learning, and prompts
-outside ``pass_at_n`` give no signal at all.  Values that are missing or not numbers are left out
+outside ``pass_at_n`` give no signal at all.  ``identical_response_group_share`` tells a
+zero-variance group of a peaked policy (one answer sampled again and again, at any level) from one of
+a task too easy or too hard (different answers, all right or all wrong).  Values that are missing or not numbers are left out
 of their metric, and a metric with nothing to average is left out: the function never raises on
 bad per-row values, because it runs inside the training loop.
 """
@@ -91,6 +96,28 @@ def _groups(uids: list[Any], names: list[str], values: list[float]) -> list[tupl
     return [group for group in groups.values() if len(group[1]) >= 2]
 
 
+def _key_groups(uids: list[Any], names: list[str], keys: Iterable[Any] | None, n: int) -> list[tuple[str, list]]:
+    """(type of its first row, its response keys) per group of two or more rows with a known,
+    hashable key; no keys (or a column of the wrong length): no groups."""
+    try:
+        keys = list(keys) if keys is not None else []
+    except TypeError:
+        return []
+    if len(keys) != n:
+        return []
+    groups: dict[Any, tuple[str, list]] = {}
+    for uid, name, key in zip(uids, names, keys):
+        if uid is None or key is None:
+            continue
+        try:
+            hash(key)
+            entry = groups.setdefault(uid, (name, []))
+        except TypeError:
+            continue
+        entry[1].append(key)
+    return [group for group in groups.values() if len(group[1]) >= 2]
+
+
 def per_type_metrics(
     data_sources: Sequence[Any],
     scores: Iterable[Any] | None,
@@ -101,10 +128,12 @@ def per_type_metrics(
     uids: Iterable[Any] | None,
     levels: Iterable[Any] | None,
     prefix: str = PREFIX,
+    response_keys: Iterable[Any] | None = None,
 ) -> dict[str, float]:
     """The step's per-type metrics (see the module docstring); one row per response.
 
     ``data_sources`` sets the row count; any other column may be None or hold None/NaN rows.
+    ``response_keys``: one hashable per response, equal for equal responses (None: unknown).
     """
     sources = list(data_sources) if data_sources is not None else []
     n = len(sources)
@@ -130,6 +159,9 @@ def per_type_metrics(
     flat_groups: dict[str, list[bool]] = {}  # type -> per group: are its rewards all equal
     for name, group_scores in _groups(uid_list, names, score):
         flat_groups.setdefault(name, []).append(max(group_scores) - min(group_scores) <= EQUAL_REWARD_TOLERANCE)
+    identical_groups: dict[str, list[bool]] = {}  # type -> per group: are its responses all one
+    for name, keys in _key_groups(uid_list, names, response_keys, n):
+        identical_groups.setdefault(name, []).append(len(set(keys)) == 1)
     right_groups: dict[str, list[tuple[int, int]]] = {}  # type -> per group: (right answers, answers)
     for name, group_accs in _groups(uid_list, names, acc):
         right_groups.setdefault(name, []).append((sum(a >= 0.5 for a in group_accs), len(group_accs)))
@@ -150,6 +182,9 @@ def per_type_metrics(
         flat = flat_groups.get(name)
         if flat:
             out[key + "zero_variance_group_share"] = sum(flat) / len(flat)
+        same = identical_groups.get(name)
+        if same:
+            out[key + "identical_response_group_share"] = sum(same) / len(same)
         counts = right_groups.get(name)
         if counts:
             out[key + "pass_at_n"] = sum(right > 0 for right, _ in counts) / len(counts)
@@ -159,7 +194,8 @@ def per_type_metrics(
             out[key + "level_mean"] = sum(served) / len(served)
             out[key + "level_min"] = min(served)
             out[key + "level_max"] = max(served)
-    every = [f for flags in flat_groups.values() for f in flags]
-    if every:
-        out[f"{prefix}/{ALL_TYPES}/zero_variance_group_share"] = sum(every) / len(every)
+    for metric, flags_of in (("zero_variance_group_share", flat_groups), ("identical_response_group_share", identical_groups)):
+        every = [f for flags in flags_of.values() for f in flags]
+        if every:
+            out[f"{prefix}/{ALL_TYPES}/{metric}"] = sum(every) / len(every)
     return out

@@ -139,6 +139,8 @@ def step_columns(fields: dict[str, Any]) -> dict[str, list]:
     extra_info = _as_list(fields.get("extra_info")) or [None] * n
     scores = _per_row(fields.get("rm_scores"), lambda row: float(row.sum()))
     lengths = _per_row(fields.get("responses"), lambda row: int(row.shape[0]))
+    # the token ids themselves, hashed: equal responses of a group give equal keys
+    response_keys = _per_row(fields.get("responses"), lambda row: hash(tuple(row.tolist())))
     return {
         "data_sources": data_sources or [],
         "scores": scores,
@@ -147,6 +149,7 @@ def step_columns(fields: dict[str, Any]) -> dict[str, list]:
         "response_lengths": lengths,
         "uids": _as_list(fields.get("uid")),
         "levels": [_dict_get(info, LEVEL_KEY) for info in extra_info],
+        "response_keys": response_keys,
     }
 
 
