@@ -15,16 +15,16 @@ from veritas.evaluation.compare import (CompareError, bootstrap_mean_differences
 
 
 def make_run(folder, verdicts: dict[str, list[bool]], *, gz=False, language="en", samples=1, torn_tail=False,
-             format_ok: float = 1.0):
+             format_ok: float = 1.0, level_of=lambda i: 3):
     """A results folder as `veritas eval` leaves it: results.json settings and one samples row per
-    verdict; task i of a type is task id f"{type}-{i}" at level 3, with ``samples`` rows each; the
+    verdict; task i of a type is task id f"{type}-{i}" at level ``level_of(i)`` (3), with ``samples`` rows each; the
     first ``format_ok`` share of each type's tasks has a readable answer (all correct ones do)."""
     folder.mkdir(parents=True)
     rows = []
     for task_type, per_task in verdicts.items():
         for i, correct in enumerate(per_task):
             for j in range(samples):
-                rows.append({"task_id": f"{task_type}-{i}", "task_type": task_type, "sample": j, "difficulty": 3,
+                rows.append({"task_id": f"{task_type}-{i}", "task_type": task_type, "sample": j, "difficulty": level_of(i),
                              "language": language, "response": "x", "correct": bool(correct),
                              "format_ok": bool(correct) or i < format_ok * len(per_task),
                              "truncated": False})
@@ -189,3 +189,24 @@ def test_macro_over_selected_types_uses_only_those_types(tmp_path, capsys):
     assert "selected types (macro over operation, sudoku, 20 tasks): accuracy 25.0% -> 75.0% (improved)" in printed
     assert main(["eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--task-types", "game_of_24"]) == 2
     assert "game_of_24" in capsys.readouterr().err
+
+
+def test_per_level_figures_show_where_a_run_moved(tmp_path, capsys):
+    # tasks 0-19 at level 1, 20-39 at level 4; B gets level 4 right on both types, level 1 as A
+    level = lambda i: 1 if i < 20 else 4  # noqa: E731
+    a_verdicts = {"dyck_language": [True] * 20 + [False] * 20, "operation": [i % 2 == 0 for i in range(20)] + [False] * 20}
+    b_verdicts = {t: v[:20] + [True] * 20 for t, v in a_verdicts.items()}
+    a = make_run(tmp_path / "a", a_verdicts, level_of=level)
+    b = make_run(tmp_path / "b", b_verdicts, level_of=level)
+    levels = compare_runs(load_run(a), load_run(b), resamples=2_000)["per_level"]
+    assert list(levels) == ["1", "4"]
+    assert levels["1"]["difference"] == 0.0 and levels["1"]["verdict"] == "no change"
+    assert levels["4"]["difference"] == 1.0 and levels["4"]["difference_95"] == [1.0, 1.0]
+    assert levels["1"]["a_accuracy"] == pytest.approx(0.75)  # macro: (1.0 + 0.5) / 2
+    assert levels["4"]["per_type"]["operation"] == {"tasks": 20, "a_accuracy": 0.0, "b_accuracy": 1.0}
+    assert main(["eval", "--compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "| operation | 50.0 → 50.0 (20) | 0.0 → 100.0 (20) |" in out
+    # one level only (every other test here): no per-level figures
+    one = make_run(tmp_path / "one", a_verdicts)
+    assert "per_level" not in compare_runs(load_run(one), load_run(one), resamples=100)

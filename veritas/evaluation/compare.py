@@ -187,7 +187,38 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
     }
     if selected:
         comparison["macro_selected"] = selected
+    per_level = _per_level(a, b, keys_by_type, resamples, seed)
+    if per_level:
+        comparison["per_level"] = per_level
     return comparison
+
+
+def _per_level(a: dict, b: dict, keys_by_type: dict[str, list[tuple]], resamples: int, seed: int) -> dict:
+    """When the tasks span two or more levels: per level, each type's accuracies and the macro over
+    the types present at that level, B − A with its own paired bootstrap (tasks resampled within
+    each type at that level).  A curriculum or a level-limited training run shows where it moved."""
+    by_level: dict[int, dict[str, list[tuple]]] = {}
+    for t, keys in keys_by_type.items():
+        for key in keys:
+            if isinstance(key[1], int) and not isinstance(key[1], bool):
+                by_level.setdefault(key[1], {}).setdefault(t, []).append(key)
+    if len(by_level) < 2:
+        return {}
+    out = {}
+    for level in sorted(by_level):
+        types = dict(sorted(by_level[level].items()))
+        diffs = {t: np.array([np.mean(b["tasks"][k]["verdicts"]) - np.mean(a["tasks"][k]["verdicts"]) for k in keys])
+                 for t, keys in types.items()}
+        draws = bootstrap_mean_differences(diffs, resamples, seed)
+        interval = interval95(np.mean([draws[t] for t in types], axis=0))
+        per_type = {t: {"tasks": len(keys), "a_accuracy": _accuracy([a["tasks"][k] for k in keys])["accuracy"],
+                        "b_accuracy": _accuracy([b["tasks"][k] for k in keys])["accuracy"]} for t, keys in types.items()}
+        out[str(level)] = {"tasks": sum(len(keys) for keys in types.values()), "types": len(types),
+                           "a_accuracy": float(np.mean([v["a_accuracy"] for v in per_type.values()])),
+                           "b_accuracy": float(np.mean([v["b_accuracy"] for v in per_type.values()])),
+                           "difference": float(np.mean([diffs[t].mean() for t in types])),
+                           "difference_95": interval, "verdict": verdict(interval), "per_type": per_type}
+    return out
 
 
 def verdict(difference_95: list[float]) -> str:
@@ -261,6 +292,21 @@ def markdown(comparison: dict) -> str:
         lines.append(macro_row("macro, selected", ", ".join(sel["type_names"]), sel))
     lines.append(f"| all tasks (micro) | {mic['tasks']} | | | "
                  f"{_with_interval(mic['difference'], mic['difference_95'], signed=True)} | |")
+    levels = comparison.get("per_level")
+    if levels:
+        names = sorted({t for v in levels.values() for t in v["per_type"]})
+        lines += ["", "By level: accuracy % A → B (tasks); the macro row adds B − A points with its paired 95% interval",
+                  "", "| task type | " + " | ".join(f"level {lv}" for lv in levels) + " |",
+                  "|---|" + "---|" * len(levels)]
+        for t in names:
+            cells = []
+            for v in levels.values():
+                c = v["per_type"].get(t)
+                cells.append(f"{_pct(c['a_accuracy'])} → {_pct(c['b_accuracy'])} ({c['tasks']})" if c else "")
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+        lines.append("| **macro** | " + " | ".join(
+            f"{_pct(v['a_accuracy'])} → {_pct(v['b_accuracy'])}, "
+            f"{_with_interval(v['difference'], v['difference_95'], signed=True)}" for v in levels.values()) + " |")
     lines += ["", f"Accuracy: {m['accuracy_interval']}. B − A: {m['difference_interval']}, "
                   f"{m['resamples']:,} resamples, seed {m['seed']}; tasks paired by {m['pairing']}. "
                   "A change counts only when the interval of B − A leaves out 0.", ""]
