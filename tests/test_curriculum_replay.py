@@ -59,6 +59,17 @@ def test_every_dumped_group_is_mapped_to_the_task_the_sampler_drew(run):
     assert {lv for _, lv in replay.cells(groups)} == {1, 2, 3, 4, 5}
 
 
+def test_the_replay_gives_an_index_the_level_the_curriculum_sampler_serves_it(run):
+    from veritas.verl_adapters.curriculum import CurriculumItem
+
+    _, _, dataset, indices, _ = run
+    for index in indices[0][:16]:
+        task_type = dataset.task_type_of(index)
+        for window in ((1, 2), (3, 4), (4, 5), (2, 2)):
+            served = dataset[CurriculumItem(index, task_type, *window)]["extra_info"]["difficulty"]
+            assert dataset.plan(index, window)[2] == served and window[0] <= served <= window[1]
+
+
 def test_another_runs_rollouts_are_refused_naming_the_file(run, tmp_path):
     replay, cfg, dataset, _, dump = run
     for step in (1, 2):  # steps 1 and 2 swapped: not what the sampler drew for them
