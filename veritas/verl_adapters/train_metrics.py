@@ -81,12 +81,13 @@ def _mean(values: Iterable[float]) -> float | None:
     return sum(known) / len(known) if known else None
 
 
-def _groups(uids: list[Any], names: list[str], values: list[float]) -> list[tuple[str, list[float]]]:
-    """(type of its first row, its values) per GRPO group of two or more rows with a known value;
-    rows without a uid (or with an unhashable one) or a value join no group."""
-    groups: dict[Any, tuple[str, list[float]]] = {}
+def _groups(uids: list[Any], names: list[str], values: list,
+            known=lambda v: not math.isnan(v)) -> list[tuple[str, list]]:
+    """(type of its first row, its values) per GRPO group of two or more rows with a known value
+    (``known``: not NaN); rows without a uid (or with an unhashable one) or a value join no group."""
+    groups: dict[Any, tuple[str, list]] = {}
     for i, uid in enumerate(uids):
-        if uid is None or math.isnan(values[i]):
+        if uid is None or not known(values[i]):
             continue
         try:
             entry = groups.setdefault(uid, (names[i], []))
@@ -96,26 +97,23 @@ def _groups(uids: list[Any], names: list[str], values: list[float]) -> list[tupl
     return [group for group in groups.values() if len(group[1]) >= 2]
 
 
-def _key_groups(uids: list[Any], names: list[str], keys: Iterable[Any] | None, n: int) -> list[tuple[str, list]]:
-    """(type of its first row, its response keys) per group of two or more rows with a known,
-    hashable key; no keys (or a column of the wrong length): no groups."""
+def _hashable_column(values: Iterable[Any] | None, n: int) -> list:
+    """``n`` values, None where one is missing or unhashable; a column of the wrong length (or none)
+    is unknown throughout."""
     try:
-        keys = list(keys) if keys is not None else []
+        values = list(values) if values is not None else []
     except TypeError:
-        return []
-    if len(keys) != n:
-        return []
-    groups: dict[Any, tuple[str, list]] = {}
-    for uid, name, key in zip(uids, names, keys):
-        if uid is None or key is None:
-            continue
+        values = []
+    if len(values) != n:
+        return [None] * n
+    out = []
+    for value in values:
         try:
-            hash(key)
-            entry = groups.setdefault(uid, (name, []))
+            hash(value)
         except TypeError:
-            continue
-        entry[1].append(key)
-    return [group for group in groups.values() if len(group[1]) >= 2]
+            value = None
+        out.append(value)
+    return out
 
 
 def per_type_metrics(
@@ -160,8 +158,9 @@ def per_type_metrics(
     for name, group_scores in _groups(uid_list, names, score):
         flat_groups.setdefault(name, []).append(max(group_scores) - min(group_scores) <= EQUAL_REWARD_TOLERANCE)
     identical_groups: dict[str, list[bool]] = {}  # type -> per group: are its responses all one
-    for name, keys in _key_groups(uid_list, names, response_keys, n):
-        identical_groups.setdefault(name, []).append(len(set(keys)) == 1)
+    keys = _hashable_column(response_keys, n)
+    for name, group_keys in _groups(uid_list, names, keys, known=lambda k: k is not None):
+        identical_groups.setdefault(name, []).append(len(set(group_keys)) == 1)
     right_groups: dict[str, list[tuple[int, int]]] = {}  # type -> per group: (right answers, answers)
     for name, group_accs in _groups(uid_list, names, acc):
         right_groups.setdefault(name, []).append((sum(a >= 0.5 for a in group_accs), len(group_accs)))
