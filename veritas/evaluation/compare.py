@@ -142,8 +142,8 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
     keys_by_type: dict[str, list[tuple]] = {}
     for key in sorted(a["tasks"], key=repr):
         keys_by_type.setdefault(a["tasks"][key]["type"], []).append(key)
-    diffs = {t: np.array([np.mean(b["tasks"][k]["verdicts"]) - np.mean(a["tasks"][k]["verdicts"]) for k in keys])
-             for t, keys in keys_by_type.items()}
+    task_diff = {k: np.mean(b["tasks"][k]["verdicts"]) - np.mean(a["tasks"][k]["verdicts"]) for k in a["tasks"]}
+    diffs = {t: np.array([task_diff[k] for k in keys]) for t, keys in keys_by_type.items()}
     draws = bootstrap_mean_differences(diffs, resamples, seed)
     types = sorted(keys_by_type)
     per_type = {}
@@ -187,13 +187,14 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
     }
     if selected:
         comparison["macro_selected"] = selected
-    per_level = _per_level(a, b, keys_by_type, resamples, seed)
+    per_level = _per_level(a, b, keys_by_type, task_diff, resamples, seed)
     if per_level:
         comparison["per_level"] = per_level
     return comparison
 
 
-def _per_level(a: dict, b: dict, keys_by_type: dict[str, list[tuple]], resamples: int, seed: int) -> dict:
+def _per_level(a: dict, b: dict, keys_by_type: dict[str, list[tuple]], task_diff: dict[tuple, float],
+               resamples: int, seed: int) -> dict:
     """When the tasks span two or more levels: per level, each type's accuracies and the macro over
     the types present at that level, B − A with its own paired bootstrap (tasks resampled within
     each type at that level).  A curriculum or a level-limited training run shows where it moved."""
@@ -207,8 +208,7 @@ def _per_level(a: dict, b: dict, keys_by_type: dict[str, list[tuple]], resamples
     out = {}
     for level in sorted(by_level):
         types = dict(sorted(by_level[level].items()))
-        diffs = {t: np.array([np.mean(b["tasks"][k]["verdicts"]) - np.mean(a["tasks"][k]["verdicts"]) for k in keys])
-                 for t, keys in types.items()}
+        diffs = {t: np.array([task_diff[k] for k in keys]) for t, keys in types.items()}
         draws = bootstrap_mean_differences(diffs, resamples, seed)
         interval = interval95(np.mean([draws[t] for t in types], axis=0))
         per_type = {t: {"tasks": len(keys), "a_accuracy": _accuracy([a["tasks"][k] for k in keys])["accuracy"],

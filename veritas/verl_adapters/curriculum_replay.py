@@ -103,7 +103,7 @@ def load_groups(rollout_dir: Path, cfg, dataset, name: str) -> list[Group]:
     try:
         rows = read_dump(rollout_dir)
     except DumpError as exc:
-        raise ReplayError(str(exc).replace("trainer.validation_data_dir", "trainer.rollout_data_dir")) from None
+        raise ReplayError(str(exc)) from None
     by_step: dict[int, dict[str, list[tuple[float, str]]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         try:
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             batch = int(ccfg.data.train_batch_size)
             lag = prefetch_lag_steps(int(ccfg.data.get("dataloader_num_workers", 0)), None, batch, batch)
         adaptive = simulate(groups, dataset, curriculum, args.trials, args.seed, args.from_step, lag)
-        width = max(hi - lo + 1 for lo, hi in LevelController(curriculum, dataset.spec.task_types).windows().values())
+        width = max(hi - lo + 1 for lo, hi in map(curriculum.initial_window_of, dataset.spec.task_types))
         floor_share, best = floor(groups, width, curriculum.min_level, curriculum.max_level)
     except ReplayError as exc:
         print(f"curriculum_replay: {exc}", file=sys.stderr)

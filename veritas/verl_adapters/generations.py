@@ -47,7 +47,7 @@ def read_dump(folder: Path) -> list[dict]:
     still writing when the run was stopped or packed) is left out; any other bad line is an error."""
     files = sorted((p for p in folder.glob("*.jsonl") if p.stem.isdigit()), key=lambda p: int(p.stem))
     if not files:
-        raise DumpError(f"{folder}: no <step>.jsonl files (verl's trainer.validation_data_dir)")
+        raise DumpError(f"{folder}: no <step>.jsonl files (verl's trainer.validation_data_dir or trainer.rollout_data_dir)")
     rows = []
     for path in files:
         try:
