@@ -502,7 +502,6 @@ def rollout(args) -> None:
     from vllm import SamplingParams
     from vllm.engine.arg_utils import AsyncEngineArgs
     from vllm.inputs import TokensPrompt
-    from vllm.sampling_params import RequestOutputKind
     from vllm.utils.argparse_utils import FlexibleArgumentParser
     from vllm.v1.engine.async_llm import AsyncLLM
     from verl.workers.rollout.vllm_rollout.utils import build_cli_args_from_config
@@ -511,6 +510,7 @@ def rollout(args) -> None:
     from omegaconf import OmegaConf
 
     from veritas.verl_adapters.compose import compose_run_config
+    from veritas.verl_ext.agent_loop import final_only_params  # what veritas_single_turn adds
 
     run_config = os.environ.get("RUN_CONFIG", "grpo-smollm2-135m-1gpu")
     cfg = compose_run_config(str(ROOT / "train" / "config"), run_config, GRPO_WORKLOAD)
@@ -549,7 +549,7 @@ def rollout(args) -> None:
     engine = None
 
     def params(seed: int, final_only: bool) -> SamplingParams:
-        extra = {"output_kind": RequestOutputKind.FINAL_ONLY, "detokenize": False} if final_only else {}
+        extra = final_only_params() if final_only else {}
         return SamplingParams(max_tokens=max_response, temperature=float(ro.temperature), top_p=float(ro.top_p),
                               top_k=int(ro.top_k), logprobs=0 if ro.calculate_log_probs else None,
                               seed=seed if args.seeded else None, **extra)
