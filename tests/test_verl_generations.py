@@ -122,3 +122,41 @@ def test_a_run_validated_on_a_parquet_is_matched_to_its_rows_and_set_beside_an_e
     assert "not veritas eval samples" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([str(dump), "--val-data", str(val), "--run-config", CONFIG])
+
+
+def test_each_step_becomes_a_results_folder_that_compare_pairs(tmp_path, capsys):
+    """--results-dir: each step of the dump is written as a `veritas eval` results folder (samples
+    re-judged by the package, results.json from the same summary), and `--compare` pairs two steps
+    task by task."""
+    import subprocess
+    import sys
+
+    from veritas.evaluation.compare import compare_runs, load_run
+    from veritas.verl_adapters.generations import main, parquet_tasks
+
+    val = tmp_path / "val.parquet"
+    subprocess.run([sys.executable, "-m", "veritas", "generate", "--format", "rl", "--split", "test", "--task-types",
+                    "boolean_expressions,operation", "--num-samples", "4", "--difficulty", "1-3", "--output", str(val),
+                    "--no-progress"], cwd=REPO, check=True, capture_output=True)
+    tasks = parquet_tasks(val)
+    dump = tmp_path / "validation"
+    dump.mkdir()
+    # step 0: only the first task right; step 24: all but the last (verl's acc is not what is kept)
+    for step, right in ((0, {0}), (24, {0, 1, 2})):
+        rows = [{"input": _input(t.prompt), "output": t.answer if i in right else "\\boxed{no}", "acc": 1.0, "step": step}
+                for i, t in enumerate(tasks)]
+        (dump / f"{step}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "val"
+    assert main([str(dump), "--val-data", str(val), "--results-dir", str(out)]) == 0
+    assert "wrote 2 results folders under" in capsys.readouterr().out
+    for step, right in ((0, 1), (24, 3)):
+        results = json.loads((out / f"step-{step}" / "results.json").read_text())
+        assert results["overall"]["samples"] == 4
+        assert sum(v["correct"] for v in results["per_type"].values()) == right
+        assert results["settings"]["step"] == step and results["settings"]["source"] == "verl validation dump"
+        rows = [json.loads(line) for line in gzip.open(out / f"step-{step}" / "samples.jsonl.gz", "rt", encoding="utf-8")]
+        assert {r["task_id"] for r in rows} == {t.task_id for t in tasks} and "verl_acc" not in rows[0]
+    comparison = compare_runs(load_run(out / "step-0"), load_run(out / "step-24"))
+    assert comparison["macro"]["difference"] == pytest.approx(0.5)  # two more right of four
+    assert main([str(dump), "--val-data", str(val), "--results-dir", str(val)]) == 2  # a file in the way
+    assert "cannot write under" in capsys.readouterr().err

@@ -13,8 +13,8 @@ whose prompt its input contains.  Each output is then judged the way ``veritas e
 
 It prints, per step and task type, the rows, verl's accuracy, the package's accuracy and how many
 rows the two judge differently (0 unless the reward path and the evaluation disagree), and writes
-the rows with ``veritas eval``'s sample keys plus ``step`` and ``verl_acc`` (all steps in one file:
-not a results folder for ``--compare``).  Rows whose
+the rows with ``veritas eval``'s sample keys plus ``step`` and ``verl_acc`` (all steps in one file;
+``--results-dir``, below, writes results folders for ``--compare``).  Rows whose
 prompt matches no task, or more than one, are counted and left out.  Training (rollout) dumps
 are not matched here: their tasks come from the train split in verl's sampler order, which
 ``veritas.verl_adapters.curriculum_replay`` rebuilds.
@@ -25,6 +25,11 @@ with ``--val-data PARQUET`` instead of ``--run-config``: its rows' tasks are reb
 of the same model on the same tasks) sets one step of the dump (``--step``, default the first)
 beside that evaluation, task by task: how many each path got right, both, and how many responses
 are the same text; two greedy paths of one model should agree on nearly every task.
+
+``--results-dir DIR`` writes each step as a results folder, ``DIR/step-<N>/`` (``results.json``
+and ``samples.jsonl.gz``, as ``veritas eval`` writes them), so that a run's validation steps
+compare with ``veritas eval --compare DIR/step-0 DIR/step-24`` (paired, with bootstrap
+intervals): a GRPO run's gain over its own starting model without a second evaluation pass.
 """
 from __future__ import annotations
 
@@ -157,8 +162,34 @@ def judge(pairs: list[tuple[dict, object]]) -> list[dict]:
         out.append({"task_id": task.task_id, "task_type": task.task_type, "sample": 0, "difficulty": task.difficulty,
                     "language": task.language, "prompt": task.prompt, "response": row["output"],
                     "correct": verdict.correct, "format_ok": verdict.format_ok, "reason": verdict.reason,
+                    "response_chars": len(row["output"]),
                     "step": row.get("step"), "verl_acc": None if verl_acc is None else float(verl_acc)})
     return out
+
+
+def write_results(judged: list[dict], folder: Path, dump: Path) -> list[Path]:
+    """One results folder per step of the judged dump (``folder/step-<N>``); the folders written."""
+    from veritas.evaluation.metrics import summarize
+
+    by_step: dict[int, list[dict]] = defaultdict(list)
+    for r in judged:
+        if r["step"] is not None:
+            by_step[r["step"]].append(r)
+    written = []
+    for step, rows in sorted(by_step.items()):
+        out = folder / f"step-{step}"
+        out.mkdir(parents=True, exist_ok=True)
+        samples = [{k: v for k, v in r.items() if k not in ("step", "verl_acc")} for r in rows]
+        results = summarize(samples, 1)
+        # what the dump tells: verl's sampling settings and token counts are not in it
+        results["settings"] = {"model": f"{dump} step {step}", "source": "verl validation dump", "dump": str(dump),
+                               "step": step, "samples": 1, "n_per_type": max(v["tasks"] for v in results["per_type"].values()),
+                               "temperature": None, "max_new_tokens": None}
+        with gzip.open(out / "samples.jsonl.gz", "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in samples)
+        (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(out)
+    return written
 
 
 def summary(judged: list[dict]) -> list[dict]:
@@ -187,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", help="write the judged rows here (.jsonl or .jsonl.gz)")
     p.add_argument("--against", help="a veritas eval samples file or results folder of the same model and tasks")
     p.add_argument("--step", type=int, help="with --against: the dump's step to set beside it (default: the first)")
+    p.add_argument("--results-dir", help="write each step as a results folder DIR/step-<N> for veritas eval --compare")
     p.add_argument("overrides", nargs="*", help="Hydra overrides the run was launched with (data.* ones matter)")
     args = p.parse_intermixed_args(argv)
     try:
@@ -225,6 +257,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"generations: cannot write {out}: {exc}", file=sys.stderr)
             return 2
         print(f"generations: wrote {out}")
+    if args.results_dir and judged:
+        try:
+            folders = write_results(judged, Path(args.results_dir), Path(args.dump))
+        except OSError as exc:
+            print(f"generations: cannot write under {args.results_dir}: {exc}", file=sys.stderr)
+            return 2
+        print(f"generations: wrote {len(folders)} results folders under {args.results_dir} "
+              f"({', '.join(f.name for f in folders)})")
     return 0 if pairs else 1
 
 
