@@ -147,13 +147,15 @@ def test_each_step_becomes_a_results_folder_that_compare_pairs(tmp_path, capsys)
                 for i, t in enumerate(tasks)]
         (dump / f"{step}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "val"
-    assert main([str(dump), "--val-data", str(val), "--results-dir", str(out)]) == 0
+    assert main([str(dump), "--val-data", str(val), "--results-dir", str(out), "--name", "arm A"]) == 0
     assert "wrote 2 results folders under" in capsys.readouterr().out
     for step, right in ((0, 1), (24, 3)):
         results = json.loads((out / f"step-{step}" / "results.json").read_text())
         assert results["overall"]["samples"] == 4
         assert sum(v["correct"] for v in results["per_type"].values()) == right
         assert results["settings"]["step"] == step and results["settings"]["source"] == "verl validation dump"
+        assert results["settings"]["model"] == f"arm A step {step}"
+        assert all(v["mean_response_tokens"] is None for v in results["per_type"].values())
         rows = [json.loads(line) for line in gzip.open(out / f"step-{step}" / "samples.jsonl.gz", "rt", encoding="utf-8")]
         assert {r["task_id"] for r in rows} == {t.task_id for t in tasks} and "verl_acc" not in rows[0]
     comparison = compare_runs(load_run(out / "step-0"), load_run(out / "step-24"))

@@ -167,8 +167,9 @@ def judge(pairs: list[tuple[dict, object]]) -> list[dict]:
     return out
 
 
-def write_results(judged: list[dict], folder: Path, dump: Path) -> list[Path]:
-    """One results folder per step of the judged dump (``folder/step-<N>``); the folders written."""
+def write_results(judged: list[dict], folder: Path, dump: Path, name: str | None = None) -> list[Path]:
+    """One results folder per step of the judged dump (``folder/step-<N>``), its model named
+    ``<name> step <N>`` (name: the dump's path unless given); the folders written."""
     from veritas.evaluation.metrics import summarize
 
     by_step: dict[int, list[dict]] = defaultdict(list)
@@ -181,8 +182,10 @@ def write_results(judged: list[dict], folder: Path, dump: Path) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
         samples = [{k: v for k, v in r.items() if k not in ("step", "verl_acc")} for r in rows]
         results = summarize(samples, 1)
+        for figures in results["per_type"].values():
+            figures["mean_response_tokens"] = None  # the dump holds text, not token counts
         # what the dump tells: verl's sampling settings and token counts are not in it
-        results["settings"] = {"model": f"{dump} step {step}", "source": "verl validation dump", "dump": str(dump),
+        results["settings"] = {"model": f"{name or dump} step {step}", "source": "verl validation dump", "dump": str(dump),
                                "step": step, "samples": 1, "n_per_type": max(v["tasks"] for v in results["per_type"].values()),
                                "temperature": None, "max_new_tokens": None}
         with gzip.open(out / "samples.jsonl.gz", "wt", encoding="utf-8") as f:
@@ -219,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--against", help="a veritas eval samples file or results folder of the same model and tasks")
     p.add_argument("--step", type=int, help="with --against: the dump's step to set beside it (default: the first)")
     p.add_argument("--results-dir", help="write each step as a results folder DIR/step-<N> for veritas eval --compare")
+    p.add_argument("--name", help="with --results-dir: the run's name in the folders' model field (default: the dump's path)")
     p.add_argument("overrides", nargs="*", help="Hydra overrides the run was launched with (data.* ones matter)")
     args = p.parse_intermixed_args(argv)
     try:
@@ -259,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generations: wrote {out}")
     if args.results_dir and judged:
         try:
-            folders = write_results(judged, Path(args.results_dir), Path(args.dump))
+            folders = write_results(judged, Path(args.results_dir), Path(args.dump), args.name)
         except OSError as exc:
             print(f"generations: cannot write under {args.results_dir}: {exc}", file=sys.stderr)
             return 2
