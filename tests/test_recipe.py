@@ -335,7 +335,7 @@ def test_grpo_is_one_process_across_calls(tmp_path):
         # wall time from the launch to the end, across the calls (and the time between them)
         launched = int((run.recipe / "grpo.starts").read_text().split()[0])
         assert int(seconds) == int((run.recipe / "grpo.rc").stat().st_mtime) - launched >= waited
-        # eval-grpo (~120 s) does not fit in what is left of a 5 s call
+        # eval-grpo (~80 s) does not fit in what is left of a 5 s call
         assert "recipe: stage eval-grpo needs" in third.stderr and "run again to continue" in third.stderr
         assert [start[0] for start in run.started()] == [0]  # one launch, ever
         assert f"MODEL_PATH={run.sft_model}" in (run.recipe / "logs" / "grpo-from-0.log").read_text()
@@ -373,7 +373,7 @@ def test_the_sft_evaluation_runs_beside_grpos_start_up_or_after_grpo(tmp_path, b
                 < first.index("recipe: stage eval-sft done") < first.index("recipe: stage grpo done")
             assert note == "beside grpo's start-up" and len(outputs) == 1
         else:
-            assert "recipe: the SFT model's evaluation (~120 s) does not fit beside GRPO's start-up in this call" in first
+            assert "recipe: the SFT model's evaluation (~80 s) does not fit beside GRPO's start-up in this call" in first
             assert "recipe: stage eval-sft done" not in first and note == ""
             ran = next(out for out in outputs if "recipe: stage eval-sft done" in out)
             assert ran.index("recipe: stage eval-sft\n") < ran.index("recipe: stage eval-sft done")

@@ -531,7 +531,10 @@ stage_compare() {
 # when it did not fit or failed there.  grpo: starting it (it runs on across calls; a call waits for
 # it what is left of its budget)
 STAGES=(model data sft eval-base grpo eval-sft eval-grpo compare)
-declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [eval-sft]=120 [grpo]=15 [eval-grpo]=120 [compare]=30)
+# eval-sft and eval-grpo: 37-59 s in every run so far (docs/results.md, "GPU time per stage"); at 120
+# the eighth run left the SFT model's evaluation out of GRPO's start-up with 117 s of the call left,
+# and the session ended before it could run after GRPO
+declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [eval-sft]=80 [grpo]=15 [eval-grpo]=80 [compare]=30)
 
 run_stage() { # STAGE
 	local stage="$1" t0=$SECONDS note=""
