@@ -509,3 +509,47 @@ def test_a_hung_stage_is_stopped_at_the_call_budget_and_run_again_by_the_next_ca
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr[-3000:]
     assert (stages / "eval-base").exists() and "recipe: stage eval-base" in again.stderr and "recipe: done" in again.stderr
+
+
+def test_grpos_validation_is_kept_as_results_folders_and_its_last_step_compared_with_its_first(tmp_path):
+    """Each call that keeps GRPO's outputs also judges verl's validation dump so far into
+    RECIPE_OUT/val/step-N (results folders for --compare), and the compare stage sets the last
+    step beside step 0: a run whose evaluations are lost still has GRPO against its own start."""
+    import json
+    import sys
+
+    from veritas.verl_adapters.generations import parquet_tasks
+
+    run = _AtGrpo(tmp_path, RECIPE_BUDGET_S="200")
+    fake_env, calls = _fake_python(tmp_path)
+    run.env.update(fake_env)
+    run.hold.touch()
+    val = run.recipe / "data" / "grpo-val-heldout.parquet"
+    val.parent.mkdir(parents=True)
+    subprocess.run([sys.executable, "-m", "veritas", "generate", "--format", "rl", "--split", "test", "--task-types",
+                    "boolean_expressions,operation", "--num-samples", "4", "--difficulty", "1-3", "--output", str(val),
+                    "--no-progress"], cwd=REPO, check=True, capture_output=True)
+    tasks = parquet_tasks(val)
+    dump = run.recipe / "generations" / "validation"
+    dump.mkdir(parents=True)
+    for step, right in ((0, 1), (run.total, 3)):  # verl's validation before step 1 and after the last
+        (dump / f"{step}.jsonl").write_text("".join(
+            json.dumps({"input": f"user\n{t.prompt}\nassistant\n", "output": t.answer if i < right else "\\boxed{no}",
+                        "acc": 0.0, "step": step}) + "\n" for i, t in enumerate(tasks)))
+    try:
+        for _ in range(4):
+            proc = run.call()
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            if "recipe: done" in proc.stderr:
+                break
+        assert "recipe: done" in proc.stderr
+        out = tmp_path / "out" / "val"
+        for step, right in ((0, 1), (run.total, 3)):
+            results = json.loads((out / f"step-{step}" / "results.json").read_text())
+            assert sum(v["correct"] for v in results["per_type"].values()) == right
+            assert results["settings"]["model"] == f"GRPO's validation step {step}"
+        compared = [line for line in calls.read_text().splitlines() if line.startswith("eval --compare")]
+        assert compared[-1] == (f"eval --compare {out}/step-0 {out}/step-{run.total} "
+                                f"--json {tmp_path}/out/compare-val-step-0-{run.total}.json")
+    finally:
+        run.cleanup()

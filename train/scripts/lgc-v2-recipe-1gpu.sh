@@ -31,7 +31,9 @@
 # macro the comparisons with the GRPO model add.  RECIPE_OUT gets the evaluations, comparisons,
 # logs, verl's metrics files, verl's dumps of GRPO's generations (generations-grpo.tgz) and GRPO's
 # validation set (grpo-val-heldout.parquet: the evaluations' tasks of the types GRPO trains, which
-# GRPO validates on instead of the run config's validation split), and gpu.tsv (each call's card).
+# GRPO validates on instead of the run config's validation split), that validation judged again as a
+# results folder per step (val/step-N: GRPO against its own start, paired, even when an evaluation
+# is lost), and gpu.tsv (each call's card).
 # Host settings (environment):
 #   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers; one recipe
 #                     (configs and levels) per directory: a call with other ones stops
@@ -326,6 +328,14 @@ keep_generations() { # verl's generation dumps so far, to RECIPE_OUT (a few MB g
 		rm -f -- "$part"
 		log "recipe: warning: could not pack $RECIPE_DIR/generations (tar exit $rc); the last archive stays"
 	fi
+	keep_validation_results
+}
+# verl's validation steps so far as results folders, RECIPE_OUT/val/step-N (CPU, a second or two)
+keep_validation_results() {
+	[[ -f "$GRPO_VAL_DATA" ]] && compgen -G "$RECIPE_DIR/generations/validation/*.jsonl" >/dev/null || return 0
+	"$PYTHON" -m veritas.verl_adapters.generations "$RECIPE_DIR/generations/validation" --val-data "$GRPO_VAL_DATA" \
+		--results-dir "$RECIPE_OUT/val" --name "GRPO's validation" >"$RECIPE_DIR/logs/val-results.log" 2>&1 ||
+		log "recipe: warning: verl's validation dump was not judged: $RECIPE_DIR/logs/val-results.log"
 }
 
 # Sets GRPO_SECONDS (wall time from the first launch to the end) and GRPO_NOTE once the last step is
@@ -525,6 +535,16 @@ stage_compare() {
 		"$PYTHON" -m veritas eval --compare "$EVAL_DIR/$a" "$EVAL_DIR/$b" --json "$RECIPE_OUT/compare-$a-$b.json" \
 			"${selected[@]}" | tee "$RECIPE_OUT/compare-$a-$b.md"
 	done
+	# and GRPO's last validation against its first (verl's path both times, the same tasks)
+	local last=0 dir step
+	for dir in "$RECIPE_OUT"/val/step-*; do
+		step="${dir##*/step-}"
+		[[ ! "$step" =~ ^[0-9]+$ || "$step" -le "$last" ]] || last="$step"
+	done
+	if [[ -d "$RECIPE_OUT/val/step-0" && "$last" -gt 0 ]]; then
+		"$PYTHON" -m veritas eval --compare "$RECIPE_OUT/val/step-0" "$RECIPE_OUT/val/step-$last" \
+			--json "$RECIPE_OUT/compare-val-step-0-$last.json" | tee "$RECIPE_OUT/compare-val-step-0-$last.md"
+	fi
 }
 
 # eval-sft: normally done beside GRPO's start-up (eval_sft_beside_grpo); as a stage of its own only
