@@ -182,9 +182,9 @@ def write_results(judged: list[dict], folder: Path, dump: Path, name: str | None
         out.mkdir(parents=True, exist_ok=True)
         samples = [{k: v for k, v in r.items() if k not in ("step", "verl_acc")} for r in rows]
         results = summarize(samples, 1)
+        # the dump holds text, not token counts, nor verl's sampling settings
         for figures in results["per_type"].values():
-            figures["mean_response_tokens"] = None  # the dump holds text, not token counts
-        # what the dump tells: verl's sampling settings and token counts are not in it
+            figures["mean_response_tokens"] = None
         results["settings"] = {"model": f"{name or dump} step {step}", "source": "verl validation dump", "dump": str(dump),
                                "step": step, "samples": 1, "n_per_type": max(v["tasks"] for v in results["per_type"].values()),
                                "temperature": None, "max_new_tokens": None}
