@@ -113,3 +113,69 @@ def test_the_command_prints_the_prediction_and_refuses_bad_settings(run, capsys)
     assert "curriculum.band" in capsys.readouterr().err
     assert replay.main([str(dump), "--run-config", "grpo-smollm2-135m-1gpu-levels-adaptive"]) == 2
     assert "has the curriculum on" in capsys.readouterr().err
+
+
+ADAPTIVE = "grpo-smollm2-135m-1gpu-levels-adaptive"  # the fixed arm plus the curriculum; initial windows 1-2
+
+
+def _windows_after(step: int) -> tuple[int, int]:
+    return (1, 2) if step == 0 else (2, 3) if step < 4 else (3, 4)
+
+
+def test_a_curriculum_runs_rollouts_are_mapped_by_the_windows_its_metrics_logged(tmp_path, capsys):
+    """With --metrics, a curriculum run's dump is mapped like a fixed one, each step's items served
+    the windows logged after the step before (lag 0 here): every group is found, at the level the
+    window gives it.  Other windows than the run served, early draws, no metrics, or metrics for a
+    fixed run are refused."""
+    from veritas.verl_adapters import curriculum_replay as replay
+
+    steps = 6
+    cfg = replay._compose(str(replay.CONFIG_DIR), ADAPTIVE, [])
+    dataset = replay.train_dataset(cfg, ADAPTIVE)
+    types = dataset.spec.task_types
+    dump, metrics = tmp_path / "rollout", tmp_path / "metrics.jsonl"
+    dump.mkdir()
+    for step, drawn in enumerate(replay.drawn_indices(cfg, dataset, steps), 1):
+        window = _windows_after(step - 1)
+        rows = []
+        for index in drawn:
+            level = dataset.plan(index, window)[2]
+            prompt = dataset.task_in_window(index, window).prompt
+            rows += [{"input": f"user\n{prompt}\nassistant\n", "output": f"answer {j % 2}", "score": float(level % 2 * (j % 2)),
+                      "step": step} for j in range(GROUP)]
+        (dump / f"{step}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def write_metrics(shift: int = 0, early: int = 0):
+        lines = [{"step": s, "data": {"curriculum/early_draws": early,
+                                      **{f"curriculum/{t}/level_{end}": _windows_after(s + shift)[i]
+                                         for t in types for i, end in enumerate(("lo", "hi"))}}}
+                 for s in range(1, steps + 1)]
+        metrics.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    write_metrics()
+    groups = replay.load_groups(dump, cfg, dataset, ADAPTIVE, [metrics])
+    assert len(groups) == steps * 64
+    for g in groups:
+        window = _windows_after(g.step - 1)
+        assert window[0] <= g.level <= window[1] and g.level == dataset.plan(g.index, window)[2]
+        assert g.zero_variance == (g.level % 2 == 0)  # odd levels were half right
+    assert {lv for _, lv in replay.cells(groups)} == {1, 2, 3, 4}
+    assert replay.main([str(dump), "--run-config", ADAPTIVE, "--metrics", str(metrics), "--from-step", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"{steps * 64} groups of steps 1..{steps}" in out
+    assert f"mean over steps >= 1: {replay.measured(groups, 1):.3f} (the run as measured" in out
+
+    write_metrics(shift=1)  # windows a step early: not what the run served
+    with pytest.raises(replay.ReplayError, match=r"4\.jsonl.*or another run's metrics"):
+        replay.load_groups(dump, cfg, dataset, ADAPTIVE, [metrics])
+    write_metrics(early=3)
+    with pytest.raises(replay.ReplayError, match="step 1 logged early draws"):
+        replay.load_groups(dump, cfg, dataset, ADAPTIVE, [metrics])
+    metrics.write_text('{"step": 1, "data": {}}\n')
+    with pytest.raises(replay.ReplayError, match="no step logged curriculum/<type>/level_lo"):
+        replay.load_groups(dump, cfg, dataset, ADAPTIVE, [metrics])
+    assert replay.main([str(dump), "--run-config", ADAPTIVE]) == 2
+    assert "pass the run's metrics file (--metrics)" in capsys.readouterr().err
+    fixed = replay._compose(str(replay.CONFIG_DIR), RUN_CONFIG, [])
+    with pytest.raises(replay.ReplayError, match="--metrics is for a curriculum run"):
+        replay.load_groups(dump, fixed, replay.train_dataset(fixed, RUN_CONFIG), RUN_CONFIG, [metrics])

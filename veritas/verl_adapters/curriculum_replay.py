@@ -19,6 +19,14 @@ accuracy.  The policy is held as it was in the run: this predicts where the curr
 type and what share of groups have all rewards equal, not what training does with them.  It also
 prints the same resampling at the run's own levels (it should match the run's measured share) and
 a floor: per type the best window of the curriculum's width, weighted by the types' shares.
+
+A run with the curriculum on is mapped too, given its metrics file (``--metrics``, verl's file
+logger; a resumed run's files in order): step ``t`` drew sampler slot ``t - 1``, served the
+windows its ``curriculum/<type>/level_lo|level_hi`` logged after step ``t - 1 - lag_steps`` (the
+initial windows before step 1), so each item's level is the dataset's own rule for that window.
+Every group matching exactly one drawn task checks that the run served what it logged.  It prints
+the run's table by (type, level) and its measured share; nothing is simulated (the levels were
+the run's own).
 """
 from __future__ import annotations
 
@@ -94,12 +102,50 @@ def drawn_indices(cfg, dataset, steps: int) -> list[list[int]]:
     return [order[s * batch:(s + 1) * batch] for s in range(steps)]
 
 
-def load_groups(rollout_dir: Path, cfg, dataset, name: str) -> list[Group]:
+def logged_windows(metrics: list[Path], cfg, dataset, name: str) -> tuple[dict[int, dict[str, tuple[int, int]]], int]:
+    """(windows after each step as the curriculum run logged them, step 0 its initial ones; its lag)."""
+    from veritas.evaluation.curves import load_steps
+
+    curriculum = dataset.spec.curriculum
+    try:
+        steps = load_steps(metrics)
+    except OSError as exc:
+        raise ReplayError(f"cannot read the metrics file: {exc}") from None
+    types = dataset.spec.task_types
+    windows = {0: {t: curriculum.initial_window_of(t) for t in types}}
+    for step, data in steps.items():
+        if data.get("curriculum/early_draws", 0):
+            raise ReplayError(f"{' '.join(map(str, metrics))}: step {step} logged early draws (lag_steps below the "
+                              "loader's prefetch): which windows those slots got is not in the metrics")
+        found = {t: (data.get(f"curriculum/{t}/level_lo"), data.get(f"curriculum/{t}/level_hi")) for t in types}
+        if step > 0 and all(isinstance(v, (int, float)) for w in found.values() for v in w):
+            windows[step] = {t: (int(lo), int(hi)) for t, (lo, hi) in found.items()}
+    if len(windows) == 1:
+        raise ReplayError(f"{' '.join(map(str, metrics))}: no step logged curriculum/<type>/level_lo and level_hi "
+                          f"for every type of run config {name}")
+    return windows, lag_of(cfg, curriculum)
+
+
+def lag_of(cfg, curriculum: CurriculumConfig) -> int:
+    """The lag the trainer takes: ``lag_steps``, or when null the smallest the train loader's prefetch allows."""
+    if curriculum.lag_steps is not None:
+        return curriculum.lag_steps
+    batch = int(cfg.data.train_batch_size)
+    return prefetch_lag_steps(int(cfg.data.get("dataloader_num_workers", 0)), None, batch, batch)
+
+
+def load_groups(rollout_dir: Path, cfg, dataset, name: str, metrics: list[Path] | None = None) -> list[Group]:
     """One :class:`Group` per prompt of every dumped step; any prompt of a step that matches no
-    dump group, or several, is an error naming the step's file: the rollouts are another run's."""
+    dump group, or several, is an error naming the step's file: the rollouts are another run's.
+    A curriculum run needs its metrics files (``metrics``): the windows it served."""
+    windows, lag = None, 0
+    if metrics and not dataset.spec.curriculum.enable:
+        raise ReplayError(f"run config {name} has fixed levels: --metrics is for a curriculum run's rollouts")
     if dataset.spec.curriculum.enable:
-        raise ReplayError(f"run config {name} has the curriculum on: its levels depend on the run's rewards; "
-                          "replay a fixed-level run")
+        if not metrics:
+            raise ReplayError(f"run config {name} has the curriculum on: its levels depend on the run's rewards; "
+                              "pass the run's metrics file (--metrics) to map it, or replay a fixed-level run")
+        windows, lag = logged_windows(metrics, cfg, dataset, name)
     try:
         rows = read_dump(rollout_dir)
     except DumpError as exc:
@@ -117,15 +163,23 @@ def load_groups(rollout_dir: Path, cfg, dataset, name: str) -> list[Group]:
     groups = []
     for step in steps:
         inputs = by_step[step]
+        served = None
+        if windows is not None:  # slot step - 1, served the windows after step - 1 - lag
+            after = max(step - 1 - lag, 0)
+            if after not in windows:
+                raise ReplayError(f"{rollout_dir / f'{step}.jsonl'}: the metrics hold no curriculum windows after "
+                                  f"step {after}, which step {step} was served")
+            served = windows[after]
         for index in indices[step - 1]:
-            task_type, _, level = dataset.plan(index)
-            prompt = dataset.task(index).prompt
+            window = None if served is None else served[dataset.task_type_of(index)]
+            task_type, _, level = dataset.plan(index, window)
+            prompt = dataset.task_in_window(index, window).prompt
             found = [text for text in inputs if prompt in text]
             if len(found) != 1:
                 raise ReplayError(
                     f"{rollout_dir / f'{step}.jsonl'}: item {index} ({task_type}, level {level}) drawn for step {step} "
                     f"by run config {name} matches {len(found)} prompt(s) of the dump: not this run config's rollouts "
-                    "(or launched with other data.* overrides)")
+                    "(or launched with other data.* overrides" + (", or another run's metrics)" if windows else ")"))
             responses = inputs.pop(found[0])
             groups.append(Group(step, index, task_type, level, tuple(score for score, _ in responses),
                                 len({text for _, text in responses})))
@@ -241,47 +295,13 @@ def curriculum_of(cfg, name: str, settings: list[str]) -> CurriculumConfig:
         raise ReplayError(f"{name}: {exc}") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m veritas.verl_adapters.curriculum_replay",
-                                description="predict a curriculum's levels and zero-variance share from a fixed-level "
-                                            "GRPO run's rollouts")
-    p.add_argument("rollouts", help="the fixed-level run's trainer.rollout_data_dir (files <step>.jsonl)")
-    p.add_argument("--run-config", required=True, help="the run config those rollouts were made with")
-    p.add_argument("--curriculum-config", help="the run config whose data.lgc_v2.curriculum to replay "
-                                               "(default: --run-config's, turned on)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="change one curriculum setting (YAML value), e.g. band=[0.2,0.6]; repeatable")
-    p.add_argument("--config-path", default=str(CONFIG_DIR))
-    p.add_argument("--trials", type=int, default=200)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--from-step", type=int, default=11, help="the share is the mean over steps >= this (issue 18: 11)")
-    p.add_argument("overrides", nargs="*", help="Hydra overrides the run was launched with (data.* ones matter)")
-    args = p.parse_intermixed_args(argv)
-    if args.trials < 1:
-        p.error("--trials must be >= 1")
-    try:
-        cfg = _compose(args.config_path, args.run_config, args.overrides)
-        dataset = train_dataset(cfg, args.run_config)
-        groups = load_groups(Path(args.rollouts), cfg, dataset, args.run_config)
-        name = args.curriculum_config or args.run_config
-        ccfg = cfg if name == args.run_config else _compose(args.config_path, name, args.overrides)
-        curriculum = curriculum_of(ccfg, name, args.set)
-        run_share = measured(groups, args.from_step)
-        fixed = simulate(groups, dataset, None, args.trials, args.seed, args.from_step)
-        lag = curriculum.lag_steps
-        if lag is None:  # what the trainer takes: the smallest lag the train loader's prefetch allows
-            batch = int(ccfg.data.train_batch_size)
-            lag = prefetch_lag_steps(int(ccfg.data.get("dataloader_num_workers", 0)), None, batch, batch)
-        adaptive = simulate(groups, dataset, curriculum, args.trials, args.seed, args.from_step, lag)
-        width = max(hi - lo + 1 for lo, hi in map(curriculum.initial_window_of, dataset.spec.task_types))
-        floor_share, best = floor(groups, width, curriculum.min_level, curriculum.max_level)
-    except ReplayError as exc:
-        print(f"curriculum_replay: {exc}", file=sys.stderr)
-        return 2
+def describe(groups: list[Group], rollouts: str, run_config: str, run_share: float | None = None,
+             from_step: int = 11) -> None:
+    """The run's groups by (type, level), and how many are one text; with ``run_share``, its measured share."""
     table = cells(groups)
     levels = sorted({lv for _, lv in table})
     steps = sorted({g.step for g in groups})
-    print(f"{len(groups)} groups of steps {steps[0]}..{steps[-1]} of {args.rollouts} (run config {args.run_config})\n")
+    print(f"{len(groups)} groups of steps {steps[0]}..{steps[-1]} of {rollouts} (run config {run_config})\n")
     print("| task type | " + " | ".join(f"level {lv}: groups, accuracy, zero-variance, one text" for lv in levels)
           + " |")
     print("|---|" + "---|" * len(levels))
@@ -293,12 +313,58 @@ def main(argv: list[str] | None = None) -> int:
             cols.append(f"{len(gs)}, {sum(scores) / len(scores):.2f}, {_zero_share(gs):.2f}, "
                         f"{sum(g.texts == 1 for g in gs) / len(gs):.2f}" if gs else "-")
         print(f"| {task_type} | " + " | ".join(cols) + " |")
-    c = curriculum
     one_text = [g for g in groups if g.texts == 1]
     zero = sum(g.zero_variance for g in groups)
     print(f"\n{len(one_text)} of {len(groups)} groups ({100 * len(one_text) / len(groups):.0f} %) are one response "
           f"text sampled {len(groups[0].scores)} times, so zero-variance at any level ({zero} zero-variance groups "
           "in all)")
+    if run_share is not None:
+        print(f"\nzero-variance group share, mean over steps >= {from_step}: {run_share:.3f} (the run as measured; "
+              "every group mapped to the level its logged window served)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m veritas.verl_adapters.curriculum_replay",
+                                description="predict a curriculum's levels and zero-variance share from a fixed-level "
+                                            "GRPO run's rollouts")
+    p.add_argument("rollouts", help="the run's trainer.rollout_data_dir (files <step>.jsonl)")
+    p.add_argument("--run-config", required=True, help="the run config those rollouts were made with")
+    p.add_argument("--curriculum-config", help="the run config whose data.lgc_v2.curriculum to replay "
+                                               "(default: --run-config's, turned on)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one curriculum setting (YAML value), e.g. band=[0.2,0.6]; repeatable")
+    p.add_argument("--config-path", default=str(CONFIG_DIR))
+    p.add_argument("--trials", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--from-step", type=int, default=11, help="the share is the mean over steps >= this (issue 18: 11)")
+    p.add_argument("--metrics", nargs="+", type=Path, metavar="JSONL",
+                   help="a curriculum run's metrics file(s) (verl's file logger): map its rollouts by the windows "
+                        "it logged and describe them (no simulation)")
+    p.add_argument("overrides", nargs="*", help="Hydra overrides the run was launched with (data.* ones matter)")
+    args = p.parse_intermixed_args(argv)
+    if args.trials < 1:
+        p.error("--trials must be >= 1")
+    try:
+        cfg = _compose(args.config_path, args.run_config, args.overrides)
+        dataset = train_dataset(cfg, args.run_config)
+        groups = load_groups(Path(args.rollouts), cfg, dataset, args.run_config, args.metrics)
+        if dataset.spec.curriculum.enable:
+            describe(groups, args.rollouts, args.run_config, measured(groups, args.from_step), args.from_step)
+            return 0
+        name = args.curriculum_config or args.run_config
+        ccfg = cfg if name == args.run_config else _compose(args.config_path, name, args.overrides)
+        curriculum = curriculum_of(ccfg, name, args.set)
+        run_share = measured(groups, args.from_step)
+        fixed = simulate(groups, dataset, None, args.trials, args.seed, args.from_step)
+        adaptive = simulate(groups, dataset, curriculum, args.trials, args.seed, args.from_step,
+                            lag_of(ccfg, curriculum))
+        width = max(hi - lo + 1 for lo, hi in map(curriculum.initial_window_of, dataset.spec.task_types))
+        floor_share, best = floor(groups, width, curriculum.min_level, curriculum.max_level)
+    except ReplayError as exc:
+        print(f"curriculum_replay: {exc}", file=sys.stderr)
+        return 2
+    describe(groups, args.rollouts, args.run_config)
+    c = curriculum
     print(f"\nzero-variance group share, mean over steps >= {args.from_step}; {args.trials} trials, mean [95 % range]:")
     print(f"  the run as measured:            {run_share:.3f}")
     print(f"  the run's levels, resampled:    {_interval([t.share for t in fixed])}")

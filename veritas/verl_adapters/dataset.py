@@ -350,6 +350,13 @@ class DynamicEnvDataset(_Dataset):
     def task(self, index: int, selection: Selection | None = None):
         return (self.selection if selection is None else selection).task(index)
 
+    def task_in_window(self, index: int, window: tuple[int, int] | None = None):
+        """The task of item ``index``; with ``window``, the one a curriculum item with that level
+        window is served (as ``plan(index, window)`` gives its level)."""
+        if window is None:
+            return self.task(index)
+        return self.task(index, self._selection_with(self.task_type_of(index), parse_level_range(list(window))))
+
     def _selection_with(self, task_type: str, window: tuple[int, int]) -> Selection:
         """This dataset's selection with ``task_type``'s level window replaced (cached: a
         curriculum uses few windows)."""
