@@ -275,6 +275,22 @@ def test_curriculum_needs_our_v1_trainer_and_the_dynamic_train_split(grpo_cfg):
                                      data__train_files="lgc_v2://test", **on))
 
 
+def test_group_filtering_is_refused_with_the_curriculum_and_noted_with_our_metrics(grpo_cfg):
+    """verl's DAPO filter drops equal-reward groups before our step hooks read the step's rows:
+    the curriculum would see only the kept groups, so the two are refused together."""
+    from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
+    import veritas.verl_ext.type_metrics_trainer  # noqa: F401  what VERL_USE_EXTERNAL_MODULES does at import verl
+
+    ours = {"trainer__v1__trainer_mode": "veritas_sync"}
+    dapo = {"algorithm__filter_groups__enable": "true", "algorithm__filter_groups__metric": "acc"}
+    with pytest.raises(ConfigError, match="filter_groups.enable=true with data.lgc_v2.curriculum.enable=true"):
+        validate_ppo_config(_variant(grpo_cfg, data__lgc_v2__curriculum__enable="true", **ours, **dapo))
+    notes = validate_ppo_config(_variant(grpo_cfg, **ours, **dapo))
+    assert any("train_by_type/* metrics count the groups kept" in n for n in notes)
+    assert validate_ppo_config(_variant(grpo_cfg, **dapo)) == []  # verl's own trainer: no metrics of ours
+    assert validate_ppo_config(_variant(grpo_cfg, **ours)) == []
+
+
 # ------------------------------------------------------------------ run configs (train/config)
 
 CONFIG_DIR = os.path.join(REPO, "train", "config")

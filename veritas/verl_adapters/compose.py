@@ -420,6 +420,25 @@ def _check_curriculum(cfg) -> None:
         raise ConfigError(f"{key} needs data.train_files=lgc_v2://train (tasks generated at the levels it picks)")
 
 
+def _check_group_filtering(cfg) -> list[str]:
+    """verl's DAPO group filtering (algorithm.filter_groups) evicts the groups whose rewards are all
+    equal and clears them from the TransferQueue; our per-step hooks read the rows of the batch
+    it kept.  The curriculum would then see only mixed groups (accuracy held near the band's
+    middle, so it never moves), and the per-type metrics would count the kept groups only."""
+    if not (cfg.algorithm.get("filter_groups") or {}).get("enable", False):
+        return []
+    if ((cfg.data.get("lgc_v2") or {}).get("curriculum") or {}).get("enable") is True:
+        raise ConfigError(
+            "algorithm.filter_groups.enable=true with data.lgc_v2.curriculum.enable=true: verl drops the groups "
+            "whose rewards are all equal before the curriculum reads the step, so it would see only the groups "
+            "kept and not move; turn one of them off")
+    mode = str((cfg.trainer.get("v1") or {}).get("trainer_mode", "sync"))
+    if not mode.startswith("veritas_"):
+        return []
+    return ["algorithm.filter_groups.enable=true: train_by_type/* metrics count the groups kept for the update "
+            "(zero_variance_group_share ~0); verl's training/filter_groups/evicted_samples counts the ones it dropped"]
+
+
 def _check_batch_split(cfg) -> None:
     """How the batch splits over updates and GPUs, which verl 0.9.1's validate_config leaves to a
     failure (or a silently uneven last mini-batch) in training."""
@@ -473,6 +492,7 @@ def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
     notes += _check_adapters(cfg)
     _check_agent_loop(cfg)
     _check_curriculum(cfg)
+    notes += _check_group_filtering(cfg)
     return notes
 
 
