@@ -3,6 +3,8 @@ share of zero-variance groups, predicted on the CPU before a GPU run.
 
     python -m veritas.verl_adapters.curriculum_replay ROLLOUT_DIR --run-config grpo-...-levels-fixed \\
         --curriculum-config grpo-...-levels-adaptive [--set band=[0.2,0.6] ...] [--trials 200] [--from-step 11]
+    python -m veritas.verl_adapters.curriculum_replay ROLLOUT_DIR --run-config grpo-...-levels-adaptive \
+        --metrics METRICS.jsonl          # a curriculum run: its table by (type, level), nothing simulated
 
 verl's rollout dump (``trainer.rollout_data_dir``, one ``<step>.jsonl`` per step: ``input``,
 ``output``, ``score``) names no task.  The run config rebuilds them: its dataset and verl's own
