@@ -210,3 +210,41 @@ def test_per_level_figures_show_where_a_run_moved(tmp_path, capsys):
     # one level only (every other test here): no per-level figures
     one = make_run(tmp_path / "one", a_verdicts)
     assert "per_level" not in compare_runs(load_run(one), load_run(one), resamples=100)
+
+
+def test_baselines_compare_the_two_arms_gains_task_by_task(tmp_path, capsys):
+    """--baselines A0 B0: each arm's gain over its own start and the difference of the gains, per
+    task (B - B0) - (A - A0), bootstrapped within each type.  Here B's start is better than A's,
+    so B - A alone is +0.5; but A gained tasks 10-19 and B tasks 10-29: the gains differ by 0.25,
+    every task's difference 0 or +1."""
+    from veritas.evaluation.compare import compare_gains
+
+    n = 40
+    a0 = make_run(tmp_path / "a0", {"t": [False] * n})
+    a = make_run(tmp_path / "a", {"t": [10 <= i < 20 for i in range(n)]})  # A: +0.25
+    b0 = make_run(tmp_path / "b0", {"t": [i < 10 for i in range(n)]})
+    b = make_run(tmp_path / "b", {"t": [i < 30 for i in range(n)]})  # B: +0.5 from a better start
+    out = compare_gains({"a0": load_run(a0), "a": load_run(a), "b0": load_run(b0), "b": load_run(b)})
+    t = out["per_type"]["t"]
+    assert (t["a_gain"], t["b_gain"], t["difference"]) == pytest.approx((0.25, 0.5, 0.25))
+    assert t["a_gain_95"][0] > 0 and t["difference_95"][0] > 0 and t["verdict"] == "improved"
+    assert out["macro"]["difference"] == pytest.approx(0.25)
+    same = compare_gains({"a0": load_run(a0), "a": load_run(a), "b0": load_run(a0), "b": load_run(a)})
+    assert same["macro"]["difference_95"] == [0.0, 0.0] and same["macro"]["verdict"] == "no change"
+
+    assert main(["eval", "--compare", str(a), str(b), "--baselines", str(a0), str(b0),
+                 "--json", str(tmp_path / "gains.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "| t | 40 | +25.0 [" in printed and "result: B's gain over its start against A's, macro: +25.0 points (B gained more)" \
+        in printed
+    assert json.loads((tmp_path / "gains.json").read_text())["macro"]["difference"] == pytest.approx(0.25)
+    other = make_run(tmp_path / "other", {"t": [False] * (n + 1)})
+    assert main(["eval", "--compare", str(a), str(b), "--baselines", str(other), str(b0)]) == 2
+    err = capsys.readouterr().err
+    assert "(A) judged other tasks than" in err and "other (A0)" in err
+    assert main(["eval", "--compare", str(a), str(other), "--baselines", str(a0), str(b0)]) == 2
+    assert "(B) judged other tasks than" in capsys.readouterr().err
+    assert main(["eval", "--compare", str(a), str(b), "--baselines", str(a0), str(b0), "--task-types", "t"]) == 2
+    assert "not offered with --baselines" in capsys.readouterr().err
+    assert main(["eval", "--baselines", str(a0), str(b0)]) == 2
+    assert "--baselines goes with --compare A B" in capsys.readouterr().err

@@ -52,6 +52,8 @@ def add_arguments(p):
     p.add_argument("--compare", nargs=2, metavar=("A", "B"),
                    help="compare two runs on the same held-out tasks (results dirs or results.json) and exit")
     p.add_argument("--json", metavar="OUT", help="with --compare: also write the comparison here")
+    p.add_argument("--baselines", nargs=2, metavar=("A0", "B0"),
+                   help="with --compare A B: the runs A and B started from; compares the gains A0 -> A and B0 -> B")
 
 
 def heldout_selection(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int,
@@ -106,9 +108,9 @@ def run(args) -> int:
         from veritas.evaluation.compare import compare
 
         return compare(Path(args.compare[0]), Path(args.compare[1]), Path(args.json) if args.json else None,
-                       named_types)
-    if args.json:
-        print("eval: --json goes with --compare A B", file=sys.stderr)
+                       named_types, tuple(map(Path, args.baselines)) if args.baselines else None)
+    if args.json or args.baselines:
+        print(f"eval: {'--json' if args.json else '--baselines'} goes with --compare A B", file=sys.stderr)
         return 2
     if not args.model:
         print("eval: --model is required (or --compare A B)", file=sys.stderr)

@@ -4,6 +4,11 @@ with Wilson 95 % intervals, and the difference B − A with a paired bootstrap 9
 Then one verdict line per type (improved, got WORSE, no clear change: a change counts only when the
 interval of B − A leaves out 0), the macro line, and a one-line ``result:`` summary.
 
+``--compare A B --baselines A0 B0`` compares two training arms that each start from their own model
+(A0 → A, B0 → B): per task the difference of the gains, (B − B0) − (A − A0), with the same
+stratified bootstrap, beside each arm's own gain.  Two runs of one recipe rarely start from the
+same weights on a GPU, so B − A alone mixes the arms' starting points into their training.
+
 Pairing: a task is (task id, level, language), so both runs must have judged the same puzzles;
 its accuracy is the mean verdict of its samples.  The bootstrap resamples tasks with replacement
 within each type (stratified), so the macro difference (mean over types) and the micro one (over
@@ -221,6 +226,72 @@ def _per_level(a: dict, b: dict, keys_by_type: dict[str, list[tuple]], task_diff
     return out
 
 
+def compare_gains(runs: dict[str, dict], resamples: int = 10_000, seed: int = 0) -> dict:
+    """Two arms' gains over their own starts and the difference of the gains, per type and macro.
+    ``runs``: {"a0", "a", "b0", "b"} as :func:`load_run` gives them, all on the same tasks."""
+    keys = runs["a0"]["tasks"].keys()
+    for tag, run in runs.items():
+        if run["tasks"].keys() != keys:
+            raise CompareError(f"{run['path']} ({tag.upper()}) judged other tasks than {runs['a0']['path']} (A0): "
+                               "the four runs must be evaluated on the same held-out tasks")
+    if not keys:
+        raise CompareError("the runs hold no complete task")
+    keys_by_type: dict[str, list[tuple]] = {}
+    for key in sorted(keys, key=repr):
+        keys_by_type.setdefault(runs["a0"]["tasks"][key]["type"], []).append(key)
+
+    def mean(tag: str, key: tuple) -> float:
+        return float(np.mean(runs[tag]["tasks"][key]["verdicts"]))
+
+    gains = {arm: {t: np.array([mean(arm, k) - mean(arm + "0", k) for k in ks]) for t, ks in keys_by_type.items()}
+             for arm in ("a", "b")}
+    did = {t: gains["b"][t] - gains["a"][t] for t in keys_by_type}
+    draws = {name: bootstrap_mean_differences(d, resamples, seed)
+             for name, d in (("a", gains["a"]), ("b", gains["b"]), ("difference", did))}
+    types = sorted(keys_by_type)
+    per_type = {t: {"tasks": len(keys_by_type[t]),
+                    **{f"{arm}_gain": float(gains[arm][t].mean()) for arm in ("a", "b")},
+                    **{f"{arm}_gain_95": interval95(draws[arm][t]) for arm in ("a", "b")},
+                    "difference": float(did[t].mean()), "difference_95": interval95(draws["difference"][t])}
+                for t in types}
+    for v in per_type.values():
+        v["verdict"] = verdict(v["difference_95"])
+    macro = {"types": len(types), "tasks": len(keys),
+             **{f"{arm}_gain": float(np.mean([per_type[t][f"{arm}_gain"] for t in types])) for arm in ("a", "b")},
+             **{f"{arm}_gain_95": interval95(np.mean([draws[arm][t] for t in types], axis=0)) for arm in ("a", "b")},
+             "difference": float(np.mean([per_type[t]["difference"] for t in types])),
+             "difference_95": interval95(np.mean([draws["difference"][t] for t in types], axis=0))}
+    macro["verdict"] = verdict(macro["difference_95"])
+    return {tag: {k: runs[tag][k] for k in ("path", "samples_file", "model", "max_new_tokens")} for tag in runs} | {
+        "method": {"difference": "per task (B - B0) - (A - A0); paired bootstrap 95% (percentile), tasks resampled "
+                                 "within each type", "resamples": resamples, "seed": seed,
+                   "pairing": "task id, level, language"},
+        "per_type": per_type, "macro": macro}
+
+
+def gains_markdown(comparison: dict) -> str:
+    def gain(v: dict, arm: str) -> str:
+        return _with_interval(v[f"{arm}_gain"], v[f"{arm}_gain_95"], signed=True)
+
+    lines = [f"A: {comparison['a0']['path']} -> {comparison['a']['path']}",
+             f"B: {comparison['b0']['path']} -> {comparison['b']['path']}", "",
+             "| task type | tasks | A's gain points [95% CI] | B's gain points [95% CI] | B's gain − A's gain points [95% CI] |",
+             "|---|---|---|---|---|"]
+    for t, v in comparison["per_type"].items():
+        lines.append(f"| {t} | {v['tasks']} | {gain(v, 'a')} | {gain(v, 'b')} "
+                     f"| {_with_interval(v['difference'], v['difference_95'], signed=True)} |")
+    mac = comparison["macro"]
+    lines.append(f"| **macro** ({mac['types']} types) | {mac['tasks']} | {gain(mac, 'a')} | {gain(mac, 'b')} "
+                 f"| {_with_interval(mac['difference'], mac['difference_95'], signed=True)} |")
+    m = comparison["method"]
+    words = {"improved": "B gained more", "worse": "B gained LESS", "no change": "no clear difference, within noise"}
+    lines += ["", f"Gains and their difference: {m['difference']}, {m['resamples']:,} resamples, seed {m['seed']}; "
+                  f"tasks paired by {m['pairing']}.", "",
+              f"result: B's gain over its start against A's, macro: {100 * mac['difference']:+.1f} points "
+              f"({words[mac['verdict']]})."]
+    return "\n".join(lines)
+
+
 def verdict(difference_95: list[float]) -> str:
     """B against A: a change counts only when the paired 95 % interval of B − A leaves out 0."""
     lo, hi = difference_95
@@ -313,7 +384,25 @@ def markdown(comparison: dict) -> str:
     return "\n".join(lines + verdict_lines(comparison))
 
 
-def compare(a_path: Path, b_path: Path, json_out: Path | None = None, selected_types: list[str] | None = None) -> int:
+def compare(a_path: Path, b_path: Path, json_out: Path | None = None, selected_types: list[str] | None = None,
+            baselines: tuple[Path, Path] | None = None) -> int:
+    if baselines:
+        if selected_types:
+            print("eval --compare --baselines: --task-types (a macro over selected types) is not offered with "
+                  "--baselines", file=sys.stderr)
+            return 2
+        try:
+            comparison = compare_gains({"a0": load_run(Path(baselines[0])), "a": load_run(Path(a_path)),
+                                        "b0": load_run(Path(baselines[1])), "b": load_run(Path(b_path))})
+        except CompareError as exc:
+            print(f"eval --compare --baselines: {exc}", file=sys.stderr)
+            return 2
+        print(gains_markdown(comparison))
+        if json_out:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(comparison, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            print(f"eval: wrote {json_out}")
+        return 0
     try:
         comparison = compare_runs(load_run(Path(a_path)), load_run(Path(b_path)), selected_types=selected_types)
     except CompareError as exc:
