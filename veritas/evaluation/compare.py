@@ -132,6 +132,20 @@ def _accuracy(tasks: list[dict]) -> dict:
             "format_rate": formatted / len(verdicts)}
 
 
+def _keys_by_type(tasks: dict[tuple, dict]) -> dict[str, list[tuple]]:
+    """A run's task keys per task type, in a fixed order (the same bootstrap draws for the same data)."""
+    keys_by_type: dict[str, list[tuple]] = {}
+    for key in sorted(tasks, key=repr):
+        keys_by_type.setdefault(tasks[key]["type"], []).append(key)
+    return keys_by_type
+
+
+def _write_json(json_out: Path, comparison: dict) -> None:
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(json.dumps(comparison, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"eval: wrote {json_out}")
+
+
 def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
                  selected_types: list[str] | None = None) -> dict:
     """Per type and macro B − A; with ``selected_types`` (e.g. the types GRPO trained on) also
@@ -144,9 +158,7 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
             f"evaluate both with the same --task-types, --n-per-type, --difficulty, --language and --seed")
     if not a["tasks"]:
         raise CompareError("the runs hold no complete task")
-    keys_by_type: dict[str, list[tuple]] = {}
-    for key in sorted(a["tasks"], key=repr):
-        keys_by_type.setdefault(a["tasks"][key]["type"], []).append(key)
+    keys_by_type = _keys_by_type(a["tasks"])
     task_diff = {k: np.mean(b["tasks"][k]["verdicts"]) - np.mean(a["tasks"][k]["verdicts"]) for k in a["tasks"]}
     diffs = {t: np.array([task_diff[k] for k in keys]) for t, keys in keys_by_type.items()}
     draws = bootstrap_mean_differences(diffs, resamples, seed)
@@ -236,9 +248,7 @@ def compare_gains(runs: dict[str, dict], resamples: int = 10_000, seed: int = 0)
                                "the four runs must be evaluated on the same held-out tasks")
     if not keys:
         raise CompareError("the runs hold no complete task")
-    keys_by_type: dict[str, list[tuple]] = {}
-    for key in sorted(keys, key=repr):
-        keys_by_type.setdefault(runs["a0"]["tasks"][key]["type"], []).append(key)
+    keys_by_type = _keys_by_type(runs["a0"]["tasks"])
 
     def mean(tag: str, key: tuple) -> float:
         return float(np.mean(runs[tag]["tasks"][key]["verdicts"]))
@@ -399,9 +409,7 @@ def compare(a_path: Path, b_path: Path, json_out: Path | None = None, selected_t
             return 2
         print(gains_markdown(comparison))
         if json_out:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(comparison, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            print(f"eval: wrote {json_out}")
+            _write_json(json_out, comparison)
         return 0
     try:
         comparison = compare_runs(load_run(Path(a_path)), load_run(Path(b_path)), selected_types=selected_types)
@@ -417,7 +425,5 @@ def compare(a_path: Path, b_path: Path, json_out: Path | None = None, selected_t
                      "accuracy on held-out LGC-V2 tasks")
     print(f"eval: wrote {chart}")
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(comparison, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"eval: wrote {json_out}")
+        _write_json(json_out, comparison)
     return 0

@@ -339,9 +339,7 @@ class DynamicEnvDataset(_Dataset):
     def plan(self, index: int, window: tuple[int, int] | None = None) -> tuple[str, int, int | None]:
         """(task type, seed, level or None for the registry's default) of item ``index``; with
         ``window``, the level a curriculum item with that level window gets."""
-        if window is None:
-            return self.selection.locate(index)
-        return self._selection_with(self.task_type_of(index), parse_level_range(list(window))).locate(index)
+        return self._window_selection(index, window).locate(index)
 
     def task_type_of(self, index: int) -> str:
         """The task type of item ``index`` (level windows do not change it)."""
@@ -353,9 +351,13 @@ class DynamicEnvDataset(_Dataset):
     def task_in_window(self, index: int, window: tuple[int, int] | None = None):
         """The task of item ``index``; with ``window``, the one a curriculum item with that level
         window is served (as ``plan(index, window)`` gives its level)."""
+        return self.task(index, self._window_selection(index, window))
+
+    def _window_selection(self, index: int, window: tuple[int, int] | None) -> Selection:
+        """The selection serving item ``index`` with its type's level window ``window`` (None: this one)."""
         if window is None:
-            return self.task(index)
-        return self.task(index, self._selection_with(self.task_type_of(index), parse_level_range(list(window))))
+            return self.selection
+        return self._selection_with(self.task_type_of(index), parse_level_range(list(window)))
 
     def _selection_with(self, task_type: str, window: tuple[int, int]) -> Selection:
         """This dataset's selection with ``task_type``'s level window replaced (cached: a
