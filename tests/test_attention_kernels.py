@@ -135,3 +135,45 @@ def test_without_fa4_the_cache_setting_is_left_alone(tmp_path):
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["False", "None"]
+
+
+def test_packed_lengths_are_worked_out_once_per_position_ids_tensor(monkeypatch):
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    from transformers import modeling_flash_attention_utils as fa_utils
+
+    from veritas.verl_ext import packed_lengths
+
+    # the transformers code this relies on: both functions are looked up as module globals at
+    # call time, in every layer's attention call, from the position_ids the layer was given
+    assert "_is_packed_sequence(position_ids" in inspect.getsource(fa_utils._flash_attention_forward)
+    assert "prepare_fa_kwargs_from_position_ids(position_ids)" in inspect.getsource(fa_utils._prepare_from_posids)
+
+    original_packed, original_prepare = fa_utils._is_packed_sequence, fa_utils.prepare_fa_kwargs_from_position_ids
+    calls = []
+    monkeypatch.setattr(fa_utils, "_is_packed_sequence",
+                        lambda p, batch_size: calls.append("packed") or original_packed(p, batch_size))
+    monkeypatch.setattr(fa_utils, "prepare_fa_kwargs_from_position_ids",
+                        lambda p: calls.append("prepare") or original_prepare(p))
+    assert packed_lengths.install({"VERITAS_PACKED_LENGTHS_CACHE": "0"}) is False
+    assert packed_lengths.install({}) is True
+    packed, prepare = fa_utils._is_packed_sequence, fa_utils.prepare_fa_kwargs_from_position_ids
+
+    position_ids = torch.cat([torch.arange(5), torch.arange(3), torch.arange(7)]).unsqueeze(0)
+    (cu_q, cu_k), (max_q, max_k) = original_prepare(position_ids)
+    for _layer in range(30):
+        assert packed(position_ids, batch_size=1) is True
+        (c_q, c_k), (m_q, m_k) = prepare(position_ids)
+        assert torch.equal(c_q, cu_q) and torch.equal(c_k, cu_k) and c_q.tolist() == [0, 5, 8, 15]
+        assert (m_q, m_k) == (int(max_q), int(max_k)) == (7, 7) and type(m_q) is int
+    assert calls == ["packed", "prepare"]
+    # other arguments, another tensor, the same tensor changed in place: worked out again
+    assert packed(position_ids, batch_size=2) is False and calls[-1] == "packed"
+    other = torch.arange(4).unsqueeze(0)
+    assert packed(other, batch_size=1) is False and prepare(other)[1] == (4, 4)
+    position_ids[0, 8:] = torch.tensor([0, 1, 2, 3, 0, 1, 2])  # a fourth sequence from token 12
+    assert prepare(position_ids)[0][0].tolist() == [0, 5, 8, 12, 15]
+    assert calls.count("prepare") == 3
+    assert packed(None, batch_size=1) is False  # no tensor: computed, nothing kept
+    assert packed_lengths.cached_by_tensor(packed) is packed  # wrapped once only

@@ -14,6 +14,9 @@ compiles its own CuTe kernels on first use: SFT's trainer, then GRPO's actor and
 at each restart (~8.5 s of a GRPO step 1 on an H100, with the same log-probs: docs/performance.md).
 ``FLASH_ATTENTION_CUTE_DSL_CACHE_ENABLED=0`` turns it off; ``FLASH_ATTENTION_CUTE_DSL_CACHE_DIR``
 moves it (default: ``cache_dir``).
+
+And it loads ``veritas.verl_ext.packed_lengths``: transformers' per-layer derivation of the packed
+lengths (three GPU waits a layer) done once per forward pass.
 """
 from __future__ import annotations
 
@@ -89,6 +92,10 @@ def install() -> bool:
     for name in _ATTRS:
         if hasattr(cute, name):
             setattr(cute, name, wrap_varlen(getattr(cute, name)))
+    # the lengths those ints come from, worked out once a forward pass instead of once a layer
+    from veritas.verl_ext import packed_lengths
+
+    packed_lengths.install()
     return True
 
 
