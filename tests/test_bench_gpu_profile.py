@@ -63,3 +63,21 @@ def test_profile_summary_counts_each_frame_once_per_stack(bench, tmp_path):
     top = dict(bench.profile_summary(raw))
     assert top["main"] == 100.0 and top["step"] == 75.0  # recursion counted once
     assert top["matmul"] == 75.0 and top["load"] == 25.0
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_the_rollout_profile_finds_vllms_engine_core_and_gpu_worker(bench):
+    # vLLM titles its processes VLLM::EngineCore and VLLM::Worker (the title is the command line)
+    procs = {role: subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", title])
+             for role, title in (("engine_core", "VLLM::EngineCore"), ("gpu_worker", "VLLM::Worker"))}
+    try:
+        deadline = time.monotonic() + 20  # a new process's command line can take a moment to show in /proc
+        while not all(bench._cmdline(p.pid) for p in procs.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        found = bench.profiled_pids("rollout")
+        assert found == {role: p.pid for role, p in procs.items()}
+        assert {"engine_core", "gpu_worker"} <= set(bench.profiled_pids("lgc-v2-RL-GRPO-trainer.sh"))
+    finally:
+        for p in procs.values():
+            p.kill()
+            p.wait()

@@ -60,3 +60,14 @@ def test_too_few_steps_are_refused_before_any_launch(steps, tmp_path):
     assert run.returncode == 2
     assert f"--steps {steps}: the step rate is measured over steps 3..N, so N must be at least 4" in run.stderr
     assert not any(tmp_path.iterdir())  # nothing launched, nothing written
+
+
+def test_sft_steps_beyond_the_data_are_refused_before_any_launch(bench, tmp_path):
+    # a second epoch would put verl's epoch start (gc, cache emptying, dataloader restart) in the rate
+    too_many = str(bench.SFT_DATA_STEPS + 1)
+    for workload in ("sft-smollm2", "sft-qwen3-4b"):
+        run = subprocess.run([sys.executable, str(BENCH), workload, "--steps", too_many],
+                             capture_output=True, text=True, timeout=60, env={"OUT": str(tmp_path), "PATH": "/usr/bin:/bin"})
+        assert run.returncode == 2
+        assert f"--steps {too_many}: the SFT data holds {bench.SFT_DATA_STEPS} steps (one epoch)" in run.stderr
+    assert not any(tmp_path.iterdir())

@@ -6,12 +6,12 @@ the project's own launchers; every figure goes to stdout and to ``$OUT/<workload
 the full log beside it):
 
     python3 tests/benchmarks/bench_gpu.py prepare  [--no-qwen3]         # models + data (once)
-    python3 tests/benchmarks/bench_gpu.py sft-smollm2   [--steps 12] [-- HYDRA_OVERRIDE ...]
+    python3 tests/benchmarks/bench_gpu.py sft-smollm2   [--steps 12] [-- HYDRA_OVERRIDE ...]   # --steps <= 64
     python3 tests/benchmarks/bench_gpu.py sft-qwen3-4b  [--steps 8]  [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py grpo-smollm2  [--steps 8]  [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py kernels                       # FA4 vs sdpa, fwd/bwd
     python3 tests/benchmarks/bench_gpu.py parity                        # per-token log-probs
-    python3 tests/benchmarks/bench_gpu.py rollout  [--rounds 2] [--seeded]  # vLLM alone: streamed vs final-only
+    python3 tests/benchmarks/bench_gpu.py rollout  [--rounds 2] [--seeded] [--profile S]  # vLLM alone: streamed vs final-only
 
 Workloads (fixed, so runs compare):
   sft-smollm2   SmolLM2-135M-Instruct (the embedded model), 64 worked-style rows per step, all 8
@@ -36,8 +36,9 @@ sft-smollm2-135m-1gpu / grpo-smollm2-135m-1gpu, whose throughput settings these 
 and the launchers' other host settings pass through; BENCH_ATTENTION_PROBE=1 (default) puts
 tests/benchmarks/gpu/probe on PYTHONPATH, which prints which flash-attention entry point each
 process calls; --profile SECONDS records the trainer's processes with py-spy from step 3 (the SFT
-trainer, not its dataloader workers; GRPO's TaskRunner and WorkerDict, vLLM's server and engine core,
-an agent-loop worker).
+trainer, not its dataloader workers; GRPO's TaskRunner and WorkerDict, vLLM's server, engine core
+and GPU worker, an agent-loop worker; for rollout, vLLM's engine core, GPU worker and the bench
+process, its front end).
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ MIN_STEPS = 4
 PEAK_BF16_TFLOPS = 989.0  # H100/H200 SXM dense bf16, the datasheet figure the 6*N*T MFU divides by
 SMOLLM2 = BENCH / "models" / "SmolLM2-135M-Instruct"
 QWEN3_SHAPE = BENCH / "models" / "qwen3-4b-shape"
-SFT_DATA = BENCH / "data" / "sft-worked-l1-4.parquet"
+SFT_DATA = BENCH / "data" / "sft-worked-l1-4-64steps.parquet"  # SFT_DATA_STEPS steps of 64 rows
 QWEN3_4B_SHAPE = dict(hidden_size=2560, num_hidden_layers=36, num_attention_heads=32, num_key_value_heads=8,
                       head_dim=128, intermediate_size=9728, vocab_size=151936, tie_word_embeddings=True,
                       max_position_embeddings=40960, rope_theta=1_000_000.0, rms_norm_eps=1e-6)
@@ -129,7 +130,10 @@ PROFILED = {  # launcher -> the processes whose stacks explain a step
     # engine core (scheduler, model runner) and the agent loops sending the requests
     "lgc-v2-RL-GRPO-trainer.sh": {"task_runner": "ray::TaskRunner", "worker": "ray::WorkerDict",
                                   "rollout_server": "ray::vLLMHttpServer", "engine_core": "VLLM::EngineCore",
-                                  "agent_loop": "ray::AgentLoopWorker"},
+                                  "gpu_worker": "VLLM::Worker", "agent_loop": "ray::AgentLoopWorker"},
+    # vLLM alone (the rollout workload): the engine core and the GPU worker the bench's engine
+    # starts; its front end is the bench process itself (role "frontend", added by rollout())
+    "rollout": {"engine_core": "VLLM::EngineCore", "gpu_worker": "VLLM::Worker"},
 }
 
 
@@ -166,9 +170,9 @@ def profiled_pids(launcher: str) -> dict[str, int]:
     return found
 
 
-def start_profiles(name: str, launcher: str, seconds: int) -> list[subprocess.Popen]:
+def start_profiles(name: str, launcher: str, seconds: int, extra: dict[str, int] | None = None) -> list[subprocess.Popen]:
     procs = []
-    for role, pid in profiled_pids(launcher).items():
+    for role, pid in {**profiled_pids(launcher), **(extra or {})}.items():
         out = OUT / f"{name}-profile-{role}.txt"
         log(f"{name}: py-spy on {role} (pid {pid}) for {seconds} s -> {out}")
         # --nonblocking: py-spy's default pauses the process at every sample, which made the SFT
@@ -329,8 +333,12 @@ def model_config(path: Path) -> dict:
 # The fixed workloads as Hydra overrides on the run config: what the run configs' learning
 # settings (task mix, lengths, steps) must not change, so that runs of different days compare.
 # SFT: the data holds SFT_DATA_STEPS steps of rows (prepare); the run config's single epoch would
-# end the run there, so the workload repeats it (a --steps 40 profile once stopped at step 16)
-SFT_DATA_STEPS = 16
+# end the run there, so the workload repeats it (a --steps 40 profile once stopped at step 16).  A
+# new epoch costs ~2 s (verl's SFT loop runs gc.collect() and empties the CUDA cache, the
+# dataloader restarts its workers): on 2026-12-05, with 16 steps of data, runs of 30 and 60 steps
+# counted 1 and 3 of them in their step rate (0.39 s/step against 0.30 without).  So the data
+# covers every measured step, and --steps beyond it is refused
+SFT_DATA_STEPS = 64
 SFT_WORKLOAD = ["data.train_batch_size=64", "data.max_length=2048", "data.truncation=right",
                 "trainer.logger=[console,file]", "trainer.total_training_steps=1000", "trainer.total_epochs=100",
                 "trainer.test_freq=-1", "trainer.save_freq=-1"]
@@ -547,6 +555,10 @@ def rollout(args) -> None:
     engine_args = AsyncEngineArgs.from_cli_args(
         parser.parse_args(["--model", str(SMOLLM2), *build_cli_args_from_config(settings)]))
     engine = None
+    name = args.name or "rollout"
+    profilers: list[subprocess.Popen] = []
+    for stale in OUT.glob(f"{name}-profile-*.txt"):
+        stale.unlink()
 
     def params(seed: int, final_only: bool) -> SamplingParams:
         extra = final_only_params() if final_only else {}
@@ -571,6 +583,8 @@ def rollout(args) -> None:
         engine = AsyncLLM.from_engine_args(engine_args)  # inside the loop its output handler runs in
         log(f"rollout: engine ready in {time.time() - t0:.0f} s ({len(prompts)} requests a round)")
         await run_round("warmup", False, 64)
+        if args.profile:  # round 0's streamed requests, in the engine's processes and this one (its front end)
+            profilers.extend(start_profiles(name, "rollout", args.profile, extra={"frontend": os.getpid()}))
         rounds = []
         for r in range(args.rounds):
             for label, final_only in (("streamed", False), ("final_only", True)):
@@ -580,6 +594,8 @@ def rollout(args) -> None:
                                "response_tokens_per_s": round(tokens / secs), "max_response": max(map(len, outs)),
                                "_outs": outs})
                 log(f"rollout: round {r} {label}: {secs:.2f} s, {tokens} tokens, {tokens / secs:,.0f} tokens/s")
+        for profiler in profilers:  # py-spy stops itself after --profile seconds
+            profiler.wait()
         engine.shutdown()
         return rounds
 
@@ -592,11 +608,11 @@ def rollout(args) -> None:
         del x["_outs"]
     by = {label: statistics.median(x["seconds"] for x in rounds if x["outputs"] == label)
           for label in ("streamed", "final_only")}
-    report({"workload": "rollout", "run_config": run_config, "requests": len(prompts), "seeded": args.seeded,
+    report({"workload": name, "run_config": run_config, "requests": len(prompts), "seeded": args.seeded,
             "vllm_use_flashinfer_sampler": os.environ["VLLM_USE_FLASHINFER_SAMPLER"],
             "max_response_tokens": max_response, "engine_settings": settings, "rounds": rounds,
             "median_seconds": by, "speedup_final_only": round(by["streamed"] / by["final_only"], 3),
-            **({"same_tokens_share": same} if args.seeded else {})})
+            **({"same_tokens_share": same} if args.seeded else {}), **profiles(name)})
 
 
 def main() -> None:
@@ -612,8 +628,9 @@ def main() -> None:
     ap.add_argument("--no-qwen3", action="store_true",
                     help="prepare: skip the Qwen3-4B-shaped model (~8 GB; only sft-qwen3-4b needs it)")
     ap.add_argument("--profile", type=int, default=0, metavar="SECONDS",
-                    help="py-spy (on PATH) records the trainer's processes for this long from step 3; raw stacks "
-                         "to $OUT/<name>-profile-<role>.txt, the top frames into the JSON")
+                    help="py-spy (on PATH) records the trainer's processes for this long from step 3 (rollout: "
+                         "the engine's processes and the bench from round 0); raw stacks to "
+                         "$OUT/<name>-profile-<role>.txt, the top frames into the JSON")
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     args = ap.parse_args(argv[:cut])
@@ -621,6 +638,9 @@ def main() -> None:
     if args.steps is not None and args.steps < MIN_STEPS:
         # refused before any GPU time: with fewer steps the run could not report its step rate
         ap.error(f"--steps {args.steps}: the step rate is measured over steps 3..N, so N must be at least {MIN_STEPS}")
+    if args.workload.startswith("sft-") and (args.steps or 0) > SFT_DATA_STEPS:
+        # a second epoch would put verl's epoch start (~2 s) inside the step rate
+        ap.error(f"--steps {args.steps}: the SFT data holds {SFT_DATA_STEPS} steps (one epoch); measure at most that many")
     if args.workload == "prepare":
         prepare(args)
     elif args.workload == "sft-smollm2":
