@@ -71,3 +71,18 @@ def test_sft_steps_beyond_the_data_are_refused_before_any_launch(bench, tmp_path
         assert run.returncode == 2
         assert f"--steps {too_many}: the SFT data holds {bench.SFT_DATA_STEPS} steps (one epoch)" in run.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_import_costs_are_read_from_importtime_with_their_depth(bench):
+    stderr = "\n".join([
+        "import time: self [us] | cumulative | imported package",
+        "import time:       100 |        100 |   _abc",
+        "import time:      2000 |    1500000 |     tensordict",
+        "import time:      3000 |    2500000 |   verl.protocol",
+        "import time:       900 |     900000 |   veritas.verl_ext.flash_attn4",
+        "import time:       500 |    4000000 | verl",
+        "a warning line | with | bars",
+    ])
+    top = bench._top_imports(stderr, top=3)
+    assert top == [("verl", 0, 4.0), ("verl.protocol", 1, 2.5), ("tensordict", 2, 1.5)]
+    assert ("tensordict", 2, 1.5) not in bench._top_imports(stderr, max_depth=1)

@@ -11,6 +11,7 @@ the full log beside it):
     python3 tests/benchmarks/bench_gpu.py grpo-smollm2  [--steps 8]  [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py kernels                       # FA4 vs sdpa, fwd/bwd
     python3 tests/benchmarks/bench_gpu.py parity                        # per-token log-probs
+    python3 tests/benchmarks/bench_gpu.py imports                       # what each process's imports cost (after prepare)
     python3 tests/benchmarks/bench_gpu.py rollout  [--rounds 2] [--seeded] [--profile S]  # vLLM alone: streamed vs final-only
 
 Workloads (fixed, so runs compare):
@@ -391,6 +392,71 @@ def profiles(name: str) -> dict:
     return {"profile_top_frames": found} if found else {}
 
 
+# ---------------------------------------------------------------- start-up: what imports cost
+# Every verl process (the launcher's checks, main_ppo's driver, the task runner, vLLM's server,
+# engine core and GPU worker, the agent-loop and reward workers) starts with imports, one process
+# after another on GRPO's start-up path.  VERL_USE_EXTERNAL_MODULES brings ours into each at
+# `import verl`: FA4's bridge imports flash_attn.cute (CuTe DSL) everywhere, though only the actor
+# calls it.  Each entry: what a fresh interpreter imports, and the environment it runs with.
+OUR_MODULES = "veritas.verl_ext.flash_attn4,veritas.verl_ext.type_metrics_trainer"
+IMPORT_SETS = [
+    ("torch", "torch", {}),
+    ("torch + flash_attn.cute", "torch, flash_attn.cute", {}),
+    ("transformers", "transformers", {}),
+    ("vllm", "vllm", {}),
+    ("verl", "verl", {"VERL_USE_EXTERNAL_MODULES": ""}),
+    ("verl + our modules", "verl", {"VERL_USE_EXTERNAL_MODULES": OUR_MODULES}),
+    ("verl + our modules + verl's agent loops", "verl, verl.experimental.agent_loop",
+     {"VERL_USE_EXTERNAL_MODULES": OUR_MODULES}),
+]
+
+
+def _top_imports(stderr: str, top: int = 10, max_depth: int = 2) -> list[tuple[str, int, float]]:
+    """The slowest imports of a ``python -X importtime`` run, nested at most ``max_depth`` deep
+    (0: what the statement named; 1: what those imported, ...): (module, depth, cumulative s)."""
+    found = []
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            _, cumulative, name = line.split("|")
+            depth = (len(name) - len(name.lstrip(" ")) - 1) // 2  # importtime indents by 2 a level
+            if cumulative.strip().isdigit() and depth <= max_depth:
+                found.append((name.strip(), depth, int(cumulative) / 1e6))
+    return sorted(found, key=lambda entry: -entry[2])[:top]
+
+
+def imports(args) -> None:
+    """Seconds a fresh interpreter takes for each import set (twice: the first after the install
+    reads cold files), the slowest imports of the second (two levels deep), and the GRPO launcher's dry
+    run (its checks: compose and validate, which import verl with our modules)."""
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}:{os.environ.get('PYTHONPATH', '')}")
+    results = []
+    for label, modules, extra in IMPORT_SETS:
+        seconds, top, error = [], [], None
+        for _ in range(2):
+            t = time.perf_counter()
+            run = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {modules}"], cwd=ROOT,
+                                 env={**env, **extra}, capture_output=True, text=True)
+            seconds.append(round(time.perf_counter() - t, 2))
+            if run.returncode != 0:
+                error = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else f"exit {run.returncode}"
+                break
+            top = _top_imports(run.stderr)
+        results.append({"imports": label, "modules": modules, "env": extra, "seconds": seconds,
+                        "slowest_imports": top, **({"error": error} if error else {})})
+        log(f"imports: {label}: {seconds} s{' (' + error + ')' if error else ''}")
+    launcher_env = {**env, "GPU_COUNT": "1", "RUN_CONFIG": os.environ.get("RUN_CONFIG", "grpo-smollm2-135m-1gpu"),
+                    "MODEL_PATH": str(SMOLLM2), "WANDB_MODE": "disabled", "CHECKPOINT_ROOT": str(BENCH / "runs" / "imports"),
+                    "OUTPUT_ROOT": str(BENCH / "runs" / "imports")}
+    t = time.perf_counter()
+    run = subprocess.run(["bash", str(ROOT / "train/scripts/lgc-v2-RL-GRPO-trainer.sh"), "--dry-run"], cwd=ROOT,
+                         env=launcher_env, capture_output=True, text=True)
+    dry = {"seconds": round(time.perf_counter() - t, 2), "exit_code": run.returncode,
+           **({"stderr_tail": run.stderr.strip().splitlines()[-3:]} if run.returncode else {})}
+    log(f"imports: the GRPO launcher's dry run: {dry['seconds']} s (exit {run.returncode})")
+    report({"workload": args.name or "imports", "python": sys.version.split()[0], "import_sets": results,
+            "grpo_launcher_dry_run": dry})
+
+
 # ---------------------------------------------------------------- kernels and parity
 def kernels(_args) -> None:
     """FA4 varlen (flash_attn.cute) against per-sequence sdpa: forward and backward, causal GQA,
@@ -618,7 +684,7 @@ def rollout(args) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("workload", choices=["prepare", "sft-smollm2", "sft-qwen3-4b", "grpo-smollm2", "kernels", "parity",
-                                                "rollout"])
+                                                "rollout", "imports"])
     ap.add_argument("--steps", type=int, default=None, help="measure up to this step (default 12 / 8 / 8)")
     ap.add_argument("--timeout", type=float, default=480, help="stop the run after this many seconds")
     ap.add_argument("--name", default=None, help="name of this run's files (default: the workload)")
@@ -656,6 +722,8 @@ def main() -> None:
         kernels(args)
     elif args.workload == "rollout":
         rollout(args)
+    elif args.workload == "imports":
+        imports(args)
     else:
         parity(args)
 
