@@ -36,6 +36,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-fixed": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-levels-adaptive-temperature": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -371,6 +372,21 @@ def test_the_levels_arms_differ_only_in_the_curriculum():
     for key in ("trainer.total_training_steps", "data.train_batch_size", "actor_rollout_ref.rollout.n", "data.seed",
                 "data.lgc_v2.seed", "data.lgc_v2.weights", "trainer.v1.trainer_mode"):
         assert fixed.get(key, "<absent>") == adaptive.get(key, "<absent>"), key
+
+
+def test_the_hotter_adaptive_arm_changes_only_the_rollout_temperature():
+    """The next lever after the two arms (docs/curriculum.md): the adaptive arm sampling at 1.2."""
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    adaptive, hotter = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
+                        for name in ("grpo-smollm2-135m-1gpu-levels-adaptive", "grpo-smollm2-135m-1gpu-levels-adaptive-temperature"))
+    assert _differences(adaptive, hotter) == {
+        "actor_rollout_ref.rollout.temperature": (1.0, 1.2),
+        "distillation.teacher_models.teacher_model.inference.temperature": (1.0, 1.2),  # verl's interpolation of it
+    }
+    assert hotter["actor_rollout_ref.rollout.val_kwargs.temperature"] == 0  # validation stays greedy
 
 
 @pytest.mark.parametrize("name", LEVELS_ARMS)
