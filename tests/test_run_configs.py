@@ -374,7 +374,7 @@ def test_the_levels_arms_differ_only_in_the_curriculum():
         assert fixed.get(key, "<absent>") == adaptive.get(key, "<absent>"), key
 
 
-def test_the_hotter_adaptive_arm_changes_only_the_rollout_temperature():
+def test_the_hotter_adaptive_arm_changes_only_the_rollout_temperature_and_how_often_it_validates():
     """The next lever after the two arms (docs/curriculum.md): the adaptive arm sampling at 1.2."""
     from omegaconf import OmegaConf
 
@@ -385,6 +385,7 @@ def test_the_hotter_adaptive_arm_changes_only_the_rollout_temperature():
     assert _differences(adaptive, hotter) == {
         "actor_rollout_ref.rollout.temperature": (1.0, 1.2),
         "distillation.teacher_models.teacher_model.inference.temperature": (1.0, 1.2),  # verl's interpolation of it
+        "trainer.test_freq": (5, 12),  # fewer greedy validations: nothing learnt or served changes
     }
     assert hotter["actor_rollout_ref.rollout.val_kwargs.temperature"] == 0  # validation stays greedy
 
