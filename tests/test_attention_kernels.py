@@ -177,3 +177,64 @@ def test_packed_lengths_are_worked_out_once_per_position_ids_tensor(monkeypatch)
     assert calls.count("prepare") == 3
     assert packed(None, batch_size=1) is False  # no tensor: computed, nothing kept
     assert packed_lengths.cached_by_tensor(packed) is packed  # wrapped once only
+
+
+# A stand-in FA4 whose entry point records what it was given; the GPU benchmark's probe
+# (sitecustomize, armed at interpreter start) watches the same module, before the bridge is loaded.
+_LAZY = """
+import sys, torch
+import veritas.verl_ext.flash_attn4 as shim
+print("imported with the shim:", "flash_attn.cute" in sys.modules)
+import flash_attn.cute as cute
+print("lengths:", cute.flash_attn_varlen_func("q", max_seqlen_q=torch.tensor(1005), max_seqlen_k=torch.tensor(7)))
+from transformers import modeling_flash_attention_utils as fa_utils
+print("packed lengths:", getattr(fa_utils.prepare_fa_kwargs_from_position_ids, "_veritas_cached_by_tensor", False))
+print("armed again:", shim.install(), sum(type(f).__name__ == "_OnImport" and f.callback is shim.patch for f in sys.meta_path))
+"""
+PROBE = REPO / "tests" / "benchmarks" / "gpu" / "probe"
+
+
+def test_fa4_is_patched_where_it_is_imported_not_imported_by_the_shim(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    site = fake_site(tmp_path / "site", "flash-attn-4", "4.0.0b36", ["flash_attn", "flash_attn.cute"])
+    (site / "flash_attn" / "__init__.py").unlink()  # FA4's flash_attn is a namespace package
+    (site / "flash_attn" / "cute" / "__init__.py").write_text(
+        "def flash_attn_varlen_func(q, max_seqlen_q=None, max_seqlen_k=None):\n"
+        "    return [type(max_seqlen_q).__name__, max_seqlen_q, type(max_seqlen_k).__name__, max_seqlen_k]\n")
+    run = subprocess.run([sys.executable, "-c", _LAZY], capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": f"{PROBE}:{site}:{REPO}", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                              "BENCH_ATTENTION_PROBE": "1"})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "imported with the shim: False",  # processes that never run FA4 never import its CuTe DSL
+        "lengths: ['int', 1005, 'int', 7]",
+        "packed lengths: True",
+        "armed again: True 1",  # FA4 imported by then: patched again directly (idempotent), no second hook
+    ]
+    # the probe, hooked on the same module before the bridge, still saw the import and the call
+    assert "armed (-c)" in run.stderr and "called flash_attn.cute.flash_attn_varlen_func (q ())" in run.stderr
+
+
+def test_a_hook_runs_its_callback_once_the_module_has_run_and_chains_with_others(tmp_path, monkeypatch):
+    from veritas.verl_ext.import_hooks import call_after_import
+
+    pkg = tmp_path / "hooked_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))  # hooks stay in this test
+    seen = []
+    first, second = (lambda m: seen.append(("first", m.VALUE)), lambda m: seen.append(("second", m.VALUE)))
+    call_after_import("hooked_pkg", first)
+    call_after_import("hooked_pkg", second)
+    call_after_import("hooked_pkg", second)  # hooked once
+    sys.modules.pop("hooked_pkg", None)
+    try:
+        import hooked_pkg
+
+        assert sorted(seen) == [("first", 1), ("second", 1)] and hooked_pkg.VALUE == 1
+        call_after_import("hooked_pkg", first)  # already imported: now
+        assert seen[-1] == ("first", 1) and len(seen) == 3
+    finally:
+        sys.modules.pop("hooked_pkg", None)

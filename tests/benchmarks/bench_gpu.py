@@ -396,8 +396,10 @@ def profiles(name: str) -> dict:
 # Every verl process (the launcher's checks, main_ppo's driver, the task runner, vLLM's server,
 # engine core and GPU worker, the agent-loop and reward workers) starts with imports, one process
 # after another on GRPO's start-up path.  VERL_USE_EXTERNAL_MODULES brings ours into each at
-# `import verl`: FA4's bridge imports flash_attn.cute (CuTe DSL) everywhere, though only the actor
-# calls it.  Each entry: what a fresh interpreter imports, and the environment it runs with.
+# `import verl`; FA4's bridge used to import flash_attn.cute (CuTe DSL) in all of them, and now
+# patches it where something imports it (only the trainer or the actor): "torch + flash_attn.cute"
+# against "torch" is what each of the others no longer pays.  Each entry: what a fresh interpreter
+# imports, and the environment it runs with.
 OUR_MODULES = "veritas.verl_ext.flash_attn4,veritas.verl_ext.type_metrics_trainer"
 IMPORT_SETS = [
     ("torch", "torch", {}),

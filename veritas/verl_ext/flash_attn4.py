@@ -6,7 +6,8 @@ sequence; transformers (5.10) turns those into ``cu_seqlens`` and ``max_seqlen``
 FA2's interface accepts and FA4's CuTe kernels reject ("Expected IntTuple ... but got 1005").
 Loaded in every verl process through ``VERL_USE_EXTERNAL_MODULES`` (the launchers add it when
 the run config selects ``flash_attention_4``), this wraps that one entry point so tensor lengths
-become Python ints; every other argument passes through unchanged.
+become Python ints; every other argument passes through unchanged.  It does so when a process
+imports ``flash_attn.cute`` (an import hook), so processes that never run FA4 never import it.
 
 It also turns on FA4's persistent kernel cache (``flash_attn/cute/cache_utils.py``, off by
 default) before FA4 is imported, since FA4 reads the setting then. Otherwise every process
@@ -25,6 +26,9 @@ import importlib.util
 import os
 import sys
 
+from veritas.verl_ext.import_hooks import call_after_import
+
+_MODULE = "flash_attn.cute"
 _ATTRS = ("flash_attn_varlen_func",)
 
 
@@ -82,20 +86,28 @@ def enable_kernel_cache(environ=os.environ) -> bool:
     return True
 
 
-def install() -> bool:
-    """Patch ``flash_attn.cute`` when flash-attn-4 is installed; False (and nothing done) otherwise."""
-    if importlib.util.find_spec("flash_attn") is None or importlib.util.find_spec("flash_attn.cute") is None:
-        return False
-    enable_kernel_cache()
-    import flash_attn.cute as cute
-
+def patch(cute) -> None:
+    """Wrap the imported ``flash_attn.cute`` module's entry points, and have transformers work out
+    the lengths those ints come from once a forward pass instead of once a layer."""
     for name in _ATTRS:
         if hasattr(cute, name):
             setattr(cute, name, wrap_varlen(getattr(cute, name)))
-    # the lengths those ints come from, worked out once a forward pass instead of once a layer
     from veritas.verl_ext import packed_lengths
 
     packed_lengths.install()
+
+
+def install() -> bool:
+    """Patch ``flash_attn.cute`` when flash-attn-4 is installed; False (and nothing done) otherwise.
+
+    The module is patched where something imports it, not imported here: this module comes in with
+    every ``import verl`` (the launcher's checks, main_ppo's driver, the task runner, vLLM's server,
+    engine and GPU worker, the agent-loop and reward workers), and only the trainer or the actor
+    calls FA4.  Importing its CuTe DSL in all of them cost each one that import at start-up."""
+    if importlib.util.find_spec("flash_attn") is None or importlib.util.find_spec(_MODULE) is None:
+        return False
+    enable_kernel_cache()  # before FA4's import, whenever that comes: it reads the settings then
+    call_after_import(_MODULE, patch)
     return True
 
 

@@ -3,12 +3,11 @@
 Put this folder on PYTHONPATH (bench_gpu.py does, with BENCH_ATTENTION_PROBE=1): Python imports
 ``sitecustomize`` at start in every process that inherits PYTHONPATH — torchrun's ranks, Ray's
 workers — so its one line per process also shows that the import path reaches them. When
-``flash_attn.cute`` gets imported, its varlen and dense entry points are wrapped; the first call
+``flash_attn.cute`` gets imported (``veritas.verl_ext.import_hooks``, the FA4 bridge's hook too),
+its varlen and dense entry points are wrapped; the first call
 in a process prints one line on stderr (pid, entry point, sequences and tokens of the call).
 Nothing else changes: the wrapped functions are called with the same arguments.
 """
-import importlib.abc
-import importlib.machinery
 import os
 import sys
 
@@ -35,27 +34,16 @@ if os.environ.get("BENCH_ATTENTION_PROBE") == "1":
         probed._bench_probe = True
         setattr(module, name, probed)
 
-    class _Loader(importlib.abc.Loader):
-        def __init__(self, inner):
-            self.inner = inner
+    def _wrap_all(module):
+        for name in ("flash_attn_varlen_func", "flash_attn_func"):
+            _wrap(module, name)
 
-        def create_module(self, spec):
-            return self.inner.create_module(spec)
+    try:  # the hook the FA4 bridge uses too (both chain on the one module)
+        from veritas.verl_ext.import_hooks import call_after_import
 
-        def exec_module(self, module):
-            self.inner.exec_module(module)
-            for name in ("flash_attn_varlen_func", "flash_attn_func"):
-                _wrap(module, name)
-
-    class _Finder(importlib.abc.MetaPathFinder):
-        def find_spec(self, fullname, path, target=None):
-            if fullname != _WATCHED:
-                return None
-            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-            if spec is not None and spec.loader is not None:
-                spec.loader = _Loader(spec.loader)
-            return spec
-
-    sys.meta_path.insert(0, _Finder())
-    print(f"attention-probe: pid {os.getpid()} armed ({os.path.basename(sys.argv[0] or 'python')})",
-          file=sys.stderr, flush=True)
+        call_after_import(_WATCHED, _wrap_all)
+    except ImportError as exc:  # veritas not on this process's path: no probe here, said so
+        print(f"attention-probe: pid {os.getpid()} not armed ({exc})", file=sys.stderr, flush=True)
+    else:
+        print(f"attention-probe: pid {os.getpid()} armed ({os.path.basename(sys.argv[0] or 'python')})",
+              file=sys.stderr, flush=True)
