@@ -176,6 +176,12 @@ def test_packed_lengths_are_worked_out_once_per_position_ids_tensor(monkeypatch)
     assert prepare(position_ids)[0][0].tolist() == [0, 5, 8, 12, 15]
     assert calls.count("prepare") == 3
     assert packed(None, batch_size=1) is False  # no tensor: computed, nothing kept
+    assert packed(other, batch_size=1) is False
+    del other  # the kept tensor freed: its weak reference now gives None, which no call may match
+    import gc
+
+    gc.collect()
+    assert packed(None, batch_size=1) is False
     assert packed_lengths.cached_by_tensor(packed) is packed  # wrapped once only
 
 
