@@ -171,6 +171,12 @@ def profiled_pids(launcher: str) -> dict[str, int]:
     return found
 
 
+def clear_profiles(name: str) -> None:
+    """An earlier run's captures of this name go, so that profiles(name) reports this run's only."""
+    for stale in OUT.glob(f"{name}-profile-*.txt"):
+        stale.unlink()
+
+
 def start_profiles(name: str, launcher: str, seconds: int, extra: dict[str, int] | None = None) -> list[subprocess.Popen]:
     procs = []
     for role, pid in {**profiled_pids(launcher), **(extra or {})}.items():
@@ -224,8 +230,7 @@ def run_launcher(name: str, launcher: str, env_extra: dict, overrides: list[str]
     log_file = open(OUT / f"{name}.log", "w")
     t_launch = time.time()
     proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
-    for stale in OUT.glob(f"{name}-profile-*.txt"):
-        stale.unlink()
+    clear_profiles(name)
     rows, arrivals, buf, pos = [], [], b"", 0
     profilers: list[subprocess.Popen] | None = None if profile_s else []
     try:
@@ -625,8 +630,7 @@ def rollout(args) -> None:
     engine = None
     name = args.name or "rollout"
     profilers: list[subprocess.Popen] = []
-    for stale in OUT.glob(f"{name}-profile-*.txt"):
-        stale.unlink()
+    clear_profiles(name)
 
     def params(seed: int, final_only: bool) -> SamplingParams:
         extra = final_only_params() if final_only else {}

@@ -26,16 +26,11 @@ import importlib.util
 import os
 import sys
 
+from veritas.verl_ext import packed_lengths
 from veritas.verl_ext.import_hooks import call_after_import
 
 _MODULE = "flash_attn.cute"
 _ATTRS = ("flash_attn_varlen_func",)
-
-
-def _as_int(value):
-    if value is not None and not isinstance(value, int) and hasattr(value, "item"):
-        return int(value.item())
-    return value
 
 
 def wrap_varlen(func):
@@ -47,7 +42,7 @@ def wrap_varlen(func):
     def varlen(*args, **kwargs):
         for key in ("max_seqlen_q", "max_seqlen_k"):
             if key in kwargs:
-                kwargs[key] = _as_int(kwargs[key])
+                kwargs[key] = packed_lengths.as_int(kwargs[key])
         return func(*args, **kwargs)
 
     varlen._veritas_int_seqlens = True
@@ -92,8 +87,6 @@ def patch(cute) -> None:
     for name in _ATTRS:
         if hasattr(cute, name):
             setattr(cute, name, wrap_varlen(getattr(cute, name)))
-    from veritas.verl_ext import packed_lengths
-
     packed_lengths.install()
 
 

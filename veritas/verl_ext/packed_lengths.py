@@ -24,8 +24,11 @@ import os
 import weakref
 
 
-def _int(value):
-    return int(value.item()) if hasattr(value, "item") else value
+def as_int(value):
+    """A 0-dim tensor length as a Python int (what FA4's CuTe kernels take); ints and None as they are."""
+    if value is not None and not isinstance(value, int) and hasattr(value, "item"):
+        return int(value.item())
+    return value
 
 
 def cached_by_tensor(func, convert=lambda result: result):
@@ -57,7 +60,7 @@ def cached_by_tensor(func, convert=lambda result: result):
 
 def _lengths_as_ints(result):
     (cu_q, cu_k), (max_q, max_k) = result
-    return (cu_q, cu_k), (_int(max_q), _int(max_k))
+    return (cu_q, cu_k), (as_int(max_q), as_int(max_k))
 
 
 def install(environ=os.environ) -> bool:
