@@ -216,10 +216,10 @@ def test_dry_run_without_gpu_and_with_parquet_data(tmp_path, model_dir, rl_parqu
     assert f"data.train_files={rl_parquet['train']}" in args and f"data.val_files={rl_parquet['val']}" in args
     assert "trainer.n_gpus_per_node=4" in args
     assert re.search(r"^  total_training_steps: null$", out, re.M)
-    # never the CPU platform; the seed config's trainer module only
+    # never the CPU platform; the seed config's registration module only
     assert "cpu_platform" not in out + err and "training on CPU" not in err
     # (and flash-attn-4's module where that kernel is installed)
-    assert shown_env(out)["VERL_USE_EXTERNAL_MODULES"].split(",")[0] == "veritas.verl_ext.type_metrics_trainer"
+    assert shown_env(out)["VERL_USE_EXTERNAL_MODULES"].split(",")[0] == "veritas.verl_ext.registration"
     assert not any(a.startswith("+ray_kwargs") for a in args)  # no RAY_ADDRESS: Ray starts locally
 
 
@@ -245,7 +245,7 @@ def test_dry_run_for_two_nodes_joining_a_ray_cluster(tmp_path, model_dir):
                      f"trainer.default_local_dir={tmp_path}/checkpoints/grpo16"):
         assert expected in args, expected
     # (and flash-attn-4's module where that kernel is installed)
-    assert any(re.fullmatch(rf"{re.escape(env)}VERL_USE_EXTERNAL_MODULES='veritas\.verl_ext\.type_metrics_trainer"
+    assert any(re.fullmatch(rf"{re.escape(env)}VERL_USE_EXTERNAL_MODULES='veritas\.verl_ext\.registration"
                             r"(,veritas\.verl_ext\.flash_attn4)?'", a) for a in args)
     assert re.search(r"^  nnodes: 2$", out, re.M) and re.search(r"^  n_gpus_per_node: 8$", out, re.M)
     assert re.search(r"^        NCCL_NVLS_ENABLE: '0'$", out, re.M)
@@ -527,8 +527,8 @@ def test_attention_kernel_is_recognised_by_its_distribution(tmp_path, model_dir)
     assert_fails((rc, out, err), "RESUME=1 but no grpo checkpoint")
     rc, out, err = run_launcher(tmp_path, "--dry-run", *fa4, **gpu_env(model_dir, PYTHONPATH=site))
     assert rc == 0, err
-    # the seed config's trainer module and FA4's companion, both in every verl process
-    assert re.search(r"VERL_USE_EXTERNAL_MODULES=[^ ]*veritas\.verl_ext\.type_metrics_trainer", out + err)
+    # the seed config's registration module and FA4's companion, both in every verl process
+    assert re.search(r"VERL_USE_EXTERNAL_MODULES=[^ ]*veritas\.verl_ext\.registration", out + err)
     assert re.search(r"VERL_USE_EXTERNAL_MODULES=[^ ]*veritas\.verl_ext\.flash_attn4", out + err)
     assert_fails(run_launcher(tmp_path, *fa2, **gpu_env(model_dir, PYTHONPATH=site)),
                  "actor_rollout_ref.model.override_config.attn_implementation: attn_implementation=flash_attention_2 "
@@ -558,11 +558,17 @@ def test_launchers_never_trace_and_are_executable():
 
 
 @needs_verl
-@pytest.mark.parametrize("loop, loaded", [("veritas_single_turn", True), ("single_turn_agent", False)])
-def test_the_agent_loop_module_is_loaded_when_the_run_config_names_its_loop(tmp_path, model_dir, loop, loaded):
-    rc, out, err = run_launcher(tmp_path, "--dry-run", f"actor_rollout_ref.rollout.agent.default_agent_loop={loop}",
-                                python=VERL_PYTHON, RUN_CONFIG="grpo-smollm2-135m-1gpu", **gpu_env(model_dir, GPU_COUNT="1"))
+@pytest.mark.parametrize("mode, loop, loaded", [
+    ("veritas_sync", "veritas_single_turn", True), ("veritas_sync", "single_turn_agent", True),
+    ("sync", "veritas_single_turn", True), ("sync", "single_turn_agent", False)])
+def test_the_registration_module_is_loaded_when_the_run_config_names_our_trainer_or_loop(tmp_path, model_dir, mode,
+                                                                                        loop, loaded):
+    """Once, and never the modules it registers from: verl's processes import those only where
+    verl's trainer or agent-loop package is imported (tests/test_registration.py)."""
+    rc, out, err = run_launcher(tmp_path, "--dry-run", f"trainer.v1.trainer_mode={mode}",
+                                f"actor_rollout_ref.rollout.agent.default_agent_loop={loop}", python=VERL_PYTHON,
+                                RUN_CONFIG="grpo-smollm2-135m-1gpu", **gpu_env(model_dir, GPU_COUNT="1"))
     assert rc == 0, err[-2000:]
-    modules = shown_env(out)["VERL_USE_EXTERNAL_MODULES"].split(",")
-    assert ("veritas.verl_ext.agent_loop" in modules) is loaded
-    assert "veritas.verl_ext.type_metrics_trainer" in modules
+    modules = shown_env(out).get("VERL_USE_EXTERNAL_MODULES", "").split(",")
+    assert modules.count("veritas.verl_ext.registration") == int(loaded)
+    assert not {"veritas.verl_ext.type_metrics_trainer", "veritas.verl_ext.agent_loop"} & set(modules)

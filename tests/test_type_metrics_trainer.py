@@ -32,6 +32,7 @@ from test_train_metrics import EXPECTED, MAX_LEN, STEP
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 MODULE = "veritas.verl_ext.type_metrics_trainer"
+REGISTRATION = "veritas.verl_ext.registration"  # what the GRPO launcher loads in verl's processes
 
 
 class FakeTransferQueue:
@@ -232,7 +233,7 @@ def test_registration_reaches_processes_that_import_verl():
         "print(get_trainer_cls('veritas_sync').__qualname__)\n"
     )
     env = {**os.environ, "PYTHONPATH": REPO, "OMP_NUM_THREADS": "1",
-           "VERL_USE_EXTERNAL_MODULES": f"veritas.verl_ext.cpu_platform,{MODULE}"}
+           "VERL_USE_EXTERNAL_MODULES": f"veritas.verl_ext.cpu_platform,{REGISTRATION}"}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "VeritasTrainerSync"
@@ -258,13 +259,14 @@ try:
     print("PROBE", os.getpid(), *ray.get(Probe.remote().run.remote(), timeout=180))
 finally:
     ray.shutdown()
-""" % MODULE
+""" % REGISTRATION
 
 
 def test_a_ray_actor_of_the_driver_sees_the_registration():
     """main_ppo starts its own Ray cluster and looks the trainer up in an actor: the variable set
-    in the launching shell reaches the actor, whose ``import verl`` registers our trainers."""
-    env = {**os.environ, "PYTHONPATH": REPO, "OMP_NUM_THREADS": "1", "VERL_USE_EXTERNAL_MODULES": MODULE}
+    in the launching shell reaches the actor, whose ``import verl`` loads the module that
+    registers our trainers."""
+    env = {**os.environ, "PYTHONPATH": REPO, "OMP_NUM_THREADS": "1", "VERL_USE_EXTERNAL_MODULES": REGISTRATION}
     result = subprocess.run([sys.executable, "-c", RAY_PROBE], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     probe = [line.split() for line in result.stdout.splitlines() if line.startswith("PROBE ")][-1]

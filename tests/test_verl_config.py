@@ -227,13 +227,13 @@ def test_trainer_mode_must_be_registered(grpo_cfg):
     from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
 
     with pytest.raises(ConfigError, match=r"trainer.v1.trainer_mode: Unknown trainer 'veritas_nope'.*"
-                                          r"VERL_USE_EXTERNAL_MODULES=veritas.verl_ext.type_metrics_trainer"):
+                                          r"VERL_USE_EXTERNAL_MODULES=veritas.verl_ext.registration"):
         validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="veritas_nope"))
     with pytest.raises(ConfigError, match="Unknown trainer 'nope'. Available trainers: colocate_async"):
         validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="nope"))
     assert validate_ppo_config(_variant(grpo_cfg, trainer__use_v1="false", trainer__v1__trainer_mode="nope")) == [
         "trainer.v1.trainer_mode=nope is ignored: trainer.use_v1=false runs verl's legacy trainer"]
-    import veritas.verl_ext.type_metrics_trainer  # noqa: F401  what VERL_USE_EXTERNAL_MODULES does at import verl
+    import veritas.verl_ext.registration  # noqa: F401  what the launcher's VERL_USE_EXTERNAL_MODULES loads
 
     assert validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="veritas_sync")) == []
 
@@ -246,13 +246,13 @@ def test_agent_loop_must_be_registered(grpo_cfg):
         return _variant(grpo_cfg, actor_rollout_ref__rollout__agent__default_agent_loop=name)
 
     with pytest.raises(ConfigError, match=r"default_agent_loop=veritas_nope: no such agent loop .*"
-                                          r"VERL_USE_EXTERNAL_MODULES=veritas.verl_ext.agent_loop"):
+                                          r"VERL_USE_EXTERNAL_MODULES=veritas.verl_ext.registration"):
         validate_ppo_config(with_loop("veritas_nope"))
     with pytest.raises(ConfigError, match=r"default_agent_loop=single_turn_agnet: no such agent loop "
                                           r"\(registered: .*single_turn_agent"):
         validate_ppo_config(with_loop("single_turn_agnet"))
     assert validate_ppo_config(with_loop("single_turn_agent")) == []
-    import veritas.verl_ext.agent_loop  # noqa: F401  what VERL_USE_EXTERNAL_MODULES does at import verl
+    import veritas.verl_ext.registration  # noqa: F401  what the launcher's VERL_USE_EXTERNAL_MODULES loads
 
     assert validate_ppo_config(with_loop("veritas_single_turn")) == []
 
@@ -267,7 +267,7 @@ def test_curriculum_needs_our_v1_trainer_and_the_dynamic_train_split(grpo_cfg):
         validate_ppo_config(_variant(grpo_cfg, trainer__use_v1="false", **on))
     with pytest.raises(ConfigError, match=r"data\.lgc_v2\.curriculum\.band"):
         validate_ppo_config(_variant(grpo_cfg, data__lgc_v2__curriculum__band="[0.9, 0.1]"))
-    import veritas.verl_ext.type_metrics_trainer  # noqa: F401  what VERL_USE_EXTERNAL_MODULES does at import verl
+    import veritas.verl_ext.registration  # noqa: F401  what the launcher's VERL_USE_EXTERNAL_MODULES loads
 
     assert validate_ppo_config(_variant(grpo_cfg, trainer__v1__trainer_mode="veritas_sync", **on)) == []
     with pytest.raises(ConfigError, match="needs data.train_files=lgc_v2://train"):
@@ -279,7 +279,7 @@ def test_group_filtering_is_refused_with_the_curriculum_and_noted_with_our_metri
     """verl's DAPO filter drops equal-reward groups before our step hooks read the step's rows:
     the curriculum would see only the kept groups, so the two are refused together."""
     from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
-    import veritas.verl_ext.type_metrics_trainer  # noqa: F401  what VERL_USE_EXTERNAL_MODULES does at import verl
+    import veritas.verl_ext.registration  # noqa: F401  what the launcher's VERL_USE_EXTERNAL_MODULES loads
 
     ours = {"trainer__v1__trainer_mode": "veritas_sync"}
     dapo = {"algorithm__filter_groups__enable": "true", "algorithm__filter_groups__metric": "acc"}

@@ -403,9 +403,10 @@ def profiles(name: str) -> dict:
 # after another on GRPO's start-up path.  VERL_USE_EXTERNAL_MODULES brings ours into each at
 # `import verl`; FA4's bridge used to import flash_attn.cute (CuTe DSL) in all of them, and now
 # patches it where something imports it (only the trainer or the actor): "torch + flash_attn.cute"
-# against "torch" is what each of the others no longer pays.  Each entry: what a fresh interpreter
-# imports, and the environment it runs with.
-OUR_MODULES = "veritas.verl_ext.flash_attn4,veritas.verl_ext.type_metrics_trainer"
+# against "torch" is what each of the others no longer pays.  Likewise the registration module
+# imports our v1 trainers only in the processes that import verl's (verl.trainer.ppo.v1), not in all.
+# Each entry: what a fresh interpreter imports, and the environment it runs with.
+OUR_MODULES = "veritas.verl_ext.flash_attn4,veritas.verl_ext.registration"  # what the GRPO launcher loads
 IMPORT_SETS = [
     ("torch", "torch", {}),
     ("torch + flash_attn.cute", "torch, flash_attn.cute", {}),

@@ -42,9 +42,11 @@ config_values ppo actor_rollout_ref.model.path actor_rollout_ref.model.override_
 	transfer_queue.backend.SimpleStorage.num_data_storage_units ray_kwargs.ray_init.num_cpus \
 	actor_rollout_ref.rollout.agent.default_agent_loop -- "$@"
 # Our v1 trainers (per-type metrics, curriculum) and agent loop (vLLM's final outputs only) are
-# registered by modules verl's processes import.
-[[ "${CONFIG_VALUES[3]}" != veritas_* ]] || add_external_module veritas.verl_ext.type_metrics_trainer
-[[ "${CONFIG_VALUES[7]}" != veritas_* ]] || add_external_module veritas.verl_ext.agent_loop
+# registered by a module verl's processes import; it loads them only where verl's trainer or
+# agent-loop package is imported.
+if [[ "${CONFIG_VALUES[3]}" == veritas_* || "${CONFIG_VALUES[7]}" == veritas_* ]]; then
+	add_external_module veritas.verl_ext.registration
+fi
 
 # ---- hardware: GPUs only (vLLM has no CPU path here); a dry run may compose without one
 # ALLOW_CPU is an SFT knob: GRPO never switches verl to the CPU platform.

@@ -345,7 +345,7 @@ def _check_adapters(cfg) -> list[str]:
 
 
 VERL_TRAINER_MODES = ("sync", "colocate_async", "separate_async")
-TYPE_METRICS_MODULE = "veritas.verl_ext.type_metrics_trainer"
+REGISTRATION_MODULE = "veritas.verl_ext.registration"  # registers our trainers and agent loop
 
 
 def _check_trainer_mode(cfg) -> list[str]:
@@ -364,12 +364,9 @@ def _check_trainer_mode(cfg) -> list[str]:
     except ValueError as exc:
         hint = ""
         if mode.startswith("veritas_"):
-            hint = f"; the veritas_* trainers need VERL_USE_EXTERNAL_MODULES={TYPE_METRICS_MODULE} in the environment"
+            hint = f"; the veritas_* trainers need VERL_USE_EXTERNAL_MODULES={REGISTRATION_MODULE} in the environment"
         raise ConfigError(f"trainer.v1.trainer_mode: {one_line(exc)}{hint}") from exc
     return []
-
-
-AGENT_LOOP_MODULE = "veritas.verl_ext.agent_loop"
 
 
 def _check_agent_loop(cfg) -> None:
@@ -387,7 +384,7 @@ def _check_agent_loop(cfg) -> None:
     if name not in _agent_loop_registry:
         hint = ""
         if name.startswith("veritas_"):
-            hint = f"; the veritas_* agent loops need VERL_USE_EXTERNAL_MODULES={AGENT_LOOP_MODULE} in the environment"
+            hint = f"; the veritas_* agent loops need VERL_USE_EXTERNAL_MODULES={REGISTRATION_MODULE} in the environment"
         raise ConfigError(
             f"actor_rollout_ref.rollout.agent.default_agent_loop={name}: no such agent loop "
             f"(registered: {', '.join(sorted(_agent_loop_registry))}){hint}"
@@ -413,7 +410,7 @@ def _check_curriculum(cfg) -> None:
     if not issubclass(get_trainer_cls(mode), CurriculumMixin):
         raise ConfigError(
             f"{key} needs trainer.v1.trainer_mode=veritas_sync (or veritas_colocate_async, veritas_separate_async) "
-            f"and VERL_USE_EXTERNAL_MODULES={TYPE_METRICS_MODULE}; trainer mode {mode!r} serves fixed levels"
+            f"and VERL_USE_EXTERNAL_MODULES={REGISTRATION_MODULE}; trainer mode {mode!r} serves fixed levels"
         )
     split, parquet, _ = dyn._split_of(cfg.data.train_files)
     if parquet or split != "train":

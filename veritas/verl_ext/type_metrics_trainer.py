@@ -10,13 +10,14 @@ v1 trainers and registers them with verl's own registry::
 
 Switch it on with (both are needed)::
 
-    VERL_USE_EXTERNAL_MODULES=veritas.verl_ext.type_metrics_trainer   # env of the launching shell
-    trainer.v1.trainer_mode=veritas_sync                               # Hydra override
+    VERL_USE_EXTERNAL_MODULES=veritas.verl_ext.registration   # env of the launching shell
+    trainer.v1.trainer_mode=veritas_sync                       # Hydra override
 
 ``main_ppo`` picks the trainer class with ``get_trainer_cls(config.trainer.v1.trainer_mode)`` in
 its ``TaskRunnerV1`` Ray actor.  verl imports the modules named in ``VERL_USE_EXTERNAL_MODULES``
-at ``import verl``, and that actor imports verl when it unpickles ``TaskRunnerV1``, so the
-registration below runs in that process before the look-up.  (Ray workers of a cluster that
+at ``import verl``, and that actor imports verl when it unpickles ``TaskRunnerV1``; the
+registration module imports this one when the actor imports ``verl.trainer.ppo.v1`` for the
+look-up, so the registration below runs in that process before it.  (Ray workers of a cluster that
 ``main_ppo`` starts itself inherit the launching shell's environment; for a cluster started
 beforehand, pass the variable through ``ray_kwargs.ray_init.runtime_env.env_vars``.)
 
