@@ -4,18 +4,20 @@ verl's vLLM server (``vllm_async_server.generate``) reads only the last ``Reques
 request, and only its token ids and log-probs.  By default vLLM still streams: at every decode step
 its front-end process builds a cumulative ``RequestOutput`` per running request, detokenizes the new
 token and wakes that request's coroutine, ~1,000 times a step in a GRPO batch of 128 prompts x 8.
-For a small model a decode step is short, so that Python work can bound generation: vLLM alone
-generated benchmark (c)'s 1,024 responses in 14.6 s this way against 30.6 s streamed, yet inside
-verl 0.9.1 generation took as long as before (~20 s, docs/performance.md), so it is opt-in.  This
-loop adds two vLLM sampling parameters to every request and changes nothing else:
+For a small model a decode step is short, so that Python work bounds generation: on one H100,
+benchmark (c)'s GRPO through verl generated in 8.1-9.5 s a step this way against 14.5-16.3 s
+streamed (docs/performance.md, ninth lease).  This loop adds two vLLM sampling parameters to every
+request and changes nothing else:
 
 * ``output_kind=FINAL_ONLY``: one ``RequestOutput`` per request, when it finishes, holding all its
   token ids and log-probs (what the server reads);
 * ``detokenize=False``: no text; verl decodes the token ids itself where it needs text.
 
-Turned on in a run config (``actor_rollout_ref.rollout.agent.default_agent_loop: veritas_single_turn``);
-the launchers then load this module in verl's processes through ``VERL_USE_EXTERNAL_MODULES``, which
-registers the name.  With another rollout engine (SGLang) the requests go out unchanged.  Not for
+Turned on in a run config (``actor_rollout_ref.rollout.agent.default_agent_loop: veritas_single_turn``,
+as the GRPO run configs do);
+the launchers then load ``veritas.verl_ext.registration`` in verl's processes through
+``VERL_USE_EXTERNAL_MODULES``, which imports this module, registering the name, where verl's agent-loop
+package is imported.  With another rollout engine (SGLang) the requests go out unchanged.  Not for
 verl's fully-async rollouter: its abort barrier waits (up to 60 s) for every request's first output,
 which now comes at its end.
 """
