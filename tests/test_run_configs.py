@@ -64,7 +64,7 @@ INTENDED_DIFFERENCES["grpo-qwen3-4b-instruct-8gpu"].update({
     "critic.use_dynamic_bsz": (False, True),  # verl's critic follows the actor's setting (GRPO has none)
     **{f"actor_rollout_ref.{part}.log_prob_use_dynamic_bsz": (False, True) for part in ("ref", "rollout")},
     **{f"actor_rollout_ref.{part}.log_prob_max_token_len_per_gpu": (16384, 32768) for part in ("ref", "rollout")},
-    # verl's single-turn loop asking vLLM for each response once, as token ids: the same samples
+    # verl's single-turn loop asking vLLM for each response once, as token ids: sampled as before
     "actor_rollout_ref.rollout.agent.default_agent_loop": ("single_turn_agent", "veritas_single_turn"),
 })
 
