@@ -125,3 +125,39 @@ def test_training_curves_expand_per_type_wildcards(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| step | train_by_type/dyck/accuracy | train_by_type/sudoku/accuracy |" in table and "| 2 | 0.25 | 0.5 |" in table
     assert curves.main([str(log), "--keys", "train_by_type/*/level_mean"]) == 1
+
+
+def test_group_shares_and_levels_with_several_samples():
+    def rec(tid, level, correct):
+        return {**_rec("operation", tid, correct), "difficulty": level}
+    samples = [rec(1, 1, True), rec(1, 1, True),    # level 1: all right
+               rec(2, 1, True), rec(2, 1, False),   # level 1: mixed, the one group with a gradient
+               rec(3, 2, False), rec(3, 2, False),  # level 2: all wrong
+               rec(4, 2, False)]                    # incomplete: not counted
+    r = summarize(samples, n_samples=2)
+    o = r["per_type"]["operation"]
+    assert o["all_correct_share"] == pytest.approx(1 / 3)
+    assert o["all_wrong_share"] == pytest.approx(1 / 3)
+    assert o["zero_variance_share"] == pytest.approx(2 / 3)
+    assert o["per_level"]["1"] == {"tasks": 2, "accuracy": pytest.approx(0.75), "all_correct_share": 0.5,
+                                   "all_wrong_share": 0.0, "zero_variance_share": 0.5}
+    assert o["per_level"]["2"]["zero_variance_share"] == 1.0 and o["per_level"]["2"]["tasks"] == 1
+    assert r["overall"]["zero_variance_share"] == pytest.approx(2 / 3)
+    # one sample a task: no groups, and results keep their earlier form
+    greedy = summarize([rec(1, 1, True)], n_samples=1)
+    assert "zero_variance_share" not in greedy["per_type"]["operation"]
+    assert "per_level" not in greedy["per_type"]["operation"] and "zero_variance_share" not in greedy["overall"]
+
+
+def test_markdown_shows_group_shares_by_level_only_with_several_samples():
+    from veritas.evaluation.report import markdown_table
+
+    def rec(tid, level, correct):
+        return {**_rec("operation", tid, correct), "difficulty": level}
+    r = summarize([rec(1, 1, True), rec(1, 1, True), rec(2, 3, False), rec(2, 3, True)], n_samples=2)
+    r["settings"] = {"samples": 2}
+    md = markdown_table(r)
+    assert "| all right | all wrong |" in md and "50.0% of all tasks" in md
+    assert "| operation | 100%, 100% | 50%, 0% |" in md
+    greedy = summarize([rec(1, 1, True)], n_samples=1)
+    assert "all right" not in markdown_table(greedy) and "level" not in markdown_table(greedy)

@@ -33,6 +33,33 @@ def truncation_rate(records: list[dict]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
+def group_shares(groups: Iterable[list[dict]], n_samples: int) -> dict:
+    """What GRPO would learn from these tasks with groups of n_samples right/wrong rewards: the
+    share of tasks whose samples are all right, all wrong, and either (zero variance: a group
+    whose advantages are all 0, so no gradient)."""
+    counts = [sum(bool(r["correct"]) for r in rs[:n_samples]) for rs in groups]
+    if not counts:
+        return {}
+    all_right = sum(c == n_samples for c in counts) / len(counts)
+    all_wrong = sum(c == 0 for c in counts) / len(counts)
+    return {"all_correct_share": all_right, "all_wrong_share": all_wrong,
+            "zero_variance_share": all_right + all_wrong}
+
+
+def per_level(groups: Iterable[list[dict]], n_samples: int) -> dict:
+    """Per level (the tasks' ``difficulty``): tasks, mean accuracy and group shares."""
+    by_level: dict[int, list[list[dict]]] = defaultdict(list)
+    for rs in groups:
+        by_level[int(rs[0].get("difficulty", 0))].append(rs)
+    out = {}
+    for level in sorted(by_level):
+        rs_all = by_level[level]
+        recs = [r for rs in rs_all for r in rs[:n_samples]]
+        out[str(level)] = {"tasks": len(rs_all), "accuracy": sum(bool(r["correct"]) for r in recs) / len(recs),
+                           **group_shares(rs_all, n_samples)}
+    return out
+
+
 def summarize(samples: Iterable[dict], n_samples: int) -> dict:
     """Per-type and overall figures from sample records (task_type, task_id, correct, format_ok,
     response_chars, response_tokens, truncated).  Tasks with fewer than ``n_samples`` records are
@@ -66,6 +93,9 @@ def summarize(samples: Iterable[dict], n_samples: int) -> dict:
             },
             "incomplete_tasks": len(tasks) - len(complete),
         }
+        if n_samples > 1:
+            per_type[task_type].update(group_shares(complete.values(), n_samples))
+            per_type[task_type]["per_level"] = per_level(complete.values(), n_samples)
     overall = {}
     if per_type:
         total = sum(v["samples"] for v in per_type.values())
@@ -77,4 +107,8 @@ def summarize(samples: Iterable[dict], n_samples: int) -> dict:
             "format_rate": sum(v["format_rate"] * v["samples"] for v in per_type.values()) / total,
             "truncation_rate": truncation_rate(counted),
         }
+        if n_samples > 1:  # over all tasks, as verl's train_by_type/all/zero_variance_group_share
+            tasks_all = sum(v["tasks"] for v in per_type.values())
+            overall["zero_variance_share"] = sum(v["zero_variance_share"] * v["tasks"]
+                                                 for v in per_type.values()) / tasks_all
     return {"per_type": per_type, "overall": overall}

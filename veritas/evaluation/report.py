@@ -19,19 +19,37 @@ def _share(value: float | None) -> str:
 def markdown_table(results: dict) -> str:
     per = results["per_type"]
     ks = sorted({k for v in per.values() for k in v["pass_at_k"]}, key=int)
-    head = ["task type", "tasks", "accuracy", *[f"pass@{k}" for k in ks if k != "1"], "format rate", "truncated",
-            "mean chars"]
+    groups = all("zero_variance_share" in v for v in per.values()) and bool(per)  # several samples a task
+    head = ["task type", "tasks", "accuracy", *[f"pass@{k}" for k in ks if k != "1"],
+            *(["all right", "all wrong"] if groups else []), "format rate", "truncated", "mean chars"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for t, v in per.items():
         row = [t, str(v["tasks"]), f"{v['accuracy']:.1%}",
                *[f"{v['pass_at_k'][k]:.1%}" for k in ks if k != "1"],
+               *([f"{v['all_correct_share']:.1%}", f"{v['all_wrong_share']:.1%}"] if groups else []),
                f"{v['format_rate']:.1%}", _share(v.get("truncation_rate")), f"{v['mean_response_chars']:.0f}"]
         lines.append("| " + " | ".join(row) + " |")
     o = results.get("overall")
     if o:
         lines.append(f"| **all** (macro) | {o['tasks']} | {o['accuracy_macro']:.1%} |"
-                     + " |" * (len(ks) - 1) + f" {o['format_rate']:.1%} | {_share(o.get('truncation_rate'))} | |")
+                     + " |" * (len(ks) - 1) + (" | |" if groups else "")
+                     + f" {o['format_rate']:.1%} | {_share(o.get('truncation_rate'))} | |")
+    if groups:
+        lines += ["", f"Tasks whose {results['settings']['samples']} samples all score the same (a GRPO group of "
+                  f"that size with right/wrong rewards gives no gradient): "
+                  + (f"{o['zero_variance_share']:.1%} of all tasks. " if o.get("zero_variance_share") is not None else "")
+                  + "By level, accuracy and that share:", "",
+                  "| task type | " + " | ".join(f"level {lv}" for lv in _levels(per)) + " |",
+                  "|" + "---|" * (1 + len(_levels(per)))]
+        for t, v in per.items():
+            cells = [f"{v['per_level'][lv]['accuracy']:.0%}, {v['per_level'][lv]['zero_variance_share']:.0%}"
+                     if lv in v.get("per_level", {}) else "–" for lv in _levels(per)]
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _levels(per: dict) -> list[str]:
+    return sorted({lv for v in per.values() for lv in v.get("per_level", {})}, key=int)
 
 
 def bar_chart(path: Path, labels: list[str], series: dict[str, list[float]], title: str) -> None:
