@@ -179,3 +179,56 @@ def test_a_curriculum_runs_rollouts_are_mapped_by_the_windows_its_metrics_logged
     fixed = replay._compose(str(replay.CONFIG_DIR), RUN_CONFIG, [])
     with pytest.raises(replay.ReplayError, match="--metrics is for a curriculum run"):
         replay.load_groups(dump, fixed, replay.train_dataset(fixed, RUN_CONFIG), RUN_CONFIG, [metrics])
+
+
+def _eval_run(folder, samples: int = GROUP, levels=range(1, 6), per_level: int = 3):
+    """A `veritas eval --samples K` results folder whose verdicts follow the simulated model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, task_id = [], 0
+    for task_type in SKILL:
+        for level in levels:
+            for _ in range(per_level):
+                task_id += 1
+                for j, score in enumerate(_scores(task_type, level)[:samples]):
+                    rows.append({"task_id": task_id, "task_type": task_type, "sample": j, "difficulty": level,
+                                 "language": "en", "correct": bool(score), "format_ok": True})
+    (folder / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "results.json").write_text(json.dumps({"settings": {"samples": samples, "model": "m"}}))
+    return folder
+
+
+def test_a_sampled_evaluation_predicts_as_the_rollouts_of_the_same_policy_do(run, tmp_path):
+    replay, cfg, dataset, _, dump = run
+    pools = replay.eval_pools(_eval_run(tmp_path / "eval"))
+    assert {k: len(v) for k, v in pools.items()} == {(t, lv): 3 for t in SKILL for lv in range(1, 6)}
+    groups = replay.load_groups(dump, cfg, dataset, RUN_CONFIG)
+    planned = replay.planned_groups(cfg, dataset, STEPS)
+    assert [(g.step, g.index, g.task_type, g.level) for g in planned] == \
+        [(g.step, g.index, g.task_type, g.level) for g in groups]
+    curriculum = replay.curriculum_of(cfg, RUN_CONFIG, ["initial_window=[1,1]", "min_samples=16", "cooldown_steps=0",
+                                                        "window_steps=1"])
+    for steps in (groups, planned):  # the same policy in the rollouts and in the evaluation: the same prediction
+        fixed = replay.simulate(steps, dataset, None, 2, 0, 11, pools=pools)
+        assert all(t.share == pytest.approx(replay.measured(groups, 11)) for t in fixed)
+        adaptive = replay.simulate(steps, dataset, curriculum, 2, 0, 11, pools=pools)
+        assert all(t.final_windows == {t_: (s, s) for t_, s in SKILL.items()} for t in adaptive)
+    assert replay.floor(planned, 1, 1, 5, pools)[0] == 0.0
+    # a level the evaluation did not judge cannot be replayed, and says so
+    short = replay.eval_pools(_eval_run(tmp_path / "short", levels=range(1, 4)))
+    with pytest.raises(replay.ReplayError, match="the evaluation judged .* no task at level"):
+        replay.simulate(planned, dataset, None, 1, 0, 11, pools=short)
+
+
+def test_the_command_predicts_from_a_sampled_evaluation_and_refuses_greedy_ones(run, tmp_path, capsys):
+    replay, *_ = run
+    folder = _eval_run(tmp_path / "eval")
+    args = ["--run-config", RUN_CONFIG, "--curriculum-config", ADAPTIVE, "--groups", str(folder), "--trials", "2"]
+    assert replay.main(args) == 0
+    out = capsys.readouterr().out
+    assert "reward groups from" in out and "75 tasks, 8 samples each" in out
+    assert "as run config grpo-smollm2-135m-1gpu-levels-fixed's sampler draws them" in out
+    assert "the run as measured" not in out and "the curriculum (grpo-smollm2-135m-1gpu-levels-adaptive)" in out
+    assert replay.main(["--run-config", RUN_CONFIG, "--groups", str(_eval_run(tmp_path / "greedy", samples=1))]) == 2
+    assert "no task with several samples" in capsys.readouterr().err
+    assert replay.main(["--run-config", ADAPTIVE, "--groups", str(folder)]) == 2
+    assert "has the curriculum on" in capsys.readouterr().err

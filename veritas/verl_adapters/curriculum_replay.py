@@ -217,11 +217,12 @@ class Trial:
 
 
 def simulate(groups: list[Group], dataset, curriculum: CurriculumConfig | None, trials: int, seed: int,
-             from_step: int, lag_steps: int = 0) -> list[Trial]:
+             from_step: int, lag_steps: int = 0, pools: dict[tuple[str, int], list[Group]] | None = None) -> list[Trial]:
     """``trials`` runs over the dumped steps; ``curriculum`` None: the run's own levels, resampled.
     Step ``s`` gets the windows as they stood after step ``s - 1 - lag_steps`` (the real sampler's
-    rule, docs/curriculum.md "Lag")."""
-    table = cells(groups)
+    rule, docs/curriculum.md "Lag").  ``pools``: reward groups by (type, level) to draw from instead
+    of the run's own (a sampled evaluation's, :func:`eval_pools`)."""
+    table = pools if pools is not None else cells(groups)
     steps: dict[int, list[Group]] = defaultdict(list)
     for g in groups:
         steps[g.step].append(g)
@@ -238,9 +239,10 @@ def simulate(groups: list[Group], dataset, curriculum: CurriculumConfig | None, 
                 level = dataset.plan(g.index, windows[g.task_type])[2] if controller else g.level
                 pool = table.get((g.task_type, level))
                 if not pool:
-                    raise ReplayError(f"the run served {g.task_type} no task at level {level}, where the curriculum "
-                                      f"goes (window {windows[g.task_type]}): nothing to replay there; keep "
-                                      "min_level/max_level inside the run's levels")
+                    where = f"window {windows[g.task_type]}" if controller else "the run's level"
+                    raise ReplayError(f"{'the evaluation judged' if pools is not None else 'the run served'} "
+                                      f"{g.task_type} no task at level {level}, where the curriculum goes ({where}): "
+                                      "nothing to replay there; keep min_level/max_level inside its levels")
                 drawn = rng.choice(pool)
                 zero += drawn.zero_variance
                 rows.extend((g.task_type, level, score) for score in drawn.scores)
@@ -252,10 +254,11 @@ def simulate(groups: list[Group], dataset, curriculum: CurriculumConfig | None, 
     return out
 
 
-def floor(groups: list[Group], width: int, lo: int, hi: int) -> tuple[float, dict[str, tuple[int, int]]]:
+def floor(groups: list[Group], width: int, lo: int, hi: int,
+          pools: dict[tuple[str, int], list[Group]] | None = None) -> tuple[float, dict[str, tuple[int, int]]]:
     """Per type the window of ``width`` levels inside lo..hi with the lowest zero-variance share
     (levels equally likely), weighted by the type's share of the run's prompts."""
-    table = cells(groups)
+    table = pools if pools is not None else cells(groups)
     counts = Counter(g.task_type for g in groups)
     total, best = 0.0, {}
     for task_type, n in counts.items():
@@ -297,24 +300,73 @@ def curriculum_of(cfg, name: str, settings: list[str]) -> CurriculumConfig:
         raise ReplayError(f"{name}: {exc}") from None
 
 
-def describe(groups: list[Group], rollouts: str, run_config: str, run_share: float | None = None,
-             from_step: int = 11) -> None:
-    """The run's groups by (type, level), and how many are one text; with ``run_share``, its measured share."""
-    table = cells(groups)
+def eval_pools(results: Path) -> dict[tuple[str, int], list[Group]]:
+    """Reward groups by (type, level) from a ``veritas eval --samples K`` run (results folder or its
+    samples file): each held-out task's K verdicts, as right/wrong rewards, one group.  That is the
+    evaluated model's policy at the evaluation's temperature standing in for the run's."""
+    from veritas.evaluation.compare import CompareError, load_run
+
+    try:
+        run = load_run(results)
+    except (CompareError, OSError) as exc:
+        raise ReplayError(f"{results}: {exc}") from None
+    sizes = Counter(len(t["verdicts"]) for t in run["tasks"].values())
+    if not run["tasks"] or max(sizes) < 2:
+        raise ReplayError(f"{results}: no task with several samples (run veritas eval with --samples 8 and a "
+                          "temperature)")
+    if len(sizes) > 1:
+        raise ReplayError(f"{results}: tasks hold different numbers of samples ({dict(sizes)}): an unfinished run")
+    pools: dict[tuple[str, int], list[Group]] = defaultdict(list)
+    for n, ((_, level, _), task) in enumerate(sorted(run["tasks"].items(), key=lambda kv: str(kv[0]))):
+        if level is None:
+            raise ReplayError(f"{run['samples_file']}: samples without a difficulty")
+        scores = tuple(float(v) for v in task["verdicts"])
+        pools[(task["type"], int(level))].append(Group(0, n, task["type"], int(level), scores))
+    return dict(pools)
+
+
+def planned_groups(cfg, dataset, steps: int) -> list[Group]:
+    """The prompts of steps 1..steps as the run config's sampler draws them, at its fixed levels,
+    with no rewards (a prediction without rollouts: rewards come from pools)."""
+    groups = []
+    for step, drawn in enumerate(drawn_indices(cfg, dataset, steps), 1):
+        for index in drawn:
+            task_type, _, level = dataset.plan(index)
+            groups.append(Group(step, index, task_type, level, ()))
+    return groups
+
+
+def print_cells(table: dict[tuple[str, int], list[Group]], one_text: bool) -> None:
+    """Groups by (type, level): how many, mean reward, zero-variance share (and the share of one text)."""
     levels = sorted({lv for _, lv in table})
-    steps = sorted({g.step for g in groups})
-    print(f"{len(groups)} groups of steps {steps[0]}..{steps[-1]} of {rollouts} (run config {run_config})\n")
-    print("| task type | " + " | ".join(f"level {lv}: groups, accuracy, zero-variance, one text" for lv in levels)
-          + " |")
+    what = "groups, accuracy, zero-variance" + (", one text" if one_text else "")
+    print("| task type | " + " | ".join(f"level {lv}: {what}" for lv in levels) + " |")
     print("|---|" + "---|" * len(levels))
     for task_type in sorted({t for t, _ in table}):
         cols = []
         for lv in levels:
             gs = table.get((task_type, lv), [])
-            scores = [s for g in gs for s in g.scores]
-            cols.append(f"{len(gs)}, {sum(scores) / len(scores):.2f}, {_zero_share(gs):.2f}, "
-                        f"{sum(g.texts == 1 for g in gs) / len(gs):.2f}" if gs else "-")
+            scores = [x for g in gs for x in g.scores]
+            cell = f"{len(gs)}, {sum(scores) / len(scores):.2f}, {_zero_share(gs):.2f}" if gs else "-"
+            if gs and one_text:
+                cell += f", {sum(g.texts == 1 for g in gs) / len(gs):.2f}"
+            cols.append(cell)
         print(f"| {task_type} | " + " | ".join(cols) + " |")
+
+
+def describe_pools(pools: dict[tuple[str, int], list[Group]], source: str) -> None:
+    """A sampled evaluation's groups (one a task) by (type, level)."""
+    k = len(next(iter(pools.values()))[0].scores)
+    print(f"reward groups from {source}: {sum(map(len, pools.values()))} tasks, {k} samples each\n")
+    print_cells(pools, one_text=False)
+
+
+def describe(groups: list[Group], rollouts: str, run_config: str, run_share: float | None = None,
+             from_step: int = 11) -> None:
+    """The run's groups by (type, level), and how many are one text; with ``run_share``, its measured share."""
+    steps = sorted({g.step for g in groups})
+    print(f"{len(groups)} groups of steps {steps[0]}..{steps[-1]} of {rollouts} (run config {run_config})\n")
+    print_cells(cells(groups), one_text=True)
     one_text = [g for g in groups if g.texts == 1]
     zero = sum(g.zero_variance for g in groups)
     print(f"\n{len(one_text)} of {len(groups)} groups ({100 * len(one_text) / len(groups):.0f} %) are one response "
@@ -328,11 +380,15 @@ def describe(groups: list[Group], rollouts: str, run_config: str, run_share: flo
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m veritas.verl_adapters.curriculum_replay",
                                 description="predict a curriculum's levels and zero-variance share from a fixed-level "
-                                            "GRPO run's rollouts")
-    p.add_argument("rollouts", help="the run's trainer.rollout_data_dir (files <step>.jsonl)")
+                                            "GRPO run's rollouts, or from a sampled evaluation (--groups)")
+    p.add_argument("rollouts", nargs="?", help="the run's trainer.rollout_data_dir (files <step>.jsonl); with --groups "
+                                               "optional: without it the steps are the run config's sampler's")
     p.add_argument("--run-config", required=True, help="the run config those rollouts were made with")
     p.add_argument("--curriculum-config", help="the run config whose data.lgc_v2.curriculum to replay "
                                                "(default: --run-config's, turned on)")
+    p.add_argument("--groups", type=Path, metavar="EVAL",
+                   help="draw reward groups from this `veritas eval --samples K --temperature T` run (results "
+                        "folder) by (type, level) instead of the rollouts': the evaluated policy at T")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change one curriculum setting (YAML value), e.g. band=[0.2,0.6]; repeatable")
     p.add_argument("--config-path", default=str(CONFIG_DIR))
@@ -346,29 +402,49 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_intermixed_args(argv)
     if args.trials < 1:
         p.error("--trials must be >= 1")
+    if args.rollouts is None and args.groups is None:
+        p.error("give the run's rollouts, or --groups (a sampled evaluation), or both")
+    if args.groups is not None and args.metrics:
+        p.error("--metrics maps a curriculum run's rollouts; --groups predicts from a sampled evaluation: one or the other")
+    run_share = None
     try:
         cfg = _compose(args.config_path, args.run_config, args.overrides)
         dataset = train_dataset(cfg, args.run_config)
-        groups = load_groups(Path(args.rollouts), cfg, dataset, args.run_config, args.metrics)
-        if dataset.spec.curriculum.enable:
-            describe(groups, args.rollouts, args.run_config, measured(groups, args.from_step), args.from_step)
-            return 0
+        pools = eval_pools(args.groups) if args.groups is not None else None
+        if args.rollouts is not None:
+            groups = load_groups(Path(args.rollouts), cfg, dataset, args.run_config, args.metrics)
+            if dataset.spec.curriculum.enable:
+                describe(groups, args.rollouts, args.run_config, measured(groups, args.from_step), args.from_step)
+                return 0
+            run_share = measured(groups, args.from_step)
+        elif dataset.spec.curriculum.enable:
+            raise ReplayError(f"run config {args.run_config} has the curriculum on: predict from a fixed-level run "
+                              "config (--run-config) with the curriculum's (--curriculum-config)")
+        else:
+            groups = planned_groups(cfg, dataset, int(cfg.trainer.total_training_steps))
         name = args.curriculum_config or args.run_config
         ccfg = cfg if name == args.run_config else _compose(args.config_path, name, args.overrides)
         curriculum = curriculum_of(ccfg, name, args.set)
-        run_share = measured(groups, args.from_step)
-        fixed = simulate(groups, dataset, None, args.trials, args.seed, args.from_step)
+        fixed = simulate(groups, dataset, None, args.trials, args.seed, args.from_step, pools=pools)
         adaptive = simulate(groups, dataset, curriculum, args.trials, args.seed, args.from_step,
-                            lag_of(ccfg, curriculum))
+                            lag_of(ccfg, curriculum), pools=pools)
         width = max(hi - lo + 1 for lo, hi in map(curriculum.initial_window_of, dataset.spec.task_types))
-        floor_share, best = floor(groups, width, curriculum.min_level, curriculum.max_level)
+        floor_share, best = floor(groups, width, curriculum.min_level, curriculum.max_level, pools)
     except ReplayError as exc:
         print(f"curriculum_replay: {exc}", file=sys.stderr)
         return 2
-    describe(groups, args.rollouts, args.run_config)
+    if pools is not None:
+        describe_pools(pools, str(args.groups))
+        steps = sorted({g.step for g in groups})
+        print(f"\nthe steps: {len(groups)} prompts of steps {steps[0]}..{steps[-1]}, "
+              + (f"as {args.rollouts} drew them" if args.rollouts else f"as run config {args.run_config}'s sampler "
+                 "draws them"))
+    else:
+        describe(groups, args.rollouts, args.run_config)
     c = curriculum
     print(f"\nzero-variance group share, mean over steps >= {args.from_step}; {args.trials} trials, mean [95 % range]:")
-    print(f"  the run as measured:            {run_share:.3f}")
+    if run_share is not None:
+        print(f"  the run as measured:            {run_share:.3f}")
     print(f"  the run's levels, resampled:    {_interval([t.share for t in fixed])}")
     print(f"  the curriculum ({name}): {_interval([t.share for t in adaptive])}"
           f"  (band {list(c.band)}, window_steps {c.window_steps}, min_samples {c.min_samples}, "
