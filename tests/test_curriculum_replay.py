@@ -113,6 +113,8 @@ def test_the_command_prints_the_prediction_and_refuses_bad_settings(run, capsys)
     assert "curriculum.band" in capsys.readouterr().err
     assert replay.main([str(dump), "--run-config", "grpo-smollm2-135m-1gpu-levels-adaptive"]) == 2
     assert "has the curriculum on" in capsys.readouterr().err
+    assert replay.main([str(dump), "--run-config", "grpo-smollm2-135m-1gpu-levels-fixed-dapo"]) == 2
+    assert "filters groups" in capsys.readouterr().err
 
 
 ADAPTIVE = "grpo-smollm2-135m-1gpu-levels-adaptive"  # the fixed arm plus the curriculum; initial windows 1-2

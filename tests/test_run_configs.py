@@ -37,6 +37,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-levels-fixed": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-temperature": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-levels-fixed-dapo": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -334,6 +335,7 @@ def test_the_config_file_rules_refuse_what_they_should(tmp_path):
 # Issue 18's comparison (docs/curriculum.md, "GPU comparison"): what the fixed arm changes in the
 # recipe's GRPO, and the one thing the adaptive arm changes in the fixed arm.
 LEVELS_ARMS = ("grpo-smollm2-135m-1gpu-levels-fixed", "grpo-smollm2-135m-1gpu-levels-adaptive")
+DAPO_ARM = "grpo-smollm2-135m-1gpu-levels-fixed-dapo"
 FIXED_ARM_CHANGES = {
     "data.lgc_v2.difficulty_range": ([2, 3], [1, 5]),
     "data.max_prompt_length": (1024, 1152), "actor_rollout_ref.rollout.prompt_length": (1024, 1152),
@@ -392,7 +394,39 @@ def test_the_hotter_adaptive_arm_changes_only_the_rollout_temperature_and_how_of
     assert hotter["actor_rollout_ref.rollout.val_kwargs.temperature"] == 0  # validation stays greedy
 
 
-@pytest.mark.parametrize("name", LEVELS_ARMS)
+def test_the_dapo_arm_changes_only_the_group_filter_and_how_often_it_validates():
+    """Issue 17's other prepared lever: the fixed arm with verl's DAPO group filtering."""
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    fixed, dapo = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
+                   for name in ("grpo-smollm2-135m-1gpu-levels-fixed", DAPO_ARM))
+    assert _differences(fixed, dapo) == {
+        "algorithm.filter_groups.enable": (False, True),
+        "algorithm.filter_groups.max_inflight_gen_batches": (1, 2),
+        "trainer.test_freq": (5, 12),  # fewer greedy validations: nothing learnt or served changes
+    }
+    assert dapo["algorithm.filter_groups.metric"] == "reward"  # the canonical right/wrong reward
+
+
+def test_the_dapo_arms_replay_buffer_filters_on_the_reward():
+    """What verl's own trainer builds from the arm's config, in our trainer mode: its sync replay
+    buffer with the filter on (single-prompt fetches, two batches in flight)."""
+    from verl.trainer.ppo.v1 import get_trainer_cls
+
+    import veritas.verl_ext.type_metrics_trainer  # noqa: F401  registers the veritas_* trainer modes
+    from veritas.verl_adapters.compose import compose_run_config
+
+    config = compose_run_config(str(CONFIG_DIR), DAPO_ARM, [])
+    trainer = object.__new__(get_trainer_cls(config.trainer.v1.trainer_mode))
+    trainer.config, trainer.trainer_mode = config, config.trainer.v1.trainer_mode
+    buffer = trainer._build_replay_buffer()
+    assert (buffer.filter_groups_metric, buffer.gen_batch_size, buffer.max_inflight_gen_batches) == ("reward", 1, 2)
+    assert buffer.train_batch_size == 64
+
+
+@pytest.mark.parametrize("name", (*LEVELS_ARMS, DAPO_ARM))
 def test_the_levels_arms_compose_and_validate(name, host, tmp_path):
     """Through the launcher's --dry-run: its dynamic train split and the trainer module the
     curriculum needs (the validation refuses a curriculum without them)."""

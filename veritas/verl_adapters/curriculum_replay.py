@@ -409,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     run_share = None
     try:
         cfg = _compose(args.config_path, args.run_config, args.overrides)
+        if args.rollouts is not None and (cfg.algorithm.get("filter_groups") or {}).get("enable", False):
+            raise ReplayError(f"run config {args.run_config} filters groups (algorithm.filter_groups): its dump holds "
+                              "only the groups kept, and its refills drew prompts the sampler's batches do not name")
         dataset = train_dataset(cfg, args.run_config)
         pools = eval_pools(args.groups) if args.groups is not None else None
         if args.rollouts is not None:
