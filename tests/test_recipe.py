@@ -488,6 +488,35 @@ def test_a_bad_grpo_stop_value_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "recipe" / "stages").exists() or not any((tmp_path / "recipe" / "stages").iterdir())
 
 
+def test_recipe_until_ends_the_call_after_that_stage_and_a_later_call_goes_on(tmp_path):
+    """RECIPE_UNTIL=sft, to study the SFT model before GRPO: nothing after the stage runs; a call
+    with a later stage goes on from there, in the same RECIPE_DIR."""
+    env, calls, stages = _with_fake_python(tmp_path, ("model", "data", "sft"))
+    stopped = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env={**env, "RECIPE_UNTIL": "sft"},
+                             capture_output=True, text=True, timeout=300)
+    assert stopped.returncode == 0, stopped.stderr[-3000:]
+    assert stopped.stderr.strip().splitlines()[-1].endswith(
+        "recipe: stopped after stage sft (RECIPE_UNTIL); run again without it to go on")
+    assert not calls.exists() or not any(line.startswith("eval ") for line in calls.read_text().splitlines())
+    assert sorted(p.name for p in stages.iterdir()) == ["data", "model", "sft"]
+    went_on = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env={**env, "RECIPE_UNTIL": "eval-base"},
+                             capture_output=True, text=True, timeout=300)
+    assert went_on.returncode == 0, went_on.stderr[-3000:]
+    assert "stopped after stage eval-base" in went_on.stderr
+    evaluations = [line for line in calls.read_text().splitlines() if line.startswith("eval ")]
+    assert len(evaluations) == 1 and evaluations[0].split("--output ")[1].split()[0].endswith("/base")
+    assert not (stages / "grpo").exists()
+
+
+def test_a_bad_recipe_until_is_refused_before_any_work(tmp_path):
+    env = {**_env(tmp_path), "RECIPE_UNTIL": "train"}
+    proc = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == \
+        "error: RECIPE_UNTIL=train: not a stage (model data sft eval-base grpo eval-sft eval-grpo compare)"
+    assert not (tmp_path / "recipe" / "stages").exists()
+
+
 def test_a_hung_stage_is_stopped_at_the_call_budget_and_run_again_by_the_next_call(tmp_path):
     """A foreground stage that never ends (here the base model's evaluation) is stopped when the
     call's budget runs out: the call returns in time with one clear error, the stage is not marked

