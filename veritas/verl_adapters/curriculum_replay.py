@@ -3,8 +3,10 @@ share of zero-variance groups, predicted on the CPU before a GPU run.
 
     python -m veritas.verl_adapters.curriculum_replay ROLLOUT_DIR --run-config grpo-...-levels-fixed \\
         --curriculum-config grpo-...-levels-adaptive [--set band=[0.2,0.6] ...] [--trials 200] [--from-step 11]
-    python -m veritas.verl_adapters.curriculum_replay ROLLOUT_DIR --run-config grpo-...-levels-adaptive \
+    python -m veritas.verl_adapters.curriculum_replay ROLLOUT_DIR --run-config grpo-...-levels-adaptive \\
         --metrics METRICS.jsonl          # a curriculum run: its table by (type, level), nothing simulated
+    python -m veritas.verl_adapters.curriculum_replay --groups EVAL_DIR --run-config grpo-...-levels-fixed \\
+        --curriculum-config grpo-...-levels-adaptive   # from a sampled evaluation instead of rollouts
 
 verl's rollout dump (``trainer.rollout_data_dir``, one ``<step>.jsonl`` per step: ``input``,
 ``output``, ``score``) names no task.  The run config rebuilds them: its dataset and verl's own
@@ -21,6 +23,10 @@ accuracy.  The policy is held as it was in the run: this predicts where the curr
 type and what share of groups have all rewards equal, not what training does with them.  It also
 prints the same resampling at the run's own levels (it should match the run's measured share) and
 a floor: per type the best window of the curriculum's width, weighted by the types' shares.
+
+``--groups EVAL`` draws the reward groups from a ``veritas eval --samples K --temperature T`` run
+instead (each held-out task's K verdicts, by its type and level): a policy at a temperature,
+judged before any GRPO run.  Without rollouts the steps are those the run config's sampler draws.
 
 A run with the curriculum on is mapped too, given its metrics file (``--metrics``, verl's file
 logger; a resumed run's files in order): step ``t`` drew sampler slot ``t - 1``, served the
