@@ -35,21 +35,18 @@ def markdown_table(results: dict) -> str:
                      + " |" * (len(ks) - 1) + (" | |" if groups else "")
                      + f" {o['format_rate']:.1%} | {_share(o.get('truncation_rate'))} | |")
     if groups:
+        levels = sorted({lv for v in per.values() for lv in v.get("per_level", {})}, key=int)
         lines += ["", f"Tasks whose {results['settings']['samples']} samples all score the same (a GRPO group of "
                   f"that size with right/wrong rewards gives no gradient): "
                   + (f"{o['zero_variance_share']:.1%} of all tasks. " if o.get("zero_variance_share") is not None else "")
                   + "By level, accuracy and that share:", "",
-                  "| task type | " + " | ".join(f"level {lv}" for lv in _levels(per)) + " |",
-                  "|" + "---|" * (1 + len(_levels(per)))]
+                  "| task type | " + " | ".join(f"level {lv}" for lv in levels) + " |",
+                  "|" + "---|" * (1 + len(levels))]
         for t, v in per.items():
             cells = [f"{v['per_level'][lv]['accuracy']:.0%}, {v['per_level'][lv]['zero_variance_share']:.0%}"
-                     if lv in v.get("per_level", {}) else "–" for lv in _levels(per)]
+                     if lv in v.get("per_level", {}) else "–" for lv in levels]
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _levels(per: dict) -> list[str]:
-    return sorted({lv for v in per.values() for lv in v.get("per_level", {})}, key=int)
 
 
 def bar_chart(path: Path, labels: list[str], series: dict[str, list[float]], title: str) -> None:
