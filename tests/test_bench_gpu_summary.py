@@ -86,3 +86,19 @@ def test_import_costs_are_read_from_importtime_with_their_depth(bench):
     top = bench._top_imports(stderr, top=3)
     assert top == [("verl", 0, 4.0), ("verl.protocol", 1, 2.5), ("tensordict", 2, 1.5)]
     assert ("tensordict", 2, 1.5) not in bench._top_imports(stderr, max_depth=1)
+
+
+def test_the_imports_workload_skips_the_launchers_dry_run_before_prepare(bench, tmp_path, monkeypatch):
+    """On the GPU machine the dry run without a model refused in 1.4 s (exit 1) and that was
+    reported as a timing: before ``prepare`` it is skipped, saying why."""
+    import json
+    import types
+
+    monkeypatch.setattr(bench, "IMPORT_SETS", [("json", "json", {})])
+    monkeypatch.setattr(bench, "SMOLLM2", tmp_path / "models" / "absent")
+    monkeypatch.setattr(bench, "OUT", tmp_path / "out")
+    bench.imports(types.SimpleNamespace(name=None))
+    result = json.loads((tmp_path / "out" / "imports.json").read_text())
+    assert "run `bench_gpu.py prepare` first" in result["grpo_launcher_dry_run"]["skipped"]
+    assert "exit_code" not in result["grpo_launcher_dry_run"]
+    assert result["import_sets"][0]["imports"] == "json" and len(result["import_sets"][0]["seconds"]) == 2

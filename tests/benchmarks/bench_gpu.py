@@ -435,7 +435,8 @@ def _top_imports(stderr: str, top: int = 10, max_depth: int = 2) -> list[tuple[s
 def imports(args) -> None:
     """Seconds a fresh interpreter takes for each import set (twice: the first after the install
     reads cold files), the slowest imports of the second (two levels deep), and the GRPO launcher's dry
-    run (its checks: compose and validate, which import verl with our modules)."""
+    run (its checks: compose and validate, which import verl with our modules; skipped, and said so,
+    before ``prepare`` has written the model the launcher checks for)."""
     env = dict(os.environ, PYTHONPATH=f"{ROOT}:{os.environ.get('PYTHONPATH', '')}")
     results = []
     for label, modules, extra in IMPORT_SETS:
@@ -455,12 +456,17 @@ def imports(args) -> None:
     launcher_env = {**env, "GPU_COUNT": "1", "RUN_CONFIG": os.environ.get("RUN_CONFIG", "grpo-smollm2-135m-1gpu"),
                     "MODEL_PATH": str(SMOLLM2), "WANDB_MODE": "disabled", "CHECKPOINT_ROOT": str(BENCH / "runs" / "imports"),
                     "OUTPUT_ROOT": str(BENCH / "runs" / "imports")}
-    t = time.perf_counter()
-    run = subprocess.run(["bash", str(ROOT / "train/scripts/lgc-v2-RL-GRPO-trainer.sh"), "--dry-run"], cwd=ROOT,
-                         env=launcher_env, capture_output=True, text=True)
-    dry = {"seconds": round(time.perf_counter() - t, 2), "exit_code": run.returncode,
-           **({"stderr_tail": run.stderr.strip().splitlines()[-3:]} if run.returncode else {})}
-    log(f"imports: the GRPO launcher's dry run: {dry['seconds']} s (exit {run.returncode})")
+    if not (SMOLLM2 / "config.json").is_file():
+        # the launcher checks MODEL_PATH before it imports anything: its refusal would time nothing
+        dry = {"skipped": f"no model at {SMOLLM2}: run `bench_gpu.py prepare` first"}
+        log(f"imports: the GRPO launcher's dry run skipped: {dry['skipped']}")
+    else:
+        t = time.perf_counter()
+        run = subprocess.run(["bash", str(ROOT / "train/scripts/lgc-v2-RL-GRPO-trainer.sh"), "--dry-run"], cwd=ROOT,
+                             env=launcher_env, capture_output=True, text=True)
+        dry = {"seconds": round(time.perf_counter() - t, 2), "exit_code": run.returncode,
+               **({"stderr_tail": run.stderr.strip().splitlines()[-3:]} if run.returncode else {})}
+        log(f"imports: the GRPO launcher's dry run: {dry['seconds']} s (exit {run.returncode})")
     report({"workload": args.name or "imports", "python": sys.version.split()[0], "import_sets": results,
             "grpo_launcher_dry_run": dry})
 
