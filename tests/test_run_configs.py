@@ -378,8 +378,9 @@ def test_the_levels_arms_differ_only_in_the_curriculum():
         assert fixed.get(key, "<absent>") == adaptive.get(key, "<absent>"), key
 
 
-def test_the_hotter_adaptive_arm_changes_only_the_rollout_temperature_and_how_often_it_validates():
-    """The next lever after the two arms (docs/curriculum.md): the adaptive arm sampling at 1.2."""
+def test_the_hotter_adaptive_arm_changes_only_the_temperature_the_window_width_and_how_often_it_validates():
+    """The next lever after the two arms (docs/curriculum.md): the adaptive arm sampling at 1.5 with
+    1-level windows, as the study of the SFT model's samples chose."""
     from omegaconf import OmegaConf
 
     from veritas.verl_adapters.compose import compose_config
@@ -387,8 +388,9 @@ def test_the_hotter_adaptive_arm_changes_only_the_rollout_temperature_and_how_of
     adaptive, hotter = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
                         for name in ("grpo-smollm2-135m-1gpu-levels-adaptive", "grpo-smollm2-135m-1gpu-levels-adaptive-temperature"))
     assert _differences(adaptive, hotter) == {
-        "actor_rollout_ref.rollout.temperature": (1.0, 1.2),
-        "distillation.teacher_models.teacher_model.inference.temperature": (1.0, 1.2),  # verl's interpolation of it
+        "actor_rollout_ref.rollout.temperature": (1.0, 1.5),
+        "distillation.teacher_models.teacher_model.inference.temperature": (1.0, 1.5),  # verl's interpolation of it
+        "data.lgc_v2.curriculum.initial_window": ([1, 2], [1, 1]),
         "trainer.test_freq": (5, 12),  # fewer greedy validations: nothing learnt or served changes
     }
     assert hotter["actor_rollout_ref.rollout.val_kwargs.temperature"] == 0  # validation stays greedy
