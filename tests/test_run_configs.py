@@ -38,6 +38,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-levels-adaptive": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-temperature": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-fixed-dapo": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-levels-fixed-temperature": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -396,6 +397,27 @@ def test_the_hotter_adaptive_arm_changes_only_the_temperature_the_window_width_a
     assert hotter["actor_rollout_ref.rollout.val_kwargs.temperature"] == 0  # validation stays greedy
 
 
+def test_the_hot_fixed_arm_is_the_third_arms_control_at_its_temperature():
+    """Against the fixed arm only the temperature and validation differ; against the third arm only
+    the curriculum: so fixed-hot vs third arm measures what the curriculum did at 1.5."""
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    fixed, fixed_hot, hot = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
+                             for name in ("grpo-smollm2-135m-1gpu-levels-fixed", "grpo-smollm2-135m-1gpu-levels-fixed-temperature",
+                                          "grpo-smollm2-135m-1gpu-levels-adaptive-temperature"))
+    assert _differences(fixed, fixed_hot) == {
+        "actor_rollout_ref.rollout.temperature": (1.0, 1.5),
+        "distillation.teacher_models.teacher_model.inference.temperature": (1.0, 1.5),
+        "trainer.test_freq": (5, 12),
+    }
+    assert fixed_hot["actor_rollout_ref.rollout.val_kwargs.temperature"] == 0
+    only_curriculum = _differences(fixed_hot, hot)
+    assert only_curriculum["data.lgc_v2.curriculum.enable"] == ("<absent>", True)
+    assert all(key.startswith("data.lgc_v2.curriculum.") for key in only_curriculum), sorted(only_curriculum)
+
+
 def test_the_dapo_arm_changes_only_the_group_filter_and_how_often_it_validates():
     """Issue 17's other prepared lever: the fixed arm with verl's DAPO group filtering."""
     from omegaconf import OmegaConf
@@ -428,14 +450,15 @@ def test_the_dapo_arms_replay_buffer_filters_on_the_reward():
     assert buffer.train_batch_size == 64
 
 
-@pytest.mark.parametrize("name", (*LEVELS_ARMS, DAPO_ARM))
+@pytest.mark.parametrize("name", (*LEVELS_ARMS, DAPO_ARM, "grpo-smollm2-135m-1gpu-levels-adaptive-temperature",
+                                  "grpo-smollm2-135m-1gpu-levels-fixed-temperature"))
 def test_the_levels_arms_compose_and_validate(name, host, tmp_path):
     """Through the launcher's --dry-run: its dynamic train split and the trainer module the
     curriculum needs (the validation refuses a curriculum without them)."""
     now, argv, _ = dry_run(name, host, tmp_path)
     assert now["data"]["lgc_v2"]["difficulty_range"] == [1, 5] and now["data"]["train_files"] == "lgc_v2://train"
     assert now["trainer"]["v1"]["trainer_mode"] == "veritas_sync" and now["trainer"]["n_gpus_per_node"] == 1
-    assert now["data"]["lgc_v2"].get("curriculum", {}).get("enable", False) is name.endswith("adaptive")
+    assert now["data"]["lgc_v2"].get("curriculum", {}).get("enable", False) is ("-adaptive" in name)
     assert f"--config-name={name}" in argv
 
 
