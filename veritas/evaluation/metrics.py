@@ -33,11 +33,16 @@ def truncation_rate(records: list[dict]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
+def n_correct(records: Iterable[dict]) -> int:
+    """How many of these sample records were judged right."""
+    return sum(bool(r["correct"]) for r in records)
+
+
 def group_shares(groups: Iterable[list[dict]], n_samples: int) -> dict:
     """What GRPO would learn from these tasks with groups of n_samples right/wrong rewards: the
     share of tasks whose samples are all right, all wrong, and either (zero variance: a group
     whose advantages are all 0, so no gradient)."""
-    counts = [sum(bool(r["correct"]) for r in rs[:n_samples]) for rs in groups]
+    counts = [n_correct(rs[:n_samples]) for rs in groups]
     if not counts:
         return {}
     all_right = sum(c == n_samples for c in counts) / len(counts)
@@ -55,7 +60,7 @@ def per_level(groups: Iterable[list[dict]], n_samples: int) -> dict:
     for level in sorted(by_level):
         rs_all = by_level[level]
         recs = [r for rs in rs_all for r in rs[:n_samples]]
-        out[str(level)] = {"tasks": len(rs_all), "accuracy": sum(bool(r["correct"]) for r in recs) / len(recs),
+        out[str(level)] = {"tasks": len(rs_all), "accuracy": n_correct(recs) / len(recs),
                            **group_shares(rs_all, n_samples)}
     return out
 
@@ -76,18 +81,18 @@ def summarize(samples: Iterable[dict], n_samples: int) -> dict:
         if not recs:
             continue
         counted += recs
-        n_correct = sum(bool(r["correct"]) for r in recs)
+        correct = n_correct(recs)
         per_type[task_type] = {
             "tasks": len(complete),
             "samples": len(recs),
-            "correct": n_correct,
-            "accuracy": n_correct / len(recs),  # mean@k
+            "correct": correct,
+            "accuracy": correct / len(recs),  # mean@k
             "format_rate": sum(bool(r["format_ok"]) for r in recs) / len(recs),
             "mean_response_chars": sum(r["response_chars"] for r in recs) / len(recs),
             "mean_response_tokens": sum(r.get("response_tokens", 0) for r in recs) / len(recs),
             "truncation_rate": truncation_rate(recs),
             "pass_at_k": {
-                str(k): sum(pass_at_k(n_samples, sum(bool(r["correct"]) for r in rs[:n_samples]), k)
+                str(k): sum(pass_at_k(n_samples, n_correct(rs[:n_samples]), k)
                             for rs in complete.values()) / len(complete)
                 for k in ks_to_report(n_samples)
             },
@@ -108,7 +113,6 @@ def summarize(samples: Iterable[dict], n_samples: int) -> dict:
             "truncation_rate": truncation_rate(counted),
         }
         if n_samples > 1:  # over all tasks, as verl's train_by_type/all/zero_variance_group_share
-            tasks_all = sum(v["tasks"] for v in per_type.values())
             overall["zero_variance_share"] = sum(v["zero_variance_share"] * v["tasks"]
-                                                 for v in per_type.values()) / tasks_all
+                                                 for v in per_type.values()) / overall["tasks"]
     return {"per_type": per_type, "overall": overall}
