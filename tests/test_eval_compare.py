@@ -248,3 +248,43 @@ def test_baselines_compare_the_two_arms_gains_task_by_task(tmp_path, capsys):
     assert "not offered with --baselines" in capsys.readouterr().err
     assert main(["eval", "--baselines", str(a0), str(b0)]) == 2
     assert "--baselines goes with --compare A B" in capsys.readouterr().err
+
+
+def test_split_by_shows_where_a_sampled_gain_went(tmp_path, capsys):
+    """--split-by G: B − A on the tasks G got right and on those it got wrong.  G (greedy) gets tasks
+    0-19 of 40 right; A and B are 4-sample runs.  B adds one right sample on tasks 0-19 (+0.25 there)
+    and none on 20-39: the whole gain lies on the G-right part."""
+    from veritas.evaluation.compare import compare_split
+
+    n, k = 40, 4
+
+    def sampled(folder, right_per_task):
+        folder.mkdir(parents=True)
+        rows = [{"task_id": f"t-{i}", "task_type": "t", "sample": j, "difficulty": 3, "language": "en",
+                 "correct": j < right_per_task(i), "format_ok": True} for i in range(n) for j in range(k)]
+        (folder / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (folder / "results.json").write_text(json.dumps({"settings": {"model": folder.name, "samples": k}}))
+        return folder
+
+    g = make_run(tmp_path / "g", {"t": [i < 20 for i in range(n)]})
+    a = sampled(tmp_path / "a", lambda i: 2 if i < 20 else 1)
+    b = sampled(tmp_path / "b", lambda i: 3 if i < 20 else 1)
+    split = compare_split(load_run(a), load_run(b), load_run(g), resamples=2_000)
+    assert (split["g_right"]["tasks"], split["g_wrong"]["tasks"]) == (20, 20)
+    assert split["g_right"]["a_accuracy"] == 0.5 and split["g_right"]["b_accuracy"] == 0.75
+    assert split["g_right"]["micro"]["difference"] == pytest.approx(0.25)
+    assert split["g_right"]["micro"]["difference_95"] == [0.25, 0.25]
+    assert split["g_wrong"]["micro"]["difference"] == 0.0 and split["g_wrong"]["macro"]["verdict"] == "no change"
+
+    assert main(["eval", "--compare", str(a), str(b), "--split-by", str(g), "--json", str(tmp_path / "c.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| G right | 20 | 50.0 | 75.0 | +25.0 [25.0, 25.0] |" in out and "| G wrong | 20 | 25.0 | 25.0 | +0.0" in out
+    assert json.loads((tmp_path / "c.json").read_text())["split"]["g_wrong"]["tasks"] == 20
+    # G on other tasks, with --baselines, or without --compare: one clear error each
+    other = make_run(tmp_path / "other", {"t": [True] * 10})
+    assert main(["eval", "--compare", str(a), str(b), "--split-by", str(other)]) == 2
+    assert "(--split-by) did not judge 30 of A's 40 tasks" in capsys.readouterr().err
+    assert main(["eval", "--compare", str(a), str(b), "--split-by", str(g), "--baselines", str(a), str(b)]) == 2
+    assert "--split-by is not offered with --baselines" in capsys.readouterr().err
+    assert main(["eval", "--split-by", str(g)]) == 2
+    assert "--split-by goes with --compare A B" in capsys.readouterr().err

@@ -54,6 +54,9 @@ def add_arguments(p):
     p.add_argument("--json", metavar="OUT", help="with --compare: also write the comparison here")
     p.add_argument("--baselines", nargs=2, metavar=("A0", "B0"),
                    help="with --compare A B: the runs A and B started from; compares the gains A0 -> A and B0 -> B")
+    p.add_argument("--split-by", metavar="G",
+                   help="with --compare A B: also B - A on the tasks a third run G (e.g. the start's greedy "
+                        "evaluation) got right and on those it got wrong")
 
 
 def heldout_selection(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int,
@@ -108,9 +111,11 @@ def run(args) -> int:
         from veritas.evaluation.compare import compare
 
         return compare(Path(args.compare[0]), Path(args.compare[1]), Path(args.json) if args.json else None,
-                       named_types, tuple(map(Path, args.baselines)) if args.baselines else None)
-    if args.json or args.baselines:
-        print(f"eval: {'--json' if args.json else '--baselines'} goes with --compare A B", file=sys.stderr)
+                       named_types, tuple(map(Path, args.baselines)) if args.baselines else None,
+                       Path(args.split_by) if args.split_by else None)
+    if args.json or args.baselines or args.split_by:
+        flag = "--json" if args.json else "--baselines" if args.baselines else "--split-by"
+        print(f"eval: {flag} goes with --compare A B", file=sys.stderr)
         return 2
     if not args.model:
         print("eval: --model is required (or --compare A B)", file=sys.stderr)

@@ -9,6 +9,12 @@ interval of B − A leaves out 0), the macro line, and a one-line ``result:`` su
 stratified bootstrap, beside each arm's own gain.  Two runs of one recipe rarely start from the
 same weights on a GPU, so B − A alone mixes the arms' starting points into their training.
 
+``--compare A B --split-by G`` adds B − A on two parts of the tasks: those a third evaluation G got
+right (most of its samples right) and those it got wrong.  With G the starting model's greedy
+evaluation and A, B sampled evaluations before and after GRPO, it shows where a gain in sampled
+accuracy went: sharper answers on tasks greedy decoding already solves, or right answers where it
+fails (only the latter can move greedy accuracy).
+
 Pairing: a task is (task id, level, language), so both runs must have judged the same puzzles;
 its accuracy is the mean verdict of its samples.  The bootstrap resamples tasks with replacement
 within each type (stratified), so the macro difference (mean over types) and the micro one (over
@@ -279,6 +285,49 @@ def compare_gains(runs: dict[str, dict], resamples: int = 10_000, seed: int = 0)
         "per_type": per_type, "macro": macro}
 
 
+def compare_split(a: dict, b: dict, g: dict, resamples: int = 10_000, seed: int = 0) -> dict:
+    """B − A on the tasks G got right and on those it got wrong (G: most of its samples right), each
+    part with its own stratified paired bootstrap.  Every type keeps its tasks in its part, so the
+    macro is over the types present in that part; the micro (all its tasks) is the fairer single
+    figure when a part holds few tasks of some type."""
+    missing = a["tasks"].keys() - g["tasks"].keys()
+    if missing:
+        raise CompareError(f"{g['path']} (--split-by) did not judge {len(missing)} of A's {len(a['tasks'])} tasks: "
+                           "it must be evaluated on the same held-out tasks")
+    g_right = {k: float(np.mean(g["tasks"][k]["verdicts"])) > 0.5 for k in a["tasks"]}
+    parts = {}
+    for name, wanted in (("g_right", True), ("g_wrong", False)):
+        keys = [k for k in a["tasks"] if g_right[k] == wanted]
+        if not keys:
+            parts[name] = {"tasks": 0}
+            continue
+        part = compare_runs(*({**run, "tasks": {k: run["tasks"][k] for k in keys}} for run in (a, b)),
+                            resamples=resamples, seed=seed)
+        overall = {tag: _accuracy([run["tasks"][k] for k in keys]) for tag, run in (("a", a), ("b", b))}
+        parts[name] = {"tasks": len(keys),
+                       "tasks_by_type": {t: v["tasks"] for t, v in part["per_type"].items()},
+                       "a_accuracy": overall["a"]["accuracy"], "b_accuracy": overall["b"]["accuracy"],
+                       "micro": part["micro"], "macro": part["macro"]}
+    return {"split_by": {k: g[k] for k in ("path", "samples_file", "model", "max_new_tokens")},
+            "rule": "a task is G-right when more than half of G's samples of it are right", **parts}
+
+
+def split_markdown(split: dict) -> str:
+    lines = ["", f"Split by the verdicts of G: {split['split_by']['path']} ({split['rule']})", "",
+             "| tasks | count | A accuracy % | B accuracy % | B − A points, all tasks [95% CI] "
+             "| B − A points, macro over types [95% CI] |", "|---|---|---|---|---|---|"]
+    for name, label in (("g_right", "G right"), ("g_wrong", "G wrong")):
+        v = split[name]
+        if not v["tasks"]:
+            lines.append(f"| {label} | 0 | | | | |")
+            continue
+        mic, mac = v["micro"], v["macro"]
+        lines.append(f"| {label} | {v['tasks']} | {_pct(v['a_accuracy'])} | {_pct(v['b_accuracy'])} "
+                     f"| {_with_interval(mic['difference'], mic['difference_95'], signed=True)} "
+                     f"| {_with_interval(mac['difference'], mac['difference_95'], signed=True)} ({mac['types']} types) |")
+    return "\n".join(lines)
+
+
 def gains_markdown(comparison: dict) -> str:
     def gain(v: dict, arm: str) -> str:
         return _with_interval(v[f"{arm}_gain"], v[f"{arm}_gain_95"], signed=True)
@@ -395,7 +444,10 @@ def markdown(comparison: dict) -> str:
 
 
 def compare(a_path: Path, b_path: Path, json_out: Path | None = None, selected_types: list[str] | None = None,
-            baselines: tuple[Path, Path] | None = None) -> int:
+            baselines: tuple[Path, Path] | None = None, split_by: Path | None = None) -> int:
+    if baselines and split_by:
+        print("eval --compare: --split-by is not offered with --baselines", file=sys.stderr)
+        return 2
     if baselines:
         if selected_types:
             print("eval --compare --baselines: --task-types (a macro over selected types) is not offered with "
@@ -412,11 +464,16 @@ def compare(a_path: Path, b_path: Path, json_out: Path | None = None, selected_t
             _write_json(json_out, comparison)
         return 0
     try:
-        comparison = compare_runs(load_run(Path(a_path)), load_run(Path(b_path)), selected_types=selected_types)
+        a, b = load_run(Path(a_path)), load_run(Path(b_path))
+        comparison = compare_runs(a, b, selected_types=selected_types)
+        if split_by:
+            comparison["split"] = compare_split(a, b, load_run(Path(split_by)))
     except CompareError as exc:
         print(f"eval --compare: {exc}", file=sys.stderr)
         return 2
     print(markdown(comparison))
+    if split_by:
+        print(split_markdown(comparison["split"]))
     # the accuracy chart beside B, which the CPU demo lists among its outputs
     per = comparison["per_type"]
     chart = run_folder(Path(b_path)) / "compare.png"
