@@ -591,3 +591,44 @@ def test_grpos_validation_is_kept_as_results_folders_and_its_last_step_compared_
         assert warned == compare_fails
     finally:
         run.cleanup()
+
+
+@pytest.mark.slow
+def test_recipe_samples_adds_sampled_evaluations_at_grpos_temperature_and_a_split_comparison(tmp_path):
+    """RECIPE_SAMPLES=8: after the greedy evaluations, the SFT and GRPO models are sampled 8 times a
+    task on the same tasks at the GRPO config's rollout temperature, and compare splits their
+    change by the SFT model's greedy verdicts.  Without it, neither stage exists."""
+    config = "grpo-smollm2-135m-1gpu-levels-adaptive-temperature"
+    (temperature,) = _config(config, "actor_rollout_ref.rollout.temperature")
+    assert temperature != 1.0  # a value the recipe can only have read from the config
+    env, calls, stages = _with_fake_python(tmp_path, ("model", "sft", "grpo"))
+    env = {**env, "RECIPE_GRPO_CONFIG": config, "RECIPE_SAMPLES": "8"}
+    proc = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"sampled 8 times a task at GRPO's rollout temperature, {temperature}" in proc.stderr
+    evaluations = [line for line in calls.read_text().splitlines() if line.startswith("eval ") and "--compare" not in line]
+    by_output = {line.split("--output ")[1].rsplit("/", 1)[1]: line for line in evaluations}
+    assert list(by_output) == ["base", "sft", "grpo", "sft-sampled", "grpo-sampled"]
+    for name in ("sft", "grpo"):
+        assert f"--samples 8 --temperature {temperature} " in by_output[f"{name}-sampled"]
+        assert by_output[f"{name}-sampled"].split("--model ")[1].split()[0].endswith(f"checkpoints/recipe-{name}")
+        assert "--samples" not in by_output[name]
+    split = [line for line in calls.read_text().splitlines() if "--split-by" in line]
+    assert len(split) == 1 and split[0].split()[2:4] == [str(tmp_path / "recipe" / "eval" / n) for n in ("sft-sampled", "grpo-sampled")]
+    assert split[0].split("--split-by ")[1].split()[0] == str(tmp_path / "recipe" / "eval" / "sft")
+    table = (tmp_path / "out" / "stages.tsv").read_text()
+    assert "eval-sft-sampled\t" in table and "eval-grpo-sampled\t" in table
+    assert (tmp_path / "out" / "grpo-sampled" / "samples.jsonl.gz").exists()
+
+    bad = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env={**env, "RECIPE_SAMPLES": "eight"},
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "RECIPE_SAMPLES=eight is not a non-negative integer" in bad.stderr
+
+
+@pytest.mark.slow
+def test_without_recipe_samples_no_sampled_stage_runs(tmp_path):
+    env, calls, _ = _with_fake_python(tmp_path, ("model", "sft", "grpo"))
+    proc = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "--samples" not in calls.read_text() and "--split-by" not in calls.read_text()
+    assert "sampled" not in (tmp_path / "out" / "stages.tsv").read_text()

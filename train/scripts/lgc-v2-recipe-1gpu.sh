@@ -6,7 +6,8 @@
 #   train/scripts/lgc-v2-recipe-1gpu.sh [--dry-run]
 #
 # Stages, in order: model, data, sft (the base model's evaluation runs beside it), eval-base,
-# grpo (the SFT model's evaluation runs beside its start-up), eval-sft, eval-grpo, compare.  Send
+# grpo (the SFT model's evaluation runs beside its start-up), eval-sft, eval-grpo, (with
+# RECIPE_SAMPLES) eval-sft-sampled, eval-grpo-sampled, compare.  Send
 # the same command again and again to one warm GPU machine: each call runs the stages not done
 # yet while they fit in RECIPE_BUDGET_S seconds (default 540: a command of the GPU tool may run 10
 # minutes), marks each finished stage under RECIPE_DIR (default /tmp/veritas-recipe; a rerun
@@ -47,6 +48,11 @@
 #   RECIPE_WANDB=1    keep the run configs' wandb logger (default: console and file only)
 #   RECIPE_GRPO_STOP=1  end GRPO at its latest checkpoint (stopping it if it runs) and go on with its
 #                     evaluation: for a session whose device time runs out before the last step
+#   RECIPE_SAMPLES=N  also sample the SFT and GRPO models N times a task at GRPO's rollout temperature
+#                     (stages eval-sft-sampled and eval-grpo-sampled, ~110 s each on an H100, after
+#                     eval-grpo): GRPO optimises sampled answers and the evaluations judge greedy
+#                     ones; compare then splits the sampled change by the SFT model's greedy verdicts
+#                     (`veritas eval --compare --split-by`).  Default 0: off
 #   RECIPE_UNTIL=STAGE  end the call after this stage (model, data, sft, ...): e.g. sft, to study the
 #                     SFT model before GRPO (`veritas eval --samples 8 --temperature T`); a call without
 #                     it goes on from there with the same SFT model
@@ -75,10 +81,14 @@ GRPO_CONFIG="${RECIPE_GRPO_CONFIG:-grpo-smollm2-135m-1gpu}"
 for name in RECIPE_BUDGET_S RECIPE_N_EVAL; do require_int "$name" "${!name}" 1; done
 RECIPE_GRPO_STOP="${RECIPE_GRPO_STOP:-0}"
 [[ "$RECIPE_GRPO_STOP" == [01] ]] || die "RECIPE_GRPO_STOP=$RECIPE_GRPO_STOP: must be 0 or 1"
+RECIPE_SAMPLES="${RECIPE_SAMPLES:-0}"
+require_int RECIPE_SAMPLES "$RECIPE_SAMPLES" 0
+RECIPE_SAMPLES=$((10#$RECIPE_SAMPLES))
 # The stages, in order.  eval-sft: normally done beside GRPO's start-up (eval_sft_beside_grpo); as a
 # stage of its own only when it did not fit or failed there.  grpo: starting it (it runs on across
 # calls; a call waits for it what is left of its budget)
 STAGES=(model data sft eval-base grpo eval-sft eval-grpo compare)
+((RECIPE_SAMPLES == 0)) || STAGES=(model data sft eval-base grpo eval-sft eval-grpo eval-sft-sampled eval-grpo-sampled compare)
 RECIPE_UNTIL="${RECIPE_UNTIL:-}"
 [[ -z "$RECIPE_UNTIL" || " ${STAGES[*]} " == *" $RECIPE_UNTIL "* ]] ||
 	die "RECIPE_UNTIL=$RECIPE_UNTIL: not a stage (${STAGES[*]})"
@@ -118,9 +128,9 @@ config_get() { # CONFIG KEY... -> one line per key
 		die "run config $1 does not compose: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
 }
 mapfile -t GRPO_VALUES < <(config_get "$GRPO_CONFIG" data.lgc_v2.task_types data.lgc_v2.difficulty_range data.max_response_length \
-	trainer.total_training_steps)
+	trainer.total_training_steps actor_rollout_ref.rollout.temperature)
 mapfile -t SFT_VALUES < <(config_get "$SFT_CONFIG" trainer.total_training_steps data.train_batch_size)
-[[ ${#GRPO_VALUES[@]} == 4 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
+[[ ${#GRPO_VALUES[@]} == 5 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
 TASK_TYPES="$(tr -d '[]" ' <<<"${GRPO_VALUES[0]}")"
 CONFIG_LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
 if [[ -z "$SFT_LEVELS" || -z "$EVAL_LEVELS" ]]; then
@@ -130,10 +140,13 @@ if [[ -z "$SFT_LEVELS" || -z "$EVAL_LEVELS" ]]; then
 fi
 MAX_NEW_TOKENS="${GRPO_VALUES[2]}"
 GRPO_STEPS="${GRPO_VALUES[3]}"
+ROLLOUT_TEMPERATURE="${GRPO_VALUES[4]}"
 SFT_ROWS=$((SFT_VALUES[0] * SFT_VALUES[1]))
 log "recipe: types $TASK_TYPES; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG (difficulty_range $CONFIG_LEVELS)"
 log "recipe: SFT data at levels $SFT_LEVELS (RECIPE_SFT_LEVELS), evaluations at levels $EVAL_LEVELS (RECIPE_EVAL_LEVELS)"
 log "recipe: evaluations of $RECIPE_N_EVAL held-out tasks per type, greedy, max_new_tokens $MAX_NEW_TOKENS"
+((RECIPE_SAMPLES == 0)) ||
+	log "recipe: and the SFT and GRPO models sampled $RECIPE_SAMPLES times a task at GRPO's rollout temperature, $ROLLOUT_TEMPERATURE (RECIPE_SAMPLES)"
 # The card this call runs on, with the results: the figures of a stage depend on it (an H100 and an
 # H200 have both been lent for the same recipe)
 if command -v nvidia-smi >/dev/null 2>&1; then
@@ -197,12 +210,16 @@ stage_failed() {
 	die "failed (exit $1): $2 — full log: $3"
 }
 
-evaluate() { # NAME MODEL (a model directory or a verl experiment: its latest step)
+evaluate() { # NAME MODEL [EVAL ARGS...] (MODEL: a model directory or a verl experiment: its latest step)
 	local dir="$EVAL_DIR/$1"
 	run_logged "$RECIPE_DIR/logs/eval-$1.log" "$PYTHON" -m veritas eval --model "$2" --task-types "$TASK_TYPES" \
 		--difficulty "$EVAL_LEVELS" --n-per-type "$RECIPE_N_EVAL" --max-new-tokens "$MAX_NEW_TOKENS" --backend vllm \
-		--gpu-memory-utilization "$RECIPE_EVAL_GPU_MEMORY" --output "$dir"
+		--gpu-memory-utilization "$RECIPE_EVAL_GPU_MEMORY" "${@:3}" --output "$dir"
 	copy_eval "$1"
+}
+# the same tasks, RECIPE_SAMPLES answers each at the temperature GRPO samples its rollouts at
+evaluate_sampled() { # NAME MODEL
+	evaluate "$1-sampled" "$2" --samples "$RECIPE_SAMPLES" --temperature "$ROLLOUT_TEMPERATURE"
 }
 copy_eval() { # NAME: results.json/md and the gzipped samples, which re-judge every verdict
 	local dir="$EVAL_DIR/$1" out="$RECIPE_OUT/$1"
@@ -545,6 +562,12 @@ stage_compare() {
 		"$PYTHON" -m veritas eval --compare "$EVAL_DIR/$a" "$EVAL_DIR/$b" --json "$RECIPE_OUT/compare-$a-$b.json" \
 			"${selected[@]}" | tee "$RECIPE_OUT/compare-$a-$b.md"
 	done
+	# the sampled answers, before and after GRPO, split by the SFT model's greedy verdicts: did GRPO's
+	# gain land where greedy decoding already gets the task right, or where it fails
+	if [[ -d "$EVAL_DIR/sft-sampled" && -d "$EVAL_DIR/grpo-sampled" ]]; then
+		"$PYTHON" -m veritas eval --compare "$EVAL_DIR/sft-sampled" "$EVAL_DIR/grpo-sampled" --split-by "$EVAL_DIR/sft" \
+			--json "$RECIPE_OUT/compare-sft-grpo-sampled.json" | tee "$RECIPE_OUT/compare-sft-grpo-sampled.md"
+	fi
 	# and GRPO's last validation against its first (verl's path both times, the same tasks)
 	local last=0 dir step
 	for dir in "$RECIPE_OUT"/val/step-*; do
@@ -562,7 +585,9 @@ stage_compare() {
 # eval-sft and eval-grpo: 37-59 s in every run so far (docs/results.md, "GPU time per stage"); at 120
 # the eighth run left the SFT model's evaluation out of GRPO's start-up with 117 s of the call left,
 # and the session ended before it could run after GRPO
-declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [eval-sft]=80 [grpo]=15 [eval-grpo]=80 [compare]=30)
+# eval-*-sampled: 8 samples a task took 90-110 s (2026-12-06, docs/results.md, ninth run)
+declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [eval-sft]=80 [grpo]=15 [eval-grpo]=80
+	[eval-sft-sampled]=130 [eval-grpo-sampled]=130 [compare]=30)
 
 run_stage() { # STAGE
 	local stage="$1" t0=$SECONDS note=""
@@ -579,6 +604,8 @@ run_stage() { # STAGE
 		note="$GRPO_NOTE"
 		;;
 	eval-grpo) evaluate grpo "$CHECKPOINT_ROOT/recipe-grpo" ;;
+	eval-sft-sampled) evaluate_sampled sft "$CHECKPOINT_ROOT/recipe-sft" ;;
+	eval-grpo-sampled) evaluate_sampled grpo "$CHECKPOINT_ROOT/recipe-grpo" ;;
 	compare) stage_compare ;;
 	esac
 	RAN_ANY=1
