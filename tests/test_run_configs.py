@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.verl, pytest.mark.skipif(PYTHON is None, reason="verl 
 CONFIGS = {
     "sft-qwen3guard-gen-8b-8gpu": (SFT, {"GPU_COUNT": "8"}),
     "sft-smollm2-135m-1gpu": (SFT, {"GPU_COUNT": "1"}),
+    "sft-smollm2-135m-1gpu-levels-1-5": (SFT, {"GPU_COUNT": "1"}),
     "sft-smollm2-135m-cpu": (SFT, {"GPU_COUNT": "0", "ALLOW_CPU": "1", "WANDB_PROJECT": "veritas-cpu-demo"}),
     "grpo-qwen3-4b-instruct-8gpu": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "8"}),
     "grpo-smollm2-135m-1gpu": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
@@ -511,3 +512,16 @@ def test_retired_variable_rows():
             if w == who:
                 assert not re.search(rf"\$\{{?{var}\b", code), f"{script.name} still reads {var}"
     assert "retired-variables.tsv" in (REPO / "docs" / "training.md").read_text()
+
+
+def test_the_sft_of_levels_1_to_5_changes_only_the_longest_row_it_takes():
+    """The recipe's SFT for RECIPE_SFT_LEVELS=1-5: level 5's dyck_language_reasoning_errors rows
+    exceed the base config's 1,536 tokens; nothing else may differ (the same steps, rows and rate)."""
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    base, wide = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
+                  for name in ("sft-smollm2-135m-1gpu", "sft-smollm2-135m-1gpu-levels-1-5"))
+    assert _differences(base, wide) == {"data.max_length": (1536, 2048)}
+    assert wide["data.max_length"] <= wide["data.max_token_len_per_gpu"]  # a row still fits one micro-batch
