@@ -87,8 +87,9 @@ RECIPE_SAMPLES=$((10#$RECIPE_SAMPLES))
 # The stages, in order.  eval-sft: normally done beside GRPO's start-up (eval_sft_beside_grpo); as a
 # stage of its own only when it did not fit or failed there.  grpo: starting it (it runs on across
 # calls; a call waits for it what is left of its budget)
-STAGES=(model data sft eval-base grpo eval-sft eval-grpo compare)
-((RECIPE_SAMPLES == 0)) || STAGES=(model data sft eval-base grpo eval-sft eval-grpo eval-sft-sampled eval-grpo-sampled compare)
+STAGES=(model data sft eval-base grpo eval-sft eval-grpo)
+((RECIPE_SAMPLES == 0)) || STAGES+=(eval-sft-sampled eval-grpo-sampled)
+STAGES+=(compare)
 RECIPE_UNTIL="${RECIPE_UNTIL:-}"
 [[ -z "$RECIPE_UNTIL" || " ${STAGES[*]} " == *" $RECIPE_UNTIL "* ]] ||
 	die "RECIPE_UNTIL=$RECIPE_UNTIL: not a stage (${STAGES[*]})"
