@@ -115,6 +115,91 @@ def test_step_size_is_clamped_at_the_limits():
     assert c.windows() == {"a": (9, 10), "b": (4, 5)}
 
 
+def _groups(task_type, level, groups, step):
+    """Rows of whole GRPO groups: one uid per group of accuracies."""
+    return [(task_type, level, a, f"{step}-{task_type}-{g}") for g, accs in enumerate(groups) for a in accs]
+
+
+FLAT = [[1, 1, 1, 1], [0, 0, 0, 0]]  # accuracy 0.5, in the band; neither group gives a gradient
+MIXED = [[1, 0, 1, 0], [1, 1, 0, 0]]  # accuracy 0.5 too; both groups do
+
+
+def test_max_flat_share_tries_the_level_above_and_keeps_it_when_less_flat(caplog):
+    c = _controller(initial_window=[3, 3], max_flat_share=0.5)
+    with caplog.at_level(logging.INFO, logger="veritas.verl_adapters.curriculum"):
+        m = c.observe(1, _groups("a", 3, FLAT, 1) + _groups("b", 3, MIXED, 1))
+    assert c.windows() == {"a": (4, 4), "b": (3, 3)}
+    assert (m["curriculum/a/move"], m["curriculum/a/flat_move"], m["curriculum/a/window_flat_share"]) == (1.0, 1.0, 1.0)
+    assert (m["curriculum/b/flat_move"], m["curriculum/b/window_flat_share"]) == (0.0, 0.0)
+    assert "trying the level above" in caplog.text and "1.000 of 2 groups flat" in caplog.text
+    c.observe(2, _groups("a", 4, MIXED, 2))  # cool-down
+    m = c.observe(3, _groups("a", 4, MIXED, 3))  # 0 of 4 groups flat: kept
+    assert c.windows()["a"] == (4, 4) and m["curriculum/a/flat_move"] == 0.0
+    for step in range(4, 9):
+        c.observe(step, _groups("a", 4, MIXED, step))
+    assert c.windows()["a"] == (4, 4) and c.states["a"].flat_seen == {3: 1.0, 4: 0.0}
+
+
+def test_max_flat_share_goes_back_from_a_flatter_level_and_does_not_try_it_again(caplog):
+    c = _controller(initial_window=[3, 3], max_flat_share=0.5)
+    c.observe(1, _groups("a", 3, FLAT, 1))
+    c.observe(2, _groups("a", 4, FLAT, 2))  # cool-down
+    with caplog.at_level(logging.INFO, logger="veritas.verl_adapters.curriculum"):
+        m = c.observe(3, _groups("a", 4, FLAT, 3))  # as flat as level 3: back
+    assert c.windows()["a"] == (3, 3) and m["curriculum/a/flat_move"] == -1.0
+    assert "back: no fewer flat groups than at level 3" in caplog.text
+    for step in range(4, 12):
+        m = c.observe(step, _groups("a", 3, FLAT, step))
+        assert c.windows()["a"] == (3, 3) and m["curriculum/a/flat_move"] == 0.0  # level 4 was no better
+    # the accuracy rule still moves it, and a probe that leaves the band is ended by it
+    c.observe(12, _groups("a", 3, [[1] * 4] * 2, 12))
+    c.observe(13, _groups("a", 3, [[1] * 4] * 2, 13))
+    assert c.windows()["a"] == (4, 4) and c.states["a"].probe_from is None
+
+
+def test_max_flat_share_needs_groups_and_is_off_by_default():
+    for opts, rows in (({"max_flat_share": 0.5}, _rows("a", 3, [1, 1, 0, 0])),  # rows without a group
+                       ({}, _groups("a", 3, FLAT, 1))):  # off
+        c = _controller(initial_window=[3, 3], **opts)
+        m = c.observe(1, rows)
+        assert c.windows()["a"] == (3, 3)
+        assert "curriculum/a/window_flat_share" not in m
+        assert ("curriculum/a/flat_move" in m) == bool(opts)
+    with pytest.raises(CurriculumConfigError, match="max_flat_share"):
+        for bad in (1.0, -0.1, "x", True):
+            CurriculumConfig.from_mapping({"max_flat_share": bad})
+    c = _controller(initial_window=[3, 3], max_flat_share=0.5)
+    c.observe(1, [("a", 3, 1.0, ["unhashable"])] * 4 + _groups("a", 3, MIXED, 1))  # an odd uid joins no group
+    assert c.windows()["a"] == (3, 3)
+
+
+def test_max_flat_share_state_round_trip_mid_probe_and_a_version_1_state():
+    c = _controller(initial_window=[3, 3], max_flat_share=0.5)
+    c.observe(1, _groups("a", 3, FLAT, 1))
+    assert c.states["a"].probe_from == 3
+    fresh = _controller(initial_window=[3, 3], max_flat_share=0.5)
+    fresh.load_state_dict(c.state_dict())
+    assert fresh.state_dict() == c.state_dict()
+    for step in (2, 3):
+        assert fresh.observe(step, _groups("a", 4, FLAT, step)) == c.observe(step, _groups("a", 4, FLAT, step))
+    assert fresh.windows() == c.windows() == {"a": (3, 3), "b": (3, 3)}
+    # a checkpoint from before max_flat_share: [responses, correct] a step, no flat records
+    old = _controller()
+    old.observe(1, _rows("a", 4, [1, 0, 0]))
+    v1 = old.state_dict()
+    v1["version"] = 1
+    for state in v1["states"].values():
+        state["history"] = [h[:2] for h in state["history"]]
+        del state["flat_seen"], state["probe_from"]
+    again = _controller()
+    again.load_state_dict(v1)
+    assert again.states["a"].history == [[3, 1.0, 0, 0]] and again.states["a"].flat_seen == {}
+    again.observe(2, _rows("a", 4, [1]))  # 4 responses over 2 steps, 2 right: in the band
+    assert again.windows()["a"] == (4, 5)
+    again.observe(3, _rows("a", 4, [1] * 4))  # with step 2: 5 of 5, above it
+    assert again.windows()["a"] == (5, 6)
+
+
 def test_slots_get_the_windows_of_step_slot_minus_lag_and_early_draws_are_recorded():
     c = _controller(lag=2)
     assert c.windows_for_slot(0) == c.windows_for_slot(2) == {"a": (4, 5), "b": (4, 5)}
@@ -228,6 +313,7 @@ class Run:
         t.checkpoint_callback = SimpleNamespace(on_save=lambda **k: None)
         t._init_dataloader()
         self.trainer, self.fake_tq = t, fake_tq
+        self.acc_of = lambda task_type, level, index, j: float(level <= SKILL[task_type])  # the simulated model
         self.served: list[list[tuple[str, int]]] = []  # (type, level) of each prompt, per step
         self.indices: list[list[int]] = []  # dataset index of each prompt, per step
         self.metrics: list[dict] = []
@@ -246,8 +332,8 @@ class Run:
             for j in range(RESPONSES_PER_PROMPT):
                 key = f"{uid}_{j}"
                 self.fake_tq.rows[("train", key)] = {
-                    "data_source": source, "extra_info": info,
-                    "extra_fields": {"reward_extra_info": {"acc": float(level <= SKILL[task_type])}},
+                    "data_source": source, "extra_info": info, "uid": uid,
+                    "extra_fields": {"reward_extra_info": {"acc": self.acc_of(task_type, level, info["index"], j)}},
                 }
                 keys.append(key)
                 tags.append({"status": "success", "global_steps": t.global_steps})
@@ -295,12 +381,14 @@ def sim(monkeypatch):
     return make
 
 
-def _kill_and_resume(sim, path, kill_at: int, last: int, **config):
+def _kill_and_resume(sim, path, kill_at: int, last: int, acc_of=None, **config):
     """Steps 1..kill_at, checkpoint, everything dropped, a new trainer resumed from it to ``last``:
     ((type, level) per step, indices per step, the resumed Run)."""
     first = sim(_config(path, **config))
+    first.acc_of = acc_of or first.acc_of
     first.fit(1, kill_at, save_at=kill_at)
     resumed = sim(_config(path, **config))
+    resumed.acc_of = acc_of or resumed.acc_of
     resumed.resume(path, kill_at)
     resumed.fit(kill_at + 1, last)
     return first.served + resumed.served, first.indices + resumed.indices, resumed
@@ -351,6 +439,34 @@ def test_killed_and_resumed_with_two_workers_serves_the_uninterrupted_sequence(t
     got, indices, resumed = _kill_and_resume(sim, tmp_path / "run", KILL_AT, STEPS, workers=2)
     assert got == served and indices == reference.indices
     assert resumed.trainer.curriculum.lag_steps == 4 and resumed.trainer.curriculum.early_draws == 0
+
+
+def _bimodal(task_type, level, index, j):
+    """A model whose edge level is in the band with every group flat (it solves the odd-numbered
+    tasks): dyck_language2's level above it has mixed groups, boolean_expressions' is as flat."""
+    edge = {"dyck_language2": 5, "boolean_expressions": 3, "operation": 0}[task_type]
+    if level < edge:
+        return 1.0
+    if level == edge or (level == edge + 1 and task_type == "boolean_expressions"):
+        return float(index % 2)
+    return float(j % 2) if level == edge + 1 else 0.0
+
+
+@pytest.mark.verl
+@pytest.mark.skipif(not HAS_VERL, reason="verl is not installed")
+def test_max_flat_share_in_the_loop_leaves_flat_levels_and_resumes_exactly(tmp_path, sim):
+    opts = {"band": "[0.1,0.9]", "initial_window": "[1,1]", "max_flat_share": 0.5}
+    reference = sim(_config(tmp_path / "ref", workers=0, lag_steps=4, **opts))
+    reference.acc_of = _bimodal
+    reference.fit(1, STEPS)
+    d2, operation, boolean = (_levels(reference, t) for t in TYPES)
+    assert {lv for step in d2[-8:] for lv in step} == {6}  # past its flat edge (5), where groups are mixed
+    assert {lv for step in boolean[-8:] for lv in step} == {3}  # tried 4, as flat: back (served from step 32), and stays
+    flat_moves = [m["curriculum/boolean_expressions/flat_move"] for m in reference.metrics]
+    assert flat_moves.count(1.0) == flat_moves.count(-1.0) == 1
+    assert {lv for step in operation[-10:] for lv in step} == {1}
+    got, indices, _ = _kill_and_resume(sim, tmp_path / "run", KILL_AT, STEPS, acc_of=_bimodal, workers=2, **opts)
+    assert got == reference.served and indices == reference.indices
 
 
 @pytest.mark.verl

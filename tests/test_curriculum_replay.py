@@ -234,3 +234,32 @@ def test_the_command_predicts_from_a_sampled_evaluation_and_refuses_greedy_ones(
     assert "no task with several samples" in capsys.readouterr().err
     assert replay.main(["--run-config", ADAPTIVE, "--groups", str(folder)]) == 2
     assert "has the curriculum on" in capsys.readouterr().err
+
+
+def test_the_flat_group_rule_is_replayed_past_a_level_the_band_cannot_see(run):
+    """Pools where each type's edge level is in the band with every group flat (half all right,
+    half all wrong) and the level above has mixed groups: the accuracy rule stays at the edge, the
+    rule of max_flat_share moves on, and the replay predicts the fall in the share."""
+    from veritas.verl_adapters.curriculum_replay import Group
+
+    replay, cfg, dataset, _, _ = run
+    pools = {}
+    for task_type, edge in SKILL.items():
+        for level in range(1, 6):
+            if level == edge:
+                scores = [(1.0,) * GROUP, (0.0,) * GROUP]
+            elif level == edge + 1:
+                scores = [tuple(float(j % 2) for j in range(GROUP))]
+            else:
+                scores = [(1.0 if level < edge else 0.0,) * GROUP]
+            pools[(task_type, level)] = [Group(0, i, task_type, level, s) for i, s in enumerate(scores)]
+    planned = replay.planned_groups(cfg, dataset, STEPS)
+    settings = ["initial_window=[1,1]", "min_samples=16", "cooldown_steps=0", "window_steps=2"]
+    band_only, flat = (replay.simulate(planned, dataset, replay.curriculum_of(cfg, RUN_CONFIG, settings + extra),
+                                       trials=3, seed=0, from_step=11, pools=pools)
+                       for extra in ([], ["max_flat_share=0.4"]))
+    # the edge's accuracy is that of a few all-or-nothing groups a step: the band rule wanders
+    # around it, mostly flat; the flat rule ends every type a level above, with no flat group
+    assert min(t.share for t in band_only) > 0.5
+    assert all(t.final_windows == {t_: (s + 1, s + 1) for t_, s in SKILL.items()} for t in flat)
+    assert max(t.share for t in flat) < 0.1

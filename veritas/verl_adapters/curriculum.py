@@ -5,6 +5,13 @@ the step's responses (type, level served, accuracy) and, per type, moves the win
 ``step_size`` when the accuracy over its recent steps is above ``band[1]`` and down when below
 ``band[0]``.  Configuration: ``data.lgc_v2.curriculum`` (see :data:`DEFAULTS` and docs/curriculum.md).
 
+Accuracy alone cannot tell a level where every group is mixed from one where half the groups are
+all right and half all wrong: both sit in the band, and the second gives GRPO no gradient.  With
+``max_flat_share`` set, a type in the band whose window has more than that share of *flat* groups
+(every response of the prompt scored alike) tries the next level up, and goes back unless that
+level's groups are less often flat; the share last measured at each window is kept, so a level
+found flatter is not tried again until the type's own share rises past it.
+
 Where levels are chosen: in the main process, by the sampler.  Dataloader workers are forked
 copies of the dataset and never see the controller; the sampler yields
 :class:`CurriculumItem` ``(index, task_type, level_lo, level_hi)`` and the dataset serves index
@@ -48,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "initial_window": [1, 2],  # [lo, hi] for every type, or {type: [lo, hi]}
     "step_size": 1,  # levels per move; the window keeps its width
     "lag_steps": None,  # None: the smallest lag the train loader's prefetch allows
+    # None: off.  In the band, above this share of flat groups: try the next level up (see above)
+    "max_flat_share": None,
 }
 # Early-draw records kept: far more slots than any loader has in flight.
 _MAX_EARLY_RECORDS = 4096
@@ -96,6 +105,7 @@ class CurriculumConfig:
     initial_window: Any  # (lo, hi) or {type: (lo, hi)}
     step_size: int
     lag_steps: int | None
+    max_flat_share: float | None = None
 
     @classmethod
     def from_mapping(cls, raw: Any) -> "CurriculumConfig":
@@ -106,7 +116,7 @@ class CurriculumConfig:
         unknown = sorted(set(raw) - set(DEFAULTS))
         if unknown:
             raise CurriculumConfigError(f"curriculum: unknown keys {unknown}; known: {sorted(DEFAULTS)}")
-        raw = {**DEFAULTS, **{k: v for k, v in raw.items() if v is not None or k == "lag_steps"}}
+        raw = {**DEFAULTS, **{k: v for k, v in raw.items() if v is not None or k in ("lag_steps", "max_flat_share")}}
         if not isinstance(raw["enable"], bool):
             raise CurriculumConfigError(f"curriculum.enable must be true or false, got {raw['enable']!r}")
         band = raw["band"]
@@ -132,6 +142,11 @@ class CurriculumConfig:
         lag = raw["lag_steps"]
         if lag is not None and (isinstance(lag, bool) or not isinstance(lag, int) or lag < 0):
             raise CurriculumConfigError(f"curriculum.lag_steps must be null or an integer >= 0, got {lag!r}")
+        flat = raw["max_flat_share"]
+        if flat is not None:
+            if isinstance(flat, bool) or not isinstance(flat, (int, float)) or not 0.0 <= flat < 1.0:
+                raise CurriculumConfigError(f"curriculum.max_flat_share must be null or a share in [0, 1), got {flat!r}")
+            flat = float(flat)
         return cls(
             enable=raw["enable"],
             band=band,
@@ -143,6 +158,7 @@ class CurriculumConfig:
             initial_window=initial,
             step_size=_int(raw, "step_size", 1),
             lag_steps=lag,
+            max_flat_share=flat,
         )
 
     def initial_window_of(self, task_type: str) -> tuple[int, int]:
@@ -170,9 +186,11 @@ def prefetch_lag_steps(num_workers: int, prefetch_factor: int | None, batch_size
 class _TypeState:
     lo: int
     hi: int
-    history: list  # [responses, correct] per recent step, since the last move
+    history: list  # [responses, correct, groups, flat groups] per recent step, since the last move
     cooldown: int = 0
     held_at: str = ""  # "min"/"max" while accuracy asks for a move past that limit
+    flat_seen: dict = dataclasses.field(default_factory=dict)  # window lo -> flat share last measured there
+    probe_from: int | None = None  # window lo the type left to try this one (max_flat_share)
 
 
 class LevelController:
@@ -220,16 +238,20 @@ class LevelController:
                 del self.early_slots[old]
         return self.windows_after(self.last_step)
 
-    def observe(self, step: int, rows: Iterable[tuple[Any, Any, Any]]) -> dict[str, float]:
-        """Take training step ``step``'s responses as (task type, level served, accuracy) and move
-        windows; returns the step's ``curriculum/...`` metrics.  Rows of other types, with a level
-        outside the type's current window (served before its last move) or without a numeric
-        accuracy are left out.  A step not after the last observed one changes nothing."""
+    def observe(self, step: int, rows: Iterable[tuple]) -> dict[str, float]:
+        """Take training step ``step``'s responses as (task type, level served, accuracy[, group])
+        and move windows; returns the step's ``curriculum/...`` metrics.  ``group`` (verl's ``uid``:
+        the responses of one prompt) is what ``max_flat_share`` counts; rows without one join no
+        group.  Rows of other types, with a level outside the type's current window (served before
+        its last move) or without a numeric accuracy are left out.  A step not after the last
+        observed one changes nothing."""
         if step <= self.last_step:
             logger.warning("curriculum: step %d observed again (last %d); ignored", step, self.last_step)
             return {}
         counts = {t: [0, 0.0] for t in self.task_types}
-        for task_type, level, acc in rows:
+        groups: dict[tuple, list[float]] = {}  # (type, group) -> accuracies
+        for row in rows:
+            task_type, level, acc = row[:3]
             state = self.states.get(task_type)
             try:
                 level, acc = int(level), float(acc)
@@ -239,15 +261,28 @@ class LevelController:
                 continue
             counts[task_type][0] += 1
             counts[task_type][1] += acc
+            group = row[3] if len(row) > 3 else None
+            try:
+                if group is not None:
+                    groups.setdefault((task_type, group), []).append(acc)
+            except TypeError:  # an unhashable group id joins no group
+                pass
+        flat = {t: [0, 0] for t in self.task_types}  # [groups of 2 or more, flat ones]
+        for (task_type, _), accs in groups.items():
+            if len(accs) > 1:
+                flat[task_type][0] += 1
+                flat[task_type][1] += len(set(accs)) == 1
         cfg = self.config
         metrics: dict[str, float] = {}
         moved = False
         for task_type, state in self.states.items():
-            state.history.append(counts[task_type])
+            state.history.append(counts[task_type] + flat[task_type])
             del state.history[: -cfg.window_steps]
-            responses = sum(n for n, _ in state.history)
-            accuracy = sum(c for _, c in state.history) / responses if responses else math.nan
-            move = 0
+            responses = sum(h[0] for h in state.history)
+            accuracy = sum(h[1] for h in state.history) / responses if responses else math.nan
+            n_groups = sum(h[2] for h in state.history)
+            flat_share = sum(h[3] for h in state.history) / n_groups if n_groups else math.nan
+            move, reason = 0, ""
             if state.cooldown > 0:
                 state.cooldown -= 1
             elif responses >= cfg.min_samples:
@@ -259,6 +294,8 @@ class LevelController:
                     limit = "min"
                 else:
                     limit = ""
+                    if cfg.max_flat_share is not None and n_groups:
+                        move, reason = self._flat_move(state, flat_share)
                 if limit and move == 0:
                     if state.held_at != limit:
                         logger.info(
@@ -269,6 +306,10 @@ class LevelController:
                     state.held_at = limit
                 else:
                     state.held_at = ""
+                if n_groups:  # what this window's groups looked like, for later probes (max_flat_share)
+                    state.flat_seen[state.lo] = flat_share
+                if limit:
+                    state.probe_from = None
             if move:
                 old = (state.lo, state.hi)
                 state.lo += move
@@ -276,11 +317,10 @@ class LevelController:
                 state.history = []
                 state.cooldown = cfg.cooldown_steps
                 moved = True
-                logger.info(
-                    "curriculum: step %d: %s levels %d-%d -> %d-%d (accuracy %.3f over %d responses, band %s); "
-                    "served from step %d", step, task_type, *old, state.lo, state.hi, accuracy, responses,
-                    list(cfg.band), step + 1 + self.lag_steps,
-                )
+                why = (f"{reason}: {flat_share:.3f} of {n_groups} groups flat, accuracy {accuracy:.3f}" if reason
+                       else f"accuracy {accuracy:.3f} over {responses} responses, band {list(cfg.band)}")
+                logger.info("curriculum: step %d: %s levels %d-%d -> %d-%d (%s); served from step %d",
+                            step, task_type, *old, state.lo, state.hi, why, step + 1 + self.lag_steps)
             key = f"{METRIC_PREFIX}/{task_type}/"
             metrics[key + "level_lo"] = float(state.lo)
             metrics[key + "level_hi"] = float(state.hi)
@@ -289,17 +329,37 @@ class LevelController:
             metrics[key + "window_responses"] = float(responses)
             if not math.isnan(accuracy):
                 metrics[key + "window_accuracy"] = accuracy
+            if cfg.max_flat_share is not None:
+                metrics[key + "flat_move"] = float(move if reason else 0)
+                if not math.isnan(flat_share):
+                    metrics[key + "window_flat_share"] = flat_share
         self.last_step = step
         if moved:
             self.changes.append((step, self.windows()))
         metrics[f"{METRIC_PREFIX}/early_draws"] = float(self.early_draws)
         return metrics
 
+    def _flat_move(self, state: _TypeState, share: float) -> tuple[int, str]:
+        """In the band with ``max_flat_share`` on: (levels to move, why) by the window's flat share."""
+        cfg = self.config
+        if state.probe_from is not None:  # trying this window: keep it only if it is less flat
+            origin, state.probe_from = state.probe_from, None
+            before = state.flat_seen.get(origin)
+            if before is not None and share >= before:
+                return origin - state.lo, f"back: no fewer flat groups than at level {origin} ({before:.3f})"
+            return 0, ""
+        step = min(cfg.step_size, cfg.max_level - state.hi)
+        above = state.flat_seen.get(state.lo + step)
+        if share > cfg.max_flat_share and step and (above is None or above < share):
+            state.probe_from = state.lo
+            return step, f"trying the level above, max_flat_share {cfg.max_flat_share}"
+        return 0, ""
+
     # ------------------------------------------------------------ checkpoint
 
     def state_dict(self) -> dict:
         return {
-            "version": 1,
+            "version": 2,
             "last_step": self.last_step,
             "lag_steps": self.lag_steps,
             "states": {t: dataclasses.asdict(s) for t, s in self.states.items()},
@@ -309,7 +369,7 @@ class LevelController:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("version") != 1:
+        if state.get("version") not in (1, 2):  # 1: before max_flat_share, [responses, correct] a step
             raise ValueError(f"unknown curriculum state version {state.get('version')!r}")
         if sorted(state["states"]) != sorted(self.task_types):
             raise ValueError(f"checkpoint has curriculum types {sorted(state['states'])}, this run {sorted(self.task_types)}")
@@ -317,7 +377,10 @@ class LevelController:
             logger.warning("curriculum: checkpoint lag_steps %s, this run %s: the served levels differ from an "
                            "uninterrupted run", state["lag_steps"], self.lag_steps)
         self.last_step = int(state["last_step"])
-        self.states = {t: _TypeState(**{**s, "history": [list(h) for h in s["history"]]}) for t, s in state["states"].items()}
+        self.states = {t: _TypeState(**{
+            **s, "history": [[*h, 0, 0][:4] for h in s["history"]],
+            "flat_seen": {int(lo): float(v) for lo, v in s.get("flat_seen", {}).items()},
+        }) for t, s in state["states"].items()}
         self.changes = [(int(step), {t: tuple(w) for t, w in windows.items()}) for step, windows in state["changes"]]
         self.early_slots = {int(k): int(v) for k, v in state["early_slots"].items()}
         self.early_draws = int(state["early_draws"])

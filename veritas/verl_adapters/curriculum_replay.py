@@ -251,7 +251,7 @@ def simulate(groups: list[Group], dataset, curriculum: CurriculumConfig | None, 
                                       "nothing to replay there; keep min_level/max_level inside its levels")
                 drawn = rng.choice(pool)
                 zero += drawn.zero_variance
-                rows.extend((g.task_type, level, score) for score in drawn.scores)
+                rows.extend((g.task_type, level, score, g.index) for score in drawn.scores)  # one group a prompt
             if step >= from_step:
                 shares.append(zero / len(steps[step]))
             if controller:
@@ -458,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  the curriculum ({name}): {_interval([t.share for t in adaptive])}"
           f"  (band {list(c.band)}, window_steps {c.window_steps}, min_samples {c.min_samples}, "
           f"cooldown_steps {c.cooldown_steps}, levels {c.min_level}-{c.max_level}, "
-          f"initial_window {c.initial_window})")
+          f"initial_window {c.initial_window}"
+          + (f", max_flat_share {c.max_flat_share}" if c.max_flat_share is not None else "") + ")")
     print(f"  floor, the best {width}-level window per type: {floor_share:.3f}  {best}")
     common = Counter(tuple(sorted(t.final_windows.items())) for t in adaptive).most_common(3)
     for windows, n in common:

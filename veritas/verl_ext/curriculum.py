@@ -12,7 +12,7 @@
 * ``_load_checkpoint``: after verl's, a checkpoint without curriculum state starts the windows
   at the resumed step.
 * ``step``: after verl's step (rollout, reward, update), the step's rows are read from the
-  TransferQueue (data_source, served level, the reward's ``acc``) and given to the controller,
+  TransferQueue (data_source, served level, the reward's ``acc``, the prompt's ``uid``) and given to the controller,
   whose ``curriculum/...`` metrics join the step's.  This runs before ``fit`` saves the step's
   checkpoint, so a checkpoint of step ``t`` holds the controller after step ``t``'s update.
 
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 STATE_KEY = "veritas_curriculum"
 LEVEL_KEY = "difficulty"  # in the row's extra_info (veritas.data.formats.rl_row)
 ACC_KEY = "acc"  # in extra_fields["reward_extra_info"] (veritas.verl_adapters.reward)
-FIELDS = ("data_source", "extra_info", "extra_fields")
+FIELDS = ("data_source", "uid", "extra_info", "extra_fields")
 
 _failures = 0
 
@@ -84,8 +84,8 @@ class CurriculumDataLoader(StatefulDataLoader):
         super().load_state_dict(state_dict)
 
 
-def _rows(fields: dict[str, Any]) -> list[tuple[Any, Any, Any]]:
-    """(task type, level served, acc) per row from the TransferQueue fields."""
+def _rows(fields: dict[str, Any]) -> list[tuple[Any, Any, Any, Any]]:
+    """(task type, level served, acc, uid) per row from the TransferQueue fields."""
     def as_list(value):
         if value is None:
             return None
@@ -96,12 +96,15 @@ def _rows(fields: dict[str, Any]) -> list[tuple[Any, Any, Any]]:
     n = len(sources)
     extra_info = as_list(fields.get("extra_info")) or [None] * n
     extra_fields = as_list(fields.get("extra_fields")) or [None] * n
+    uids = as_list(fields.get("uid")) or []
+    if len(uids) != n:  # no groups then (max_flat_share), the rows still count
+        uids = [None] * n
     rows = []
-    for source, info, extra in zip(sources, extra_info, extra_fields):
+    for source, info, extra, uid in zip(sources, extra_info, extra_fields, uids):
         reward_info = extra.get("reward_extra_info") if isinstance(extra, dict) else None
         level = info.get(LEVEL_KEY) if isinstance(info, dict) else None
         acc = reward_info.get(ACC_KEY) if isinstance(reward_info, dict) else None
-        rows.append((type_name(source), level, acc))
+        rows.append((type_name(source), level, acc, uid))
     return rows
 
 
