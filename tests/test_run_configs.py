@@ -40,6 +40,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-levels-adaptive-temperature": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-fixed-dapo": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-fixed-temperature": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-levels-adaptive-flat": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -419,6 +420,20 @@ def test_the_hot_fixed_arm_is_the_third_arms_control_at_its_temperature():
     assert all(key.startswith("data.lgc_v2.curriculum.") for key in only_curriculum), sorted(only_curriculum)
 
 
+def test_the_fourth_arm_is_the_third_with_the_flat_group_rule():
+    """Against the third arm only max_flat_share; against the control at 1.5 only the curriculum."""
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    fixed_hot, hot, flat = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
+                            for name in ("grpo-smollm2-135m-1gpu-levels-fixed-temperature",
+                                         "grpo-smollm2-135m-1gpu-levels-adaptive-temperature",
+                                         "grpo-smollm2-135m-1gpu-levels-adaptive-flat"))
+    assert _differences(hot, flat) == {"data.lgc_v2.curriculum.max_flat_share": ("<absent>", 0.4)}
+    assert all(key.startswith("data.lgc_v2.curriculum.") for key in _differences(fixed_hot, flat))
+
+
 def test_the_dapo_arm_changes_only_the_group_filter_and_how_often_it_validates():
     """Issue 17's other prepared lever: the fixed arm with verl's DAPO group filtering."""
     from omegaconf import OmegaConf
@@ -452,7 +467,7 @@ def test_the_dapo_arms_replay_buffer_filters_on_the_reward():
 
 
 @pytest.mark.parametrize("name", (*LEVELS_ARMS, DAPO_ARM, "grpo-smollm2-135m-1gpu-levels-adaptive-temperature",
-                                  "grpo-smollm2-135m-1gpu-levels-fixed-temperature"))
+                                  "grpo-smollm2-135m-1gpu-levels-fixed-temperature", "grpo-smollm2-135m-1gpu-levels-adaptive-flat"))
 def test_the_levels_arms_compose_and_validate(name, host, tmp_path):
     """Through the launcher's --dry-run: its dynamic train split and the trainer module the
     curriculum needs (the validation refuses a curriculum without them)."""
