@@ -104,7 +104,8 @@ def test_compare_cli_prints_table_and_writes_json(tmp_path, capsys):
     assert "| dyck_language | 20 | 10.0 [" in printed and "| sudoku | 20 | 0.0 [0.0, 16.1] |" in printed
     assert "| **macro** (2 types) | 40 | 5.0 | 45.0 | +40.0 [" in printed
     assert "| 100.0 → 100.0 |" in printed  # format rate of A and B
-    assert (b / "compare.png").stat().st_size > 1000
+    assert (tmp_path / "cmp" / "compare.png").stat().st_size > 1000  # beside the JSON
+    assert not (b / "compare.png").exists()
     saved = json.loads(out.read_text())
     assert saved["b"]["samples_file"].endswith("samples.jsonl.gz")
     assert saved["macro"]["difference"] == pytest.approx(0.4)
@@ -142,6 +143,20 @@ def test_compare_result_line_says_plainly_what_did_not_improve(tmp_path, capsys,
     b = make_run(tmp_path / "b", {"dyck_language": b_verdicts}, format_ok=b_format)
     assert main(["eval", "--compare", str(a), str(b)]) == 0
     assert capsys.readouterr().out.splitlines()[-2] == result  # then "eval: wrote .../compare.png"
+    assert (b / "compare.png").exists()  # no --json: the chart beside B
+
+
+def test_compare_writes_its_json_before_the_chart(tmp_path, monkeypatch):
+    """A reader that closes stdout early (`| head`) stops the command at its last print: the
+    comparison asked for with --json is already written by then."""
+    from veritas.evaluation import report
+
+    a = make_run(tmp_path / "a", {"dyck_language": [i < 6 for i in range(20)]})
+    b = make_run(tmp_path / "b", {"dyck_language": [i < 9 for i in range(20)]})
+    monkeypatch.setattr(report, "bar_chart", lambda *args, **kw: (_ for _ in ()).throw(BrokenPipeError(32, "Broken pipe")))
+    with pytest.raises(BrokenPipeError):
+        main(["eval", "--compare", str(a), str(b), "--json", str(tmp_path / "c.json")])
+    assert json.loads((tmp_path / "c.json").read_text())["per_type"]["dyck_language"]["b"]["accuracy"] == 0.45
 
 
 def test_compare_refuses_runs_on_different_tasks(tmp_path, capsys):

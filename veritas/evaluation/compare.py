@@ -474,13 +474,14 @@ def compare(a_path: Path, b_path: Path, json_out: Path | None = None, selected_t
     print(markdown(comparison))
     if split_by:
         print(split_markdown(comparison["split"]))
-    # the accuracy chart beside B, which the CPU demo lists among its outputs
+    if json_out:  # first: a reader that closes stdout early must not cost the comparison
+        _write_json(json_out, comparison)
+    # the accuracy chart beside the JSON, else beside B (the CPU demo lists it among its outputs);
+    # never into a committed results folder that --json was pointed away from
     per = comparison["per_type"]
-    chart = run_folder(Path(b_path)) / "compare.png"
+    chart = Path(json_out).with_suffix(".png") if json_out else run_folder(Path(b_path)) / "compare.png"
     names = {tag: f"{tag.upper()}: {Path(comparison[tag]['model'] or comparison[tag]['path']).name}" for tag in "ab"}
     report.bar_chart(chart, list(per), {names[tag]: [v[tag]["accuracy"] for v in per.values()] for tag in "ab"},
                      "accuracy on held-out LGC-V2 tasks")
     print(f"eval: wrote {chart}")
-    if json_out:
-        _write_json(json_out, comparison)
     return 0
