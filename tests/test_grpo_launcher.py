@@ -152,7 +152,7 @@ def test_dry_run_defaults_knobs_and_trailing_overrides(tmp_path, model_dir):
     assert "ok: train/config/grpo-qwen3-4b-instruct-8gpu.yaml composed and validated" in err and "dry run OK" in err
     assert SECRET not in out + err and WANDB_SECRET not in out + err
     argv = command_line(out)
-    assert argv[:5] == [VERL_PYTHON, "-m", "verl.trainer.main_ppo", f"--config-path={REPO}/train/config",
+    assert argv[:5] == [VERL_PYTHON, "-m", "veritas.verl_adapters.main_ppo", f"--config-path={REPO}/train/config",
                         "--config-name=grpo-qwen3-4b-instruct-8gpu"]
     args = argv[5:]
     exp = next(a.split("=", 1)[1] for a in args if a.startswith("trainer.experiment_name="))
@@ -276,17 +276,34 @@ def test_bad_override_is_one_line(tmp_path, model_dir):
 
 
 def stand_in_python(tmp_path):
-    """A Python that runs everything but the trainer, whose arguments and environment it records."""
+    """A Python that runs everything but the training: our trainer entry runs its checks for real,
+    and verl's main_ppo, which it hands over to, records its command line; pip records its own.
+    record/veritas.verl_adapters.main_ppo: the launcher's command; record/verl.trainer.main_ppo:
+    the hand-over, there only when the checks passed."""
     record = tmp_path / "record"
     record.mkdir()
+    handed = tmp_path / "hand-over.py"
+    handed.write_text(
+        "import sys\n"
+        "record = sys.argv.pop(1)\n"
+        "import verl.trainer.main_ppo as verl_main\n"
+        "def recorded():\n"
+        "    args = ['-m', 'verl.trainer.main_ppo', *sys.argv[1:]]\n"
+        "    open(record + '/verl.trainer.main_ppo', 'wb').write(''.join(a + '\\0' for a in args).encode())\n"
+        "verl_main.main = recorded\n"
+        "from veritas.verl_adapters.main_ppo import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
     fake = tmp_path / "fake-python"
     fake.write_text(
         "#!/usr/bin/env bash\n"
-        'if [[ "$1 $2" == "-m verl.trainer.main_ppo" || "$1 $2" == "-m pip" ]]; then\n'
+        'if [[ "$1 $2" == "-m veritas.verl_adapters.main_ppo" || "$1 $2" == "-m pip" ]]; then\n'
         f'  printf "%s\\0" "$@" > "{record}/$2"\n'
         f'  printf "%s" "$VLLM_USE_FLASHINFER_SAMPLER" > "{record}/sampler"\n'
         f'  printf "%s" "$VLLM_LOGGING_LEVEL" > "{record}/vllm-logging-level"\n'
-        "  exit 0\n"
+        f'  [[ "$2" == pip ]] && exit 0\n'
+        "  shift 2\n"
+        f'  exec "{VERL_PYTHON}" "{handed}" "{record}" "$@"\n'
         "fi\n"
         f'exec "{VERL_PYTHON}" "$@"\n'
     )
@@ -305,28 +322,33 @@ def stand_in_python(tmp_path):
 def test_verl_and_our_checks_run_before_a_real_run(tmp_path, model_dir, overrides, knobs, message):
     """Without --dry-run too: the composed config is validated before the trainer starts."""
     fake, record = stand_in_python(tmp_path)
-    rc, out, err = run_launcher(tmp_path, *overrides, python=fake, **gpu_env(model_dir, **knobs))
+    cpus = "+ray_kwargs.ray_init.num_cpus=64"  # enough for 6 GPUs: the Ray check passes, the config's do not
+    rc, out, err = run_launcher(tmp_path, cpus, *overrides, python=fake, **gpu_env(model_dir, **knobs))
     assert_fails((rc, out, err), message)
-    assert not (tmp_path / "outputs").exists() and not (record / "verl.trainer.main_ppo").exists()
+    assert (record / "veritas.verl_adapters.main_ppo").exists()  # checked in the trainer's own process,
+    assert not (record / "verl.trainer.main_ppo").exists()  # which never reached verl's main_ppo
+    assert not [p for p in (tmp_path / "outputs").rglob("*") if p.is_file()]  # and wrote nothing
 
 
 # ------------------------------------------------------------------ a launch, with stand-ins
 
 @needs_verl
 def test_real_launch_execs_the_trainer(tmp_path, model_dir):
-    """Without --dry-run: the config is composed and validated, nothing is pip-installed, the run
-    directories are made, and main_ppo (stand-in) gets the run config and exactly the overrides,
-    with VLLM_USE_FLASHINFER_SAMPLER=0."""
+    """Without --dry-run: the trainer command composes and validates the config in its own process
+    and hands the same command line to verl's main_ppo (stand-in); nothing is pip-installed, the run
+    directories are made, VLLM_USE_FLASHINFER_SAMPLER=0."""
     fake, record = stand_in_python(tmp_path)
     rc, out, err = run_launcher(tmp_path, f"+ray_kwargs.ray_init.num_cpus={HOST_CPUS}", "trainer.test_freq=3", python=fake,
                                 **gpu_env(model_dir), WANDB_EXP="grpo-run")
     assert rc == 0, err
     assert "ok: train/config/grpo-qwen3-4b-instruct-8gpu.yaml composed and validated" in err
-    argv = (record / "verl.trainer.main_ppo").read_bytes().decode().split("\0")[:-1]
-    assert argv[:4] == ["-m", "verl.trainer.main_ppo", f"--config-path={REPO}/train/config",
+    argv = (record / "veritas.verl_adapters.main_ppo").read_bytes().decode().split("\0")[:-1]
+    assert argv[:4] == ["-m", "veritas.verl_adapters.main_ppo", f"--config-path={REPO}/train/config",
                         "--config-name=grpo-qwen3-4b-instruct-8gpu"] and argv[-1] == "trainer.test_freq=3"
     assert f"trainer.default_local_dir={tmp_path}/checkpoints/grpo-run" in argv
     assert command_line(out)[1:] == argv  # the printed command is the one run
+    handed = (record / "verl.trainer.main_ppo").read_bytes().decode().split("\0")[:-1]
+    assert handed == ["-m", "verl.trainer.main_ppo", *argv[2:]]  # verl gets the same command line
     assert not (record / "pip").exists()  # launchers never pip-install
     assert (record / "sampler").read_text() == "0"
     assert (record / "vllm-logging-level").read_text() == "INFO"
@@ -439,7 +461,8 @@ def test_rl_data_that_is_neither_parquet_nor_lgc_v2_is_refused(tmp_path, model_d
     assert_fails(run_launcher(tmp_path, "--dry-run", *overrides, python=VERL_PYTHON, **gpu_env(model_dir, **knobs)),
                  message)
     fake, record = stand_in_python(tmp_path)
-    assert_fails(run_launcher(tmp_path, *overrides, python=fake, **gpu_env(model_dir, **knobs)), message)
+    cpus = f"+ray_kwargs.ray_init.num_cpus={HOST_CPUS}"  # the launcher's Ray check passes; the data check does not
+    assert_fails(run_launcher(tmp_path, cpus, *overrides, python=fake, **gpu_env(model_dir, **knobs)), message)
     assert not (record / "verl.trainer.main_ppo").exists()
 
 

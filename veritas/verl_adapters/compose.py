@@ -3,7 +3,8 @@
 A run config (``train/config/<name>.yaml``) extends verl's config (``defaults: [ppo_trainer, _self_]``
 or ``[sft_trainer_engine, _self_]``, with ``hydra.searchpath: [pkg://verl.trainer.config]``); the
 launchers run it as ``-m verl.trainer.main_ppo --config-path=<dir> --config-name=<name> OVERRIDE...``
-and compose it here with the same three things.  The only difference: verl's config package is
+(GRPO through ``veritas.verl_adapters.main_ppo``, which runs this module's checks first) and compose
+it here with the same three things.  The only difference: verl's config package is
 searched as the directory it is (``file://``), so that composing does not import verl (~5 s).
 Hydra merges keys a run config adds without complaint, so every key the file sets must also be a
 key of verl's config (a typo fails), except under a section verl leaves open (an empty mapping
