@@ -109,6 +109,27 @@ def test_limits_stay_and_say_so(caplog):
     assert c.windows()["a"] == (8, 9)
 
 
+@pytest.mark.skipif(not HAS_VERL, reason="verl not installed")
+def test_level_changes_reach_stderr_in_a_process_that_set_up_no_logging():
+    """verl's Ray workers configure no handler: INFO records would go to logging's last resort and
+    be dropped (no level change showed in the GPU runs' logs).  A fresh interpreter, as they are."""
+    import subprocess
+    import sys
+
+    code = (
+        "from veritas.verl_ext.curriculum import show_level_changes\n"
+        "from veritas.verl_adapters.curriculum import CurriculumConfig, LevelController\n"
+        "show_level_changes(); show_level_changes()  # once is enough: the second adds nothing\n"
+        "c = LevelController(CurriculumConfig.from_mapping({'enable': True, 'min_samples': 4, "
+        "'initial_window': [4, 4]}), ['a'])\n"
+        "c.observe(1, [('a', 4, 1.0)] * 8)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    changes = [line for line in out.stderr.splitlines() if line.startswith("curriculum: step 1: a levels 4-4 -> 5-5")]
+    assert len(changes) == 1, out.stderr
+
+
 def test_step_size_is_clamped_at_the_limits():
     c = _controller(initial_window=[7, 8], step_size=3)
     c.observe(1, _rows("a", 7, [1] * 4) + _rows("b", 7, [0] * 4))

@@ -56,6 +56,21 @@ def _report_failure(exc: BaseException) -> None:
                        _failures, os.getpid(), type(exc).__name__, exc)
 
 
+def show_level_changes() -> None:
+    """verl's processes set up no logging handler, so the controller's INFO records (its level
+    changes) would reach only logging's last-resort handler, which drops all below WARNING: give
+    the curriculum's loggers one of their own, on stderr, unless something already handles them."""
+    for name in (__name__, LevelController.__module__):
+        log = logging.getLogger(name)
+        if log.hasHandlers():
+            continue
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        if log.getEffectiveLevel() > logging.INFO:
+            log.setLevel(logging.INFO)
+
+
 class CurriculumDataLoader(StatefulDataLoader):
     """verl's train loader plus the curriculum controller's state in its state_dict."""
 
@@ -124,6 +139,7 @@ class CurriculumMixin:
             logger.warning("curriculum: data.lgc_v2.curriculum.enable is set but the train data are not the dynamic "
                            "LGC-V2 tasks (lgc_v2://train); serving them as they are")
             return
+        show_level_changes()
         old = self.train_dataloader
         items_per_step = int(self.config.data.train_batch_size)
         lag = spec.curriculum.lag_steps
