@@ -124,10 +124,11 @@ def test_level_changes_reach_stderr_in_a_process_that_set_up_no_logging():
         "'initial_window': [4, 4]}), ['a'])\n"
         "c.observe(1, [('a', 4, 1.0)] * 8)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert out.returncode == 0, out.stderr
-    changes = [line for line in out.stderr.splitlines() if line.startswith("curriculum: step 1: a levels 4-4 -> 5-5")]
-    assert len(changes) == 1, out.stderr
+    for setup in ("", "import logging; logging.basicConfig(format='%(message)s')  # a root handler, root at WARNING\n"):
+        out = subprocess.run([sys.executable, "-c", setup + code], capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert out.returncode == 0, out.stderr
+        changes = [line for line in out.stderr.splitlines() if line.startswith("curriculum: step 1: a levels 4-4 -> 5-5")]
+        assert len(changes) == 1, (setup, out.stderr)
 
 
 def test_step_size_is_clamped_at_the_limits():

@@ -57,18 +57,17 @@ def _report_failure(exc: BaseException) -> None:
 
 
 def show_level_changes() -> None:
-    """verl's processes set up no logging handler, so the controller's INFO records (its level
-    changes) would reach only logging's last-resort handler, which drops all below WARNING: give
-    the curriculum's loggers one of their own, on stderr, unless something already handles them."""
+    """verl's processes set up no logging handler and leave the root logger at WARNING, so the
+    controller's INFO records (its level changes) were dropped: let the curriculum's loggers pass
+    INFO, and give them a handler of their own on stderr unless something already handles them."""
     for name in (__name__, LevelController.__module__):
         log = logging.getLogger(name)
-        if log.hasHandlers():
-            continue
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
         if log.getEffectiveLevel() > logging.INFO:
             log.setLevel(logging.INFO)
+        if not log.hasHandlers():
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            log.addHandler(handler)
 
 
 class CurriculumDataLoader(StatefulDataLoader):
