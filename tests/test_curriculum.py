@@ -542,11 +542,16 @@ def test_off_by_default_and_a_failing_queue_does_not_stop_the_step(tmp_path, sim
     off.fit(1, 2)
     assert all(not any(k.startswith("curriculum/") for k in m) for m in off.metrics)
 
+    from veritas.verl_ext import curriculum, step_rows
+
     run = sim(_config(tmp_path / "on", workers=0))
     monkeypatch.setattr(transfer_queue, "kv_batch_get", lambda **kw: 1 / 0)
-    with caplog.at_level(logging.WARNING, logger="veritas.verl_ext.curriculum"):
+    for module in (curriculum, step_rows):  # each logs its 1st, 2nd, 4th... failure
+        monkeypatch.setattr(module, "_failures", 0)
+    with caplog.at_level(logging.WARNING):
         run.fit(1, 2)
-    assert "ZeroDivisionError" in caplog.text
+    assert "ZeroDivisionError" in caplog.text  # what the queue raised, from the read
+    assert "curriculum update failed" in caplog.text and "no data_source read" in caplog.text
     assert run.trainer.curriculum.last_step == 2 and run.metrics[-1]["curriculum/operation/window_responses"] == 0
 
 

@@ -27,6 +27,7 @@ if importlib.util.find_spec("verl") is not None:
     from transfer_queue import KVBatchMeta
 
     from veritas.verl_ext import type_metrics_trainer as tmt
+    from veritas.verl_ext import step_rows
 
 from test_train_metrics import EXPECTED, MAX_LEN, STEP
 
@@ -155,6 +156,31 @@ def test_identical_responses_are_read_from_the_token_ids(fake_tq):
     assert metrics["train_by_type/all/identical_response_group_share"] == pytest.approx(1 / 3)
 
 
+def test_the_curriculum_and_the_metrics_share_one_read_of_the_step(fake_tq, monkeypatch):
+    batch = _step(fake_tq)
+    ours = lambda metrics: {k: v for k, v in metrics.items() if k.startswith("train_by_type/")}
+    alone = ours(_compute(_trainer(), batch))
+    reads = []
+    real_get = fake_tq.kv_batch_get
+
+    def counting(keys, partition_id, select_fields=None):
+        if "data_source" in select_fields:  # our read (verl's own metrics read other fields)
+            reads.append(list(keys))
+        return real_get(keys, partition_id, select_fields)
+
+    monkeypatch.setattr(transfer_queue, "kv_batch_get", counting)
+    trainer, observed = _trainer(), []
+    trainer.curriculum = SimpleNamespace(observe=lambda step, rows: observed.append((step, rows)) or {"curriculum/x": 1.0})
+    trainer.global_steps = 4
+    assert trainer._curriculum_update(batch) == {"curriculum/x": 1.0}  # in step(), before the checkpoint
+    assert ours(_compute(trainer, batch)) == alone  # then fit's _compute_metrics
+    assert reads == [batch.keys[:9]]  # one read, without the padding row
+    types = [source.split("/")[1] for source in STEP["data_sources"]]
+    assert observed == [(4, list(zip(types, STEP["levels"], STEP["accs"], STEP["uids"])))]
+    _compute(trainer, batch)  # the metrics forgot the step's rows: a later step reads its own
+    assert len(reads) == 2
+
+
 @pytest.mark.parametrize("mode", ["veritas_colocate_async", "veritas_separate_async"])
 def test_async_modes_add_the_same_metrics(fake_tq, mode):
     metrics = _compute(_trainer(mode), _step(fake_tq))
@@ -187,9 +213,9 @@ def test_a_failing_queue_skips_our_metrics_and_keeps_verls(fake_tq, monkeypatch,
     assert not any(k.startswith("train_by_type/") for k in metrics)
 
     # rm_scores that are not tensors: only reward_mean and the group shares go
-    fields = tmt._fetch(list(batch.keys[:9]), "train")
+    fields = step_rows.fetch(list(batch.keys[:9]), "train")
     fields["rm_scores"] = NonTensorStack(*["x"] * 9)
-    columns = tmt.step_columns(fields)
+    columns = step_rows.step_columns(fields)
     assert columns["scores"] is None and columns["response_lengths"] == STEP["response_lengths"]
 
     monkeypatch.setattr(tmt, "per_type_metrics", lambda **kw: 1 / 0)

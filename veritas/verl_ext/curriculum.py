@@ -12,7 +12,8 @@
 * ``_load_checkpoint``: after verl's, a checkpoint without curriculum state starts the windows
   at the resumed step.
 * ``step``: after verl's step (rollout, reward, update), the step's rows are read from the
-  TransferQueue (data_source, served level, the reward's ``acc``, the prompt's ``uid``) and given to the controller,
+  TransferQueue (``veritas.verl_ext.step_rows``: data_source, served level, the reward's ``acc``,
+  the prompt's ``uid``) and given to the controller,
   whose ``curriculum/...`` metrics join the step's.  This runs before ``fit`` saves the step's
   checkpoint, so a checkpoint of step ``t`` holds the controller after step ``t``'s update.
 
@@ -30,19 +31,16 @@ import logging
 import os
 from typing import Any
 
-import transfer_queue as tq
 from torchdata.stateful_dataloader import StatefulDataLoader
 
 from veritas.verl_adapters.curriculum import LevelController, CurriculumSampler, prefetch_lag_steps
 from veritas.verl_adapters.dataset import DynamicEnvDataset, DynamicSpec
 from veritas.verl_adapters.train_metrics import type_name
+from veritas.verl_ext.step_rows import StepRowsMixin, real_keys
 
 logger = logging.getLogger(__name__)
 
 STATE_KEY = "veritas_curriculum"
-LEVEL_KEY = "difficulty"  # in the row's extra_info (veritas.data.formats.rl_row)
-ACC_KEY = "acc"  # in extra_fields["reward_extra_info"] (veritas.verl_adapters.reward)
-FIELDS = ("data_source", "uid", "extra_info", "extra_fields")
 
 _failures = 0
 
@@ -98,31 +96,17 @@ class CurriculumDataLoader(StatefulDataLoader):
         super().load_state_dict(state_dict)
 
 
-def _rows(fields: dict[str, Any]) -> list[tuple[Any, Any, Any, Any]]:
-    """(task type, level served, acc, uid) per row from the TransferQueue fields."""
-    def as_list(value):
-        if value is None:
-            return None
-        tolist = getattr(value, "tolist", None)
-        return list(tolist()) if callable(tolist) else list(value)
-
-    sources = as_list(fields.get("data_source")) or []
-    n = len(sources)
-    extra_info = as_list(fields.get("extra_info")) or [None] * n
-    extra_fields = as_list(fields.get("extra_fields")) or [None] * n
-    uids = as_list(fields.get("uid")) or []
-    if len(uids) != n:  # no groups then (max_flat_share), the rows still count
-        uids = [None] * n
-    rows = []
-    for source, info, extra, uid in zip(sources, extra_info, extra_fields, uids):
-        reward_info = extra.get("reward_extra_info") if isinstance(extra, dict) else None
-        level = info.get(LEVEL_KEY) if isinstance(info, dict) else None
-        acc = reward_info.get(ACC_KEY) if isinstance(reward_info, dict) else None
-        rows.append((type_name(source), level, acc, uid))
-    return rows
+def _rows(columns: dict[str, Any]) -> list[tuple[Any, Any, Any, Any]]:
+    """(task type, level served, acc, uid) per row from ``step_rows.step_columns``."""
+    sources = columns["data_sources"]
+    uids = columns["uids"]
+    if uids is None or len(uids) != len(sources):  # no groups then (max_flat_share), the rows still count
+        uids = [None] * len(sources)
+    return [(type_name(source), level, acc, uid)
+            for source, level, acc, uid in zip(sources, columns["levels"], columns["accs"], uids)]
 
 
-class CurriculumMixin:
+class CurriculumMixin(StepRowsMixin):
     """Mixed in before a verl v1 trainer; see the module docstring."""
 
     curriculum: LevelController | None = None
@@ -175,13 +159,10 @@ class CurriculumMixin:
 
     def _curriculum_update(self, batch) -> dict[str, float]:
         """The controller's update for this step's rows; never raises."""
-        try:
-            real = [i for i, tag in enumerate(batch.tags) if not (isinstance(tag, dict) and tag.get("is_padding", False))]
-            keys = [batch.keys[i] for i in real]
-            rows = []
-            if keys:
-                data = tq.kv_batch_get(keys=keys, partition_id=batch.partition_id, select_fields=list(FIELDS))
-                rows = _rows({name: data[name] for name in FIELDS if name in data.keys()})
+        try:  # the per-type metrics use the same read later in the step (step_rows)
+            rows = _rows(self._step_columns(batch))
+            if not rows and real_keys(batch):
+                raise RuntimeError(f"no data_source read from the TransferQueue for the step's {len(real_keys(batch))} rows")
         except Exception as exc:
             _report_failure(exc)
             rows = []

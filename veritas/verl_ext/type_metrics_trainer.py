@@ -25,7 +25,8 @@ For the metrics, the only overridden method is ``PPOTrainer._compute_metrics`` (
 property, see below): it runs verl's own, then reads
 ``data_source``, ``uid``, ``extra_info`` (level: ``difficulty``), ``extra_fields``
 (``reward_extra_info``: ``acc``, ``format_ok``), ``rm_scores`` and ``responses`` of the step's
-rows from the TransferQueue (before verl clears them) and adds
+rows from the TransferQueue before verl clears them (``veritas.verl_ext.step_rows``: one read a
+step, shared with the curriculum, which reads first) and adds
 :func:`veritas.verl_adapters.train_metrics.per_type_metrics`.  Anything failing there is logged
 (1st, 2nd, 4th... time) and skipped: the step's other metrics and the training go on.
 
@@ -45,8 +46,6 @@ import math
 import os
 from typing import Any
 
-import transfer_queue as tq
-
 from verl.trainer.ppo.v1.trainer_base import PPOTrainer, register_trainer
 from verl.trainer.ppo.v1.trainer_colocate_async import PPOTrainerColocateAsync
 from verl.trainer.ppo.v1.trainer_separate_async import PPOTrainerSeparateAsync
@@ -54,6 +53,7 @@ from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
 from veritas.verl_adapters.train_metrics import per_type_metrics
 from veritas.verl_ext.curriculum import CurriculumMixin
+from veritas.verl_ext.step_rows import StepRowsMixin
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +62,6 @@ TRAINER_MODES = {  # our registry name -> the verl trainer mode it extends
     "veritas_colocate_async": "colocate_async",
     "veritas_separate_async": "separate_async",
 }
-ACC_KEY = "acc"
-FORMAT_KEY = "format_ok"
-LEVEL_KEY = "difficulty"  # in the row's extra_info (veritas.data.formats.rl_row)
-# Row fields of the TransferQueue read here; verl's AgentLoopWorkerTQ stores the dataset row's
-# keys plus the agent loop's output under these names.
-FIELDS = ("data_source", "uid", "extra_info", "extra_fields", "rm_scores", "responses")
 
 _failures = 0
 
@@ -83,77 +77,6 @@ def _report_failure(exc: BaseException) -> None:
         )
 
 
-def _as_list(value: Any) -> list | None:
-    """A TransferQueue column (NonTensorStack, tensor, numpy array, list) as a list."""
-    if value is None:
-        return None
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return list(tolist())
-    return list(value)
-
-
-def _row_tensors(value: Any) -> list:
-    """A jagged (nested) or regular 2-D tensor as one 1-D tensor per row."""
-    if getattr(value, "is_nested", False):
-        return list(value.unbind())
-    return list(value)
-
-
-def _fetch(keys: list[str], partition_id: str) -> dict[str, Any]:
-    """The FIELDS of these rows; a field the queue does not hold is left out."""
-    try:
-        data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=list(FIELDS))
-        return {name: data[name] for name in FIELDS if name in data.keys()}
-    except Exception:  # one missing field fails the whole get: ask field by field
-        out = {}
-        for name in FIELDS:
-            try:
-                out[name] = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=[name])[name]
-            except Exception:
-                continue
-        return out
-
-
-def _per_row(tensor: Any, fn) -> list | None:
-    """fn of each row of a tensor field; None (that metric left out) when the field is missing or
-    not the tensor verl stores, so one odd field does not cost the other metrics."""
-    if tensor is None:
-        return None
-    try:
-        return [fn(row) for row in _row_tensors(tensor)]
-    except Exception as exc:
-        _report_failure(exc)
-        return None
-
-
-def _dict_get(row: Any, key: str) -> Any:
-    return row.get(key) if isinstance(row, dict) else None
-
-
-def step_columns(fields: dict[str, Any]) -> dict[str, list]:
-    """per_type_metrics' arrays from the rows' TransferQueue fields (missing ones: None)."""
-    data_sources = _as_list(fields.get("data_source"))
-    n = len(data_sources) if data_sources is not None else 0
-    extra_fields = _as_list(fields.get("extra_fields")) or [None] * n
-    reward_info = [_dict_get(row, "reward_extra_info") for row in extra_fields]
-    extra_info = _as_list(fields.get("extra_info")) or [None] * n
-    scores = _per_row(fields.get("rm_scores"), lambda row: float(row.sum()))
-    lengths = _per_row(fields.get("responses"), lambda row: int(row.shape[0]))
-    # the token ids themselves, hashed: equal responses of a group give equal keys
-    response_keys = _per_row(fields.get("responses"), lambda row: hash(tuple(row.tolist())))
-    return {
-        "data_sources": data_sources or [],
-        "scores": scores,
-        "accs": [_dict_get(info, ACC_KEY) for info in reward_info],
-        "format_oks": [_dict_get(info, FORMAT_KEY) for info in reward_info],
-        "response_lengths": lengths,
-        "uids": _as_list(fields.get("uid")),
-        "levels": [_dict_get(info, LEVEL_KEY) for info in extra_info],
-        "response_keys": response_keys,
-    }
-
-
 def _max_response_length(config: Any) -> float:
     try:
         return float(config.actor_rollout_ref.rollout.response_length)
@@ -161,7 +84,7 @@ def _max_response_length(config: Any) -> float:
         return math.nan
 
 
-class PerTypeMetricsMixin:
+class PerTypeMetricsMixin(StepRowsMixin):
     """Adds per-type metrics to ``PPOTrainer._compute_metrics``; mixed in before a verl trainer."""
 
     VERL_TRAINER_MODE = "sync"
@@ -183,13 +106,11 @@ class PerTypeMetricsMixin:
             metrics.update(self._per_type_metrics(batch))
         except Exception as exc:  # metrics must never stop training
             _report_failure(exc)
+        finally:
+            self._forget_step_columns()  # the step's last reader
 
     def _per_type_metrics(self, batch) -> dict[str, float]:
-        real = [i for i, tag in enumerate(batch.tags) if not (isinstance(tag, dict) and tag.get("is_padding", False))]
-        keys = [batch.keys[i] for i in real]
-        if not keys:
-            return {}
-        columns = step_columns(_fetch(keys, batch.partition_id))
+        columns = self._step_columns(batch)  # read already where the curriculum is on
         return per_type_metrics(max_response_length=_max_response_length(self.config), **columns)
 
 
