@@ -330,10 +330,18 @@ def test_run_config_typos_and_missing_searchpath_name_the_file(tmp_path, compose
     kwargs = _HEAD.format(base="ppo_trainer") + "reward:\n  custom_reward_function:\n    reward_kwargs:\n      partial_credit: 0.5\n"
     reward = compose("kwargs", [], config_path=_run_config(tmp_path, "kwargs", kwargs)).reward.custom_reward_function
     assert reward.reward_kwargs.partial_credit == 0.5
+    # and what verl passes to ray.init, as far as ray.init takes it
+    ray_init = _HEAD.format(base="ppo_trainer") + "ray_kwargs:\n  ray_init:\n    include_dashboard: false\n"
+    cfg = compose("rayok", [], config_path=_run_config(tmp_path, "rayok", ray_init))
+    assert cfg.ray_kwargs.ray_init.include_dashboard is False and cfg.ray_kwargs.ray_init.num_cpus is None
+    path = _run_config(tmp_path, "raytypo", ray_init.replace("include_dashboard", "include_dashbord"))
+    with pytest.raises(ConfigError, match=r"raytypo\.yaml: ray_kwargs\.ray_init\.include_dashbord \(nor a parameter of ray\.init\): "
+                                          r"not a key of verl's ppo_trainer"):
+        compose("raytypo", [], config_path=path)
     path = _run_config(tmp_path, "nosearch", "defaults:\n  - ppo_trainer\n  - _self_\n")
     with pytest.raises(ConfigError, match=r"nosearch\.yaml: hydra\.searchpath must list pkg://verl\.trainer\.config"):
         compose("nosearch", [], config_path=path)
-    with pytest.raises(ConfigError, match=r"no run config .*absent\.yaml; known: kwargs, nosearch, ok, typo"):
+    with pytest.raises(ConfigError, match=r"no run config .*absent\.yaml; known: kwargs, nosearch, ok, rayok, raytypo, typo"):
         compose("absent", [], config_path=path)
     path = _run_config(tmp_path, "badyaml", "data: [unclosed\n")
     with pytest.raises(ConfigError, match=r"badyaml\.yaml: not valid YAML"):

@@ -8,7 +8,8 @@ it here with the same three things.  The only difference: verl's config package 
 searched as the directory it is (``file://``), so that composing does not import verl (~5 s).
 Hydra merges keys a run config adds without complaint, so every key the file sets must also be a
 key of verl's config (a typo fails), except under a section verl leaves open (an empty mapping
-such as ``model.override_config``) or one of ours (``data.lgc_v2``).
+such as ``model.override_config``), one of ours (``data.lgc_v2``), or one verl passes on as
+keyword arguments (``ray_kwargs.ray_init``: a parameter of ``ray.init``).
 
 Without ``--config-path`` the name is one of verl's own configs, as the trainers' entry points
 compose them:
@@ -36,7 +37,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import importlib.util
+import inspect
 import os
 import sys
 import warnings
@@ -50,6 +53,9 @@ VERL_SEARCHPATH = "pkg://verl.trainer.config"
 # arguments verl 0.9.1 passes to the custom reward function (verl/trainer/ppo/reward.py reads
 # reward_kwargs with .get; our reward function checks them: check_reward_kwargs below).
 OPEN_SECTIONS = ("data.lgc_v2", "reward.custom_reward_function.reward_kwargs")
+# Sections verl hands on as keyword arguments (verl/trainer/main_ppo.py: ray.init(**ray_kwargs.ray_init)):
+# a key verl's config lacks must be a parameter of the callee.
+KWARG_SECTIONS = {"ray_kwargs.ray_init": "ray.init"}
 
 # Top-level sections of verl's legacy_reward_impl.yaml: composed into every ppo_trainer config,
 # but verl 0.9.1's trainers never read them (only fully_async_policy migrates them).
@@ -147,6 +153,15 @@ def _run_config_files(config_dir: str, name: str) -> tuple[list[tuple[str, Any]]
     return files, base
 
 
+def _parameters(dotted: str) -> set[str] | None:
+    """The parameter names of a function named ``module.name``; None when it cannot be imported."""
+    module, name = dotted.rsplit(".", 1)
+    try:
+        return set(inspect.signature(getattr(importlib.import_module(module), name)).parameters)
+    except Exception:  # not installed here: the call itself will tell
+        return None
+
+
 def _unknown_keys(node: Any, base: Any, prefix: str = "") -> list[str]:
     """Keys set in ``node`` (plain YAML) that ``base`` (verl's composed config) does not have."""
     from omegaconf import DictConfig
@@ -157,6 +172,11 @@ def _unknown_keys(node: Any, base: Any, prefix: str = "") -> list[str]:
         if not prefix and key in ("defaults", "hydra"):
             continue
         if path in OPEN_SECTIONS:
+            continue
+        if key not in base.keys() and prefix in KWARG_SECTIONS:
+            parameters = _parameters(KWARG_SECTIONS[prefix])
+            if parameters is not None and key not in parameters:
+                out.append(f"{path} (nor a parameter of {KWARG_SECTIONS[prefix]})")
             continue
         if key not in base.keys():
             # an empty mapping in verl's config is a free-form section (override_config, ...)
