@@ -547,7 +547,7 @@ def test_off_by_default_and_a_failing_queue_does_not_stop_the_step(tmp_path, sim
     run = sim(_config(tmp_path / "on", workers=0))
     monkeypatch.setattr(transfer_queue, "kv_batch_get", lambda **kw: 1 / 0)
     for module in (curriculum, step_rows):  # each logs its 1st, 2nd, 4th... failure
-        monkeypatch.setattr(module, "_failures", 0)
+        monkeypatch.setattr(module._report_failure, "count", 0)
     with caplog.at_level(logging.WARNING):
         run.fit(1, 2)
     assert "ZeroDivisionError" in caplog.text  # what the queue raised, from the read

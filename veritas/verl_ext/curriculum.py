@@ -28,7 +28,6 @@ Nothing per step raises: a failure is logged and the step counts as one without 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from torchdata.stateful_dataloader import StatefulDataLoader
@@ -36,22 +35,14 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 from veritas.verl_adapters.curriculum import LevelController, CurriculumSampler, prefetch_lag_steps
 from veritas.verl_adapters.dataset import DynamicEnvDataset, DynamicSpec
 from veritas.verl_adapters.train_metrics import type_name
+from veritas.verl_ext.rare_warning import RareWarning
 from veritas.verl_ext.step_rows import StepRowsMixin, real_keys
 
 logger = logging.getLogger(__name__)
 
 STATE_KEY = "veritas_curriculum"
 
-_failures = 0
-
-
-def _report_failure(exc: BaseException) -> None:
-    """Log a failed curriculum update at its 1st, 2nd, 4th, 8th... occurrence."""
-    global _failures
-    _failures += 1
-    if _failures & (_failures - 1) == 0:
-        logger.warning("curriculum update failed (%d time(s) so far in pid %d): %s: %s",
-                       _failures, os.getpid(), type(exc).__name__, exc)
+_report_failure = RareWarning(logger, "curriculum update failed")
 
 
 def show_level_changes() -> None:

@@ -14,10 +14,11 @@ its 1st, 2nd, 4th... failure), and a column that cannot be built is None.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import transfer_queue as tq
+
+from veritas.verl_ext.rare_warning import RareWarning
 
 logger = logging.getLogger(__name__)
 
@@ -28,16 +29,7 @@ LEVEL_KEY = "difficulty"  # in the row's extra_info (veritas.data.formats.rl_row
 # keys plus the agent loop's output under these names.
 FIELDS = ("data_source", "uid", "extra_info", "extra_fields", "rm_scores", "responses")
 
-_failures = 0
-
-
-def _report_failure(what: str, exc: BaseException) -> None:
-    """Log a failure at its 1st, 2nd, 4th, 8th... occurrence in this process."""
-    global _failures
-    _failures += 1
-    if _failures & (_failures - 1) == 0:
-        logger.warning("step rows: %s (%d failure(s) so far in pid %d): %s: %s",
-                       what, _failures, os.getpid(), type(exc).__name__, exc)
+_report_failure = RareWarning(logger, "step rows")
 
 
 def _as_list(value: Any) -> list | None:
@@ -74,7 +66,7 @@ def fetch(keys: list[str], partition_id: str) -> dict[str, Any]:
             try:
                 out[name] = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=[name])[name]
             except Exception as exc:
-                _report_failure(f"field {name!r} not read", exc)
+                _report_failure(exc, f"step rows: field {name!r} not read")
         return out
 
 
@@ -86,7 +78,7 @@ def _per_row(tensor: Any, fn) -> list | None:
     try:
         return [fn(row) for row in _row_tensors(tensor)]
     except Exception as exc:
-        _report_failure("a tensor field not usable", exc)
+        _report_failure(exc, "step rows: a tensor field not usable")
         return None
 
 

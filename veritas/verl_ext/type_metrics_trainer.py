@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from typing import Any
 
 from verl.trainer.ppo.v1.trainer_base import PPOTrainer, register_trainer
@@ -53,6 +52,7 @@ from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
 from veritas.verl_adapters.train_metrics import per_type_metrics
 from veritas.verl_ext.curriculum import CurriculumMixin
+from veritas.verl_ext.rare_warning import RareWarning
 from veritas.verl_ext.step_rows import StepRowsMixin
 
 logger = logging.getLogger(__name__)
@@ -63,18 +63,7 @@ TRAINER_MODES = {  # our registry name -> the verl trainer mode it extends
     "veritas_separate_async": "separate_async",
 }
 
-_failures = 0
-
-
-def _report_failure(exc: BaseException) -> None:
-    """Log a failed metrics computation at its 1st, 2nd, 4th, 8th... occurrence."""
-    global _failures
-    _failures += 1
-    if _failures & (_failures - 1) == 0:
-        logger.warning(
-            "per-type training metrics skipped (%d time(s) so far in pid %d): %s: %s",
-            _failures, os.getpid(), type(exc).__name__, exc,
-        )
+_report_failure = RareWarning(logger, "per-type training metrics skipped")
 
 
 def _max_response_length(config: Any) -> float:
