@@ -29,6 +29,32 @@ from veritas.verl_adapters.dataset import DatasetConfigError, DynamicEnvDataset
 
 HAS_VERL = importlib.util.find_spec("verl") is not None
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+CURRICULUM_LOGGERS = ("veritas.verl_ext.curriculum", "veritas.verl_adapters.curriculum")
+
+
+@pytest.fixture(autouse=True)
+def _curriculum_loggers_as_they_were():
+    """The trainer tests run ``show_level_changes``, which stops the curriculum's loggers from
+    propagating: put them back, so that caplog (on the root logger) sees them in the other tests."""
+    names = CURRICULUM_LOGGERS
+    saved = {n: (logging.getLogger(n).level, logging.getLogger(n).propagate, list(logging.getLogger(n).handlers))
+             for n in names}
+    yield
+    for n, (level, propagate, handlers) in saved.items():
+        log = logging.getLogger(n)
+        log.setLevel(level)
+        log.propagate = propagate
+        log.handlers[:] = handlers
+
+
+def _seen_by_caplog(caplog):
+    """After a trainer with the curriculum on was built: its loggers no longer reach the root."""
+    for name in CURRICULUM_LOGGERS:
+        log = logging.getLogger(name)
+        if not log.propagate and caplog.handler not in log.handlers:
+            log.addHandler(caplog.handler)
 DATASET_FILE = os.path.join(REPO, "train", "tools", "dataset-manager.py")
 
 
@@ -112,7 +138,9 @@ def test_limits_stay_and_say_so(caplog):
 @pytest.mark.skipif(not HAS_VERL, reason="verl not installed")
 def test_level_changes_reach_stderr_in_a_process_that_set_up_no_logging():
     """verl's Ray workers configure no handler: INFO records would go to logging's last resort and
-    be dropped (no level change showed in the GPU runs' logs).  A fresh interpreter, as they are."""
+    be dropped (no level change showed in the GPU runs' logs).  A fresh interpreter, as they are.
+    And whatever happens to the root logger afterwards (in the fifth arm's GPU run the start-up
+    line came through the root handler, a later move did not), each move is one line."""
     import subprocess
     import sys
 
@@ -120,15 +148,26 @@ def test_level_changes_reach_stderr_in_a_process_that_set_up_no_logging():
         "from veritas.verl_ext.curriculum import show_level_changes\n"
         "from veritas.verl_adapters.curriculum import CurriculumConfig, LevelController\n"
         "show_level_changes(); show_level_changes()  # once is enough: the second adds nothing\n"
-        "c = LevelController(CurriculumConfig.from_mapping({'enable': True, 'min_samples': 4, "
-        "'initial_window': [4, 4]}), ['a'])\n"
+        "{after}"
+        "c = LevelController(CurriculumConfig.from_mapping({{'enable': True, 'min_samples': 4, "
+        "'initial_window': [4, 4]}}), ['a'])\n"
         "c.observe(1, [('a', 4, 1.0)] * 8)\n"
     )
-    for setup in ("", "import logging; logging.basicConfig(format='%(message)s')  # a root handler, root at WARNING\n"):
-        out = subprocess.run([sys.executable, "-c", setup + code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    root_handler = "import logging; logging.basicConfig(format='%(message)s')  # a root handler, root at WARNING\n"
+    cases = {
+        "no logging set up": ("", ""),
+        "a root handler": (root_handler, ""),
+        "root handler raised to ERROR later": (root_handler, "logging.getLogger().handlers[0].setLevel(logging.ERROR)\n"),
+        "root handlers replaced later": (root_handler, "logging.basicConfig(force=True, level=logging.ERROR)\n"),
+    }
+    for case, (setup, after) in cases.items():
+        out = subprocess.run([sys.executable, "-c", setup + code.format(after=after)], capture_output=True,
+                             text=True, timeout=120, cwd=REPO)
         assert out.returncode == 0, out.stderr
-        changes = [line for line in out.stderr.splitlines() if line.startswith("curriculum: step 1: a levels 4-4 -> 5-5")]
-        assert len(changes) == 1, (setup, out.stderr)
+        changes = [line for line in out.stderr.splitlines()
+                   if line.endswith("curriculum: step 1: a levels 4-4 -> 5-5 (accuracy 1.000 over 8 responses, "
+                                    "band [0.3, 0.7]); served from step 2")]
+        assert len(changes) == 1, (case, out.stderr)
 
 
 def test_step_size_is_clamped_at_the_limits():
@@ -521,6 +560,7 @@ def test_turned_on_when_resuming_a_checkpoint_taken_without_it(tmp_path, sim, ca
     off = sim(_config(tmp_path, workers=0, enable="false"))
     off.fit(1, 5, save_at=5)
     on = sim(_config(tmp_path, workers=0, lag_steps=0))
+    _seen_by_caplog(caplog)
     with caplog.at_level(logging.WARNING, logger="veritas.verl_ext.curriculum"):
         on.resume(tmp_path, 5)
     assert "no curriculum state" in caplog.text
@@ -548,6 +588,7 @@ def test_off_by_default_and_a_failing_queue_does_not_stop_the_step(tmp_path, sim
     monkeypatch.setattr(transfer_queue, "kv_batch_get", lambda **kw: 1 / 0)
     for module in (curriculum, step_rows):  # each logs its 1st, 2nd, 4th... failure
         monkeypatch.setattr(module._report_failure, "count", 0)
+    _seen_by_caplog(caplog)
     with caplog.at_level(logging.WARNING):
         run.fit(1, 2)
     assert "ZeroDivisionError" in caplog.text  # what the queue raised, from the read

@@ -44,18 +44,23 @@ STATE_KEY = "veritas_curriculum"
 
 _report_failure = RareWarning(logger, "curriculum update failed")
 
+_HANDLER_MARK = "_veritas_curriculum_handler"
+
 
 def show_level_changes() -> None:
-    """verl's processes set up no logging handler and leave the root logger at WARNING, so the
-    controller's INFO records (its level changes) were dropped: let the curriculum's loggers pass
-    INFO, and give them a handler of their own on stderr unless something already handles them."""
+    """Give the curriculum's loggers a stderr handler of their own, at INFO, not propagating: the
+    way verl isolates its "verl" logger (``configure_verl_logging``). Relying on the root logger
+    lost the level changes twice: verl leaves it at WARNING, and in the fifth arm's GPU run a move
+    at step 10 still left no line although the start-up line, logged earlier through the root
+    handler, did (what changed the root's handling later was not found)."""
     for name in (__name__, LevelController.__module__):
         log = logging.getLogger(name)
-        if log.getEffectiveLevel() > logging.INFO:
-            log.setLevel(logging.INFO)
-        if not log.hasHandlers():
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        if not any(getattr(h, _HANDLER_MARK, False) for h in log.handlers):
             handler = logging.StreamHandler()
-            handler.setFormatter(logging.Formatter("%(message)s"))
+            handler.setFormatter(logging.Formatter("%(levelname)s:%(asctime)s:%(message)s"))  # verl's
+            setattr(handler, _HANDLER_MARK, True)
             log.addHandler(handler)
 
 
