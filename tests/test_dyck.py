@@ -379,3 +379,23 @@ def test_worked_solutions_are_short_and_verify_at_every_level(task_type):
                 if level == 5:
                     assert len(worked) < 1500
 
+
+
+def test_dyck_language2_worked_solution_writes_the_openers_in_front_on_each_unpartnered_closer():
+    """Each closer without a partner puts its opener first and writes the whole front so far; the
+    last front is the answer's, so the answer is a copy, not a collection reversed at the end."""
+    import re
+
+    for level in range(1, 11):
+        for seed in range(20):
+            task = lgc_v2.generate_by_type(T2, seed, level, "en")
+            lines = lgc_v2.worked_solution(task).splitlines()
+            front = ""
+            for line in lines:
+                m = re.fullmatch(r"(.) → nothing open to close: put (.) first, in front now: (.*)", line)
+                if m:
+                    front = m.group(2) + front
+                    assert m.group(3) == " ".join(front), line
+            assert front == task.metadata["openers"]
+            assert lines[-2] == "Openers in front: " + " ".join(front)
+            assert lines[-1] == f"Complete sequence: `{task.metadata['full']}`"

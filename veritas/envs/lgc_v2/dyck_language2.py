@@ -89,10 +89,15 @@ def verify(answer_text: str, metadata: dict) -> Verdict:
 
 
 def worked_solution(metadata: dict, language: str) -> str:
+    """The scan with its stack on every line, and the openers to put in front written out whole each
+    time a closer has no partner: the last such line is the answer's front as it stands.  (Collecting
+    the unmatched closers at the end and reversing them was a quarter of the SFT model's greedy
+    errors on this type, docs/results.md, ninth run.)"""
     suffix = metadata["suffix"]
-    lines = ["Scan the ending from left to right, keeping a stack of the opening brackets it contains:"]
+    lines = ["Scan the ending from left to right, keeping a stack of the opening brackets it contains "
+             "and the openers it needs in front:"]
     stack: list[str] = []
-    unmatched: list[str] = []
+    front = ""
     for ch in suffix:
         if ch in CLOSER_OF:
             stack.append(ch)
@@ -101,11 +106,11 @@ def worked_solution(metadata: dict, language: str) -> str:
             stack.pop()
             lines.append(f"{ch} → closes {OPENER_OF[ch]}, stack: {' '.join(stack) or 'empty'}")
         else:
-            unmatched.append(ch)
-            lines.append(f"{ch} → nothing open to close: needs a {OPENER_OF[ch]} in front")
-    lines.append(f"Closers without a partner, in order: {' '.join(unmatched)}")
-    lines.append(f"The first needs the innermost opener, so prepend them reversed: {spaced(metadata['openers'])}")
-    lines.append(f"Complete sequence: `{metadata['full']}`")
+            # a later closer without a partner closes an opener further out: its opener goes first
+            front = OPENER_OF[ch] + front
+            lines.append(f"{ch} → nothing open to close: put {OPENER_OF[ch]} first, in front now: {spaced(front)}")
+    lines.append(f"Openers in front: {spaced(front)}")
+    lines.append(f"Complete sequence: `{front + suffix}`")
     return "\n".join(lines)
 
 
