@@ -42,6 +42,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-levels-fixed-temperature": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-flat": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -453,6 +454,17 @@ def test_the_fifth_arm_is_the_third_starting_at_level_3_with_a_wider_band():
     assert all(key.startswith("data.lgc_v2.curriculum.") for key in _differences(fixed_hot, wide))
 
 
+def test_issue_17s_next_grpo_is_the_fifth_arm_starting_at_level_4():
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    wide, from_4 = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
+                    for name in ("grpo-smollm2-135m-1gpu-levels-adaptive-wide",
+                                 "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4"))
+    assert _differences(wide, from_4) == {"data.lgc_v2.curriculum.initial_window": ([3, 3], [4, 4])}
+
+
 def test_the_dapo_arm_changes_only_the_group_filter_and_how_often_it_validates():
     """Issue 17's other prepared lever: the fixed arm with verl's DAPO group filtering."""
     from omegaconf import OmegaConf
@@ -487,7 +499,7 @@ def test_the_dapo_arms_replay_buffer_filters_on_the_reward():
 
 @pytest.mark.parametrize("name", (*LEVELS_ARMS, DAPO_ARM, "grpo-smollm2-135m-1gpu-levels-adaptive-temperature",
                                   "grpo-smollm2-135m-1gpu-levels-fixed-temperature", "grpo-smollm2-135m-1gpu-levels-adaptive-flat",
-                                  "grpo-smollm2-135m-1gpu-levels-adaptive-wide"))
+                                  "grpo-smollm2-135m-1gpu-levels-adaptive-wide", "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4"))
 def test_the_levels_arms_compose_and_validate(name, host, tmp_path):
     """Through the launcher's --dry-run: its dynamic train split and the trainer module the
     curriculum needs (the validation refuses a curriculum without them)."""
