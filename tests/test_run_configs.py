@@ -462,7 +462,8 @@ def test_issue_17s_next_grpo_is_the_fifth_arm_starting_at_level_4():
     wide, from_4 = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
                     for name in ("grpo-smollm2-135m-1gpu-levels-adaptive-wide",
                                  "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4"))
-    assert _differences(wide, from_4) == {"data.lgc_v2.curriculum.initial_window": ([3, 3], [4, 4])}
+    assert _differences(wide, from_4) == {"data.lgc_v2.curriculum.initial_window": ([3, 3], [4, 4]),
+                                          "trainer.total_training_steps": (24, 40)}
 
 
 def test_the_dapo_arm_changes_only_the_group_filter_and_how_often_it_validates():
