@@ -159,6 +159,8 @@ def test_level_changes_reach_stderr_in_a_process_that_set_up_no_logging():
         "a root handler": (root_handler, ""),
         "root handler raised to ERROR later": (root_handler, "logging.getLogger().handlers[0].setLevel(logging.ERROR)\n"),
         "root handlers replaced later": (root_handler, "logging.basicConfig(force=True, level=logging.ERROR)\n"),
+        "root at INFO at start-up, WARNING later": (root_handler.replace("basicConfig(", "basicConfig(level=logging.INFO, "),
+                                                     "logging.getLogger().setLevel(logging.WARNING)\n"),
     }
     for case, (setup, after) in cases.items():
         out = subprocess.run([sys.executable, "-c", setup + code.format(after=after)], capture_output=True,

@@ -52,7 +52,8 @@ def show_level_changes() -> None:
     way verl isolates its "verl" logger (``configure_verl_logging``). Relying on the root logger
     lost the level changes twice: verl leaves it at WARNING, and in the fifth arm's GPU run a move
     at step 10 still left no line although the start-up line, logged earlier through the root
-    handler, did (what changed the root's handling later was not found)."""
+    handler, did (what changed the root's handling later was not found; a root logger at INFO then
+    WARNING does exactly that to loggers that rely on it)."""
     for name in (__name__, LevelController.__module__):
         log = logging.getLogger(name)
         log.setLevel(logging.INFO)
