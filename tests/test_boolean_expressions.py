@@ -8,8 +8,10 @@ import os
 import re
 import subprocess
 import sys
+from fractions import Fraction
 from math import isqrt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -342,6 +344,15 @@ def test_worked_solutions_check_every_fact_before_its_statement():
                             a, b = int(a), int(b)
                             assert (a, b) == (args[0], args[2]), text
                             assert {"<": -1, "=": 0, ">": 1}[rel] == (a > b) - (a < b), text
+                        if kind == "fraction":  # the cross products' order, then the fractions' true order
+                            m = re.fullmatch(r"(?:: |：)\d+ × \d+ = (\d+), \d+ × \d+ = (\d+), (\d+) ([<>=]) (\d+)"
+                                             r"(?:, so|，所以) (\d+)/(\d+) ([<>=]) (\d+)/(\d+)", working)
+                            assert m, text
+                            left, right, a, rel, b, p, q, rel2, r, t = m.groups()
+                            assert (left, right) == (a, b) and rel == rel2, text
+                            assert (int(p), int(q), int(r), int(t)) == (args[0], args[1], args[3], args[4]), text
+                            order = (Fraction(int(p), int(q)) > Fraction(int(r), int(t))) - (Fraction(int(p), int(q)) < Fraction(int(r), int(t)))
+                            assert {"<": -1, "=": 0, ">": 1}[rel] == order, text
                         if kind in ("even", "odd"):
                             assert working.endswith(("even", "偶数") if args[0] % 2 == 0 else ("odd", "奇数")), text
                         if "no divisor from 2 to" in text or "之间的因数" in text:
@@ -415,3 +426,58 @@ def test_huge_box_never_raises():
     for text in HUGE_BOXES:
         v = be.verify(text, _META)
         assert not v.correct and not v.format_ok
+
+
+# --- reading a response's fact verdicts (veritas.evaluation.boolean_facts) ----------------------
+
+def test_fact_verdicts_of_a_worked_response_are_read_line_by_line():
+    for lang in be.TASK_TYPE.languages:
+        task = _task(7, 5, lang)
+        worked = lgc_v2.worked_solution(task)
+        judged = be.fact_lines_judged(task.metadata, lang, worked)
+        facts = [f for st in task.metadata["statements"] for f in be._facts(st)]
+        assert [kind for kind, _ in judged] == [f[1] for f in facts] and all(right for _, right in judged)
+        # one verdict flipped: exactly that fact is wrong
+        lines = worked.split("\n")
+        i = next(n for n, line in enumerate(lines) if line.startswith("- "))
+        truth = be._TRUTH[lang]
+        head, said = lines[i].rsplit("→ ", 1)
+        lines[i] = head + "→ " + (truth[False] if said == truth[True] else truth[True])
+        flipped = be.fact_lines_judged(task.metadata, lang, "\n".join(lines))
+        assert [right for _, right in flipped] == [False] + [True] * (len(facts) - 1)
+        # a lost line: nothing is paired
+        assert be.fact_lines_judged(task.metadata, lang, "\n".join(lines[:i] + lines[i + 1:])) is None
+
+
+@pytest.mark.parametrize("response", ["", "\\boxed{A}", "- → " * 5000, None, "- x → True\n" * 3, "→\n" * 10_000])
+def test_fact_verdicts_of_hostile_responses_never_raise(response):
+    task = _task(3, 4)
+    judged = be.fact_lines_judged(task.metadata, "en", response)
+    assert judged is None or all(isinstance(right, bool) for _, right in judged)
+    assert be.fact_lines_judged({"statements": "nonsense"}, "en", "- a → True") is None
+    assert be.fact_lines_judged(task.metadata, "fr", lgc_v2.worked_solution(task)) is None
+
+
+def test_boolean_facts_tallies_a_samples_file(tmp_path, capsys):
+    from veritas.evaluation import boolean_facts
+
+    rows = []
+    for seed in range(6):
+        task = _task(seed, 5, "en")
+        response = lgc_v2.worked_solution(task)
+        correct = seed % 2 == 0
+        if not correct:  # the first fact's verdict flipped
+            head, said = response.split("\n- ", 1)[1].split("\n", 1)[0].rsplit("→ ", 1)
+            first = "- " + head + "→ " + said
+            response = response.replace(first, "- " + head + "→ " + ("False" if said == "True" else "True"), 1)
+        rows.append({"task_id": task.task_id, "task_type": "boolean_expressions", "difficulty": 5, "language": "en",
+                     "response": response, "correct": correct})
+    rows.append({"task_id": 1, "task_type": "operation", "difficulty": 1, "language": "en", "response": "", "correct": False})
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    t = boolean_facts.tally([json.loads(line) for line in samples.read_text().splitlines()])
+    assert (t["responses"], t["paired"]) == (6, 6) and sum(t["wrong"].values()) == 3
+    assert sum(t["failed_with"].values()) == 3 and "(no wrong verdict)" not in t["failed_with"]
+    assert boolean_facts.main([str(tmp_path)]) == 0
+    assert "6 boolean_expressions responses, 6 with one line per fact" in capsys.readouterr().out
+    assert boolean_facts.main([str(tmp_path / "nowhere")]) == 2

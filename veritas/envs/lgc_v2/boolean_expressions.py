@@ -603,9 +603,12 @@ def fact_working(kind: str, args: list, language: str) -> str:
         if k * k == n:
             return f"{n} = {k} × {k}"
         return f"{k} × {k} = {k * k}, {k + 1} × {k + 1} = {(k + 1) ** 2}"
-    if kind == "fraction":
-        p, q, _, r, t = args
-        return f"{p} × {t} = {p * t}, {r} × {q} = {r * q}"
+    if kind == "fraction":  # cross products, their order, and so the fractions' true order, as compare's
+        p, q, _, r, t = args  # working does: without the last two, 57 % of the SFT model's greedy
+        left, right = p * t, r * q  # fraction verdicts were wrong (docs/results.md, "SFT at levels 1-5")
+        rel = "<" if left < right else (">" if left > right else "=")
+        so = "，所以" if zh else ", so"
+        return f"{p} × {t} = {left}, {r} × {q} = {right}, {left} {rel} {right}{so} {p}/{q} {rel} {r}/{t}"
     raise ValueError(f"unknown fact kind {kind!r}")  # sum, difference and product: fact_line
 
 
@@ -615,6 +618,25 @@ def _facts(node) -> list:
     if node[0] == "not":
         return _facts(node[1])
     return [f for child in node[1] for f in _facts(child)]
+
+
+def fact_lines_judged(metadata: dict, language: str, response: str) -> list[tuple[str, bool]] | None:
+    """(fact kind, whether the response's verdict on it is right) for each fact of a response in
+    the worked style: its ``- `` lines ending in ``→ <truth value>``, one per fact in the
+    statements' order.  None when the lines do not pair one to one with the facts (another
+    style, a lost or extra line).  Model output: read line by line, never evaluated."""
+    truth = _TRUTH.get(language)
+    if truth is None or not isinstance(response, str):
+        return None
+    try:
+        facts = [f for statement in metadata["statements"] for f in _facts(statement)]
+    except (KeyError, TypeError, IndexError):
+        return None
+    lines = [line for line in response[:20_000].splitlines() if line.startswith("- ") and "→" in line]
+    if len(lines) != len(facts):
+        return None
+    return [(kind, line.rsplit("→", 1)[1].strip() == truth[bool(value)])
+            for (_, kind, _args, _text, value), line in zip(facts, lines)]
 
 
 def worked_solution(metadata: dict, language: str) -> str:
