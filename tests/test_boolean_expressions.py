@@ -353,6 +353,16 @@ def test_worked_solutions_check_every_fact_before_its_statement():
                             assert (int(p), int(q), int(r), int(t)) == (args[0], args[1], args[3], args[4]), text
                             order = (Fraction(int(p), int(q)) > Fraction(int(r), int(t))) - (Fraction(int(p), int(q)) < Fraction(int(r), int(t)))
                             assert {"<": -1, "=": 0, ">": 1}[rel] == order, text
+                        if kind == "divisible":  # multiples of d: n itself, or the two around it
+                            products = re.findall(r"(\d+) × (\d+) = (\d+)", working)
+                            n, d = args[0], args[1]
+                            assert all(int(a) == d for a, _, _ in products), text
+                            values = [int(v) for _, _, v in products]
+                            assert values == ([n] if n % d == 0 else [n // d * d, n // d * d + d]), text
+                        if kind == "digit_sum":  # one addition a step, ending in the digits' true sum
+                            steps = re.findall(r"(\d+) \+ (\d) = (\d+)", working)
+                            assert len(steps) == len(str(args[0])) - 1, text
+                            assert int(steps[-1][2]) == sum(map(int, str(args[0]))), text
                         if kind in ("even", "odd"):
                             assert working.endswith(("even", "偶数") if args[0] % 2 == 0 else ("odd", "奇数")), text
                         if "no divisor from 2 to" in text or "之间的因数" in text:

@@ -464,7 +464,10 @@ def test_issue_17s_next_grpo_is_the_fifth_arm_starting_at_level_4():
                                  "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4"))
     assert _differences(wide, from_4) == {"data.lgc_v2.curriculum.initial_window": ([3, 3], [4, 4]),
                                           "trainer.total_training_steps": (24, 40),
-                                          "data.max_response_length": (832, 896)}
+                                          "data.max_response_length": (832, 960),
+                                          # verl's interpolations of data.max_response_length
+                                          "actor_rollout_ref.rollout.response_length": (832, 960),
+                                          "distillation.teacher_models.teacher_model.inference.response_length": (832, 960)}
 
 
 def test_the_dapo_arm_changes_only_the_group_filter_and_how_often_it_validates():

@@ -578,13 +578,23 @@ def fact_working(kind: str, args: list, language: str) -> str:
         if n < 9:  # 2, 3, 5, 7: "no divisor from 2 to 2" would read oddly
             return f"{n} 只有 1 和 {n} 两个因数" if zh else f"{n} has no divisor but 1 and {n}"
         return f"{n} 没有 2 到 {isqrt(n)} 之间的因数" if zh else f"{n} has no divisor from 2 to {isqrt(n)}"
-    if kind in ("divisible", "mod"):
+    if kind == "divisible":  # the multiples of d at n, products first: written as "n = q × d + r"
+        n, d = args[0], args[1]  # the SFT model of levels 1-5 made up 15 % of them (84 = 7 × 12 + 2),
+        q = n // d  # where its products were wrong 3 % of the time (docs/results.md, "SFT at levels 1-5")
+        if q * d == n:
+            return f"{d} × {q} = {n}"
+        return f"{d} × {q} = {q * d}, {d} × {q + 1} = {(q + 1) * d}"
+    if kind == "mod":
         n, d = args[0], args[1]
         q, r = divmod(n, d)
-        return f"{n} = {q} × {d}" + (f" + {r}" if r or kind == "mod" else "")
-    if kind == "digit_sum":
-        digits = str(args[0])
-        return " + ".join(digits) + f" = {_digit_sum(args[0])}"
+        return f"{n} = {q} × {d} + {r}"
+    if kind == "digit_sum":  # one addition a step: in one line the model often wrote the claimed sum
+        digits = [int(c) for c in str(args[0])]
+        steps, total = [], digits[0]
+        for digit in digits[1:]:
+            steps.append(f"{total} + {digit} = {total + digit}")
+            total += digit
+        return ", ".join(steps) or str(total)
     if kind == "length":
         word = args[0]
         return f"{_spelled(word)}，{len(word)} 个字母" if zh else f"{_spelled(word)} has {len(word)} letters"
