@@ -578,9 +578,11 @@ def fact_working(kind: str, args: list, language: str) -> str:
         if n < 9:  # 2, 3, 5, 7: "no divisor from 2 to 2" would read oddly
             return f"{n} 只有 1 和 {n} 两个因数" if zh else f"{n} has no divisor but 1 and {n}"
         return f"{n} 没有 2 到 {isqrt(n)} 之间的因数" if zh else f"{n} has no divisor from 2 to {isqrt(n)}"
-    if kind == "divisible":  # the multiples of d at n, products first: written as "n = q × d + r"
-        n, d = args[0], args[1]  # the SFT model of levels 1-5 made up 15 % of them (84 = 7 × 12 + 2),
-        q = n // d  # where its products were wrong 3 % of the time (docs/results.md, "SFT at levels 1-5")
+    if kind == "divisible":
+        # the multiples of d at n, products first: as "n = q × d + r" the SFT model of levels 1-5
+        # made up 15 % of these lines (84 = 7 × 12 + 2); its products are wrong 3 % of the time
+        n, d = args[0], args[1]
+        q = n // d
         if q * d == n:
             return f"{d} × {q} = {n}"
         return f"{d} × {q} = {q * d}, {d} × {q + 1} = {(q + 1) * d}"
@@ -613,9 +615,11 @@ def fact_working(kind: str, args: list, language: str) -> str:
         if k * k == n:
             return f"{n} = {k} × {k}"
         return f"{k} × {k} = {k * k}, {k + 1} × {k + 1} = {(k + 1) ** 2}"
-    if kind == "fraction":  # cross products, their order, and so the fractions' true order, as compare's
-        p, q, _, r, t = args  # working does: without the last two, 57 % of the SFT model's greedy
-        left, right = p * t, r * q  # fraction verdicts were wrong (docs/results.md, "SFT at levels 1-5")
+    if kind == "fraction":
+        # cross products, their order, and so the fractions' true order, as a comparison's working
+        # gives: with the products alone the SFT model of levels 1-5 judged 57 % of these wrongly
+        p, q, _, r, t = args
+        left, right = p * t, r * q
         rel = "<" if left < right else (">" if left > right else "=")
         so = "，所以" if zh else ", so"
         return f"{p} × {t} = {left}, {r} × {q} = {right}, {left} {rel} {right}{so} {p}/{q} {rel} {r}/{t}"
