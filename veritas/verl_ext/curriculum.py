@@ -158,8 +158,8 @@ class CurriculumMixin(StepRowsMixin):
         """The controller's update for this step's rows; never raises."""
         try:  # the per-type metrics use the same read later in the step (step_rows)
             rows = _rows(self._step_columns(batch))
-            if not rows and real_keys(batch):
-                raise RuntimeError(f"no data_source read from the TransferQueue for the step's {len(real_keys(batch))} rows")
+            if not rows and (n_real := len(real_keys(batch))):
+                raise RuntimeError(f"no data_source read from the TransferQueue for the step's {n_real} rows")
         except Exception as exc:
             _report_failure(exc)
             rows = []
