@@ -43,6 +43,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-levels-adaptive-flat": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-5-t1.0": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -470,6 +471,28 @@ def test_issue_17s_next_grpo_is_the_fifth_arm_starting_at_level_4():
                                           "distillation.teacher_models.teacher_model.inference.response_length": (832, 960)}
 
 
+def test_issue_17s_arm_after_the_thirteenth_run_samples_at_1_and_starts_where_greedy_fails():
+    """Only the temperature and the initial windows differ from the from-4 arm: each type starts
+    at its greedy edge (docs/results.md, thirteenth run)."""
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    from_4, from_5 = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
+                      for name in ("grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4",
+                                   "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-5-t1.0"))
+    differences = _differences(from_4, from_5)
+    assert differences.pop("actor_rollout_ref.rollout.temperature") == (1.5, 1.0)
+    assert differences.pop("data.lgc_v2.curriculum.initial_window") == ([4, 4], "<absent>")
+    per_type = {key.rsplit(".", 1)[1]: differences.pop(key)[1]
+                for key in [k for k in differences if k.startswith("data.lgc_v2.curriculum.initial_window.")]}
+    assert per_type == {"dyck_language": [5, 5], "dyck_language2": [5, 5], "dyck_language_reasoning_errors": [5, 5],
+                        "boolean_expressions": [5, 5], "operation": [3, 3]}
+    # verl's interpolations of the rollout temperature, if any, follow it
+    assert all(value == (1.5, 1.0) for value in differences.values()), differences
+    assert from_5["data.lgc_v2.curriculum.max_level"] == 5  # trained on the levels it is judged on
+
+
 def test_the_dapo_arm_changes_only_the_group_filter_and_how_often_it_validates():
     """Issue 17's other prepared lever: the fixed arm with verl's DAPO group filtering."""
     from omegaconf import OmegaConf
@@ -504,7 +527,8 @@ def test_the_dapo_arms_replay_buffer_filters_on_the_reward():
 
 @pytest.mark.parametrize("name", (*LEVELS_ARMS, DAPO_ARM, "grpo-smollm2-135m-1gpu-levels-adaptive-temperature",
                                   "grpo-smollm2-135m-1gpu-levels-fixed-temperature", "grpo-smollm2-135m-1gpu-levels-adaptive-flat",
-                                  "grpo-smollm2-135m-1gpu-levels-adaptive-wide", "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4"))
+                                  "grpo-smollm2-135m-1gpu-levels-adaptive-wide", "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4",
+                                  "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-5-t1.0"))
 def test_the_levels_arms_compose_and_validate(name, host, tmp_path):
     """Through the launcher's --dry-run: its dynamic train split and the trainer module the
     curriculum needs (the validation refuses a curriculum without them)."""
