@@ -909,10 +909,10 @@ def _leaf_value(s):
     return f.numerator if f.denominator == 1 else f
 
 
-def worked_solution(metadata: dict, language: str) -> str:
-    """Innermost-first evaluation steps, ending with the boxed answer."""
-    zh = language == "zh"
-    symbols = metadata["symbols"]
+def _steps(metadata: dict):
+    """(steps as (operator index, a, b, value), the expression's value, operator specs, operator
+    functions): the applications in evaluation order, an application already made not repeated
+    except the last one (the whole expression)."""
     specs = [(_as_tuple(cases), inner) for cases, inner in metadata["ops"]]
     # No cap here: the values were bounded when the task was generated.
     check = _make_check(10**30, 10**30)
@@ -936,13 +936,26 @@ def worked_solution(metadata: dict, language: str) -> str:
         return fns[node[0]](evaluate(node[1]), evaluate(node[2]))
 
     result = evaluate(metadata["tree"])
-    lines = ["从最内层的运算开始，逐步计算：" if zh else "Evaluate from the innermost operation outwards:"]
-    # an application already shown is not repeated, except the last one (the whole expression)
     steps, seen = [], set()
     for k, (i, a, b, v) in enumerate(trace):
         if (i, a, b) not in seen or k == len(trace) - 1:
             seen.add((i, a, b))
             steps.append((i, a, b, v))
+    return steps, result, specs, plain
+
+
+def applications(metadata: dict) -> list[tuple[str, object, object, object]]:
+    """(operator symbol, a, b, value) of each step of the worked solution."""
+    symbols = metadata["symbols"]
+    return [(symbols[i], a, b, v) for i, a, b, v in _steps(metadata)[0]]
+
+
+def worked_solution(metadata: dict, language: str) -> str:
+    """Innermost-first evaluation steps, ending with the boxed answer."""
+    zh = language == "zh"
+    symbols = metadata["symbols"]
+    steps, result, specs, plain = _steps(metadata)
+    lines = ["从最内层的运算开始，逐步计算：" if zh else "Evaluate from the innermost operation outwards:"]
     lines += [_step_text(i, a, b, v, specs, symbols, plain, zh) for i, a, b, v in steps]
     if len("\n".join(lines)) > 1300:  # long chains: one short line per application
         lines = lines[:1] + ["- " + _operand_text(a) + " " + symbols[i] + " " + _operand_text(b) + " = " + _num_text(v)
