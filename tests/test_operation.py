@@ -561,6 +561,40 @@ def test_worked_steps_work_out_one_layer_of_operations_a_stage():
     assert lines > 1000
 
 
+@pytest.mark.parametrize("cond, a, b, en, zh", [
+    # the true order first, then the verdict on the condition where the order is not the condition
+    ((">=", "a", "b"), 6, 9, "6 < 9, 6 ≥ 9 is false", "6 < 9，6 ≥ 9 不成立"),
+    ((">=", "a", "b"), 9, 6, "9 > 6, 9 ≥ 6 is true", "9 > 6，9 ≥ 6 成立"),
+    ((">", "a", "b"), 9, 6, "9 > 6", "9 > 6"),
+    (("<=", "a", "b"), 4, 4, "4 = 4, 4 ≤ 4 is true", "4 = 4，4 ≤ 4 成立"),
+    (("<", "b", 0), 1, -3, "-3 < 0", "-3 < 0"),
+    # an expression side is worked out before the order
+    ((">", ("+", "a", "b"), 5), 3, 4, "3 + 4 = 7 > 5", "3 + 4 = 7 > 5"),
+    ((">", ("+", "a", "b"), 10), 3, -4, "3 + (-4) = -1 < 10, -1 > 10 is false", "3 + (-4) = -1 < 10，-1 > 10 不成立"),
+    (("<", ("*", "a", "b"), 10), Fraction(5, 2), 2, "(5/2) × 2 = 5 < 10", "(5/2) × 2 = 5 < 10"),
+    # parity: the value's parity, then the verdict where it is not the condition
+    (("even", ("+", "a", "b")), 3, 4, "3 + 4 = 7 is odd, not even", "3 + 4 = 7 是奇数，不是偶数"),
+    (("odd", "a"), -3, 0, "-3 is odd", "-3 是奇数"),
+    (("even", "b"), 1, Fraction(1, 2), "1/2 is not an integer, not even", "1/2 不是整数，不是偶数"),
+    (("int", ("+", "a", "b")), Fraction(1, 2), 3, "(1/2) + 3 = 7/2 is not an integer", "(1/2) + 3 = 7/2 不是整数"),
+    (("int", "a"), 4, 0, "4 is an integer", "4 是整数"),
+])
+def test_case_conditions_are_worked_out_before_they_are_judged(cond, a, b, en, zh):
+    assert op._case_reason(cond, a, b, zh=False) == en
+    assert op._case_reason(cond, a, b, zh=True) == zh
+
+
+def test_three_case_reasons_are_separated_by_semicolons():
+    cases = ((("<", "a", 0), ("+", "a", "b")), (("even", "a"), "b"), (None, "a"))
+    specs = [(cases, None)]
+    fn = op._build_ops([(tuple((None if c is None else op._compile_condition(c), op._compile(body))
+                               for c, body in cases), None)], op._make_check(10**9, 10**9))
+    line = op._step_text(0, 2, 5, 5, specs, ["△"], fn, zh=False)
+    assert line == "- since 2 > 0, 2 < 0 is false; 2 is even, 2 △ 5 = 5"
+    line = op._step_text(0, 3, 5, 3, specs, ["△"], fn, zh=True)
+    assert line == "- 因为 3 > 0，3 < 0 不成立；3 是奇数，不是偶数，所以 3 △ 5 = 3"
+
+
 def test_worked_solution_survives_json_roundtrip():
     import json
     task = registry.generate_by_type("operation", 77, 10, "zh")

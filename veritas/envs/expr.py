@@ -121,6 +121,12 @@ def format_value(x: Fraction) -> str:
     return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
 
 
+def true_order(a, b) -> str:
+    """How two numbers really go, "<", ">" or "=": worked solutions write it before judging a
+    comparison, which a small model does far more reliably than judging it in one step."""
+    return "<" if a < b else (">" if a > b else "=")
+
+
 def _refuse(error: str, syntax_ok: bool, numbers: list[int] | None = None) -> Evaluation:
     return Evaluation(None, tuple(sorted(numbers)) if numbers else (), error, syntax_ok)
 

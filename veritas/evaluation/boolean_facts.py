@@ -11,14 +11,12 @@ chosen: docs/results.md, "SFT at levels 1-5".
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import Counter
-from pathlib import Path
 
 from veritas.envs.lgc_v2 import registry
 from veritas.envs.lgc_v2.boolean_expressions import fact_lines_judged
-from veritas.evaluation.compare import CompareError, find_samples, read_rows
+from veritas.evaluation.compare import runs_main
 
 
 def tally(rows: list[dict]) -> dict:
@@ -55,18 +53,7 @@ def report(name: str, t: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m veritas.evaluation.boolean_facts", description=__doc__.split("\n\n")[0])
-    ap.add_argument("runs", nargs="+", type=Path, help="veritas eval results folders or samples files")
-    args = ap.parse_args(argv)
-    for run in args.runs:
-        try:
-            path = run if run.is_file() else find_samples(run)
-            rows = read_rows(path)
-        except (CompareError, OSError) as e:
-            print(f"boolean_facts: {e}", file=sys.stderr)
-            return 2
-        print(report(str(run), tally(rows)) + "\n")
-    return 0
+    return runs_main("boolean_facts", __doc__, argv, lambda name, rows: report(name, tally(rows)))
 
 
 if __name__ == "__main__":

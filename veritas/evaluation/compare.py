@@ -105,6 +105,24 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
+def runs_main(prog: str, doc: str, argv: list[str] | None, table) -> int:
+    """The command line of a reader of runs' responses (``python -m veritas.evaluation.PROG RUN
+    [RUN ...]``): prints ``table(run name, sample rows)`` for each run; 2 when a run cannot be read."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog=f"python -m veritas.evaluation.{prog}", description=doc.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", type=Path, help="veritas eval results folders or samples files")
+    args = ap.parse_args(argv)
+    for run in args.runs:
+        try:
+            rows = read_rows(run if run.is_file() else find_samples(run))
+        except (CompareError, OSError) as e:
+            print(f"{prog}: {e}", file=sys.stderr)
+            return 2
+        print(table(str(run), rows) + "\n")
+    return 0
+
+
 def load_run(run: Path) -> dict:
     """A run's settings (from results.json, when there) and per-task verdicts:
     {(task_id, level, language): {"type", "verdicts": [bool, ...], "format_ok": [bool, ...]}}."""

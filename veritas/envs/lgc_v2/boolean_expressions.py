@@ -20,6 +20,7 @@ from fractions import Fraction
 from math import isqrt
 
 from veritas.envs.base import Generated, TaskType, Verdict
+from veritas.envs.expr import true_order
 from veritas.envs.extract import last_boxed, normalize_width
 
 
@@ -557,10 +558,6 @@ def fact_line(kind: str, args: list, text: str, language: str) -> str:
     return text + ("：" if zh else ": ") + fact_working(kind, args, language) + f" → {truth}"
 
 
-def _true_order(a, b) -> str:
-    return "<" if a < b else (">" if a > b else "=")
-
-
 def fact_working(kind: str, args: list, language: str) -> str:
     """The working that settles a fact of any kind but sum, difference and product.  Where a fact
     mixes two questions (is 18 even, and does the claim say even?) the working answers the first,
@@ -573,7 +570,7 @@ def fact_working(kind: str, args: list, language: str) -> str:
         return f"{n} ends in {n % 10}, " + ("even" if n % 2 == 0 else "odd")
     if kind == "compare":  # which way the two numbers really go, then set against the claim
         a, b = args[0], args[2]
-        return f"{a} {_true_order(a, b)} {b}"
+        return f"{a} {true_order(a, b)} {b}"
     if kind == "prime":
         n = args[0]
         factor = next((p for p in range(2, isqrt(n) + 1) if n % p == 0), None)
@@ -624,7 +621,7 @@ def fact_working(kind: str, args: list, language: str) -> str:
         # gives: with the products alone the SFT model of levels 1-5 judged 57 % of these wrongly
         p, q, _, r, t = args
         left, right = p * t, r * q
-        rel = _true_order(left, right)
+        rel = true_order(left, right)
         so = "，所以" if zh else ", so"
         return f"{p} × {t} = {left}, {r} × {q} = {right}, {left} {rel} {right}{so} {p}/{q} {rel} {r}/{t}"
     raise ValueError(f"unknown fact kind {kind!r}")  # sum, difference and product: fact_line
