@@ -73,6 +73,9 @@ def test_clear_improvement_excludes_zero_and_identical_runs_include_it(tmp_path)
     swapped = load_run(make_run(tmp_path / "c", {"dyck_language": [2 <= i < 4 for i in range(20)]}))
     even = compare_runs(a, swapped)["per_type"]["dyck_language"]
     assert even["difference"] == 0 and even["difference_95"][0] < 0 < even["difference_95"][1]
+    # ... and the counts say so: two tasks won, two lost
+    assert (even["tasks_better"], even["tasks_worse"]) == (2, 2)
+    assert (up["tasks_better"], up["tasks_worse"], same["tasks_better"], same["tasks_worse"]) == (16, 0, 0, 0)
 
 
 def test_macro_difference_is_stratified_by_type(tmp_path):
@@ -104,6 +107,8 @@ def test_compare_cli_prints_table_and_writes_json(tmp_path, capsys):
     assert "| dyck_language | 20 | 10.0 [" in printed and "| sudoku | 20 | 0.0 [0.0, 16.1] |" in printed
     assert "| **macro** (2 types) | 40 | 5.0 | 45.0 | +40.0 [" in printed
     assert "| 100.0 → 100.0 |" in printed  # format rate of A and B
+    assert "| 16 / 0 | 100.0 → 100.0 |" in printed  # dyck_language: 16 tasks right in B only, none lost
+    assert "| all tasks (micro) | 40 | | | +40.0 [" in printed and "| 16 / 0 | |" in printed
     assert (tmp_path / "cmp" / "compare.png").stat().st_size > 1000  # beside the JSON
     assert not (b / "compare.png").exists()
     saved = json.loads(out.read_text())

@@ -192,7 +192,10 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
         per_type[t] = {"tasks": len(keys_by_type[t]),
                        "a": _accuracy([a["tasks"][k] for k in keys_by_type[t]]),
                        "b": _accuracy([b["tasks"][k] for k in keys_by_type[t]]),
-                       "difference": float(diffs[t].mean()), "difference_95": interval95(draws[t])}
+                       "difference": float(diffs[t].mean()), "difference_95": interval95(draws[t]),
+                       # a net difference near 0 can hide many tasks moving both ways (a policy
+                       # update reshuffling near-ties): how many went each way
+                       "tasks_better": int((diffs[t] > 0).sum()), "tasks_worse": int((diffs[t] < 0).sum())}
         per_type[t]["verdict"] = verdict(per_type[t]["difference_95"])
     def macro_over(names: list[str]) -> dict:
         """The unweighted mean over ``names`` of each type's figures; its interval from the same
@@ -224,6 +227,7 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
         "per_type": per_type,
         "macro": {"types": len(types), **macro_over(types)},
         "micro": {"tasks": n_tasks, "difference": float(all_diffs.mean()), "difference_95": interval95(micro_draws),
+                  "tasks_better": int((all_diffs > 0).sum()), "tasks_worse": int((all_diffs < 0).sum()),
                   "a_format_rate": overall["a"]["format_rate"], "b_format_rate": overall["b"]["format_rate"]},
     }
     if selected:
@@ -414,6 +418,12 @@ def _with_interval(value: float, interval: list[float], signed: bool = False) ->
     return f"{v} [{_pct(interval[0])}, {_pct(interval[1])}]"
 
 
+def _moved(figures: dict) -> str:
+    """"12 / 9": tasks whose accuracy rose / fell from A to B (empty for a comparison saved
+    before these counts existed)."""
+    return f"{figures['tasks_better']} / {figures['tasks_worse']}" if "tasks_better" in figures else ""
+
+
 def markdown(comparison: dict) -> str:
     def run_line(tag: str) -> str:
         r = comparison[tag.lower()]
@@ -422,16 +432,16 @@ def markdown(comparison: dict) -> str:
     m = comparison["method"]
     lines = [run_line("A"), run_line("B"), "",
              "| task type | tasks | A accuracy % [95% CI] | B accuracy % [95% CI] | B − A points [95% CI] "
-             "| format rate % A → B |",
-             "|---|---|---|---|---|---|"]
+             "| tasks better / worse in B | format rate % A → B |",
+             "|---|---|---|---|---|---|---|"]
     for t, v in comparison["per_type"].items():
         lines.append(f"| {t} | {v['tasks']} | {_with_interval(v['a']['accuracy'], v['a']['wilson_95'])} "
                      f"| {_with_interval(v['b']['accuracy'], v['b']['wilson_95'])} "
                      f"| {_with_interval(v['difference'], v['difference_95'], signed=True)} "
-                     f"| {_pct(v['a']['format_rate'])} → {_pct(v['b']['format_rate'])} |")
+                     f"| {_moved(v)} | {_pct(v['a']['format_rate'])} → {_pct(v['b']['format_rate'])} |")
     def macro_row(label: str, over: str, m: dict) -> str:
         return (f"| **{label}** ({over}) | {m['tasks']} | {_pct(m['a_accuracy'])} | {_pct(m['b_accuracy'])} | "
-                f"{_with_interval(m['difference'], m['difference_95'], signed=True)} | |")
+                f"{_with_interval(m['difference'], m['difference_95'], signed=True)} | | |")
 
     mac, mic = comparison["macro"], comparison["micro"]
     lines.append(macro_row("macro", f"{mac['types']} types", mac))
@@ -439,7 +449,7 @@ def markdown(comparison: dict) -> str:
     if sel:
         lines.append(macro_row("macro, selected", ", ".join(sel["type_names"]), sel))
     lines.append(f"| all tasks (micro) | {mic['tasks']} | | | "
-                 f"{_with_interval(mic['difference'], mic['difference_95'], signed=True)} | |")
+                 f"{_with_interval(mic['difference'], mic['difference_95'], signed=True)} | {_moved(mic)} | |")
     levels = comparison.get("per_level")
     if levels:
         names = sorted({t for v in levels.values() for t in v["per_type"]})
