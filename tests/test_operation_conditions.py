@@ -79,6 +79,12 @@ def test_a_side_worked_out_wrongly_is_told_apart_from_a_wrong_judgment():
     assert c.kind == "expression compared" and c.right and c.working_right is False
 
 
+def test_a_side_is_one_plain_number_or_an_expression():
+    # parse_number, lenient for final answers, would read "9,6" as 96: a right condition judged wrong
+    assert oc.number_value("9,6") == (None, False)
+    assert oc.number_value("(-3)") == (-3, True) and oc.number_value("3 + 4") == (7, False)
+
+
 @pytest.mark.parametrize("text", [
     "- since", "- since ,", "- 因为，所以", "- since 1/0 > 2, 1 △ 2 = 3", "- since 9" + "9" * 5000 + " > 1, 1 △ 2",
     "- since " + "(" * 3000 + "1" + ")" * 3000 + " > 0, 1 △ 2 = 1", "- since 2 ** 9999999 > 1, 2 △ 1 = 1",

@@ -15,7 +15,6 @@ operands the task really has at some step (the step's head, regenerated from the
 """
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections import Counter
@@ -59,7 +58,10 @@ def number_value(text: str) -> tuple[Fraction | None, bool]:
     if not s or len(s) > _MAX_PIECE:
         return None, False
     bare = s[1:-1].strip() if s[0] == "(" and s[-1] == ")" and "(" not in s[1:] else s
-    value = parse_number(bare)
+    # parse_number reads "9,6" as 96 and "5/2/3" as 15/2 (it is lenient for final answers); a
+    # side is one number written plainly or an expression
+    plain = "," not in bare and " " not in bare and bare.count("/") <= 1
+    value = parse_number(bare) if plain else None
     if value is not None:
         return value, True
     # expr reads binary operators only: a negative number is written "(0 - n)" for it

@@ -1047,8 +1047,8 @@ def _step_text(i, a, b, v, specs, symbols, plain, zh) -> str:
 
 # A case condition's working: the side's value, then its true order or parity, then, where that
 # is not already the condition, the condition's verdict.  Judged in one step ("since 9 > 6 is
-# false") the SFT model of levels 1-5 got 14 of 71 two-number conditions and 16 of 30 parities
-# wrong (veritas.evaluation.operation_conditions); it writes a comparison's true order almost
+# false") the SFT model of levels 1-5 (docs/results, 2026-12-06-sft-levels-1-5) got 14 of 71
+# two-number conditions and 16 of 30 parities wrong (veritas.evaluation.operation_conditions); it writes a comparison's true order almost
 # without error (boolean_expressions: 0.5 %).
 _FACT_TEXT = {
     "en": {"even": " is even", "odd": " is odd", "int": " is an integer", "not int": " is not an integer"},
