@@ -69,6 +69,12 @@ def number_value(text: str) -> tuple[Fraction | None, bool]:
     return expr.evaluate(s, max_length=_MAX_PIECE).value, False
 
 
+def _is(value: Fraction, word: str) -> bool:
+    """Whether a value is even / odd / an integer, as the task's conditions define them (a
+    non-integer is neither even nor odd)."""
+    return value.denominator == 1 and (word == "integer" or value.numerator % 2 == (word == "odd"))
+
+
 @dataclass
 class Condition:
     """One case condition of a step line, read: its kind, whether every order, parity and verdict
@@ -129,9 +135,8 @@ def _fact(piece: str) -> Condition | None:
     working = None
     if len(values) > 1:
         working = all(v == value for v, _ in values[:-1])
-    holds = value.denominator == 1 and (word == "integer" or value.numerator % 2 == (word == "odd"))
     kind = "integer" if word == "integer" else "parity"
-    return Condition(kind, holds != negated, working, (value,))
+    return Condition(kind, _is(value, word) != negated, working, (value,))
 
 
 def _reason_conditions(reason: str) -> list[Condition] | None:
@@ -149,11 +154,9 @@ def _reason_conditions(reason: str) -> list[Condition] | None:
         if bare:
             if not conditions or len(conditions[-1].last) != 1:
                 return None
-            value = conditions[-1].last[0]
             word = bare.group(1) or _ZH_WORD[bare.group(2)]
-            is_it = value.denominator == 1 and value.numerator % 2 == (word == "odd")
             conditions[-1].kind = "parity"  # "5/2 is not an integer, not even" judges parity
-            conditions[-1].right = conditions[-1].right and not is_it
+            conditions[-1].right = conditions[-1].right and not _is(conditions[-1].last[0], word)
             continue
         condition = _fact(piece) or _comparison(piece)
         if condition is None:
