@@ -360,18 +360,23 @@ FIXED_ARM_CHANGES = {
 }
 
 
+def _composed_flat(*names: str) -> list[dict]:
+    """Each named run config, composed from train/config and flattened to dotted keys."""
+    from omegaconf import OmegaConf
+
+    from veritas.verl_adapters.compose import compose_config
+
+    return [_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
+            for name in names]
+
+
 def _differences(a: dict, b: dict) -> dict:
     return {k: (a.get(k, "<absent>"), b.get(k, "<absent>")) for k in a.keys() | b.keys()
             if a.get(k, "<absent>") != b.get(k, "<absent>")}
 
 
 def test_the_levels_arms_differ_only_in_the_curriculum():
-    from omegaconf import OmegaConf
-
-    from veritas.verl_adapters.compose import compose_config
-
-    base, fixed, adaptive = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
-                             for name in ("grpo-smollm2-135m-1gpu", *LEVELS_ARMS))
+    base, fixed, adaptive = _composed_flat("grpo-smollm2-135m-1gpu", *LEVELS_ARMS)
     assert _differences(base, fixed) == FIXED_ARM_CHANGES
     arms = _differences(fixed, adaptive)
     assert arms and all(key.startswith("data.lgc_v2.curriculum.") for key in arms), arms
@@ -387,12 +392,8 @@ def test_the_levels_arms_differ_only_in_the_curriculum():
 def test_the_hotter_adaptive_arm_changes_only_the_temperature_the_window_width_and_how_often_it_validates():
     """The next lever after the two arms (docs/curriculum.md): the adaptive arm sampling at 1.5 with
     1-level windows, as the study of the SFT model's samples chose."""
-    from omegaconf import OmegaConf
-
-    from veritas.verl_adapters.compose import compose_config
-
-    adaptive, hotter = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
-                        for name in ("grpo-smollm2-135m-1gpu-levels-adaptive", "grpo-smollm2-135m-1gpu-levels-adaptive-temperature"))
+    adaptive, hotter = _composed_flat("grpo-smollm2-135m-1gpu-levels-adaptive",
+                                      "grpo-smollm2-135m-1gpu-levels-adaptive-temperature")
     assert _differences(adaptive, hotter) == {
         "actor_rollout_ref.rollout.temperature": (1.0, 1.5),
         "distillation.teacher_models.teacher_model.inference.temperature": (1.0, 1.5),  # verl's interpolation of it
@@ -405,13 +406,9 @@ def test_the_hotter_adaptive_arm_changes_only_the_temperature_the_window_width_a
 def test_the_hot_fixed_arm_is_the_third_arms_control_at_its_temperature():
     """Against the fixed arm only the temperature and validation differ; against the third arm only
     the curriculum: so fixed-hot vs third arm measures what the curriculum did at 1.5."""
-    from omegaconf import OmegaConf
-
-    from veritas.verl_adapters.compose import compose_config
-
-    fixed, fixed_hot, hot = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
-                             for name in ("grpo-smollm2-135m-1gpu-levels-fixed", "grpo-smollm2-135m-1gpu-levels-fixed-temperature",
-                                          "grpo-smollm2-135m-1gpu-levels-adaptive-temperature"))
+    fixed, fixed_hot, hot = _composed_flat("grpo-smollm2-135m-1gpu-levels-fixed",
+                                           "grpo-smollm2-135m-1gpu-levels-fixed-temperature",
+                                           "grpo-smollm2-135m-1gpu-levels-adaptive-temperature")
     assert _differences(fixed, fixed_hot) == {
         "actor_rollout_ref.rollout.temperature": (1.0, 1.5),
         "distillation.teacher_models.teacher_model.inference.temperature": (1.0, 1.5),
@@ -425,14 +422,9 @@ def test_the_hot_fixed_arm_is_the_third_arms_control_at_its_temperature():
 
 def test_the_fourth_arm_is_the_third_with_the_flat_group_rule():
     """Against the third arm only max_flat_share; against the control at 1.5 only the curriculum."""
-    from omegaconf import OmegaConf
-
-    from veritas.verl_adapters.compose import compose_config
-
-    fixed_hot, hot, flat = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
-                            for name in ("grpo-smollm2-135m-1gpu-levels-fixed-temperature",
-                                         "grpo-smollm2-135m-1gpu-levels-adaptive-temperature",
-                                         "grpo-smollm2-135m-1gpu-levels-adaptive-flat"))
+    fixed_hot, hot, flat = _composed_flat("grpo-smollm2-135m-1gpu-levels-fixed-temperature",
+                                          "grpo-smollm2-135m-1gpu-levels-adaptive-temperature",
+                                          "grpo-smollm2-135m-1gpu-levels-adaptive-flat")
     assert _differences(hot, flat) == {"data.lgc_v2.curriculum.max_flat_share": ("<absent>", 0.4)}
     assert all(key.startswith("data.lgc_v2.curriculum.") for key in _differences(fixed_hot, flat))
 
@@ -440,14 +432,9 @@ def test_the_fourth_arm_is_the_third_with_the_flat_group_rule():
 def test_the_fifth_arm_is_the_third_starting_at_level_3_with_a_wider_band():
     """Against the third arm only the initial window and the band; against the control at 1.5 only
     the curriculum."""
-    from omegaconf import OmegaConf
-
-    from veritas.verl_adapters.compose import compose_config
-
-    fixed_hot, hot, wide = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
-                            for name in ("grpo-smollm2-135m-1gpu-levels-fixed-temperature",
-                                         "grpo-smollm2-135m-1gpu-levels-adaptive-temperature",
-                                         "grpo-smollm2-135m-1gpu-levels-adaptive-wide"))
+    fixed_hot, hot, wide = _composed_flat("grpo-smollm2-135m-1gpu-levels-fixed-temperature",
+                                          "grpo-smollm2-135m-1gpu-levels-adaptive-temperature",
+                                          "grpo-smollm2-135m-1gpu-levels-adaptive-wide")
     assert _differences(hot, wide) == {
         "data.lgc_v2.curriculum.initial_window": ([1, 1], [3, 3]),
         "data.lgc_v2.curriculum.band": ([0.3, 0.7], [0.15, 0.9]),
@@ -456,13 +443,8 @@ def test_the_fifth_arm_is_the_third_starting_at_level_3_with_a_wider_band():
 
 
 def test_issue_17s_next_grpo_is_the_fifth_arm_starting_at_level_4():
-    from omegaconf import OmegaConf
-
-    from veritas.verl_adapters.compose import compose_config
-
-    wide, from_4 = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
-                    for name in ("grpo-smollm2-135m-1gpu-levels-adaptive-wide",
-                                 "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4"))
+    wide, from_4 = _composed_flat("grpo-smollm2-135m-1gpu-levels-adaptive-wide",
+                                  "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4")
     assert _differences(wide, from_4) == {"data.lgc_v2.curriculum.initial_window": ([3, 3], [4, 4]),
                                           "trainer.total_training_steps": (24, 40),
                                           "data.max_response_length": (832, 960),
@@ -474,13 +456,8 @@ def test_issue_17s_next_grpo_is_the_fifth_arm_starting_at_level_4():
 def test_issue_17s_arm_after_the_thirteenth_run_samples_at_1_and_starts_where_greedy_fails():
     """Only the temperature and the initial windows differ from the from-4 arm: each type starts
     at its greedy edge (docs/results.md, thirteenth run)."""
-    from omegaconf import OmegaConf
-
-    from veritas.verl_adapters.compose import compose_config
-
-    from_4, from_5 = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
-                      for name in ("grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4",
-                                   "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-5-t1.0"))
+    from_4, from_5 = _composed_flat("grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4",
+                                    "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-5-t1.0")
     differences = _differences(from_4, from_5)
     assert differences.pop("actor_rollout_ref.rollout.temperature") == (1.5, 1.0)
     assert differences.pop("data.lgc_v2.curriculum.initial_window") == ([4, 4], "<absent>")
@@ -495,12 +472,7 @@ def test_issue_17s_arm_after_the_thirteenth_run_samples_at_1_and_starts_where_gr
 
 def test_the_dapo_arm_changes_only_the_group_filter_and_how_often_it_validates():
     """Issue 17's other prepared lever: the fixed arm with verl's DAPO group filtering."""
-    from omegaconf import OmegaConf
-
-    from veritas.verl_adapters.compose import compose_config
-
-    fixed, dapo = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
-                   for name in ("grpo-smollm2-135m-1gpu-levels-fixed", DAPO_ARM))
+    fixed, dapo = _composed_flat("grpo-smollm2-135m-1gpu-levels-fixed", DAPO_ARM)
     assert _differences(fixed, dapo) == {
         "algorithm.filter_groups.enable": (False, True),
         "algorithm.filter_groups.max_inflight_gen_batches": (1, 2),
@@ -593,11 +565,6 @@ def test_retired_variable_rows():
 def test_the_sft_of_levels_1_to_5_changes_only_the_longest_row_it_takes():
     """The recipe's SFT for RECIPE_SFT_LEVELS=1-5: level 5's dyck_language_reasoning_errors rows
     exceed the base config's 1,536 tokens; nothing else may differ (the same steps, rows and rate)."""
-    from omegaconf import OmegaConf
-
-    from veritas.verl_adapters.compose import compose_config
-
-    base, wide = (_flat(OmegaConf.to_container(compose_config(name, [], config_path=str(CONFIG_DIR)), resolve=True))
-                  for name in ("sft-smollm2-135m-1gpu", "sft-smollm2-135m-1gpu-levels-1-5"))
+    base, wide = _composed_flat("sft-smollm2-135m-1gpu", "sft-smollm2-135m-1gpu-levels-1-5")
     assert _differences(base, wide) == {"data.max_length": (1536, 2048)}
     assert wide["data.max_length"] <= wide["data.max_token_len_per_gpu"]  # a row still fits one micro-batch
