@@ -604,7 +604,9 @@ stage_mine() {
 	run_logged "$RECIPE_DIR/logs/data-grpo-mined.log" "$PYTHON" -m veritas generate --format rl --tasks-from "$EVAL_DIR/mine" \
 		--split "$MINE_SPLIT" --no-progress --overwrite --output "$GRPO_MINED_DATA"
 	grep '^generate: ' "$RECIPE_DIR/logs/data-grpo-mined.log" >&2 || true
-	rows="$("$PYTHON" -c 'import sys, pyarrow.parquet as pq; print(pq.ParquetFile(sys.argv[1]).metadata.num_rows)' "$GRPO_MINED_DATA")"
+	# generate's summary: "generate: FILE: N rows (N new, 0 kept); ..."
+	rows="$(grep -o ': [0-9]* rows (' "$RECIPE_DIR/logs/data-grpo-mined.log" | tail -n 1 | grep -o '[0-9]*')" ||
+		die "stage mine: no row count in $RECIPE_DIR/logs/data-grpo-mined.log"
 	# verl drops the last partial batch: fewer rows than one batch would train nothing
 	((rows >= GRPO_BATCH)) ||
 		die "stage mine: the SFT model got only $rows of the mined tasks wrong, fewer than one GRPO batch ($GRPO_BATCH): raise data.lgc_v2.mine.tasks_per_type or its levels"
