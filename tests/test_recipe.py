@@ -123,7 +123,8 @@ def test_a_bad_level_setting_is_refused_naming_it_before_any_work(tmp_path, name
 
 FAKE_PYTHON = """#!/usr/bin/env bash
 # stands in for the recipe's Python: `-m veritas generate|eval` recorded in FAKE_CALLS (one line of
-# arguments each) and their outputs made (with FAKE_HANG set, an evaluation hangs instead; with
+# arguments each) and their outputs made (with FAKE_MINED_ROWS, `generate --tasks-from` writes that many
+# real RL rows; with FAKE_HANG set, an evaluation hangs instead; with
 # FAKE_VAL_COMPARE_FAILS, a comparison of validation steps fails);
 # anything else runs in the real interpreter
 if [[ "${1:-} ${2:-}" == "-m veritas" && ( "$3" == generate || "$3" == eval ) ]]; then
@@ -132,7 +133,11 @@ if [[ "${1:-} ${2:-}" == "-m veritas" && ( "$3" == generate || "$3" == eval ) ]]
     [[ -z "${FAKE_VAL_COMPARE_FAILS:-}" || "$3 $4 $5" != "eval --compare "*/val/step-0 ]] || exit 2
     out="" prev=""
     for arg in "$@"; do [[ "$prev" != --output ]] || out="$arg"; prev="$arg"; done
-    if [[ "$3" == generate ]]; then
+    if [[ "$3" == generate && -n "${FAKE_MINED_ROWS:-}" && " $* " == *" --tasks-from "* ]]; then
+        # the mine stage's rows: FAKE_MINED_ROWS real RL rows, as many as the fake run got wrong
+        exec "$REAL_PYTHON" -m veritas generate --format rl --split train --num-samples "$FAKE_MINED_ROWS" \
+            --no-progress --overwrite --output "$out"
+    elif [[ "$3" == generate ]]; then
         : > "$out"
     elif [[ -n "$out" ]]; then
         mkdir -p "$out" && echo '{}' > "$out/results.json" && : > "$out/results.md" && : > "$out/samples.jsonl"
@@ -218,7 +223,7 @@ dir="$CHECKPOINT_ROOT/$WANDB_EXP"; mkdir -p "$dir"
 step=$(cat "$dir/latest_checkpointed_iteration.txt" 2>/dev/null || echo 0)
 read -r -a stat < /proc/$$/stat
 echo "$step $$ ${stat[4]}" >> "$FAKE_STARTS"  # from, pid, process group
-echo "MODEL_PATH=$MODEL_PATH RUN_CONFIG=$RUN_CONFIG args=$*"
+echo "MODEL_PATH=$MODEL_PATH RUN_CONFIG=$RUN_CONFIG TRAIN_DATA=${TRAIN_DATA:-} args=$*"
 : > "$VERL_FILE_LOGGER_PATH"
 [[ "${FAKE_EXIT:-0}" == 0 ]] || exit "$FAKE_EXIT"
 while ((step < FAKE_TOTAL)); do
@@ -632,3 +637,98 @@ def test_without_recipe_samples_no_sampled_stage_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "--samples" not in calls.read_text() and "--split-by" not in calls.read_text()
     assert "sampled" not in (tmp_path / "out" / "stages.tsv").read_text()
+
+
+GREEDY_FAILURES = "grpo-smollm2-135m-1gpu-greedy-failures"
+
+
+def test_the_mine_stage_judges_the_sft_model_on_the_train_split_and_grpo_trains_on_its_failures(tmp_path):
+    """A GRPO config with data.lgc_v2.mine: after sft and eval-base, stage mine evaluates the SFT model
+    greedily on the mine settings' tasks of the train split (kept in RECIPE_OUT/mine), writes the RL
+    parquet of its failures, and GRPO is launched on that file through verl's own dataset."""
+    fake_env, calls = _fake_python(tmp_path)
+    run = _AtGrpo(tmp_path, **fake_env, RECIPE_GRPO_CONFIG=GREEDY_FAILURES, FAKE_MINED_ROWS="40")
+    try:
+        first = run.call()
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert "recipe: stage mine" in first.stderr and (run.stages / "mine").exists()
+        assert "GRPO trains on the tasks the SFT model gets wrong greedily of 512 a type of the train split at " \
+               "levels 3-5" in first.stderr
+        assert "recipe: GRPO trains on 40 mined tasks" in first.stderr and "1 steps an epoch" in first.stderr
+        made = calls.read_text().splitlines()
+        (evaluation,) = [line for line in made if line.startswith("eval ")]
+        words = evaluation.split()
+
+        def last(flag):  # argparse's reading: the last value of a repeated flag
+            return [words[i + 1] for i, w in enumerate(words) if w == flag][-1]
+
+        assert (last("--split"), last("--difficulty"), last("--n-per-type"), last("--seed")) == ("train", "3-5", "512", "1")
+        assert last("--model").endswith("checkpoints/recipe-sft") and last("--output").endswith("/eval/mine")
+        assert last("--max-new-tokens") == "960" and "--samples" not in words and "--temperature" not in words
+        assert last("--task-types") == "dyck_language,dyck_language2,dyck_language_reasoning_errors,boolean_expressions,operation"
+        (generate,) = [line for line in made if line.startswith("generate ")]
+        mined = run.recipe / "data" / "grpo-train-mined.parquet"
+        assert f"--tasks-from {run.recipe / 'eval' / 'mine'} --split train " in generate and str(mined) in generate
+        assert (tmp_path / "out" / "mine" / "samples.jsonl.gz").exists()  # the verdicts, to judge again
+        assert "mine\t" in (tmp_path / "out" / "stages.tsv").read_text()
+
+        if not run.starts.exists():  # the first call's budget ended after mine: the next one starts GRPO
+            second = run.call()
+            assert second.returncode == 0, second.stderr[-3000:]
+        _until(lambda: run.starts.exists())
+        _until(lambda: "args=" in (run.recipe / "logs" / "grpo.log").read_text())
+        log = (run.recipe / "logs" / "grpo.log").read_text()
+        assert f"TRAIN_DATA={mined} " in log
+        assert " data.custom_cls.path=null data.custom_cls.name=null " in log
+        assert "recipe: stage mine" not in run.call().stderr  # done: not run again
+    finally:
+        run.hold.touch()
+        run.cleanup()
+
+
+def test_a_mined_set_smaller_than_one_batch_stops_the_recipe_before_grpo(tmp_path):
+    fake_env, _ = _fake_python(tmp_path)
+    run = _AtGrpo(tmp_path, **fake_env, RECIPE_GRPO_CONFIG=GREEDY_FAILURES, FAKE_MINED_ROWS="8")
+    try:
+        proc = run.call()
+        assert proc.returncode == 1
+        assert "the SFT model got only 8 of the mined tasks wrong, fewer than one GRPO batch (32)" in proc.stderr
+        assert not (run.stages / "mine").exists() and not run.starts.exists()
+    finally:
+        run.cleanup()
+
+
+def test_a_mine_seed_inside_the_sft_data_is_refused_before_any_work(tmp_path):
+    import shutil
+
+    config_dir = tmp_path / "repo" / "train" / "config"
+    shutil.copytree(REPO / "train" / "scripts", tmp_path / "repo" / "train" / "scripts")
+    shutil.copytree(REPO / "train" / "config", config_dir)
+    text = (config_dir / f"{GREEDY_FAILURES}.yaml").read_text().replace("seed: 1\n", "seed: 0\n")
+    (config_dir / f"{GREEDY_FAILURES}.yaml").write_text(text)
+    proc = subprocess.run(["bash", str(tmp_path / "repo" / "train" / "scripts" / "lgc-v2-recipe-1gpu.sh")], cwd=tmp_path,
+                          env={**_env(tmp_path), "RECIPE_GRPO_CONFIG": GREEDY_FAILURES, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "data.lgc_v2.mine.seed=0" in proc.stderr and "would include the SFT data's" in proc.stderr
+    assert not (tmp_path / "recipe" / "stages").exists() or not any((tmp_path / "recipe" / "stages").iterdir())
+
+
+@pytest.mark.slow
+def test_dry_run_with_a_mining_config_validates_grpo_on_a_stand_in_for_the_mined_file(tmp_path):
+    import pyarrow.parquet as pq
+
+    # the arm's own command (its comment): the SFT of levels 1-5
+    env = {**_env(tmp_path), "RECIPE_GRPO_CONFIG": GREEDY_FAILURES, "RECIPE_SFT_CONFIG": "sft-smollm2-135m-1gpu-levels-1-5",
+           "RECIPE_SFT_LEVELS": "1-5", "RECIPE_EVAL_LEVELS": "1-5"}
+    proc = subprocess.run(["bash", str(SCRIPT), "--dry-run"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    recipe = tmp_path / "recipe"
+    log = (recipe / "logs" / "grpo.log").read_text()
+    assert f"ok: train/config/{GREEDY_FAILURES}.yaml composed and validated" in log
+    stand_in = recipe / "data" / "grpo-train-mined-dry-run.parquet"
+    assert f"TRAIN_DATA={stand_in}" in proc.stderr and "data.custom_cls.path=null" in proc.stderr
+    info = pq.read_table(stand_in, columns=["extra_info"]).column("extra_info").to_pylist()
+    assert len(info) == 32 and {i["split"] for i in info} == {"train"} and {i["difficulty"] for i in info} == {3, 4, 5}
+    assert "recipe: stage mine" not in proc.stderr  # the GPU's work

@@ -44,6 +44,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-5-t1.0": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-greedy-failures": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -103,8 +104,9 @@ def host(tmp_path_factory):
     return {"dir": d, "model": model, "train": d / "train.parquet", "val": d / "val.parquet"}
 
 
-def dry_run(name, host, tmp_path, *overrides):
-    """The launcher's --dry-run for run config ``name``: (resolved config, printed argv, stderr)."""
+def dry_run(name, host, tmp_path, *overrides, env_extra: dict | None = None, fails: str | None = None):
+    """The launcher's --dry-run for run config ``name``: (resolved config, printed argv, stderr);
+    with ``fails``, the dry run must fail with that message (returns None)."""
     import shlex
 
     import yaml
@@ -113,8 +115,12 @@ def dry_run(name, host, tmp_path, *overrides):
     env = {**_clean_env(tmp_path), "RUN_CONFIG": name, "MODEL_PATH": str(host["model"]), **env_vars}
     if launcher == SFT:
         env.update(TRAIN_DATA=str(host["train"]), VAL_DATA=str(host["val"]))
+    env.update(env_extra or {})
     proc = subprocess.run(["bash", str(launcher), "--dry-run", *overrides], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
+    if fails is not None:
+        assert proc.returncode == 1 and fails in proc.stderr, proc.stderr[-3000:]
+        return None
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"ok: train/config/{name}.yaml composed and validated" in proc.stderr
     lines = proc.stdout.splitlines()
@@ -468,6 +474,58 @@ def test_issue_17s_arm_after_the_thirteenth_run_samples_at_1_and_starts_where_gr
     # verl's interpolations of the rollout temperature, if any, follow it
     assert all(value == (1.5, 1.0) for value in differences.values()), differences
     assert from_5["data.lgc_v2.curriculum.max_level"] == 5  # trained on the levels it is judged on
+
+
+GREEDY_FAILURES = "grpo-smollm2-135m-1gpu-greedy-failures"
+
+
+def test_the_greedy_failures_arm_is_the_from_5_arm_on_mined_rows_with_16_samples_a_prompt():
+    """What differs from the from-5 arm: no curriculum (static rows), the mine settings, 16 samples
+    of 32 prompts (the same 512 responses a step, one update), and epochs that never end the run."""
+    from_5, failures = _composed_flat("grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-5-t1.0", GREEDY_FAILURES)
+    differences = _differences(from_5, failures)
+    curriculum = {k: differences.pop(k) for k in [k for k in differences if k.startswith("data.lgc_v2.curriculum.")]}
+    assert curriculum and all(now == "<absent>" for _, now in curriculum.values())
+    assert differences == {
+        "data.lgc_v2.mine.split": ("<absent>", "train"), "data.lgc_v2.mine.levels": ("<absent>", [3, 5]),
+        "data.lgc_v2.mine.tasks_per_type": ("<absent>", 512), "data.lgc_v2.mine.seed": ("<absent>", 1),
+        "actor_rollout_ref.rollout.n": (8, 16), "data.train_batch_size": (64, 32),
+        "actor_rollout_ref.actor.ppo_mini_batch_size": (64, 32),
+        "trainer.total_epochs": (1, 40),
+        # verl's interpolations of rollout.n and the actor's mini-batch
+        "actor_rollout_ref.actor.rollout_n": (8, 16), "actor_rollout_ref.ref.rollout_n": (8, 16),
+        "critic.rollout_n": (8, 16), "critic.ppo_mini_batch_size": (64, 32),
+    }
+    assert failures["data.train_batch_size"] * failures["actor_rollout_ref.rollout.n"] == \
+        from_5["data.train_batch_size"] * from_5["actor_rollout_ref.rollout.n"] == 512
+    for key in ("actor_rollout_ref.actor.optim.lr", "actor_rollout_ref.actor.kl_loss_coef",
+                "actor_rollout_ref.rollout.temperature", "data.max_response_length", "trainer.total_training_steps"):
+        assert failures[key] == from_5[key]
+
+
+def test_the_greedy_failures_arm_validates_only_on_a_mined_parquet_served_by_verls_dataset(host, tmp_path):
+    """Through the launcher's --dry-run as the recipe runs it: the mined RL parquet as
+    data.train_files and verl's own RLHFDataset (data.custom_cls cleared); the dynamic train split in
+    its place, or a file of fewer rows than one batch, is refused."""
+    rl = {}
+    for name, split, rows in (("mined", "train", 40), ("few", "train", 8), ("val", "test", 8)):
+        rl[name] = tmp_path / f"{name}.parquet"
+        subprocess.run([PYTHON, "-m", "veritas", "generate", "--format", "rl", "--split", split, "--num-samples",
+                        str(rows), "--difficulty", "3-5", "--output", str(rl[name]), "--no-progress"],
+                       cwd=REPO, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    verl_dataset = ("data.custom_cls.path=null", "data.custom_cls.name=null")
+    now, _, _ = dry_run(GREEDY_FAILURES, host, tmp_path, *verl_dataset,
+                        env_extra={"TRAIN_DATA": str(rl["mined"]), "VAL_DATA": str(rl["val"])})
+    assert now["data"]["train_files"] == str(rl["mined"]) and now["data"]["custom_cls"]["path"] is None
+    assert now["actor_rollout_ref"]["rollout"]["n"] == 16 and now["data"]["lgc_v2"]["mine"]["split"] == "train"
+    dry_run(GREEDY_FAILURES, host, tmp_path, *verl_dataset, env_extra={"VAL_DATA": str(rl["val"])},
+            fails="data.lgc_v2.mine is set: data.train_files must be the RL parquet of the mined tasks")
+    dry_run(GREEDY_FAILURES, host, tmp_path, *verl_dataset,
+            env_extra={"TRAIN_DATA": str(rl["few"]), "VAL_DATA": str(rl["val"])},
+            fails="data.train_files has 8 rows, fewer than data.train_batch_size=32")
+    dry_run(GREEDY_FAILURES, host, tmp_path, *verl_dataset, "++data.lgc_v2.mine.split=test",
+            env_extra={"TRAIN_DATA": str(rl["mined"]), "VAL_DATA": str(rl["val"])},
+            fails="training rows must not come from it")
 
 
 def test_the_dapo_arm_changes_only_the_group_filter_and_how_often_it_validates():

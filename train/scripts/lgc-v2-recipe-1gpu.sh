@@ -6,8 +6,9 @@
 #   train/scripts/lgc-v2-recipe-1gpu.sh [--dry-run]
 #
 # Stages, in order: model, data, sft (the base model's evaluation runs beside it), eval-base,
-# grpo (the SFT model's evaluation runs beside its start-up), eval-sft, eval-grpo, (with
-# RECIPE_SAMPLES) eval-sft-sampled, eval-grpo-sampled, compare.  Send
+# (with data.lgc_v2.mine in the GRPO config) mine, grpo (the SFT model's evaluation runs beside its
+# start-up), eval-sft, eval-grpo, (with RECIPE_SAMPLES) eval-sft-sampled, eval-grpo-sampled,
+# compare.  Send
 # the same command again and again to one warm GPU machine: each call runs the stages not done
 # yet while they fit in RECIPE_BUDGET_S seconds (default 540: a command of the GPU tool may run 10
 # minutes), marks each finished stage under RECIPE_DIR (default /tmp/veritas-recipe; a rerun
@@ -19,7 +20,15 @@
 # and if it is killed all the same the next call starts it again, resuming from its latest
 # checkpoint.
 # `--dry-run` runs model and data for real (CPU is enough) and only composes and validates the
-# SFT and GRPO runs.
+# SFT and GRPO runs (a GRPO config with data.lgc_v2.mine: on a stand-in for the mined file, rows of
+# the mine settings' split and levels: the mine stage needs the GPU).
+#
+# mine (GRPO configs with data.lgc_v2.mine {split, levels, tasks_per_type, seed}; e.g.
+# grpo-smollm2-135m-1gpu-greedy-failures): the SFT model's greedy evaluation of tasks_per_type tasks
+# of each type GRPO trains, from that split (never test) at those levels (eval --split), kept in
+# RECIPE_OUT/mine like the other evaluations; then the RL parquet of the tasks it got wrong
+# (`veritas generate --tasks-from`), which GRPO trains on as data.train_files, read by verl's own
+# RLHFDataset (the launcher's data.custom_cls cleared).
 #
 # What is trained comes from the run configs (train/config/sft-smollm2-135m-1gpu.yaml and
 # grpo-smollm2-135m-1gpu.yaml; RECIPE_SFT_CONFIG / RECIPE_GRPO_CONFIG name others): the GRPO
@@ -87,12 +96,12 @@ RECIPE_SAMPLES=$((10#$RECIPE_SAMPLES))
 # The stages, in order.  eval-sft: normally done beside GRPO's start-up (eval_sft_beside_grpo); as a
 # stage of its own only when it did not fit or failed there.  grpo: starting it (it runs on across
 # calls; a call waits for it what is left of its budget)
-STAGES=(model data sft eval-base grpo eval-sft eval-grpo)
-((RECIPE_SAMPLES == 0)) || STAGES+=(eval-sft-sampled eval-grpo-sampled)
-STAGES+=(compare)
+STAGES=(model data sft eval-base)
+# (mine: added below once the GRPO config is read)
+STAGES_AFTER_MINE=(grpo eval-sft eval-grpo)
+((RECIPE_SAMPLES == 0)) || STAGES_AFTER_MINE+=(eval-sft-sampled eval-grpo-sampled)
+STAGES_AFTER_MINE+=(compare)
 RECIPE_UNTIL="${RECIPE_UNTIL:-}"
-[[ -z "$RECIPE_UNTIL" || " ${STAGES[*]} " == *" $RECIPE_UNTIL "* ]] ||
-	die "RECIPE_UNTIL=$RECIPE_UNTIL: not a stage (${STAGES[*]})"
 # LEVELS_OF: a level (3) or range (1-3) of levels 1..10 as LO-HI, what `veritas generate` and
 # `veritas eval` take as --difficulty
 levels_of() { # NAME VALUE [SHOWN: how errors name it, default NAME=VALUE]
@@ -105,11 +114,12 @@ levels_of() { # NAME VALUE [SHOWN: how errors name it, default NAME=VALUE]
 SFT_LEVELS="" EVAL_LEVELS=""
 if [[ -n "${RECIPE_SFT_LEVELS:-}" ]]; then levels_of RECIPE_SFT_LEVELS "$RECIPE_SFT_LEVELS" && SFT_LEVELS="$LEVELS_OF"; fi
 if [[ -n "${RECIPE_EVAL_LEVELS:-}" ]]; then levels_of RECIPE_EVAL_LEVELS "$RECIPE_EVAL_LEVELS" && EVAL_LEVELS="$LEVELS_OF"; fi
-mkdir -p -- "$RECIPE_DIR/stages" "$RECIPE_DIR/logs" "$RECIPE_OUT"
+mkdir -p -- "$RECIPE_DIR/logs" "$RECIPE_OUT" # stages/: once the stages are known (the GRPO config's mine)
 
 MODEL_DIR="$RECIPE_DIR/models/SmolLM2-135M-Instruct"
 DATA_DIR="$RECIPE_DIR/data"
 GRPO_VAL_DATA="$DATA_DIR/grpo-val-heldout.parquet"
+GRPO_MINED_DATA="$DATA_DIR/grpo-train-mined.parquet"
 EVAL_DIR="$RECIPE_DIR/eval"
 export CHECKPOINT_ROOT="$RECIPE_DIR/checkpoints" OUTPUT_ROOT="$RECIPE_DIR/outputs"
 export WANDB_DIR="${WANDB_DIR:-$RECIPE_DIR/wandb}"
@@ -121,17 +131,19 @@ fi
 
 # ---- what the run configs say (one definition: the SFT data and the evaluations follow them;
 # RECIPE_SFT_LEVELS / RECIPE_EVAL_LEVELS, when set, choose their levels)
-config_get() { # CONFIG KEY... -> one line per key
+config_get() { # CONFIG KEY|--mine... -> one line per key (--mine: the mine settings' line, last)
 	local gets=() key
-	for key in "${@:2}"; do gets+=(--get "$key"); done
+	for key in "${@:2}"; do
+		if [[ "$key" == --mine ]]; then gets+=(--mine); else gets+=(--get "$key"); fi
+	done
 	"$PYTHON" -m veritas.verl_adapters.compose --config-path "$VERITAS_ROOT/train/config" --config-name "$1" \
 		"${gets[@]}" 2>"$RECIPE_DIR/logs/compose.err" ||
 		die "run config $1 does not compose: $(tail -n 1 "$RECIPE_DIR/logs/compose.err")"
 }
 mapfile -t GRPO_VALUES < <(config_get "$GRPO_CONFIG" data.lgc_v2.task_types data.lgc_v2.difficulty_range data.max_response_length \
-	trainer.total_training_steps actor_rollout_ref.rollout.temperature)
+	trainer.total_training_steps actor_rollout_ref.rollout.temperature data.train_batch_size --mine)
 mapfile -t SFT_VALUES < <(config_get "$SFT_CONFIG" trainer.total_training_steps data.train_batch_size)
-[[ ${#GRPO_VALUES[@]} == 5 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
+[[ ${#GRPO_VALUES[@]} == 7 && ${#SFT_VALUES[@]} == 2 ]] || die "could not read the recipe's settings from the run configs"
 TASK_TYPES="$(tr -d '[]" ' <<<"${GRPO_VALUES[0]}")"
 CONFIG_LEVELS="$(tr -d '[] ' <<<"${GRPO_VALUES[1]}" | tr ',' '-')"
 if [[ -z "$SFT_LEVELS" || -z "$EVAL_LEVELS" ]]; then
@@ -143,9 +155,29 @@ MAX_NEW_TOKENS="${GRPO_VALUES[2]}"
 GRPO_STEPS="${GRPO_VALUES[3]}"
 ROLLOUT_TEMPERATURE="${GRPO_VALUES[4]}"
 SFT_ROWS=$((SFT_VALUES[0] * SFT_VALUES[1]))
+GRPO_BATCH="${GRPO_VALUES[5]}"
+# data.lgc_v2.mine: "SPLIT LO-HI TASKS_PER_TYPE SEED" (validated by compose), empty without it
+MINE_SPLIT="" MINE_LEVELS="" MINE_TASKS="" MINE_SEED=""
+read -r MINE_SPLIT MINE_LEVELS MINE_TASKS MINE_SEED <<<"${GRPO_VALUES[6]}" || true
+if [[ -n "$MINE_SPLIT" ]]; then
+	STAGES+=(mine)
+	# the mined tasks must not be the SFT data's own (the data stage's rows of the train and val
+	# splits start at seed 0; eval's --seed S starts at S x 1,000,003)
+	mine_sft_rows=$SFT_ROWS
+	[[ "$MINE_SPLIT" == val ]] && mine_sft_rows=64
+	IFS=, read -ra mine_types <<<"$TASK_TYPES"
+	((MINE_SEED * 1000003 >= (mine_sft_rows + ${#mine_types[@]} - 1) / ${#mine_types[@]})) ||
+		die "data.lgc_v2.mine.seed=$MINE_SEED of $GRPO_CONFIG: its tasks would include the SFT data's ($mine_sft_rows rows of the $MINE_SPLIT split from seed 0); raise it"
+fi
+STAGES+=("${STAGES_AFTER_MINE[@]}")
+[[ -z "$RECIPE_UNTIL" || " ${STAGES[*]} " == *" $RECIPE_UNTIL "* ]] ||
+	die "RECIPE_UNTIL=$RECIPE_UNTIL: not a stage (${STAGES[*]})"
+mkdir -p -- "$RECIPE_DIR/stages"
 log "recipe: types $TASK_TYPES; SFT ${SFT_VALUES[0]} steps x ${SFT_VALUES[1]} rows ($SFT_CONFIG); GRPO $GRPO_CONFIG (difficulty_range $CONFIG_LEVELS)"
 log "recipe: SFT data at levels $SFT_LEVELS (RECIPE_SFT_LEVELS), evaluations at levels $EVAL_LEVELS (RECIPE_EVAL_LEVELS)"
 log "recipe: evaluations of $RECIPE_N_EVAL held-out tasks per type, greedy, max_new_tokens $MAX_NEW_TOKENS"
+[[ -z "$MINE_SPLIT" ]] ||
+	log "recipe: GRPO trains on the tasks the SFT model gets wrong greedily of $MINE_TASKS a type of the $MINE_SPLIT split at levels $MINE_LEVELS (data.lgc_v2.mine, stage mine)"
 ((RECIPE_SAMPLES == 0)) ||
 	log "recipe: and the SFT and GRPO models sampled $RECIPE_SAMPLES times a task at GRPO's rollout temperature, $ROLLOUT_TEMPERATURE (RECIPE_SAMPLES)"
 # The card this call runs on, with the results: the figures of a stage depend on it (an H100 and an
@@ -211,7 +243,8 @@ stage_failed() {
 	die "failed (exit $1): $2 — full log: $3"
 }
 
-evaluate() { # NAME MODEL [EVAL ARGS...] (MODEL: a model directory or a verl experiment: its latest step)
+evaluate() { # NAME MODEL [EVAL ARGS...] (MODEL: a model directory or a verl experiment: its latest step;
+	# EVAL ARGS come last: a --task-types, --difficulty or --n-per-type there wins over the recipe's)
 	local dir="$EVAL_DIR/$1"
 	run_logged "$RECIPE_DIR/logs/eval-$1.log" "$PYTHON" -m veritas eval --model "$2" --task-types "$TASK_TYPES" \
 		--difficulty "$EVAL_LEVELS" --n-per-type "$RECIPE_N_EVAL" --max-new-tokens "$MAX_NEW_TOKENS" --backend vllm \
@@ -322,17 +355,28 @@ stage_grpo() {
 	local from
 	from="$(checkpoint_step "$CHECKPOINT_ROOT/recipe-grpo")" || from=0
 	[[ "$DRY_RUN" == 1 ]] || { grpo_detached "$from"; return; }
-	# the launcher's --dry-run only composes and validates: run it here and now
-	local rc=0
-	grpo_launch_cmd "$from" "$MODEL_DIR"
+	# the launcher's --dry-run only composes and validates: run it here and now (with mining, on a
+	# stand-in for the mined file: one batch of rows of the mine settings' split, types and levels)
+	local rc=0 stand_in="$DATA_DIR/grpo-train-mined-dry-run.parquet"
+	if [[ -n "$MINE_SPLIT" ]]; then
+		run_logged "$RECIPE_DIR/logs/data-grpo-mined-dry-run.log" "$PYTHON" -m veritas generate --format rl \
+			--task-types "$(trained_types)" --difficulty "$MINE_LEVELS" --split "$MINE_SPLIT" --num-samples "$GRPO_BATCH" \
+			--no-progress --overwrite --output "$stand_in"
+	fi
+	grpo_launch_cmd "$from" "$MODEL_DIR" "$stand_in"
 	printf '+ %s\n' "${LAUNCH_CMD[*]}" >&2
 	"${LAUNCH_CMD[@]}" >"$RECIPE_DIR/logs/grpo.log" 2>&1 || rc=$?
 	grpo_keep_outputs "$from"
 	[[ "$rc" == 0 ]] || { tail -n 40 "$RECIPE_DIR/logs/grpo.log" >&2; die "GRPO failed (exit $rc): $RECIPE_DIR/logs/grpo.log"; }
 }
-grpo_launch_cmd() { # FROM_STEP MODEL
+grpo_launch_cmd() { # FROM_STEP MODEL [MINED_DATA: with data.lgc_v2.mine, the RL parquet it trains on]
+	local mined=()
+	[[ -z "$MINE_SPLIT" ]] || mined=(TRAIN_DATA="${3:-$GRPO_MINED_DATA}")
 	launch_cmd lgc-v2-RL-GRPO-trainer.sh "$GRPO_CONFIG" recipe-grpo "metrics-grpo-from-$1.jsonl" MODEL_PATH="$2" \
-		VAL_DATA="$GRPO_VAL_DATA"
+		VAL_DATA="$GRPO_VAL_DATA" "${mined[@]}"
+	# the mined rows as they are, through verl's own RLHFDataset: the launcher's dataset class
+	# (which would serve them the same) cleared
+	[[ -z "$MINE_SPLIT" ]] || LAUNCH_CMD+=(data.custom_cls.path=null data.custom_cls.name=null)
 	# verl's dumps of every validation and training generation (prompt, response, score, one
 	# JSONL file per step): the validation verdicts can be judged again with the package
 	# (python -m veritas.verl_adapters.generations)
@@ -549,6 +593,26 @@ grpo_end_session() { # kill what is left of a killed process's session (the laun
 	done
 }
 
+# mine: the SFT model's greedy verdicts on the mine settings' tasks (RECIPE_OUT/mine), then the RL
+# parquet of those it got wrong, which GRPO trains on
+stage_mine() {
+	local trained rows
+	trained="$(trained_types)"
+	evaluate mine "$CHECKPOINT_ROOT/recipe-sft" --split "$MINE_SPLIT" --task-types "$trained" --difficulty "$MINE_LEVELS" \
+		--n-per-type "$MINE_TASKS" --seed "$MINE_SEED"
+	mkdir -p -- "$DATA_DIR"
+	run_logged "$RECIPE_DIR/logs/data-grpo-mined.log" "$PYTHON" -m veritas generate --format rl --tasks-from "$EVAL_DIR/mine" \
+		--split "$MINE_SPLIT" --no-progress --overwrite --output "$GRPO_MINED_DATA"
+	grep '^generate: ' "$RECIPE_DIR/logs/data-grpo-mined.log" >&2 || true
+	# generate's summary: "generate: FILE: N rows (N new, 0 kept); ..."
+	rows="$(grep -o ': [0-9]* rows (' "$RECIPE_DIR/logs/data-grpo-mined.log" | tail -n 1 | grep -o '[0-9]*')" ||
+		die "stage mine: no row count in $RECIPE_DIR/logs/data-grpo-mined.log"
+	# verl drops the last partial batch: fewer rows than one batch would train nothing
+	((rows >= GRPO_BATCH)) ||
+		die "stage mine: the SFT model got only $rows of the mined tasks wrong, fewer than one GRPO batch ($GRPO_BATCH): raise data.lgc_v2.mine.tasks_per_type or its levels"
+	log "recipe: GRPO trains on $rows mined tasks ($GRPO_MINED_DATA), $((rows / GRPO_BATCH)) steps an epoch"
+}
+
 stage_compare() {
 	local pair selected grpo_types
 	# the comparisons with the GRPO model add the macro over the types it trained, the one the
@@ -587,7 +651,9 @@ stage_compare() {
 # the eighth run left the SFT model's evaluation out of GRPO's start-up with 117 s of the call left,
 # and the session ended before it could run after GRPO
 # eval-*-sampled: 8 samples a task took 90-110 s (2026-12-06, docs/results.md, ninth run)
-declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [eval-sft]=80 [grpo]=15 [eval-grpo]=80
+# mine: 2,560 tasks (the greedy-failures config) at ~60 a second on an H100 (1,920 level-4/5 tasks took
+# 31-33 s of generation in the thirteenth run) after vLLM's ~25 s start, and a few seconds of rows
+declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [mine]=150 [eval-sft]=80 [grpo]=15 [eval-grpo]=80
 	[eval-sft-sampled]=130 [eval-grpo-sampled]=130 [compare]=30)
 
 run_stage() { # STAGE
@@ -598,6 +664,7 @@ run_stage() { # STAGE
 	data) stage_data ;;
 	sft) stage_sft ;;
 	eval-base) evaluate base "$MODEL_DIR" ;;
+	mine) stage_mine ;;
 	eval-sft) evaluate sft "$CHECKPOINT_ROOT/recipe-sft" ;;
 	grpo)
 		stage_grpo # exits 0 when this call's budget is spent while it runs

@@ -7,6 +7,10 @@ registry's order) and ``g = base + i``, its type is ``types[g % T]`` and its see
 in worker processes when ``--concurrency`` > 1, and written in row order, so the output is
 byte-identical whatever the concurrency.  Seeds come only from the split's range
 (``registry.SPLITS``), so two splits can never share a task.
+
+``--tasks-from RUN [--verdict wrong|right]`` makes rows of exactly the tasks a greedy ``veritas
+eval`` run judged wrong (or right), in the run's order (``veritas.data.mine``): row ``i`` is the
+run's ``i``-th such task, generated again from its type, seed, level and language.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from veritas.data import formats
+from veritas.data.mine import VERDICTS, MineError, TaskList, tasks_from_run
 from veritas.data.writers import (
     DEFAULT_ROW_GROUP_SIZE,
     AtomicParquetWriter,
@@ -53,7 +58,7 @@ class ResumeError(GenerationError):
 class Plan:
     """Everything that decides the rows (pickled to the worker processes)."""
 
-    selection: Selection  # round_robin: row i is selection.task(i)
+    selection: Selection | TaskList  # row i is selection.task(i): round_robin, or the tasks of --tasks-from
     num_samples: int
     language: str  # en | zh | mix as asked (the selection holds None for mix): for the fallback report
     fmt: str
@@ -127,7 +132,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", choices=[registry.ENV_NAME], default=registry.ENV_NAME)
     p.add_argument("--task-types", default="all",
                    help=f"comma-separated types, or 'all' (default); known: {', '.join(registry.task_types())}")
-    p.add_argument("--num-samples", type=int, required=True, help="total rows, spread evenly over the types")
+    p.add_argument("--num-samples", type=int, default=None,
+                   help="total rows, spread evenly over the types (required unless --tasks-from)")
+    p.add_argument("--tasks-from", metavar="RUN", default=None,
+                   help="instead: one row for each task a greedy `veritas eval` run (results folder) judged "
+                        "--verdict, generated again from its id, level and language; --split must be the run's")
+    p.add_argument("--verdict", choices=VERDICTS, default="wrong", help="with --tasks-from: which tasks (default wrong)")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--seed", type=int, default=0,
                        help="seed offset inside the split's seed range where every type starts (default 0)")
@@ -184,6 +194,10 @@ def resolve_format(fmt: str | None, output: str) -> str:
 
 
 def build_plan(args) -> Plan:
+    if args.tasks_from is not None:
+        return plan_from_run(args)
+    if args.num_samples is None:
+        raise UsageError("--num-samples is required (or --tasks-from RUN)")
     if args.num_samples < 1:
         raise UsageError("--num-samples must be >= 1")
     if args.concurrency < 1 or args.chunk_size < 1 or args.row_group_size < 1:
@@ -221,6 +235,37 @@ def build_plan(args) -> Plan:
         selection=selection, num_samples=args.num_samples, language=args.language, fmt=args.fmt,
         style=args.response_style, system_prompt=args.system_prompt, reasoning=args.reasoning, verify=args.verify,
     )
+
+
+def plan_from_run(args) -> Plan:
+    """The plan of ``--tasks-from RUN``: the run's tasks of ``--verdict``, its prompt settings."""
+    given = [flag for flag, set_ in (("--num-samples", args.num_samples is not None),
+                                     ("--start-task-id", args.start_task_id is not None), ("--seed", args.seed != 0),
+                                     ("--difficulty", args.difficulty is not None),
+                                     ("--language", args.language != "mix"), ("--task-types", args.task_types != "all"))
+             if set_]
+    if given:
+        raise UsageError(f"--tasks-from takes the tasks from the run: {', '.join(given)} cannot be given with it")
+    if args.concurrency < 1 or args.chunk_size < 1 or args.row_group_size < 1:
+        raise UsageError("--concurrency, --chunk-size and --row-group-size must be >= 1")
+    args.fmt = resolve_format(args.fmt, args.output)
+    try:
+        mined = tasks_from_run(args.tasks_from, args.verdict)
+    except MineError as exc:
+        raise UsageError(f"--tasks-from: {exc}") from None
+    run = mined.settings
+    if mined.tasks.split != args.split:
+        raise UsageError(f"--tasks-from {args.tasks_from} judged tasks of the {mined.tasks.split} split: pass "
+                         f"--split {mined.tasks.split} to make rows of them (not --split {args.split})")
+    if (run.get("system_prompt"), bool(run.get("reasoning"))) != (args.system_prompt, args.reasoning):
+        raise UsageError(f"--tasks-from {args.tasks_from} judged its tasks with system prompt "
+                         f"{run.get('system_prompt')!r} and reasoning {bool(run.get('reasoning'))}: a verdict on one "
+                         "prompt says nothing of another; pass the same --system-prompt and --reasoning")
+    shown = ", ".join(f"{t}={mined.chosen[t]}/{mined.judged[t]}" for t in registry.task_types() if mined.judged[t])
+    print(f"generate: {args.tasks_from}: {len(mined.tasks)} of {sum(mined.judged.values())} tasks judged "
+          f"{args.verdict} (per type: {shown})", file=sys.stderr)
+    return Plan(selection=mined.tasks, num_samples=len(mined.tasks), language="mix", fmt=args.fmt,
+                style=args.response_style, system_prompt=args.system_prompt, reasoning=args.reasoning, verify=args.verify)
 
 
 # ---------------------------------------------------------------- resume

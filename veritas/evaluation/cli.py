@@ -1,6 +1,8 @@
 """``veritas eval``: per-task-type accuracy of a model on held-out LGC-V2 tasks.
 
 Held-out tasks come from the registry's ``test`` seed range, which no training path draws from.
+``--split train`` (or ``val``) judges tasks of that split instead, with the same task order: what
+the recipe's mine stage needs to find the training tasks a model gets wrong.
 Samples are appended to ``samples.jsonl`` after each generation call (on vLLM one call holds
 every pending prompt, so that its scheduler can batch them), so an interrupted run resumes from
 the last finished call; ``results.json``, ``results.md`` and ``results.png`` are rewritten from
@@ -16,13 +18,14 @@ import time
 from pathlib import Path
 
 from veritas.envs import lgc_v2
+from veritas.envs.lgc_v2 import registry
 from veritas.envs.lgc_v2.selection import Selection, SelectionError, parse_level_range
 from veritas.evaluation import report
 from veritas.evaluation.metrics import summarize
 
 # Settings that must match for samples of an earlier run to be reused.
 RUN_KEYS = ("model", "task_types", "n_per_type", "samples", "temperature", "max_new_tokens",
-            "difficulty", "language", "seed", "system_prompt", "reasoning")
+            "difficulty", "language", "seed", "system_prompt", "reasoning", "split")
 
 
 def add_arguments(p):
@@ -38,6 +41,10 @@ def add_arguments(p):
     p.add_argument("--language", choices=["en", "zh"], default=None,
                    help="prompt language where the type has it (en-only types stay en); default: the registry's mix")
     p.add_argument("--seed", type=int, default=0, help="offset into the held-out seed range; sampling seed")
+    p.add_argument("--split", choices=list(registry.SPLITS), default="test",
+                   help="the seed range the tasks come from: test (default, held out from every training path); "
+                        "train or val to judge tasks of those splits, e.g. to find the training tasks a model "
+                        "gets wrong (veritas generate --tasks-from)")
     p.add_argument("--system-prompt", default=None)
     p.add_argument("--reasoning", action="store_true", help="ask for reasoning in <think> before the answer")
     p.add_argument("--backend", choices=["auto", "vllm", "hf"], default="auto",
@@ -60,18 +67,18 @@ def add_arguments(p):
 
 
 def heldout_selection(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int,
-                      language: str | None = None) -> Selection:
-    """``n_per_type`` tasks of each type from the test split, from seed offset ``seed * 1_000_003``
-    (so that runs with different --seed share no task).  ``language`` applies to the types that
-    have it; the others keep their only language."""
-    return Selection(tuple(task_types), order="per_type", split="test", offset=seed * 1_000_003,
+                      language: str | None = None, split: str = "test") -> Selection:
+    """``n_per_type`` tasks of each type from ``split`` (the held-out test split unless told), from
+    seed offset ``seed * 1_000_003`` (so that runs with different --seed share no task).
+    ``language`` applies to the types that have it; the others keep their only language."""
+    return Selection(tuple(task_types), order="per_type", split=split, offset=seed * 1_000_003,
                      per_type=n_per_type, levels=difficulty, language=language)
 
 
 def heldout_tasks(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int,
-                  language: str | None = None):
+                  language: str | None = None, split: str = "test"):
     """The same tasks for the same arguments, in every process."""
-    selection = heldout_selection(task_types, n_per_type, difficulty, seed, language)
+    selection = heldout_selection(task_types, n_per_type, difficulty, seed, language, split)
     return [selection.task(i) for i in range(len(selection))]
 
 
@@ -132,7 +139,7 @@ def run(args) -> int:
     task_types = named_types if named_types is not None else list(lgc_v2.task_types())
     try:
         selection = heldout_selection(task_types, args.n_per_type, parse_level_range(args.difficulty), args.seed,
-                                      args.language)
+                                      args.language, args.split)
         model_dir = resolve_model(args.model)
     except (SelectionError, ModelResolutionError) as exc:
         print(f"eval: {exc}", file=sys.stderr)
@@ -143,7 +150,7 @@ def run(args) -> int:
                 "n_per_type": args.n_per_type, "samples": args.samples, "temperature": args.temperature,
                 "max_new_tokens": args.max_new_tokens, "difficulty": args.difficulty, "language": args.language,
                 "seed": args.seed,
-                "system_prompt": args.system_prompt, "reasoning": args.reasoning, "split": "test"}
+                "system_prompt": args.system_prompt, "reasoning": args.reasoning, "split": args.split}
     run_file = out / "run.json"
     if run_file.exists():
         earlier = json.loads(run_file.read_text())

@@ -144,7 +144,17 @@ def load_run(run: Path) -> dict:
         tasks = {key: t | {"verdicts": t["verdicts"][:k], "format_ok": t["format_ok"][:k]}
                  for key, t in tasks.items() if len(t["verdicts"]) >= k}
     return {"path": str(run), "samples_file": str(samples_path), "model": settings.get("model"),
-            "max_new_tokens": settings.get("max_new_tokens"), "tasks": tasks}
+            "max_new_tokens": settings.get("max_new_tokens"), "split": settings.get("split"), "tasks": tasks}
+
+
+def check_same_split(runs: dict[str, dict]) -> None:
+    """Runs of different splits (``veritas eval --split``) judged different tasks by design: say so
+    before the task pairing does.  A run that records no split (verl's validation, judged again)
+    claims none."""
+    splits = {tag: run["split"] for tag, run in runs.items() if run.get("split") is not None}
+    if len(set(splits.values())) > 1:
+        shown = ", ".join(f"{tag} ({runs[tag]['path']}) the {split} split" for tag, split in splits.items())
+        raise CompareError(f"the runs judged tasks of different splits: {shown}; compare runs of one --split")
 
 
 def _accuracy(tasks: list[dict]) -> dict:
@@ -174,6 +184,7 @@ def compare_runs(a: dict, b: dict, resamples: int = 10_000, seed: int = 0,
                  selected_types: list[str] | None = None) -> dict:
     """Per type and macro B − A; with ``selected_types`` (e.g. the types GRPO trained on) also
     ``macro_selected``, the macro over those types alone, from the same bootstrap draws."""
+    check_same_split({"A": a, "B": b})
     only_a, only_b = a["tasks"].keys() - b["tasks"].keys(), b["tasks"].keys() - a["tasks"].keys()
     if only_a or only_b:
         raise CompareError(
@@ -269,6 +280,7 @@ def _per_level(a: dict, b: dict, keys_by_type: dict[str, list[tuple]], task_diff
 def compare_gains(runs: dict[str, dict], resamples: int = 10_000, seed: int = 0) -> dict:
     """Two arms' gains over their own starts and the difference of the gains, per type and macro.
     ``runs``: {"a0", "a", "b0", "b"} as :func:`load_run` gives them, all on the same tasks."""
+    check_same_split({tag.upper(): run for tag, run in runs.items()})
     keys = runs["a0"]["tasks"].keys()
     for tag, run in runs.items():
         if run["tasks"].keys() != keys:
@@ -312,6 +324,7 @@ def compare_split(a: dict, b: dict, g: dict, resamples: int = 10_000, seed: int 
     part with its own stratified paired bootstrap.  Every type keeps its tasks in its part, so the
     macro is over the types present in that part; the micro (all its tasks) is the fairer single
     figure when a part holds few tasks of some type."""
+    check_same_split({"A": a, "G": g})
     missing = a["tasks"].keys() - g["tasks"].keys()
     if missing:
         raise CompareError(f"{g['path']} (--split-by) did not judge {len(missing)} of A's {len(a['tasks'])} tasks: "

@@ -27,11 +27,12 @@ and a validation set that would be the training split.
 CLI (the launchers, before every run and for ``--dry-run``)::
 
     python -m veritas.verl_adapters.compose [--config-path DIR] --config-name NAME [--expect ppo|sft] \\
-        [--validate] [--print | --get KEY ...] [--n-gpus-per-node N] -- OVERRIDE...
+        [--validate] [--print | --get KEY ... | --trained-types] [--mine] [--n-gpus-per-node N] -- OVERRIDE...
 
 Exit 0 when it composes (and validates); otherwise one line ``error: ...`` on stderr and exit 1.
 ``--print`` writes the resolved config as YAML to stdout, ``--get`` the resolved value of each KEY
-(one line each, lists and mappings as JSON); verl's own chatter goes to stderr.
+(one line each, lists and mappings as JSON), ``--mine`` the recipe's mine settings
+(``data.lgc_v2.mine``) as one line; verl's own chatter goes to stderr.
 """
 from __future__ import annotations
 
@@ -438,6 +439,46 @@ def _check_curriculum(cfg) -> None:
         raise ConfigError(f"{key} needs data.train_files=lgc_v2://train (tasks generated at the levels it picks)")
 
 
+def mine_spec(cfg):
+    """The config's ``data.lgc_v2.mine`` (``veritas.data.mine.MineSpec``), None when it has none."""
+    from veritas.data.mine import MineError, MineSpec
+
+    try:
+        return MineSpec.from_mapping(_plain_get(cfg, "data.lgc_v2.mine"))
+    except MineError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _plain_get(cfg, key: str):
+    from omegaconf import OmegaConf
+
+    value = OmegaConf.select(cfg, key, default=None)
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+
+def _check_mine(cfg) -> None:
+    """data.lgc_v2.mine: GRPO trains on the RL parquet of the tasks the SFT model got wrong (the
+    recipe's mine stage writes it and passes it as data.train_files).  Generated tasks in its place
+    would be another arm under this config's name, and a file of fewer rows than one batch trains
+    nothing (verl drops the last partial batch)."""
+    if mine_spec(cfg) is None:
+        return
+    from veritas.verl_adapters import dataset as dyn
+
+    try:  # our trainers read data.lgc_v2 whatever serves the rows
+        dyn.DynamicSpec.from_config(cfg.data)
+        split, _, _ = dyn._split_of(cfg.data.train_files)
+    except dyn.DatasetConfigError as exc:
+        raise ConfigError(f"data: {exc}") from exc
+    if split:
+        raise ConfigError(f"data.lgc_v2.mine is set: data.train_files must be the RL parquet of the mined tasks "
+                          f"(veritas generate --format rl --tasks-from RUN), not {cfg.data.train_files}")
+    rows = _parquet_rows(cfg.data.train_files)
+    if rows is not None and rows < int(cfg.data.train_batch_size):
+        raise ConfigError(f"data.train_files has {rows} rows, fewer than data.train_batch_size="
+                          f"{cfg.data.train_batch_size}: not one step would run")
+
+
 def _check_group_filtering(cfg) -> list[str]:
     """verl's DAPO group filtering (algorithm.filter_groups) evicts the groups whose rewards are all
     equal and clears them from the TransferQueue; our per-step hooks read the rows of the batch
@@ -510,6 +551,7 @@ def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
     notes += _check_adapters(cfg)
     _check_agent_loop(cfg)
     _check_curriculum(cfg)
+    _check_mine(cfg)
     notes += _check_group_filtering(cfg)
     return notes
 
@@ -599,6 +641,9 @@ def main(argv: list[str] | None = None) -> int:
     out.add_argument("--trained-types", action="store_true",
                      help="print the task types our dynamic dataset draws for training (data.lgc_v2: weight > 0), "
                           "comma-separated")
+    parser.add_argument("--mine", action="store_true",
+                        help="print data.lgc_v2.mine as 'SPLIT LO-HI TASKS_PER_TYPE SEED' (an empty line when unset), "
+                             "after any --get values")
     parser.add_argument("--n-gpus-per-node", type=int, default=None, help="override trainer.n_gpus_per_node")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, after --")
     args = parser.parse_args(argv)
@@ -634,6 +679,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(text)
         if args.get:
             sys.stdout.write("".join(_value_line(cfg, key) + "\n" for key in args.get))
+        if args.mine:
+            spec = mine_spec(cfg)
+            print(spec.line() if spec else "")
         if args.trained_types:
             from veritas.verl_adapters.dataset import DatasetConfigError, DynamicSpec
 
@@ -650,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
-    if not args.get and not args.trained_types:  # their output is for a program: values only
+    if not args.get and not args.trained_types and not args.mine:  # their output is for a program: values only
         print(f"ok: {shown} composed{' and validated' if args.validate else ''}", file=sys.stderr)
     return 0
 

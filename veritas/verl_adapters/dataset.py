@@ -48,6 +48,8 @@ Configuration, all optional, under the data config (``+data.lgc_v2.<key>=<value>
     reasoning         true: ask for reasoning in <think>...</think> before the answer; default false
     curriculum        adaptive per-type levels for the train split (veritas.verl_adapters.curriculum,
                       docs/curriculum.md); default off
+    mine              not read here: the recipe's mine stage (veritas.data.mine.MineSpec), which trains
+                      on an RL parquet of the tasks the SFT model gets wrong; validated with the rest
 
 Besides plain indices, ``__getitem__`` takes a :class:`~veritas.verl_adapters.curriculum.CurriculumItem`
 ``(index, task_type, level_lo, level_hi)`` from the curriculum sampler: item ``index`` with its
@@ -63,6 +65,7 @@ import os
 from typing import Any
 
 from veritas.data import formats
+from veritas.data.mine import MineError, MineSpec
 from veritas.envs.lgc_v2 import registry
 from veritas.envs.lgc_v2.selection import Selection, SelectionError, parse_level_range
 from veritas.verl_adapters.curriculum import CurriculumConfig, CurriculumConfigError, CurriculumItem
@@ -91,6 +94,7 @@ DEFAULTS: dict[str, Any] = {
     "prompt_template": None,
     "reasoning": False,
     "curriculum": None,
+    "mine": None,
 }
 # keys of every item, in RLHFDataset's order of adding them
 ITEM_KEYS = (
@@ -214,6 +218,10 @@ class DynamicSpec:
         reasoning = opts["reasoning"]
         if not isinstance(reasoning, bool):
             raise DatasetConfigError(f"data.{CONFIG_KEY}.reasoning must be true or false, got {reasoning!r}")
+        try:
+            MineSpec.from_mapping(opts["mine"], f"data.{CONFIG_KEY}.mine")
+        except MineError as exc:
+            raise DatasetConfigError(str(exc)) from None
         try:
             curriculum = CurriculumConfig.from_mapping(opts["curriculum"])
             curriculum.check_types(types)

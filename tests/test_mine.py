@@ -1,0 +1,248 @@
+"""Greedy failures as training rows: `veritas eval --split train` (the vLLM path with a stand-in
+engine) judges tasks of the train split, `veritas generate --tasks-from RUN --verdict wrong` writes
+rows of exactly the tasks it got wrong, generated again by the package (the same rows `veritas
+generate` writes for those tasks), and the reward scores such a row; bad runs are refused with one
+clear error."""
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from test_eval_backends import CharTokenizer, FakeLLM, FakeSamplingParams
+
+from veritas.cli import main
+from veritas.data.formats import chat_prompt
+from veritas.data.mine import MineError, MineSpec
+from veritas.envs.lgc_v2 import registry
+from veritas.evaluation import backends, cli
+from veritas.evaluation.backends import VLLMBackend
+
+TYPES = ["dyck_language", "operation"]
+
+
+def _model(tmp_path: Path) -> Path:
+    model = tmp_path / "model"
+    model.mkdir(exist_ok=True)
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"x")
+    return model
+
+
+def fake_eval(tmp_path: Path, monkeypatch, name: str, *args: str, right=lambda task: task.seed % 3 == 0,
+              split: str | None = "train", n: int = 6) -> Path:
+    """`veritas eval` of TYPES through a stand-in vLLM that answers a task right when ``right(task)``."""
+    selection = cli.heldout_selection(TYPES, n, (3, 5), int(args[args.index("--seed") + 1]) if "--seed" in args else 0,
+                                      None, split or "test")
+    tasks = [selection.task(i) for i in range(len(selection))]
+    tok = CharTokenizer()
+    by_prompt = {tok.apply_chat_template(chat_prompt(t)): t for t in tasks}
+    llm = FakeLLM(lambda prompt, j: (by_prompt[prompt].answer if right(by_prompt[prompt]) else "no idea", "stop"))
+    monkeypatch.setattr(backends, "load_backend", lambda name_, model_dir, seed, gpu=None: VLLMBackend(
+        llm, tok, FakeSamplingParams, seed))
+    out = tmp_path / name
+    split_args = ["--split", split] if split else []
+    assert main(["eval", "--model", str(_model(tmp_path)), "--task-types", ",".join(TYPES), "--n-per-type", str(n),
+                 "--difficulty", "3-5", "--backend", "vllm", *split_args, *args, "--output", str(out)]) == 0
+    return out
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in (path / "samples.jsonl").read_text().splitlines()]
+
+
+# ---------------------------------------------------------------- eval --split
+
+def test_eval_split_train_judges_train_split_tasks_and_records_the_split(tmp_path, monkeypatch):
+    out = fake_eval(tmp_path, monkeypatch, "train")
+    lo, hi = registry.split_seed_range("train")
+    rows = _rows(out)
+    assert len(rows) == 12
+    seeds = [registry.split_task_id(r["task_id"])[1] for r in rows]
+    assert all(lo <= s < hi for s in seeds) and min(seeds) == lo  # --seed 0: from the split's start
+    assert json.loads((out / "results.json").read_text())["settings"]["split"] == "train"
+    assert json.loads((out / "run.json").read_text())["split"] == "train"
+    # the same order as the test split's tasks, only the seed range differs
+    test = cli.heldout_tasks(TYPES, 6, (3, 5), 0)
+    assert [r["task_type"] for r in rows] == [t.task_type for t in test]
+    assert [s - lo for s in seeds] == [t.seed - registry.split_seed_range("test")[0] for t in test]
+
+
+def test_eval_without_split_is_the_held_out_test_split_as_before(tmp_path, monkeypatch):
+    out = fake_eval(tmp_path, monkeypatch, "default", split=None)
+    lo, hi = registry.split_seed_range("test")
+    assert [r["task_id"] for r in _rows(out)] == [t.task_id for t in cli.heldout_tasks(TYPES, 6, (3, 5), 0)]
+    assert all(lo <= registry.split_task_id(r["task_id"])[1] < hi for r in _rows(out))
+    assert json.loads((out / "results.json").read_text())["settings"]["split"] == "test"
+
+
+def test_a_run_folder_of_one_split_is_not_resumed_with_another(tmp_path, monkeypatch, capsys):
+    fake_eval(tmp_path, monkeypatch, "run")
+    assert main(["eval", "--model", str(_model(tmp_path)), "--task-types", ",".join(TYPES), "--n-per-type", "6",
+                 "--difficulty", "3-5", "--backend", "vllm", "--output", str(tmp_path / "run")]) == 2
+    assert "other settings (split)" in capsys.readouterr().err
+
+
+def test_compare_refuses_runs_of_different_splits_with_one_clear_error(tmp_path, monkeypatch, capsys):
+    train = fake_eval(tmp_path, monkeypatch, "train")
+    test = fake_eval(tmp_path, monkeypatch, "test", split="test")
+    capsys.readouterr()
+    assert main(["eval", "--compare", str(train), str(test)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "different splits" in err[0] and "the train split" in err[0] and "the test split" in err[0]
+    assert main(["eval", "--compare", str(test), str(test), "--split-by", str(train)]) == 2
+    assert "different splits" in capsys.readouterr().err
+    assert main(["eval", "--compare", str(train), str(train)]) == 0
+
+
+# ---------------------------------------------------------------- generate --tasks-from
+
+def _generate(capsys, *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    rc = main(["generate", "--no-progress", *args])
+    return rc, capsys.readouterr().err
+
+
+def test_the_rows_are_the_tasks_judged_wrong_and_equal_generates_own_rows(tmp_path, monkeypatch, capsys):
+    run = fake_eval(tmp_path, monkeypatch, "train")
+    judged = _rows(run)
+    wrong = [r for r in judged if not r["correct"]]
+    assert 0 < len(wrong) < len(judged)
+    out = tmp_path / "mined.parquet"
+    rc, err = _generate(capsys, "--format", "rl", "--tasks-from", str(run), "--output", str(out))
+    assert rc == 0, err
+    per_type = {t: sum(r["task_type"] == t for r in wrong) for t in TYPES}
+    assert f"{len(wrong)} of 12 tasks judged wrong (per type: dyck_language={per_type['dyck_language']}/6, " \
+           f"operation={per_type['operation']}/6)" in err
+    rows = pq.read_table(out).to_pylist()
+    assert [r["extra_info"]["task_id"] for r in rows] == [r["task_id"] for r in wrong]
+    assert all(r["extra_info"]["split"] == "train" for r in rows)
+    assert [r["extra_info"]["index"] for r in rows] == list(range(len(rows)))
+    # each row is what `veritas generate --format rl` writes for that task (its index apart)
+    for i, (row, sample) in enumerate(zip(rows, wrong)):
+        one = tmp_path / f"one-{i}.parquet"
+        rc, err = _generate(capsys, "--format", "rl", "--split", "train", "--start-task-id", str(sample["task_id"]),
+                            "--task-types", sample["task_type"], "--num-samples", "1",
+                            "--difficulty", str(sample["difficulty"]), "--language", sample["language"],
+                            "--output", str(one))
+        assert rc == 0, err
+        (reference,) = pq.read_table(one).to_pylist()
+        assert reference["extra_info"].pop("index") == 0
+        assert row["extra_info"].pop("index") == i
+        assert row == reference
+    # --verdict right: the others
+    right = tmp_path / "right.parquet"
+    assert _generate(capsys, "--format", "rl", "--tasks-from", str(run), "--verdict", "right", "--output", str(right))[0] == 0
+    assert [r["extra_info"]["task_id"] for r in pq.read_table(right).to_pylist()] == \
+        [r["task_id"] for r in judged if r["correct"]]
+    # gzipped samples, as the recipe keeps them, give the same rows
+    gz = tmp_path / "gz"
+    gz.mkdir()
+    shutil.copy(run / "results.json", gz / "results.json")
+    with gzip.open(gz / "samples.jsonl.gz", "wt") as f:
+        f.write((run / "samples.jsonl").read_text())
+    again = tmp_path / "again.parquet"
+    assert _generate(capsys, "--format", "rl", "--tasks-from", str(gz), "--output", str(again))[0] == 0
+    assert pq.read_table(again).equals(pq.read_table(out))
+
+
+def test_a_mined_row_is_scored_by_the_reward_as_its_task(tmp_path, monkeypatch, capsys):
+    from veritas.verl_adapters.reward import compute_lgc_v2_score
+
+    run = fake_eval(tmp_path, monkeypatch, "train")
+    out = tmp_path / "mined.parquet"
+    assert _generate(capsys, "--format", "rl", "--tasks-from", str(run), "--output", str(out))[0] == 0
+    for row in pq.read_table(out).to_pylist():
+        task = registry.generate(row["extra_info"]["task_id"], row["extra_info"]["difficulty"], row["extra_info"]["language"])
+        kwargs = dict(data_source=row["data_source"], ground_truth=row["reward_model"]["ground_truth"],
+                      extra_info=row["extra_info"])
+        good = compute_lgc_v2_score(solution_str=task.answer, **kwargs)
+        bad = compute_lgc_v2_score(solution_str="no idea", **kwargs)
+        assert good["acc"] == 1.0 and good["score"] == 1.0
+        assert bad["acc"] == 0.0 and bad["task_type_id"] == registry.type_ids()[task.task_type]
+
+
+def _run_folder(tmp_path: Path, rows, settings=None) -> Path:
+    folder = tmp_path / "run"
+    folder.mkdir(exist_ok=True)
+    (folder / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "results.json").write_text(json.dumps({"settings": {"samples": 1, "temperature": 0.0, "split": "train",
+                                                                  "system_prompt": None, "reasoning": False,
+                                                                  **(settings or {})}}))
+    return folder
+
+
+def _sample(task, correct=False, **change):
+    return {"task_id": task.task_id, "task_type": task.task_type, "sample": 0, "difficulty": task.difficulty,
+            "language": task.language, "prompt": task.prompt, "response": "x", "correct": correct, **change}
+
+
+@pytest.mark.parametrize("case,message", [
+    ("sampled", "a sampled run (8 samples a task at temperature 1.0)"),
+    ("no results", "results.json does not exist"),
+    ("no samples", "holds no samples.jsonl or samples.jsonl.gz"),
+    ("malformed", "row 2 is not a veritas eval sample"),
+    ("wrong type", "is a dyck_language task, the row says operation"),
+    ("other prompt", "another prompt than the one judged"),
+    ("all right", "none of its 2 tasks was judged wrong"),
+    ("test split run", "judged tasks of the test split: pass --split test"),
+    ("other system prompt", "pass the same --system-prompt and --reasoning"),
+])
+def test_runs_that_cannot_be_mined_are_refused_naming_the_file(tmp_path, capsys, case, message):
+    a, b = (registry.generate_by_type("dyck_language", s, 4, "en") for s in (7, 8))
+    rows, settings = [_sample(a), _sample(b, correct=True)], {}
+    if case == "sampled":
+        settings = {"samples": 8, "temperature": 1.0}
+    elif case == "malformed":
+        rows[1] = {"task_id": b.task_id, "correct": "yes"}
+    elif case == "wrong type":
+        rows[0]["task_type"] = "operation"
+    elif case == "other prompt":
+        rows[0]["prompt"] += " (edited)"
+    elif case == "all right":
+        rows[0]["correct"] = True
+    elif case == "test split run":
+        a, b = (registry.generate_by_type("dyck_language", s, 4, "en") for s in (90_000_007, 90_000_008))
+        rows, settings = [_sample(a), _sample(b)], {"split": "test"}
+    elif case == "other system prompt":
+        settings = {"system_prompt": "Be brief."}
+    folder = _run_folder(tmp_path, rows, settings)
+    if case == "no results":
+        (folder / "results.json").unlink()
+    elif case == "no samples":
+        (folder / "samples.jsonl").unlink()
+    out = tmp_path / "out.parquet"
+    rc, err = _generate(capsys, "--format", "rl", "--tasks-from", str(folder), "--output", str(out))
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    if case not in ("test split run", "other system prompt", "sampled", "all right"):
+        assert str(folder) in err  # names the file
+    assert not out.exists()
+
+
+def test_tasks_from_takes_no_task_choosing_flags(tmp_path, capsys):
+    folder = _run_folder(tmp_path, [_sample(registry.generate_by_type("operation", 3, 3, "en"))])
+    rc, err = _generate(capsys, "--format", "rl", "--tasks-from", str(folder), "--num-samples", "4", "--difficulty", "2",
+                        "--output", str(tmp_path / "x.parquet"))
+    assert rc == 2 and "--num-samples, --difficulty cannot be given with it" in err
+    rc, err = _generate(capsys, "--format", "rl", "--output", str(tmp_path / "x.parquet"))
+    assert rc == 2 and "--num-samples is required (or --tasks-from RUN)" in err
+
+
+# ---------------------------------------------------------------- data.lgc_v2.mine
+
+def test_mine_settings_are_validated():
+    spec = MineSpec.from_mapping({"split": "train", "levels": [3, 5], "tasks_per_type": 512})
+    assert spec == MineSpec("train", (3, 5), 512, 1) and spec.line() == "train 3-5 512 1"
+    assert spec.first_seed() == 1_000_003
+    assert MineSpec.from_mapping(None) is None
+    for raw, message in [({"split": "test", "levels": [3, 5], "tasks_per_type": 8}, "held-out split"),
+                         ({"split": "train", "levels": [5, 3], "tasks_per_type": 8}, "lo > hi"),
+                         ({"split": "train", "levels": [3, 5], "tasks_per_type": 0}, "positive integer"),
+                         ({"split": "train", "levels": [3, 5]}, "missing ['tasks_per_type']"),
+                         ({"split": "train", "levels": [3, 5], "tasks_per_type": 8, "size": 3}, "unknown keys ['size']"),
+                         ([3, 5], "must be a mapping")]:
+        with pytest.raises(MineError, match=message.replace("[", r"\[").replace("]", r"\]")):
+            MineSpec.from_mapping(raw)
