@@ -24,11 +24,9 @@ from typing import Any, Mapping
 
 from veritas.envs.base import Task
 from veritas.envs.lgc_v2 import registry
-from veritas.envs.lgc_v2.selection import SelectionError, parse_level_range
+from veritas.envs.lgc_v2.selection import EVAL_SEED_STRIDE, SelectionError, parse_level_range
 
 VERDICTS = ("wrong", "right")
-# eval's --seed: its tasks start at seed offset seed x SEED_STRIDE of the split
-SEED_STRIDE = 1_000_003
 
 
 class MineError(ValueError):
@@ -83,7 +81,7 @@ class MineSpec:
 
     def first_seed(self) -> int:
         """The lowest task seed of the judged tasks, relative to the split's start."""
-        return self.seed * SEED_STRIDE
+        return self.seed * EVAL_SEED_STRIDE
 
     def line(self) -> str:
         """``SPLIT LO-HI TASKS_PER_TYPE SEED``: what the recipe reads (compose --mine)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from veritas.envs import lgc_v2
 from veritas.envs.lgc_v2 import registry
-from veritas.envs.lgc_v2.selection import Selection, SelectionError, parse_level_range
+from veritas.envs.lgc_v2.selection import EVAL_SEED_STRIDE, Selection, SelectionError, parse_level_range
 from veritas.evaluation import report
 from veritas.evaluation.metrics import summarize
 
@@ -69,9 +69,9 @@ def add_arguments(p):
 def heldout_selection(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int,
                       language: str | None = None, split: str = "test") -> Selection:
     """``n_per_type`` tasks of each type from ``split`` (the held-out test split unless told), from
-    seed offset ``seed * 1_000_003`` (so that runs with different --seed share no task).
+    seed offset ``seed * EVAL_SEED_STRIDE`` (so that runs with different --seed share no task).
     ``language`` applies to the types that have it; the others keep their only language."""
-    return Selection(tuple(task_types), order="per_type", split=split, offset=seed * 1_000_003,
+    return Selection(tuple(task_types), order="per_type", split=split, offset=seed * EVAL_SEED_STRIDE,
                      per_type=n_per_type, levels=difficulty, language=language)
 
 

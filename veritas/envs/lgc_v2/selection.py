@@ -36,6 +36,9 @@ from veritas.envs.base import LEVELS, Task
 from veritas.envs.lgc_v2 import registry
 
 ORDERS = ("round_robin", "per_type", "weighted")
+# `veritas eval --seed S` starts each type at seed offset S x EVAL_SEED_STRIDE of its split, so that
+# evaluations with different seeds share no task (the recipe's mine stage relies on it too)
+EVAL_SEED_STRIDE = 1_000_003
 LevelWindow = tuple[int, int]
 
 
