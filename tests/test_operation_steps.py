@@ -39,57 +39,112 @@ def _first_number_bumped(text: str) -> str:
     return text[:m.start()] + str(int(m.group()) + 1) + text[m.end():]
 
 
-def test_worked_solutions_have_no_wrong_line():
+def _inner_first(worked: str) -> str:
+    """A worked solution in the form before 2026-12-07: a rule that uses another operator on one
+    line after its inner applications' lines ("- x △ x = ... = 8", "- x ◇ y = (x △ x) + y = 8 + y
+    = ..."), not announced before them ("- x ◇ y = (x △ x) + y, where" ... "- so x ◇ y = 8 + y =
+    ...")."""
+    blocks: list[list[str]] = [[]]
+    rules = []
+    for line in worked.splitlines():
+        if line.endswith((", where", "，其中")):
+            rules.append(line.removesuffix(", where").removesuffix("，其中"))
+            blocks.append([])
+        elif line.startswith(("- so ", "- 所以 ")):
+            inner = blocks.pop()
+            blocks[-1] += inner + [rules.pop() + " = " + line.split(" = ", 1)[1]]
+        else:
+            blocks[-1].append(line)
+    return _join(blocks[0])
+
+
+FORMS = {"rule first": lambda worked: worked, "inner first": _inner_first}
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_worked_solutions_have_no_wrong_line(form):
     for level in range(1, 11):
         for lang in ("en", "zh"):
             for seed in range(25):
                 task = registry.generate(registry.make_task_id("operation", seed), level, lang)
-                found = ops.first_wrong(registry.worked_solution(task), task.metadata)
+                found = ops.first_wrong(FORMS[form](registry.worked_solution(task)), task.metadata)
                 assert (found.cls, found.detail, found.line) == ("e", "no wrong step line", 0), (task.task_id, level)
 
 
 def test_true_steps_mark_the_inner_applications():
     task, lines = _task(5, "en", lambda t, ls: any(s.inner for s in ops.true_steps(t.metadata)))
     steps = ops.true_steps(task.metadata)
-    assert len(steps) == len(lines) - 2  # one step line per application, between intro and answer
+    lines = _inner_first(_join(lines)).splitlines()
+    assert len(steps) == len(lines) - 2  # one line per application in the older form, between intro and answer
     symbols = task.metadata["symbols"]
     for step, line in zip(steps, lines[1:-1]):
-        outer = [i for i, (_cases, inner) in enumerate(task.metadata["ops"]) if inner == step.op]
-        # an inner application is of an operator another one's rule uses, written before that rule's line
-        assert not step.inner or outer, step
         assert f"{symbols[step.op]} " in line
+        if step.inner:  # made inside the next step of less depth: a rule that uses its operator
+            parent = steps[step.parent]
+            assert task.metadata["ops"][parent.op][1] == step.op and not parent.inner
 
 
 def _inner_task(lang: str):
-    """A level-5 task whose first step is an inner application, with its rule's line next."""
+    """A level-5 task whose first step is an inner application: its lines are the intro, the rule
+    that needs it, its line, the rule's result, ..."""
     return _task(5, lang, lambda t, ls: ops.true_steps(t.metadata)[0].inner)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_an_inner_line_with_other_operands_is_a(lang):
+@pytest.mark.parametrize("form, at", [("rule first", 2), ("inner first", 1)])
+def test_an_inner_line_with_other_operands_is_a(lang, form, at):
     task, lines = _inner_task(lang)
+    lines = FORMS[form](_join(lines)).splitlines()
     symbol = task.metadata["symbols"][ops.true_steps(task.metadata)[0].op]
-    lines[1] = f"- 97 {symbol} 98 = 1"
+    assert f" {symbol} " in lines[at]
+    lines[at] = f"- 97 {symbol} 98 = 1"
     found = ops.first_wrong(_join(lines), task.metadata)
-    assert (found.cls, found.detail, found.line, found.inner_due) == ("a", "operands", 1, True)
+    assert (found.cls, found.detail, found.line, found.inner_due) == ("a", "operands", at, True)
+
+
+def _wrong_inner_value(line: str, value_stage: int) -> str:
+    """A rule's line with the first number of its stage with the inner values changed, and its
+    value."""
+    reasons, parts = _parts(line)
+    return reasons + " = ".join(parts[:value_stage] + [_first_number_bumped(parts[value_stage])] + ["12345"])
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_a_rule_taking_a_wrong_inner_value_is_a(lang):
+@pytest.mark.parametrize("form, at, value_stage", [("rule first", 3, 1), ("inner first", 2, 2)])
+def test_a_rule_taking_a_wrong_inner_value_is_a(lang, form, at, value_stage):
     task, lines = _inner_task(lang)
-    reasons, parts = _parts(lines[2])  # head, rule with the inner application, its value put in, ...
-    assert "(" in parts[1]
-    lines[2] = reasons + " = ".join(parts[:2] + [_first_number_bumped(parts[2])] + ["12345"])
+    lines = FORMS[form](_join(lines)).splitlines()
+    lines[at] = _wrong_inner_value(lines[at], value_stage)
     found = ops.first_wrong(_join(lines), task.metadata)
-    assert (found.cls, found.detail, found.line, found.inner_due) == ("a", "value", 2, False)
+    assert (found.cls, found.detail, found.line, found.inner_due) == ("a", "value", at, False)
 
 
-def test_a_rule_without_its_inner_line_is_due_there():
+@pytest.mark.parametrize("form, at, value_stage", [("rule first", 2, 1), ("inner first", 1, 2)])
+def test_a_rule_without_its_inner_line_is_due_there(form, at, value_stage):
     task, lines = _inner_task("en")
-    reasons, parts = _parts(lines[2])
-    lines = [lines[0], reasons + " = ".join(parts[:2] + [_first_number_bumped(parts[2])] + ["12345"])] + lines[3:]
+    lines = FORMS[form](_join(lines)).splitlines()
+    lines[at + 1] = _wrong_inner_value(lines[at + 1], value_stage)
+    del lines[at]
     found = ops.first_wrong(_join(lines), task.metadata)
-    assert (found.cls, found.detail, found.line, found.inner_due) == ("a", "value", 1, True)
+    assert (found.cls, found.detail, found.line, found.inner_due) == ("a", "value", at, True)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_rule_announced_with_the_other_case_is_d(lang):
+    def announced_with_two_cases(task, lines):
+        s = ops.true_steps(task.metadata)
+        return s[0].inner and len(task.metadata["ops"][s[s[0].parent].op][0]) == 2
+    task, lines = _task(5, lang, announced_with_two_cases)
+    outer = ops.true_steps(task.metadata)[ops.true_steps(task.metadata)[0].parent]
+    cases, inner = op._as_tuple(task.metadata["ops"][outer.op])
+    sub = {"a": outer.a, "b": outer.b}
+    rules = [op._render(body, sub, op._call_text_fn(inner, task.metadata["symbols"], sub))[0] for _c, body in cases]
+    reasons, parts = _parts(lines[1])
+    where = ", where" if lang == "en" else "，其中"
+    other = next(rule for rule in rules if rule + where != parts[1])
+    lines[1] = reasons + parts[0] + " = " + other + where
+    found = ops.first_wrong(_join(lines), task.metadata)
+    assert (found.cls, found.detail, found.line) == ("d", "wrong case", 1)
 
 
 def _other_leaf(task):
@@ -205,7 +260,7 @@ def test_tally_report_and_main(tmp_path, capsys):
     task, lines = _inner_task("en")
     symbol = task.metadata["symbols"][ops.true_steps(task.metadata)[0].op]
     wrong = list(lines)
-    wrong[1] = f"- 97 {symbol} 98 = 1"
+    wrong[2] = f"- 97 {symbol} 98 = 1"  # the inner line after its rule
     base = {"task_id": task.task_id, "task_type": "operation", "difficulty": 5, "language": "en"}
     rows = [
         dict(base, response=_join(lines), correct=True),  # right: not read

@@ -5,23 +5,27 @@
 RUN: a ``veritas eval`` results folder (or its samples.jsonl[.gz]).  Each failed operation
 response is read step line by step line (``- 6 ◇ 9 = ...`` / ``- since ..., 6 ◇ 9 = ...``) against
 its task, regenerated from its id, level and language.  A line is right when it applies an
-operator to operands the task really has at some step and ends in that application's value; the
-first line that is not is classified:
+operator to operands the task really has at some step and ends in that application's value (a
+rule written before its inner applications, ``..., 6 ◇ 9 = (6 △ 6) + 9, where``, when it is the
+rule of the case that holds); the first line that is not is classified:
 
 - (a) inner: the line belongs to a rule that uses another operator.  ``operands``: it applies the
-  inner operator to operands no step has, written where the worked solution writes an inner
-  application ahead of the rule that needs it (the model foresaw the wrong inner application, or
-  one the case does not need); ``value``: the rule's line takes a wrong value for its inner
-  application (``(1 ♢ 1) - 1 = 184 - 1``).
+  inner operator to operands no step has, where the next line due is an inner application or the
+  rule that needs one (in the form with inner lines first, the model foresaw the wrong inner
+  application, or one the case does not need); ``value``: the rule's line takes a wrong value
+  for its inner application (``(1 ♢ 1) - 1 = 184 - 1``).
 - (b) chain: an application of the expression itself to wrong operands; ``paired``: both are
   numbers the expression or an earlier right line has (wrong order or grouping), ``carried``: one
-  is no such number (a result copied wrong).
+  is no such number (a result copied wrong), ``wrong operator``: the right operands.
 - (c) arithmetic: right operands, right case and rule, one operation inside the line worked out
   wrongly: product (``negative factor`` when one is negative), power, sum, difference
   (``negative subtrahend``), absolute value, division.
 - (d) case: the line writes the rule of a case that does not hold.
 - (e) other: an unreadable head or value, a rule written with other numbers or shape, working
   the line does not show, or no wrong line (every line right, the boxed answer not).
+
+Separately, whether an inner application's line was due where the answer first goes wrong: the
+next line to write (in the form the answer uses) is one.
 
 Model output is hostile input: it is bounded, read as text (numbers by ``number_value``, never
 evaluated as code), and reading never raises.  Values are exact Fractions.
@@ -50,34 +54,27 @@ _ARITHMETIC = {"+": "sum", "-": "difference", "*": "product", "^": "power", "abs
 
 @dataclass
 class Step:
-    """One application the task really has: its operator index, operands and value, and whether
-    it is a rule's inner application (made inside another application, not a node of the
-    expression)."""
+    """One application the task really has: its operator index, operands and value; whether it is
+    a rule's inner application (made inside another application, not a node of the expression),
+    and then the index of the step it is made inside."""
 
     op: int
     a: Fraction
     b: Fraction
     value: Fraction
     inner: bool
+    parent: int | None = None
 
 
 def true_steps(metadata: dict) -> list[Step]:
-    """The task's applications in the worked solution's order, each marked inner or not."""
-    symbols = metadata["symbols"]
-    apps = operation.applications(metadata)
-    values = {(s, Fraction(a), Fraction(b)): Fraction(v) for s, a, b, v in apps}
-    tree = set()
-
-    def walk(node):  # the expression's own applications, by the values the worked solution found
-        if not isinstance(node, list):
-            return Fraction(node)
-        key = (symbols[node[0]], walk(node[1]), walk(node[2]))
-        tree.add(key)
-        return values[key]
-
-    walk(metadata["tree"])
-    return [Step(symbols.index(s), Fraction(a), Fraction(b), Fraction(v), (s, Fraction(a), Fraction(b)) not in tree)
-            for s, a, b, v in apps]
+    """The task's applications in the order their values are found (operation.applications), each
+    marked inner or not."""
+    steps = operation._steps(metadata)[0]
+    out = []
+    for k, (i, a, b, v, depth) in enumerate(steps):
+        parent = next((j for j in range(k + 1, len(steps)) if steps[j][4] < depth), None) if depth else None
+        out.append(Step(i, Fraction(a), Fraction(b), Fraction(v), depth > 0, parent))
+    return out
 
 
 def _leaves(node) -> list[Fraction]:
@@ -206,8 +203,14 @@ class Finding:
     inner_due: bool = False
 
 
+_WHERE = (", where", "，其中")  # the end of a rule written before its inner applications' lines
+_SO = ("so ", "所以 ")            # the start of that rule's result after them
+
+
 def first_wrong(response, metadata: dict) -> Finding:
-    """The first wrong step line of a response; never raises on any response text."""
+    """The first wrong step line of a response; never raises on any response text.  Both forms of
+    a rule that uses another operator are read: its inner applications' lines before its own line,
+    or its rule first ("x ◇ y = (x △ x) + y, where"), their lines, then "so x ◇ y = ... = value"."""
     if not isinstance(response, str):
         return Finding("e", "no response text")
     steps = true_steps(metadata)
@@ -215,17 +218,24 @@ def first_wrong(response, metadata: dict) -> Finding:
     symbols = metadata["symbols"]
     inner_of = [inner for _cases, inner in metadata["ops"]]
     available = set(_leaves(metadata["tree"]))
+    lines = [line for line in response[:_MAX_RESPONSE].splitlines() if line.strip().startswith("- ")]
+    rule_first = any(line.rstrip().endswith(_WHERE) for line in lines)
     done: set = set()
-    number = 0
-    for raw in response[:_MAX_RESPONSE].splitlines():
-        if not raw.strip().startswith("- "):
-            continue
-        number += 1
+    announced: set = set()
+    for number, raw in enumerate(lines, 1):
         pending = next((s for s in steps if (s.op, s.a, s.b) not in done), None)
-        due = pending is not None and pending.inner
+        # an inner line is due when its rule's line is written (rule first: announced) or, in the
+        # other form, is the next to write
+        due = pending is not None and pending.inner and (not rule_first or pending.parent in announced)
         if number > _MAX_STEPS:
             return Finding("e", "too many step lines", number, due)
         _reasons, rest = split_step(raw)
+        rest = rest.rstrip() if rest is not None else None
+        announce = rest is not None and rest.endswith(_WHERE)
+        if announce:
+            rest = rest[:-len(", where")] if rest.endswith(_WHERE[0]) else rest[:-len(_WHERE[1])]
+        if rest is not None and rest.startswith(_SO):
+            rest = rest[len(_SO[0]):] if rest.startswith(_SO[0]) else rest[len(_SO[1]):]
         head = read_head(rest) if rest is not None else None
         if head is None:
             return Finding("e", "unreadable step head", number, due)
@@ -236,13 +246,22 @@ def first_wrong(response, metadata: dict) -> Finding:
         value, bare = number_value(parts[-1]) if len(parts) > 1 else (None, False)
         step = by_key.get((op, a, b))
         if step is not None:
+            working = [p.strip() for p in parts[1:]]
+            rule = _working(metadata, step.op, step.a, step.b, _case_of(metadata, step.op, step.a, step.b))[0][0]
+            if announce:  # the rule only: right when it is the rule of the case that holds
+                if working[-1:] == [rule]:
+                    announced.add(steps.index(step))
+                    continue
+                return Finding(*_in_line(metadata, step, working[-1:]), number, due)
             if value is not None and bare and value == step.value:
                 done.add((op, a, b))
                 available.add(step.value)
                 continue
             if value is None or not bare:
                 return Finding("e", "unreadable value", number, due)
-            return Finding(*_in_line(metadata, step, [p.strip() for p in parts[1:]]), number, due)
+            if steps.index(step) in announced:  # its result after its inner lines: the rule was above
+                working = [rule] + working
+            return Finding(*_in_line(metadata, step, working), number, due)
         if pending is None:
             return Finding("b", "an application after the last", number, due)
         if (pending.inner and pending.op == op) or (not pending.inner and inner_of[pending.op] == op != pending.op):
