@@ -247,6 +247,7 @@ def test_hostile_and_garbled_responses_are_e_or_placed_and_never_raise(response,
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(list("0123456789 -+×/()|²=,，") + list(op.SYMBOLS) + [
     "\n- ", "\n- since ", "\n- 因为", "，所以 ", " = ", "(-", "/", " is false", "不成立",
+    ", where", "，其中", "\n- so ", "\n- 所以 ",
 ]), max_size=120).map("".join))
 def test_garbage_never_raises(text):
     task, lines = _inner_task("zh")
