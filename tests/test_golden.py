@@ -44,9 +44,12 @@ _MULTIPLES = (_FRACTION_ORDER + "; 2026-12-06, boolean_expressions' divisibility
               "divisor at the number, its digit sums one addition a step")
 _CASE_ORDER = (_MULTIPLES + "; 2026-12-06, operation's worked solutions work a case condition out before judging "
                "it: the sides' values and their true order (or the value's parity), then the condition's verdict")
+_RULE_FIRST = (_CASE_ORDER + "; 2026-12-07, operation's worked solutions write a rule that uses another operator "
+               "before its inner applications' lines (\"x ◇ y = (x △ x) + y, where\"), then \"so x ◇ y = ...\": "
+               "the model no longer has to foresee which inner application the case needs")
 EXCEPTIONS: dict[str, tuple[str, str]] = {
-    "generate/jsonl-mix": ("633e2b4be82a7fdaa3300bd05e847905672c5262237700f622de5e83c265affc", _CASE_ORDER),
-    "generate/sft-en-level": ("534d8d28e8b7e981ed97bf60c1edd6ce02d8d10d13433afab8558e2040fe7fd7", _CASE_ORDER),
+    "generate/jsonl-mix": ("11e766c6f52c78c0d66b31a95e75d95265f7e75dab89cec538562866ff4d1e10", _RULE_FIRST),
+    "generate/sft-en-level": ("738b2b10ef1b3799a995fd1e6c0dbb8d2344d67ad8bcd13aeb98e8227ca2a28c", _RULE_FIRST),
 }
 
 CELL_SEEDS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 1234, 80_000_017, 99_999_999)

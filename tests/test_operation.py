@@ -546,9 +546,10 @@ def test_worked_steps_work_out_one_layer_of_operations_a_stage():
         for lang in op.TASK_TYPE.languages:
             task = registry.generate_by_type("operation", seed, None, lang)
             for line in op.worked_solution(task.metadata, lang).split("\n"):
-                if not line.startswith("- "):
+                if not line.startswith("- ") or line.endswith((", where", "，其中")):  # a rule announced: no stages
                     continue
                 text = line[2:].split("所以 ", 1)[-1] if lang == "zh" else line[2:].rsplit(", ", 1)[-1]
+                text = text.removeprefix("so ")
                 head, *stages = text.split(" = ")
                 stages = [st for st in stages if not _SYMS.intersection(st)]
                 value = Fraction(stages[-1])
@@ -589,10 +590,47 @@ def test_three_case_reasons_are_separated_by_semicolons():
     specs = [(cases, None)]
     fn = op._build_ops([(tuple((None if c is None else op._compile_condition(c), op._compile(body))
                                for c, body in cases), None)], op._make_check(10**9, 10**9))
-    line = op._step_text(0, 2, 5, 5, specs, ["△"], fn, zh=False)
+    (line,) = op._step_lines(0, 2, 5, 5, specs, ["△"], fn, zh=False, inner_lines=[])
     assert line == "- since 2 > 0, 2 < 0 is false; 2 is even, 2 △ 5 = 5"
-    line = op._step_text(0, 3, 5, 3, specs, ["△"], fn, zh=True)
+    (line,) = op._step_lines(0, 3, 5, 3, specs, ["△"], fn, zh=True, inner_lines=[])
     assert line == "- 因为 3 > 0，3 < 0 不成立；3 是奇数，不是偶数，所以 3 △ 5 = 3"
+
+
+def _step_head(line: str) -> str:
+    """"x ◇ y" of a step line ("- since ..., x ◇ y = ...", "- 因为 ...，所以 x ◇ y = ...", "- so ...")."""
+    text = line[2:].removesuffix(", where").removesuffix("，其中")
+    text = text.split("所以 ", 1)[-1].rsplit(", ", 1)[-1].removeprefix("so ")
+    return text.split(" = ", 1)[0]
+
+
+def test_a_rule_using_another_operator_comes_before_its_inner_applications():
+    """A rule whose inner applications are not made yet is written first ("x ◇ y = (x △ x) + y,
+    where"), then each inner application's line, whose head the rule shows, then "so x ◇ y =
+    ... = value"; the model does not have to foresee which inner application the case needs."""
+    blocks = 0
+    for level in (5, 6, 8, 10):
+        for lang in op.TASK_TYPE.languages:
+            for seed in range(80):
+                task = registry.generate_by_type("operation", seed, level, lang)
+                worked = op.worked_solution(task.metadata, lang)
+                open_rules: list[tuple[str, str, int]] = []  # (head, rule, lines inside so far)
+                for line in worked.splitlines()[1:-1]:
+                    head = _step_head(line)
+                    if line.startswith(("- so ", "- 所以 ")):
+                        announced, _rule, inside = open_rules.pop()
+                        assert head == announced and inside > 0, worked
+                        blocks += 1
+                        continue
+                    if open_rules:  # an inner application: the rule above shows it
+                        announced, rule, inside = open_rules[-1]
+                        assert "(" + head + ")" in rule, (line, worked)
+                        open_rules[-1] = (announced, rule, inside + 1)
+                    if line.endswith((", where", "，其中")):
+                        rule = line.rsplit(" = ", 1)[-1]
+                        assert op._CALL_MARK not in rule and any(s in rule for s in op.SYMBOLS), line
+                        open_rules.append((head, rule, 0))
+                assert not open_rules, worked
+    assert blocks > 200
 
 
 def test_worked_solution_survives_json_roundtrip():

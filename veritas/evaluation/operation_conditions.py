@@ -177,37 +177,49 @@ class CaseLine:
     head: tuple | None                  # (symbol, a, b) of the application, None if unreadable
 
 
+def split_step(line: str) -> tuple[str | None, str | None]:
+    """One step line cut where its head begins: (its reasons, its head and working).  The reasons
+    are None for a line that gives none (no "since" / "因为"), and then the whole line is the head
+    part; the head part is None where the reasons do not end.  The line is bounded here."""
+    line = line.strip()[:_MAX_LINE]
+    if line.startswith("- "):
+        line = line[2:].lstrip()
+    if line.startswith("since "):
+        body, zh = line[len("since "):], False
+    elif line.startswith("因为"):
+        body, zh = line[len("因为"):], True
+    else:
+        return None, line
+    # the reasons end where the step's head begins: at zh "，所以", else at the last comma
+    # before the first operator symbol (no reason holds one)
+    end = body.find("，所以") if zh else -1
+    if end < 0:
+        at = next((k for k, ch in enumerate(body) if ch in _SYMBOL_CHARS), -1)
+        end = max(body.rfind(",", 0, at), body.rfind("，", 0, at)) if at >= 0 else -1
+    if end < 0:
+        return body, None
+    return body[:end], body[end:].lstrip(",，所以 ")
+
+
 def case_lines(response) -> list[CaseLine]:
     """Every step line of a response that gives reasons for its case, read; never raises."""
     if not isinstance(response, str):
         return []
     out = []
     for line in response[:_MAX_RESPONSE].splitlines():
-        line = line.strip()[:_MAX_LINE]
-        if line.startswith("- "):
-            line = line[2:].lstrip()
-        if line.startswith("since "):
-            body, zh = line[len("since "):], False
-        elif line.startswith("因为"):
-            body, zh = line[len("因为"):], True
-        else:
+        reasons, rest = split_step(line)
+        if reasons is None:
             continue
-        # the reasons end where the step's head begins: at zh "，所以", else at the last comma
-        # before the first operator symbol (no reason holds one)
-        end = body.find("，所以") if zh else -1
-        if end < 0:
-            at = next((k for k, ch in enumerate(body) if ch in _SYMBOL_CHARS), -1)
-            end = max(body.rfind(",", 0, at), body.rfind("，", 0, at)) if at >= 0 else -1
-        if end < 0:
+        if rest is None:
             out.append(CaseLine(None, None))
             continue
-        out.append(CaseLine(_reason_conditions(body[:end]), _head(body[end:])))
+        out.append(CaseLine(_reason_conditions(reasons), read_head(rest)))
     return out
 
 
-def _head(text: str) -> tuple | None:
-    """(symbol, a, b) from ", 6 ◇ 9 = ..." / "，所以 6 ◇ 9 = ..."."""
-    text = text.lstrip(",，所以 ").split(" = ", 1)[0].strip()
+def read_head(text: str) -> tuple | None:
+    """(symbol, a, b) from "6 ◇ 9 = ..." (a step line's head part, split_step's second)."""
+    text = text.split(" = ", 1)[0].strip()
     at = next((k for k, ch in enumerate(text) if ch in _SYMBOL_CHARS), -1)
     if at < 0:
         return None

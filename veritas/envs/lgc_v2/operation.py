@@ -910,18 +910,23 @@ def _leaf_value(s):
 
 
 def _steps(metadata: dict):
-    """(steps as (operator index, a, b, value), the expression's value, operator specs, operator
-    functions): the applications in evaluation order, an application already made not repeated
-    except the last one (the whole expression)."""
+    """(steps as (operator index, a, b, value, depth), the expression's value, operator specs,
+    operator functions): the applications in evaluation order (a rule's inner applications before
+    it), an application already made not repeated except the last one (the whole expression).
+    depth: how many applications it is made inside (0 for the expression's own)."""
     specs = [(_as_tuple(cases), inner) for cases, inner in metadata["ops"]]
     # No cap here: the values were bounded when the task was generated.
     check = _make_check(10**30, 10**30)
     trace = []
+    depth = 0
 
     def wrap(i, fn):
         def traced(a, b):
+            nonlocal depth
+            depth += 1
             v = fn(a, b)
-            trace.append((i, a, b, v))
+            depth -= 1
+            trace.append((i, a, b, v, depth))
             return v
         return traced
 
@@ -937,17 +942,18 @@ def _steps(metadata: dict):
 
     result = evaluate(metadata["tree"])
     steps, seen = [], set()
-    for k, (i, a, b, v) in enumerate(trace):
+    for k, (i, a, b, v, d) in enumerate(trace):
         if (i, a, b) not in seen or k == len(trace) - 1:
             seen.add((i, a, b))
-            steps.append((i, a, b, v))
+            steps.append((i, a, b, v, d))
     return steps, result, specs, plain
 
 
 def applications(metadata: dict) -> list[tuple[str, object, object, object]]:
-    """(operator symbol, a, b, value) of each step of the worked solution."""
+    """(operator symbol, a, b, value) of each application the worked solution works out, in the
+    order their values are found."""
     symbols = metadata["symbols"]
-    return [(symbols[i], a, b, v) for i, a, b, v in _steps(metadata)[0]]
+    return [(symbols[i], a, b, v) for i, a, b, v, _ in _steps(metadata)[0]]
 
 
 def worked_solution(metadata: dict, language: str) -> str:
@@ -955,11 +961,19 @@ def worked_solution(metadata: dict, language: str) -> str:
     zh = language == "zh"
     symbols = metadata["symbols"]
     steps, result, specs, plain = _steps(metadata)
+    # Each application's lines, its inner applications' lines inside them: a step's inner
+    # applications are the deeper steps just before it (those already made are not among them).
+    blocks: list[tuple[int, list[str]]] = []
+    for i, a, b, v, depth in steps:
+        inner_lines = []
+        while blocks and blocks[-1][0] > depth:
+            inner_lines = blocks.pop()[1] + inner_lines
+        blocks.append((depth, _step_lines(i, a, b, v, specs, symbols, plain, zh, inner_lines)))
     lines = ["从最内层的运算开始，逐步计算：" if zh else "Evaluate from the innermost operation outwards:"]
-    lines += [_step_text(i, a, b, v, specs, symbols, plain, zh) for i, a, b, v in steps]
+    lines += [line for _depth, block in blocks for line in block]
     if len("\n".join(lines)) > 1300:  # long chains: one short line per application
         lines = lines[:1] + ["- " + _operand_text(a) + " " + symbols[i] + " " + _operand_text(b) + " = " + _num_text(v)
-                             for i, a, b, v in steps]
+                             for i, a, b, v, _ in steps]
     answer = _num_text(result)
     lines.append(("所以结果是 \\boxed{%s}。" if zh else "So the value is \\boxed{%s}.") % answer)
     return "\n".join(lines)
@@ -1023,7 +1037,24 @@ def _stages(body, a, b, inner_fn):
     return texts
 
 
-def _step_text(i, a, b, v, specs, symbols, plain, zh) -> str:
+# A rule that uses another operator is written first, its inner applications left as they are,
+# then their lines, then its value from theirs:
+#     - since -1 > -9, -1 ≥ -9 is true, (-1) △ (-9) = ((-1) ※ (-9)) - 2, where
+#     - (-1) ※ (-9) = (-1) × (-9) + 2(-1) = 9 + (-2) = 7
+#     - so (-1) △ (-9) = 7 - 2 = 5
+# Written the other way round (the inner line first), the SFT model of levels 1-5 had to foresee
+# which inner application a rule's case would need: 16 of its 24 failed level-5 answers (run
+# 2026-12-06-grpo-from-level-5-t1.0, sft) first go wrong there, on the inner line or the rule's
+# inner value (python -m veritas.evaluation.operation_steps).  An inner application already made
+# keeps the rule on one line.
+_WHERE = {False: ", where", True: "，其中"}
+_SO = {False: "so ", True: "所以 "}
+
+
+def _step_lines(i, a, b, v, specs, symbols, plain, zh, inner_lines) -> list[str]:
+    """One application's lines: "reasons, head = rule = stages = value"; or, where its rule needs
+    inner applications not made before (inner_lines: their lines), the rule, those lines, and
+    "so head = stages = value"."""
     cases, inner = specs[i]
     sub = {"a": a, "b": b}
     head = _operand_text(a) + " " + symbols[i] + " " + _operand_text(b)
@@ -1037,12 +1068,17 @@ def _step_text(i, a, b, v, specs, symbols, plain, zh) -> str:
                 body = case_body
                 break
         reason = ("因为 " + "；".join(reasons) + "，所以 ") if zh else ("since " + "; ".join(reasons) + ", ")
-    parts = [head, _render(body, sub, _call_text_fn(inner, symbols, sub))[0]]
+    rule = _render(body, sub, _call_text_fn(inner, symbols, sub))[0]
+    stages = []
     for text in _stages(body, a, b, None if inner is None else plain[inner]):
-        if text != parts[-1]:
-            parts.append(text)
-    assert parts[-1] == _num_text(v), (parts, v)  # _apply is _compile's arithmetic, stage by stage
-    return "- " + reason + " = ".join(parts)
+        if text != (stages[-1] if stages else rule):
+            stages.append(text)
+    value = stages[-1] if stages else rule
+    assert value == _num_text(v), (rule, stages, v)  # _apply is _compile's arithmetic, stage by stage
+    if not inner_lines:
+        return ["- " + reason + " = ".join([head, rule] + stages)]
+    return (["- " + reason + head + " = " + rule + _WHERE[zh]] + inner_lines
+            + ["- " + _SO[zh] + " = ".join([head] + stages)])
 
 
 # A case condition's working: the side's value, then its true order or parity, then, where that

@@ -1,0 +1,322 @@
+"""Where a failed operation answer of the worked style first goes wrong.
+
+    python -m veritas.evaluation.operation_steps RUN [RUN ...]
+
+RUN: a ``veritas eval`` results folder (or its samples.jsonl[.gz]).  Each failed operation
+response is read step line by step line (``- 6 ◇ 9 = ...`` / ``- since ..., 6 ◇ 9 = ...``) against
+its task, regenerated from its id, level and language.  A line is right when it applies an
+operator to operands the task really has at some step and ends in that application's value (a
+rule written before its inner applications, ``..., 6 ◇ 9 = (6 △ 6) + 9, where``, when it is the
+rule of the case that holds); the first line that is not is classified:
+
+- (a) inner: the line belongs to a rule that uses another operator.  ``operands``: it applies the
+  inner operator to operands no step has, where the next line due is an inner application or the
+  rule that needs one (in the form with inner lines first, the model foresaw the wrong inner
+  application, or one the case does not need); ``value``: the rule's line takes a wrong value
+  for its inner application (``(1 ♢ 1) - 1 = 184 - 1``).
+- (b) chain: an application of the expression itself to wrong operands; ``paired``: both are
+  numbers the expression or an earlier right line has (wrong order or grouping), ``carried``: one
+  is no such number (a result copied wrong), ``wrong operator``: the right operands.
+- (c) arithmetic: right operands, right case and rule, one operation inside the line worked out
+  wrongly: product (``negative factor`` when one is negative), power, sum, difference
+  (``negative subtrahend``), absolute value, division.
+- (d) case: the line writes the rule of a case that does not hold.
+- (e) other: an unreadable head or value, a rule written with other numbers or shape, working
+  the line does not show, or no wrong line (every line right, the boxed answer not).
+
+Separately, whether an inner application's line was due where the answer first goes wrong: the
+next line to write (in the form the answer uses) is one.
+
+Model output is hostile input: it is bounded, read as text (numbers by ``number_value``, never
+evaluated as code), and reading never raises.  Values are exact Fractions.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+
+from veritas.envs.lgc_v2 import operation, registry
+from veritas.evaluation.compare import runs_main
+from veritas.evaluation.operation_conditions import number_value, read_head, split_step
+
+_MAX_RESPONSE = 20_000
+_MAX_STEPS = 60  # step lines read per response; no worked solution of ours has as many
+_MAX_STAGES = 20
+
+CLASSES = ("a", "b", "c", "d", "e")
+_NUMBER = re.compile(r"-?\d+(?:/\d+)?")
+_ARITHMETIC = {"+": "sum", "-": "difference", "*": "product", "^": "power", "abs": "absolute value",
+               "/": "division"}
+
+
+@dataclass
+class Step:
+    """One application the task really has: its operator index, operands and value; whether it is
+    a rule's inner application (made inside another application, not a node of the expression),
+    and then the index of the step it is made inside."""
+
+    op: int
+    a: Fraction
+    b: Fraction
+    value: Fraction
+    inner: bool
+    parent: int | None = None
+
+
+def true_steps(metadata: dict) -> list[Step]:
+    """The task's applications in the order their values are found (operation.applications), each
+    marked inner or not."""
+    steps = operation._steps(metadata)[0]
+    out = []
+    for k, (i, a, b, v, depth) in enumerate(steps):
+        parent = next((j for j in range(k + 1, len(steps)) if steps[j][4] < depth), None) if depth else None
+        out.append(Step(i, Fraction(a), Fraction(b), Fraction(v), depth > 0, parent))
+    return out
+
+
+def _leaves(node) -> list[Fraction]:
+    if not isinstance(node, list):
+        return [Fraction(node)]
+    return _leaves(node[1]) + _leaves(node[2])
+
+
+# --------------------------------------------------------------------------- one rule's working
+
+def _reducible(node) -> list[tuple[str, list, object]]:
+    """The operations one stage of the working does (those whose operands are all values): their
+    tag, operand values and result, as operation._reduce_step does them."""
+    if operation._is_value(node):
+        return []
+    operands = node[1:]
+    if all(operation._is_value(e) for e in operands):
+        values = [e if type(e) is int else e[1] for e in operands]
+        return [(node[0], values, operation._apply(node[0], values[0], values[1] if len(values) > 1 else None))]
+    return [found for e in operands for found in _reducible(e)]
+
+
+def _working(metadata: dict, op: int, a, b, case: int) -> tuple[list[str], list]:
+    """The worked solution's texts after the head for one case of one application (the rule with
+    its inner applications written out, then one stage per layer of operations, ending in the
+    value), and what each step between two texts does: "inner" (the inner applications' values
+    put in) or the operations it works out."""
+    cases, inner = operation._as_tuple(metadata["ops"][op])
+    body = cases[case][1]
+    sub = {"a": a, "b": b}
+    symbols = metadata["symbols"]
+    rule = operation._render(body, sub, operation._call_text_fn(inner, symbols, sub))[0]
+    plain = operation._steps(metadata)[3]
+    inner_fn = None if inner is None else plain[inner]
+    node = operation._substituted(body, a, b, lambda call: inner_fn(operation._compile(call[1])(a, b, None),
+                                                                     operation._compile(call[2])(a, b, None)))
+    texts, moves = [rule], []
+    if operation._render(node)[0] != rule:
+        texts.append(operation._render(node)[0])
+        moves.append("inner")
+    while not operation._is_value(node):
+        moves.append(_reducible(node))
+        node = operation._reduce_step(node)
+        texts.append(operation._render(node)[0] if not operation._is_value(node)
+                     else operation._num_text(node if type(node) is int else node[1]))
+    if len(texts) > 1 and texts[0] == texts[1]:  # a body that is its own first stage is written once
+        texts.pop(0)
+        moves.pop(0)
+    return texts, moves
+
+
+def _case_of(metadata: dict, op: int, a, b) -> int:
+    cases, _ = operation._as_tuple(metadata["ops"][op])
+    for k, (cond, _body) in enumerate(cases[:-1]):
+        if operation._compile_condition(cond)(a, b):
+            return k
+    return len(cases) - 1
+
+
+def _skeleton(text: str) -> str:
+    return _NUMBER.sub("#", text)
+
+
+def _arithmetic_kind(move: list, true_text: str, model_text: str) -> str:
+    """Which operation of one stage the model worked out wrongly: the one whose true result sits
+    where the model's number differs (all of the stage's kinds where that cannot be told)."""
+    kinds = []
+    true_numbers, model_numbers = _NUMBER.findall(true_text), _NUMBER.findall(model_text)
+    if _skeleton(true_text) == _skeleton(model_text) and len(true_numbers) == len(model_numbers):
+        for t, m in zip(true_numbers, model_numbers):
+            if t != m:
+                kinds += [_kind(tag, values) for tag, values, result in move if Fraction(t) == result]
+    if not kinds:
+        kinds = [_kind(tag, values) for tag, values, _ in move]
+    return " + ".join(sorted(set(kinds)))
+
+
+def _kind(tag: str, values: list) -> str:
+    kind = _ARITHMETIC[tag]
+    if tag == "*" and any(v < 0 for v in values):
+        return kind + " (negative factor)"
+    if tag == "-" and values[1] < 0:
+        return kind + " (negative subtrahend)"
+    return kind
+
+
+def _in_line(metadata: dict, step: Step, working: list[str]) -> tuple[str, str]:
+    """Why a line with a true head ends in a wrong value: (class, detail)."""
+    if not working:
+        return "e", "value without working"
+    case = _case_of(metadata, step.op, step.a, step.b)
+    texts, moves = _working(metadata, step.op, step.a, step.b, case)
+    n_cases = len(metadata["ops"][step.op][0])
+    if working[0] != texts[0]:
+        for other in range(n_cases):
+            if other == case:
+                continue
+            try:  # a case that does not hold was never worked out when the task was bounded
+                other_rule = _working(metadata, step.op, step.a, step.b, other)[0][0]
+            except operation._Overflow:
+                continue
+            if working[0] == other_rule or _skeleton(working[0]) == _skeleton(other_rule):
+                return "d", "wrong case"
+        return "e", "rule written with other numbers" if _skeleton(working[0]) == _skeleton(texts[0]) \
+            else "rule written in another shape"
+    for k in range(1, min(len(working), len(texts))):
+        if working[k] != texts[k]:
+            move = moves[k - 1]
+            if move == "inner":
+                return "a", "value"
+            return "c", _arithmetic_kind(move, texts[k], working[k])
+    return "e", "working stops or runs on"
+
+
+# --------------------------------------------------------------------------- one response
+
+@dataclass
+class Finding:
+    """Where a response first goes wrong: its class and detail, its step line (from 1; 0 where no
+    line is wrong), and whether the worked solution's next line there is an inner application
+    written ahead of the rule that needs it (so the model had to foresee it)."""
+
+    cls: str
+    detail: str
+    line: int = 0
+    inner_due: bool = False
+
+
+_WHERE = (", where", "，其中")  # the end of a rule written before its inner applications' lines
+_SO = ("so ", "所以 ")            # the start of that rule's result after them
+
+
+def first_wrong(response, metadata: dict) -> Finding:
+    """The first wrong step line of a response; never raises on any response text.  Both forms of
+    a rule that uses another operator are read: its inner applications' lines before its own line,
+    or its rule first ("x ◇ y = (x △ x) + y, where"), their lines, then "so x ◇ y = ... = value"."""
+    if not isinstance(response, str):
+        return Finding("e", "no response text")
+    steps = true_steps(metadata)
+    by_key = {(s.op, s.a, s.b): s for s in steps}
+    symbols = metadata["symbols"]
+    inner_of = [inner for _cases, inner in metadata["ops"]]
+    available = set(_leaves(metadata["tree"]))
+    lines = [line for line in response[:_MAX_RESPONSE].splitlines() if line.strip().startswith("- ")]
+    rule_first = any(line.rstrip().endswith(_WHERE) for line in lines)
+    done: set = set()
+    announced: set = set()
+    for number, raw in enumerate(lines, 1):
+        pending = next((s for s in steps if (s.op, s.a, s.b) not in done), None)
+        # an inner line is due when its rule's line is written (rule first: announced) or, in the
+        # other form, is the next to write
+        due = pending is not None and pending.inner and (not rule_first or pending.parent in announced)
+        if number > _MAX_STEPS:
+            return Finding("e", "too many step lines", number, due)
+        _reasons, rest = split_step(raw)
+        rest = rest.rstrip() if rest is not None else None
+        announce = rest is not None and rest.endswith(_WHERE)
+        if announce:
+            rest = rest[:-len(", where")] if rest.endswith(_WHERE[0]) else rest[:-len(_WHERE[1])]
+        if rest is not None and rest.startswith(_SO):
+            rest = rest[len(_SO[0]):] if rest.startswith(_SO[0]) else rest[len(_SO[1]):]
+        head = read_head(rest) if rest is not None else None
+        if head is None:
+            return Finding("e", "unreadable step head", number, due)
+        if head[0] not in symbols:
+            return Finding("e", "an operator the task does not define", number, due)
+        op, a, b = symbols.index(head[0]), head[1], head[2]
+        parts = rest.split(" = ")[:_MAX_STAGES]
+        value, bare = number_value(parts[-1]) if len(parts) > 1 else (None, False)
+        step = by_key.get((op, a, b))
+        if step is not None:
+            working = [p.strip() for p in parts[1:]]
+            rule = _working(metadata, step.op, step.a, step.b, _case_of(metadata, step.op, step.a, step.b))[0][0]
+            if announce:  # the rule only: right when it is the rule of the case that holds
+                if working[-1:] == [rule]:
+                    announced.add(steps.index(step))
+                    continue
+                return Finding(*_in_line(metadata, step, working[-1:]), number, due)
+            if value is not None and bare and value == step.value:
+                done.add((op, a, b))
+                available.add(step.value)
+                continue
+            if value is None or not bare:
+                return Finding("e", "unreadable value", number, due)
+            if steps.index(step) in announced:  # its result after its inner lines: the rule was above
+                working = [rule] + working
+            return Finding(*_in_line(metadata, step, working), number, due)
+        if pending is None:
+            return Finding("b", "an application after the last", number, due)
+        if (pending.inner and pending.op == op) or (not pending.inner and inner_of[pending.op] == op != pending.op):
+            return Finding("a", "operands", number, due)
+        if (a, b) == (pending.a, pending.b):
+            return Finding("b", "wrong operator", number, due)
+        return Finding("b", "paired" if a in available and b in available else "carried", number, due)
+    return Finding("e", "no wrong step line")
+
+
+def tally(rows: list[dict]) -> dict:
+    """Failed operation responses by (level, language) and class, by class and detail, and how
+    many went wrong where an inner line was due."""
+    by_group, details, totals = Counter(), Counter(), Counter()
+    for row in rows:
+        if row.get("task_type") != "operation" or row.get("correct"):
+            continue
+        try:
+            task = registry.generate(row["task_id"], row["difficulty"], row["language"])
+        except Exception:  # noqa: BLE001 - a row whose task cannot be regenerated is not read
+            totals["not regenerated"] += 1
+            continue
+        found = first_wrong(row.get("response"), task.metadata)
+        key = (row["difficulty"], row["language"])
+        for column in ("all", found.cls) + (("inner due",) if found.inner_due else ()):
+            by_group[key + (column,)] += 1
+            totals[column] += 1
+        details[(found.cls, found.detail, found.inner_due)] += 1
+    return {"by_group": by_group, "details": details, "totals": totals}
+
+
+_COLUMNS = ("all",) + CLASSES + ("inner due",)
+
+
+def report(name: str, t: dict) -> str:
+    n = t["totals"]
+    groups = sorted({key[:2] for key in t["by_group"]})
+    lines = [f"{name}: {n['all']} failed operation responses read"
+             + (f", {n['not regenerated']} not regenerated" if n["not regenerated"] else ""), "",
+             "| level | language | failed | (a) inner | (b) chain | (c) arithmetic | (d) case | (e) other "
+             "| an inner line was due |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for level, lang in groups:
+        counts = [str(t["by_group"][(level, lang, c)]) for c in _COLUMNS]
+        lines.append(f"| {level} | {lang} | " + " | ".join(counts) + " |")
+    lines.append("| all | | " + " | ".join(str(n[c]) for c in _COLUMNS) + " |")
+    lines += ["", "| class | detail | an inner line was due | failed responses |", "|---|---|---|---|"]
+    for (cls, detail, due), count in sorted(t["details"].items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1:])):
+        lines.append(f"| ({cls}) | {detail} | {'yes' if due else 'no'} | {count} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return runs_main("operation_steps", __doc__, argv, lambda name, rows: report(name, tally(rows)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
