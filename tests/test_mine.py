@@ -235,7 +235,7 @@ def test_tasks_from_takes_no_task_choosing_flags(tmp_path, capsys):
 
 def test_mine_settings_are_validated():
     spec = MineSpec.from_mapping({"split": "train", "levels": [3, 5], "tasks_per_type": 512})
-    assert spec == MineSpec("train", (3, 5), 512, 1) and spec.line() == "train 3-5 512 1"
+    assert spec == MineSpec("train", (3, 5), 512, 1) and spec.line() == "train 3-5 512 1 1000003"
     assert spec.first_seed() == 1_000_003
     assert MineSpec.from_mapping(None) is None
     for raw, message in [({"split": "test", "levels": [3, 5], "tasks_per_type": 8}, "held-out split"),
@@ -243,6 +243,9 @@ def test_mine_settings_are_validated():
                          ({"split": "train", "levels": [3, 5], "tasks_per_type": 0}, "positive integer"),
                          ({"split": "train", "levels": [3, 5]}, "missing ['tasks_per_type']"),
                          ({"split": "train", "levels": [3, 5], "tasks_per_type": 8, "size": 3}, "unknown keys ['size']"),
-                         ([3, 5], "must be a mapping")]:
+                         ([3, 5], "must be a mapping"),
+                         # eval's selection at seed 80 of the train split's 80M seeds wraps to its start
+                         ({"split": "train", "levels": [3, 5], "tasks_per_type": 512, "seed": 80}, "would wrap"),
+                         ({"split": "val", "levels": [3, 5], "tasks_per_type": 512, "seed": 10}, "would wrap")]:
         with pytest.raises(MineError, match=message.replace("[", r"\[").replace("]", r"\]")):
             MineSpec.from_mapping(raw)

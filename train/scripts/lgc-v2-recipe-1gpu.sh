@@ -156,17 +156,18 @@ GRPO_STEPS="${GRPO_VALUES[3]}"
 ROLLOUT_TEMPERATURE="${GRPO_VALUES[4]}"
 SFT_ROWS=$((SFT_VALUES[0] * SFT_VALUES[1]))
 GRPO_BATCH="${GRPO_VALUES[5]}"
-# data.lgc_v2.mine: "SPLIT LO-HI TASKS_PER_TYPE SEED" (validated by compose), empty without it
-MINE_SPLIT="" MINE_LEVELS="" MINE_TASKS="" MINE_SEED=""
-read -r MINE_SPLIT MINE_LEVELS MINE_TASKS MINE_SEED <<<"${GRPO_VALUES[6]}" || true
+# data.lgc_v2.mine: "SPLIT LO-HI TASKS_PER_TYPE SEED FIRST_SEED" (validated by compose: the judged
+# seeds never wrap past the split's end), empty without it
+MINE_SPLIT="" MINE_LEVELS="" MINE_TASKS="" MINE_SEED="" MINE_FIRST_SEED=""
+read -r MINE_SPLIT MINE_LEVELS MINE_TASKS MINE_SEED MINE_FIRST_SEED <<<"${GRPO_VALUES[6]}" || true
 if [[ -n "$MINE_SPLIT" ]]; then
 	STAGES+=(mine)
 	# the mined tasks must not be the SFT data's own (the data stage's rows of the train and val
-	# splits start at seed 0; eval's --seed S starts at S x 1,000,003)
+	# splits start at seed 0, one seed a type each round; the mined ones at MINE_FIRST_SEED)
 	mine_sft_rows=$SFT_ROWS
 	[[ "$MINE_SPLIT" == val ]] && mine_sft_rows=64
 	IFS=, read -ra mine_types <<<"$TASK_TYPES"
-	((MINE_SEED * 1000003 >= (mine_sft_rows + ${#mine_types[@]} - 1) / ${#mine_types[@]})) ||
+	((MINE_FIRST_SEED >= (mine_sft_rows + ${#mine_types[@]} - 1) / ${#mine_types[@]})) ||
 		die "data.lgc_v2.mine.seed=$MINE_SEED of $GRPO_CONFIG: its tasks would include the SFT data's ($mine_sft_rows rows of the $MINE_SPLIT split from seed 0); raise it"
 fi
 STAGES+=("${STAGES_AFTER_MINE[@]}")
@@ -609,7 +610,7 @@ stage_mine() {
 		die "stage mine: no row count in $RECIPE_DIR/logs/data-grpo-mined.log"
 	# verl drops the last partial batch: fewer rows than one batch would train nothing
 	((rows >= GRPO_BATCH)) ||
-		die "stage mine: the SFT model got only $rows of the mined tasks wrong, fewer than one GRPO batch ($GRPO_BATCH): raise data.lgc_v2.mine.tasks_per_type or its levels"
+		die "stage mine: the SFT model got only $rows of the mined tasks wrong, fewer than one GRPO batch ($GRPO_BATCH): raise data.lgc_v2.mine.tasks_per_type or its levels, and remove $EVAL_DIR/mine (its evaluation keeps the old settings)"
 	log "recipe: GRPO trains on $rows mined tasks ($GRPO_MINED_DATA), $((rows / GRPO_BATCH)) steps an epoch"
 }
 
@@ -652,8 +653,9 @@ stage_compare() {
 # and the session ended before it could run after GRPO
 # eval-*-sampled: 8 samples a task took 90-110 s (2026-12-06, docs/results.md, ninth run)
 # mine: 2,560 tasks (the greedy-failures config) at ~60 a second on an H100 (1,920 level-4/5 tasks took
-# 31-33 s of generation in the thirteenth run) after vLLM's ~25 s start, and a few seconds of rows
-declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [mine]=150 [eval-sft]=80 [grpo]=15 [eval-grpo]=80
+# 31-33 s of generation in the thirteenth run) after vLLM's ~25 s start, and a few seconds of rows:
+# ~75 s; 100 leaves it room in the first call after SFT (~410 s into it in the fourteenth run)
+declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [mine]=100 [eval-sft]=80 [grpo]=15 [eval-grpo]=80
 	[eval-sft-sampled]=130 [eval-grpo-sampled]=130 [compare]=30)
 
 run_stage() { # STAGE

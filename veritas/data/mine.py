@@ -77,15 +77,21 @@ class MineSpec:
             raise MineError(f"{where}.tasks_per_type must be a positive integer, got {count!r}")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise MineError(f"{where}.seed must be an integer >= 0 (eval's --seed), got {seed!r}")
-        return cls(split, levels, count, seed)
+        spec = cls(split, levels, count, seed)
+        lo, hi = registry.split_seed_range(split)
+        if spec.first_seed() + count > hi - lo:  # eval's selection would wrap to the split's first seeds
+            raise MineError(f"{where}: seed {seed} x {EVAL_SEED_STRIDE:,} + {count} tasks runs past the {split} "
+                            f"split's {hi - lo:,} seeds and would wrap onto its first ones (the SFT data's); "
+                            "lower seed")
+        return spec
 
     def first_seed(self) -> int:
         """The lowest task seed of the judged tasks, relative to the split's start."""
         return self.seed * EVAL_SEED_STRIDE
 
     def line(self) -> str:
-        """``SPLIT LO-HI TASKS_PER_TYPE SEED``: what the recipe reads (compose --mine)."""
-        return f"{self.split} {self.levels[0]}-{self.levels[1]} {self.tasks_per_type} {self.seed}"
+        """``SPLIT LO-HI TASKS_PER_TYPE SEED FIRST_SEED``: what the recipe reads (compose --mine)."""
+        return f"{self.split} {self.levels[0]}-{self.levels[1]} {self.tasks_per_type} {self.seed} {self.first_seed()}"
 
 
 # ---------------------------------------------------------------- a list of tasks
