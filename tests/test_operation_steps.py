@@ -279,3 +279,24 @@ def test_tally_report_and_main(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "2 failed operation responses read, 1 not regenerated" in out
     assert "| 5 | en | 2 | 1 | 0 | 0 | 0 | 1 | 1 |" in out and "| (a) | operands | yes | 1 |" in out
+
+
+def test_rows_the_reader_cannot_trust_are_skipped_or_refused_never_raised(tmp_path, capsys):
+    """A row labelled operation whose task id is another type's, a level written as text, a line
+    that is not a JSON object, and a file that is not UTF-8: skipped or one error, never a crash."""
+    task, lines = _inner_task("en")
+    base = {"task_id": task.task_id, "task_type": "operation", "language": "en", "correct": False,
+            "response": "nothing"}
+    rows = [dict(base, difficulty=5), dict(base, difficulty="5"),
+            dict(base, task_id=1, difficulty=1)]  # task id 1: a dyck_language task, labelled operation
+    t = ops.tally(rows)
+    assert t["totals"]["all"] == 2 and t["by_group"][(5, "en", "all")] == 2  # "5" and 5: one level
+    assert t["totals"]["not regenerated"] == 1
+    (tmp_path / "samples.jsonl").write_text("[1, 2]\n" + "".join(json.dumps(r) + "\n" for r in rows))
+    assert ops.main([str(tmp_path)]) == 0
+    assert "2 failed operation responses read, 1 not regenerated" in capsys.readouterr().out
+    bad = tmp_path / "latin1"
+    bad.mkdir()
+    (bad / "samples.jsonl").write_bytes(b'{"response": "\xe9"}\n')
+    assert ops.main([str(bad)]) == 2
+    assert "operation_steps: " in capsys.readouterr().err

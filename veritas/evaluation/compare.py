@@ -116,10 +116,11 @@ def runs_main(prog: str, doc: str, argv: list[str] | None, table) -> int:
     for run in args.runs:
         try:
             rows = read_rows(run if run.is_file() else find_samples(run))
-        except (CompareError, OSError) as e:
-            print(f"{prog}: {e}", file=sys.stderr)
+        except (CompareError, OSError, UnicodeDecodeError) as e:
+            print(f"{prog}: {run}: {e}", file=sys.stderr)
             return 2
-        print(table(str(run), rows) + "\n")
+        # a line that is not a JSON object is no sample: the readers see rows only
+        print(table(str(run), [row for row in rows if isinstance(row, dict)]) + "\n")
     return 0
 
 

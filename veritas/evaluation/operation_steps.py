@@ -203,8 +203,10 @@ class Finding:
     inner_due: bool = False
 
 
-_WHERE = (", where", "，其中")  # the end of a rule written before its inner applications' lines
-_SO = ("so ", "所以 ")            # the start of that rule's result after them
+# the end of a rule written before its inner applications' lines, and the start of its result
+# after them: the worked solution's own words, en and zh
+_WHERE = tuple(operation.WHERE.values())
+_SO = tuple(operation.SO.values())
 
 
 def first_wrong(response, metadata: dict) -> Finding:
@@ -233,9 +235,9 @@ def first_wrong(response, metadata: dict) -> Finding:
         rest = rest.rstrip() if rest is not None else None
         announce = rest is not None and rest.endswith(_WHERE)
         if announce:
-            rest = rest[:-len(", where")] if rest.endswith(_WHERE[0]) else rest[:-len(_WHERE[1])]
+            rest = rest[:-len(next(w for w in _WHERE if rest.endswith(w)))]
         if rest is not None and rest.startswith(_SO):
-            rest = rest[len(_SO[0]):] if rest.startswith(_SO[0]) else rest[len(_SO[1]):]
+            rest = rest[len(next(w for w in _SO if rest.startswith(w))):]
         head = read_head(rest) if rest is not None else None
         if head is None:
             return Finding("e", "unreadable step head", number, due)
@@ -282,10 +284,12 @@ def tally(rows: list[dict]) -> dict:
         try:
             task = registry.generate(row["task_id"], row["difficulty"], row["language"])
         except Exception:  # noqa: BLE001 - a row whose task cannot be regenerated is not read
+            task = None
+        if task is None or task.task_type != "operation":  # another type's task id: not read either
             totals["not regenerated"] += 1
             continue
         found = first_wrong(row.get("response"), task.metadata)
-        key = (row["difficulty"], row["language"])
+        key = (task.difficulty, task.language)  # the task's own: a row's "3" and 3 are one level
         for column in ("all", found.cls) + (("inner due",) if found.inner_due else ()):
             by_group[key + (column,)] += 1
             totals[column] += 1

@@ -1044,11 +1044,12 @@ def _stages(body, a, b, inner_fn):
 #     - so (-1) △ (-9) = 7 - 2 = 5
 # Written the other way round (the inner line first), the SFT model of levels 1-5 had to foresee
 # which inner application a rule's case would need: 16 of its 24 failed level-5 answers (run
-# 2026-12-06-grpo-from-level-5-t1.0, sft) first go wrong there, on the inner line or the rule's
-# inner value (python -m veritas.evaluation.operation_steps).  An inner application already made
+# 2026-12-06-grpo-from-level-5-t1.0, sft) first go wrong there: on the inner line, on the rule's
+# inner value, or on another line where an inner line was due (python -m
+# veritas.evaluation.operation_steps).  An inner application already made
 # keeps the rule on one line.
-_WHERE = {False: ", where", True: "，其中"}
-_SO = {False: "so ", True: "所以 "}
+WHERE = {False: ", where", True: "，其中"}
+SO = {False: "so ", True: "所以 "}
 
 
 def _step_lines(i, a, b, v, specs, symbols, plain, zh, inner_lines) -> list[str]:
@@ -1077,8 +1078,8 @@ def _step_lines(i, a, b, v, specs, symbols, plain, zh, inner_lines) -> list[str]
     assert value == _num_text(v), (rule, stages, v)  # _apply is _compile's arithmetic, stage by stage
     if not inner_lines:
         return ["- " + reason + " = ".join([head, rule] + stages)]
-    return (["- " + reason + head + " = " + rule + _WHERE[zh]] + inner_lines
-            + ["- " + _SO[zh] + " = ".join([head] + stages)])
+    return (["- " + reason + head + " = " + rule + WHERE[zh]] + inner_lines
+            + ["- " + SO[zh] + " = ".join([head] + stages)])
 
 
 # A case condition's working: the side's value, then its true order or parity, then, where that
