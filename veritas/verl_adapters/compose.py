@@ -439,21 +439,15 @@ def _check_curriculum(cfg) -> None:
         raise ConfigError(f"{key} needs data.train_files=lgc_v2://train (tasks generated at the levels it picks)")
 
 
-def mine_spec(cfg):
-    """The config's ``data.lgc_v2.mine`` (``veritas.data.mine.MineSpec``), None when it has none."""
-    from veritas.data.mine import MineError, MineSpec
+def data_spec(cfg, where: str = "data"):
+    """``data.lgc_v2`` as the dataset reads it (``veritas.verl_adapters.dataset.DynamicSpec``, its
+    ``mine`` included): our trainers read it whatever serves the rows.  Errors name ``where``."""
+    from veritas.verl_adapters.dataset import DatasetConfigError, DynamicSpec
 
     try:
-        return MineSpec.from_mapping(_plain_get(cfg, "data.lgc_v2.mine"))
-    except MineError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _plain_get(cfg, key: str):
-    from omegaconf import OmegaConf
-
-    value = OmegaConf.select(cfg, key, default=None)
-    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+        return DynamicSpec.from_config(cfg.data)
+    except DatasetConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _check_mine(cfg) -> None:
@@ -461,12 +455,11 @@ def _check_mine(cfg) -> None:
     recipe's mine stage writes it and passes it as data.train_files).  Generated tasks in its place
     would be another arm under this config's name, and a file of fewer rows than one batch trains
     nothing (verl drops the last partial batch)."""
-    if mine_spec(cfg) is None:
+    if data_spec(cfg).mine is None:
         return
     from veritas.verl_adapters import dataset as dyn
 
-    try:  # our trainers read data.lgc_v2 whatever serves the rows
-        dyn.DynamicSpec.from_config(cfg.data)
+    try:
         split, _, _ = dyn._split_of(cfg.data.train_files)
     except dyn.DatasetConfigError as exc:
         raise ConfigError(f"data: {exc}") from exc
@@ -642,8 +635,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="print the task types our dynamic dataset draws for training (data.lgc_v2: weight > 0), "
                           "comma-separated")
     parser.add_argument("--mine", action="store_true",
-                        help="print data.lgc_v2.mine as 'SPLIT LO-HI TASKS_PER_TYPE SEED' (an empty line when unset), "
-                             "after any --get values")
+                        help="print data.lgc_v2.mine as 'SPLIT LO-HI TASKS_PER_TYPE SEED FIRST_SEED' (an empty line "
+                             "when unset), after any --get values")
     parser.add_argument("--n-gpus-per-node", type=int, default=None, help="override trainer.n_gpus_per_node")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, after --")
     args = parser.parse_args(argv)
@@ -680,15 +673,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.get:
             sys.stdout.write("".join(_value_line(cfg, key) + "\n" for key in args.get))
         if args.mine:
-            spec = mine_spec(cfg)
-            print(spec.line() if spec else "")
+            mine = data_spec(cfg).mine
+            print(mine.line() if mine else "")
         if args.trained_types:
-            from veritas.verl_adapters.dataset import DatasetConfigError, DynamicSpec
-
-            try:  # the dataset's own reading of task_types and weights (a list, a mapping or none)
-                spec = DynamicSpec.from_config(cfg.data)
-            except DatasetConfigError as exc:
-                raise ConfigError(f"{shown}: {exc}") from None
+            spec = data_spec(cfg, shown)  # the dataset's own reading of task_types and weights (a list, a mapping or none)
             print(",".join(t for t, w in zip(spec.task_types, spec.weights) if w > 0))
     except ConfigError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)

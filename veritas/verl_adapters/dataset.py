@@ -142,6 +142,7 @@ class DynamicSpec:
     prompt_template: str | None
     reasoning: bool
     curriculum: CurriculumConfig = CurriculumConfig.from_mapping(None)
+    mine: MineSpec | None = None  # read by the recipe's mine stage, not by this dataset
 
     @classmethod
     def from_config(cls, data_config: Any) -> "DynamicSpec":
@@ -219,7 +220,7 @@ class DynamicSpec:
         if not isinstance(reasoning, bool):
             raise DatasetConfigError(f"data.{CONFIG_KEY}.reasoning must be true or false, got {reasoning!r}")
         try:
-            MineSpec.from_mapping(opts["mine"], f"data.{CONFIG_KEY}.mine")
+            mine = MineSpec.from_mapping(opts["mine"], f"data.{CONFIG_KEY}.mine")
         except MineError as exc:
             raise DatasetConfigError(str(exc)) from None
         try:
@@ -239,6 +240,7 @@ class DynamicSpec:
             prompt_template=template,
             reasoning=reasoning,
             curriculum=curriculum,
+            mine=mine,
         )
 
 
