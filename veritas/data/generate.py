@@ -194,15 +194,15 @@ def resolve_format(fmt: str | None, output: str) -> str:
 
 
 def build_plan(args) -> Plan:
+    if args.concurrency < 1 or args.chunk_size < 1 or args.row_group_size < 1:
+        raise UsageError("--concurrency, --chunk-size and --row-group-size must be >= 1")
+    args.fmt = resolve_format(args.fmt, args.output)
     if args.tasks_from is not None:
         return plan_from_run(args)
     if args.num_samples is None:
         raise UsageError("--num-samples is required (or --tasks-from RUN)")
     if args.num_samples < 1:
         raise UsageError("--num-samples must be >= 1")
-    if args.concurrency < 1 or args.chunk_size < 1 or args.row_group_size < 1:
-        raise UsageError("--concurrency, --chunk-size and --row-group-size must be >= 1")
-    args.fmt = resolve_format(args.fmt, args.output)
     types = parse_task_types(args.task_types)
     seed_lo, seed_hi = registry.split_seed_range(args.split)
     n_types = len(types)
@@ -246,9 +246,6 @@ def plan_from_run(args) -> Plan:
              if set_]
     if given:
         raise UsageError(f"--tasks-from takes the tasks from the run: {', '.join(given)} cannot be given with it")
-    if args.concurrency < 1 or args.chunk_size < 1 or args.row_group_size < 1:
-        raise UsageError("--concurrency, --chunk-size and --row-group-size must be >= 1")
-    args.fmt = resolve_format(args.fmt, args.output)
     try:
         mined = tasks_from_run(args.tasks_from, args.verdict)
     except MineError as exc:
