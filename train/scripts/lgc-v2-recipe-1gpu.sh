@@ -155,6 +155,9 @@ MAX_NEW_TOKENS="${GRPO_VALUES[2]}"
 GRPO_STEPS="${GRPO_VALUES[3]}"
 ROLLOUT_TEMPERATURE="${GRPO_VALUES[4]}"
 SFT_ROWS=$((SFT_VALUES[0] * SFT_VALUES[1]))
+sft_rows_of() { # SPLIT -> rows of the SFT data the data stage writes of that split (from seed 0)
+	if [[ "$1" == val ]]; then echo 64; else echo "$SFT_ROWS"; fi
+}
 GRPO_BATCH="${GRPO_VALUES[5]}"
 # data.lgc_v2.mine: "SPLIT LO-HI TASKS_PER_TYPE SEED FIRST_SEED" (validated by compose: the judged
 # seeds never wrap past the split's end), empty without it
@@ -164,8 +167,7 @@ if [[ -n "$MINE_SPLIT" ]]; then
 	STAGES+=(mine)
 	# the mined tasks must not be the SFT data's own (the data stage's rows of the train and val
 	# splits start at seed 0, one seed a type each round; the mined ones at MINE_FIRST_SEED)
-	mine_sft_rows=$SFT_ROWS
-	[[ "$MINE_SPLIT" == val ]] && mine_sft_rows=64
+	mine_sft_rows="$(sft_rows_of "$MINE_SPLIT")"
 	IFS=, read -ra mine_types <<<"$TASK_TYPES"
 	((MINE_FIRST_SEED >= (mine_sft_rows + ${#mine_types[@]} - 1) / ${#mine_types[@]})) ||
 		die "data.lgc_v2.mine.seed=$MINE_SEED of $GRPO_CONFIG: its tasks would include the SFT data's ($mine_sft_rows rows of the $MINE_SPLIT split from seed 0); raise it"
@@ -280,8 +282,7 @@ stage_data() {
 	mkdir -p -- "$DATA_DIR"
 	local split rows trained types
 	for split in train val; do
-		rows=$SFT_ROWS
-		[[ "$split" == val ]] && rows=64
+		rows="$(sft_rows_of "$split")"
 		run_logged "$RECIPE_DIR/logs/data-$split.log" "$PYTHON" -m veritas generate --format sft --response-style worked \
 			--task-types "$TASK_TYPES" --difficulty "$SFT_LEVELS" --split "$split" --num-samples "$rows" \
 			--concurrency "$(nproc)" --no-progress --overwrite --output "$DATA_DIR/sft-$split.parquet"
