@@ -704,8 +704,10 @@ def test_a_mine_seed_inside_the_sft_data_is_refused_before_any_work(tmp_path):
     config_dir = tmp_path / "repo" / "train" / "config"
     shutil.copytree(REPO / "train" / "scripts", tmp_path / "repo" / "train" / "scripts")
     shutil.copytree(REPO / "train" / "config", config_dir)
-    text = (config_dir / f"{GREEDY_FAILURES}.yaml").read_text().replace("seed: 1\n", "seed: 0\n")
-    (config_dir / f"{GREEDY_FAILURES}.yaml").write_text(text)
+    part = config_dir / f"_{GREEDY_FAILURES}.yaml"  # the arm's settings
+    text = part.read_text().replace("seed: 1\n", "seed: 0\n")
+    assert "seed: 0\n" in text
+    part.write_text(text)
     proc = subprocess.run(["bash", str(tmp_path / "repo" / "train" / "scripts" / "lgc-v2-recipe-1gpu.sh")], cwd=tmp_path,
                           env={**_env(tmp_path), "RECIPE_GRPO_CONFIG": GREEDY_FAILURES, "PYTHONPATH": str(REPO)},
                           capture_output=True, text=True, timeout=120)
