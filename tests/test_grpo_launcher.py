@@ -581,17 +581,19 @@ def test_launchers_never_trace_and_are_executable():
 
 
 @needs_verl
-@pytest.mark.parametrize("mode, loop, loaded", [
-    ("veritas_sync", "veritas_single_turn", True), ("veritas_sync", "single_turn_agent", True),
-    ("sync", "veritas_single_turn", True), ("sync", "single_turn_agent", False)])
-def test_the_registration_module_is_loaded_when_the_run_config_names_our_trainer_or_loop(tmp_path, model_dir, mode,
-                                                                                        loop, loaded):
+@pytest.mark.parametrize("mode, loop, estimator, loaded", [
+    ("veritas_sync", "veritas_single_turn", "grpo", True), ("veritas_sync", "single_turn_agent", "grpo", True),
+    ("sync", "veritas_single_turn", "grpo", True), ("sync", "single_turn_agent", "grpo", False),
+    ("sync", "single_turn_agent", "veritas_positive_samples", True)])
+def test_the_registration_module_is_loaded_when_the_run_config_names_our_trainer_loop_or_estimator(
+        tmp_path, model_dir, mode, loop, estimator, loaded):
     """Once, and never the modules it registers from: verl's processes import those only where
-    verl's trainer or agent-loop package is imported (tests/test_registration.py)."""
+    verl's trainer or agent-loop package or core_algos is imported (tests/test_registration.py)."""
     rc, out, err = run_launcher(tmp_path, "--dry-run", f"trainer.v1.trainer_mode={mode}",
-                                f"actor_rollout_ref.rollout.agent.default_agent_loop={loop}", python=VERL_PYTHON,
+                                f"actor_rollout_ref.rollout.agent.default_agent_loop={loop}",
+                                f"algorithm.adv_estimator={estimator}", python=VERL_PYTHON,
                                 RUN_CONFIG="grpo-smollm2-135m-1gpu", **gpu_env(model_dir, GPU_COUNT="1"))
     assert rc == 0, err[-2000:]
     modules = shown_env(out).get("VERL_USE_EXTERNAL_MODULES", "").split(",")
     assert modules.count("veritas.verl_ext.registration") == int(loaded)
-    assert not {"veritas.verl_ext.type_metrics_trainer", "veritas.verl_ext.agent_loop"} & set(modules)
+    assert not {"veritas.verl_ext.type_metrics_trainer", "veritas.verl_ext.agent_loop", "veritas.verl_ext.advantage"} & set(modules)

@@ -704,8 +704,10 @@ def test_a_mine_seed_inside_the_sft_data_is_refused_before_any_work(tmp_path):
     config_dir = tmp_path / "repo" / "train" / "config"
     shutil.copytree(REPO / "train" / "scripts", tmp_path / "repo" / "train" / "scripts")
     shutil.copytree(REPO / "train" / "config", config_dir)
-    text = (config_dir / f"{GREEDY_FAILURES}.yaml").read_text().replace("seed: 1\n", "seed: 0\n")
-    (config_dir / f"{GREEDY_FAILURES}.yaml").write_text(text)
+    part = config_dir / f"_{GREEDY_FAILURES}.yaml"  # the arm's settings
+    text = part.read_text().replace("seed: 1\n", "seed: 0\n")
+    assert "seed: 0\n" in text
+    part.write_text(text)
     proc = subprocess.run(["bash", str(tmp_path / "repo" / "train" / "scripts" / "lgc-v2-recipe-1gpu.sh")], cwd=tmp_path,
                           env={**_env(tmp_path), "RECIPE_GRPO_CONFIG": GREEDY_FAILURES, "PYTHONPATH": str(REPO)},
                           capture_output=True, text=True, timeout=120)
@@ -715,18 +717,22 @@ def test_a_mine_seed_inside_the_sft_data_is_refused_before_any_work(tmp_path):
 
 
 @pytest.mark.slow
-def test_dry_run_with_a_mining_config_validates_grpo_on_a_stand_in_for_the_mined_file(tmp_path):
+@pytest.mark.parametrize("config, estimator", [(GREEDY_FAILURES, "grpo"),
+                                               (f"{GREEDY_FAILURES}-positive", "veritas_positive_samples")])
+def test_dry_run_with_a_mining_config_validates_grpo_on_a_stand_in_for_the_mined_file(tmp_path, config, estimator):
     import pyarrow.parquet as pq
 
     # the arm's own command (its comment): the SFT of levels 1-5
-    env = {**_env(tmp_path), "RECIPE_GRPO_CONFIG": GREEDY_FAILURES, "RECIPE_SFT_CONFIG": "sft-smollm2-135m-1gpu-levels-1-5",
+    env = {**_env(tmp_path), "RECIPE_GRPO_CONFIG": config, "RECIPE_SFT_CONFIG": "sft-smollm2-135m-1gpu-levels-1-5",
            "RECIPE_SFT_LEVELS": "1-5", "RECIPE_EVAL_LEVELS": "1-5"}
     proc = subprocess.run(["bash", str(SCRIPT), "--dry-run"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     recipe = tmp_path / "recipe"
     log = (recipe / "logs" / "grpo.log").read_text()
-    assert f"ok: train/config/{GREEDY_FAILURES}.yaml composed and validated" in log
+    assert f"ok: train/config/{config}.yaml composed and validated" in log
+    # the estimator verl will look up, found registered by the check (it refuses an unknown one)
+    assert f"  adv_estimator: {estimator}\n" in log
     stand_in = recipe / "data" / "grpo-train-mined-dry-run.parquet"
     assert f"TRAIN_DATA={stand_in}" in proc.stderr and "data.custom_cls.path=null" in proc.stderr
     info = pq.read_table(stand_in, columns=["extra_info"]).column("extra_info").to_pylist()

@@ -30,7 +30,8 @@ def run_python(code: str, **env: str) -> list[str]:
 
 LOADED = "print(sorted(m for m in {names!r} if m in sys.modules))"
 HEAVY = ("torch", "verl", "verl.trainer.ppo.v1", "veritas.verl_ext.type_metrics_trainer",
-         "verl.experimental.agent_loop", "veritas.verl_ext.agent_loop")
+         "verl.experimental.agent_loop", "veritas.verl_ext.agent_loop", "verl.trainer.ppo.core_algos",
+         "veritas.verl_ext.advantage")
 
 
 def test_the_module_itself_imports_nothing_heavy():
@@ -70,17 +71,35 @@ def test_registrations_land_when_verl_imports_the_packages_in_either_order():
     assert run_python(_AGENT_LOOP_FIRST) == [_LOOP, "v1 imported: False", _TRAINERS]
 
 
+# core_algos is a module, not a package: imported after the module is loaded, or before it.
+_ESTIMATOR = """
+import sys, verl
+{first}
+from verl.trainer.ppo.core_algos import get_adv_estimator_fn
+print(get_adv_estimator_fn("veritas_positive_samples").__module__)
+"""
+
+
+@needs_verl
+def test_the_estimator_lands_whether_core_algos_is_imported_after_or_before():
+    assert run_python(_ESTIMATOR.format(first="import verl.trainer.ppo.utils")) == ["veritas.verl_ext.advantage"]
+    already = "import verl.trainer.ppo.core_algos\nimport " + MODULE
+    assert run_python(_ESTIMATOR.format(first=already), VERL_USE_EXTERNAL_MODULES="") == ["veritas.verl_ext.advantage"]
+
+
 @needs_verl
 def test_compose_validates_our_names_and_hints_at_this_module():
     """The launcher's check (compose --validate) in a process where verl loaded only this module."""
     from test_verl_config import GRPO
 
-    ours = ["trainer.v1.trainer_mode=veritas_sync", "actor_rollout_ref.rollout.agent.default_agent_loop=veritas_single_turn"]
+    ours = ["trainer.v1.trainer_mode=veritas_sync", "actor_rollout_ref.rollout.agent.default_agent_loop=veritas_single_turn",
+            "algorithm.adv_estimator=veritas_positive_samples"]
     compose = ["-m", "veritas.verl_adapters.compose", "--config-name", "ppo_trainer", "--validate", "--", *GRPO, *ours]
     run = python(*compose)
     assert run.returncode == 0, run.stderr[-3000:]
     hint = f"need VERL_USE_EXTERNAL_MODULES={MODULE} in the environment"
-    for bad in ("trainer.v1.trainer_mode=veritas_nope", "actor_rollout_ref.rollout.agent.default_agent_loop=veritas_nope"):
+    for bad in ("trainer.v1.trainer_mode=veritas_nope", "actor_rollout_ref.rollout.agent.default_agent_loop=veritas_nope",
+                "algorithm.adv_estimator=veritas_nope"):
         run = python(*compose, bad)
         error = run.stderr.strip().splitlines()[-1]
         assert run.returncode == 1 and error.startswith("error: ") and "veritas_nope" in error and hint in error, run.stderr

@@ -45,6 +45,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-5-t1.0": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-greedy-failures": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-greedy-failures-positive": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -505,16 +506,22 @@ def test_the_greedy_failures_arm_is_the_from_5_arm_on_mined_rows_with_16_samples
         assert failures[key] == from_5[key]
 
 
-def test_the_greedy_failures_arm_validates_only_on_a_mined_parquet_served_by_verls_dataset(host, tmp_path):
-    """Through the launcher's --dry-run as the recipe runs it: the mined RL parquet as
-    data.train_files and verl's own RLHFDataset (data.custom_cls cleared); the dynamic train split in
-    its place, or a file of fewer rows than one batch, is refused."""
+def _rl_parquets(tmp_path, *wanted: tuple[str, str, int]) -> dict[str, Path]:
+    """RL parquets of levels 3-5, each (name, split, rows), as the recipe's mine stage writes them."""
     rl = {}
-    for name, split, rows in (("mined", "train", 40), ("few", "train", 8), ("val", "test", 8)):
+    for name, split, rows in wanted:
         rl[name] = tmp_path / f"{name}.parquet"
         subprocess.run([PYTHON, "-m", "veritas", "generate", "--format", "rl", "--split", split, "--num-samples",
                         str(rows), "--difficulty", "3-5", "--output", str(rl[name]), "--no-progress"],
                        cwd=REPO, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return rl
+
+
+def test_the_greedy_failures_arm_validates_only_on_a_mined_parquet_served_by_verls_dataset(host, tmp_path):
+    """Through the launcher's --dry-run as the recipe runs it: the mined RL parquet as
+    data.train_files and verl's own RLHFDataset (data.custom_cls cleared); the dynamic train split in
+    its place, or a file of fewer rows than one batch, is refused."""
+    rl = _rl_parquets(tmp_path, ("mined", "train", 40), ("few", "train", 8), ("val", "test", 8))
     verl_dataset = ("data.custom_cls.path=null", "data.custom_cls.name=null")
     now, _, _ = dry_run(GREEDY_FAILURES, host, tmp_path, *verl_dataset,
                         env_extra={"TRAIN_DATA": str(rl["mined"]), "VAL_DATA": str(rl["val"])})
@@ -528,6 +535,40 @@ def test_the_greedy_failures_arm_validates_only_on_a_mined_parquet_served_by_ver
     dry_run(GREEDY_FAILURES, host, tmp_path, *verl_dataset, "++data.lgc_v2.mine.split=test",
             env_extra={"TRAIN_DATA": str(rl["mined"]), "VAL_DATA": str(rl["val"])},
             fails="training rows must not come from it")
+
+
+GREEDY_FAILURES_POSITIVE = "grpo-smollm2-135m-1gpu-greedy-failures-positive"
+
+
+def test_the_positive_samples_arm_is_the_greedy_failures_arm_with_only_right_answers_reinforced():
+    """Only the advantage estimator differs; verl still runs it without a critic (need_critic looks
+    for gae) and with the reference model the KL loss needs."""
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+
+    from veritas.verl_adapters.compose import compose_config
+
+    failures, positive = _composed_flat(GREEDY_FAILURES, GREEDY_FAILURES_POSITIVE)
+    assert _differences(failures, positive) == {"algorithm.adv_estimator": ("grpo", "veritas_positive_samples")}
+    assert positive["actor_rollout_ref.rollout.n"] == 16  # groups for the zero-variance and pass@n metrics
+    assert positive["reward.custom_reward_function.reward_kwargs.partial_credit"] == 0.0  # advantages 1 or 0
+    cfg = compose_config(GREEDY_FAILURES_POSITIVE, [], config_path=str(CONFIG_DIR))
+    with pytest.warns(UserWarning, match="Disabled critic as algorithm.adv_estimator != gae"):
+        assert need_critic(cfg) is False
+    assert need_reference_policy(cfg) is True
+    assert positive["critic.enable"] is None and positive["actor_rollout_ref.actor.use_kl_loss"] is True
+
+
+def test_the_positive_samples_arm_validates_on_a_mined_parquet_with_its_estimator_registered(host, tmp_path):
+    """The launcher's --dry-run as the recipe runs it: the check finds veritas_positive_samples
+    registered because the launcher loads the registration module for it."""
+    rl = _rl_parquets(tmp_path, ("mined", "train", 40), ("val", "test", 8))
+    now, argv, err = dry_run(GREEDY_FAILURES_POSITIVE, host, tmp_path, "data.custom_cls.path=null",
+                             "data.custom_cls.name=null", env_extra={"TRAIN_DATA": str(rl["mined"]),
+                                                                     "VAL_DATA": str(rl["val"])})
+    assert now["algorithm"]["adv_estimator"] == "veritas_positive_samples" and now["data"]["train_files"] == str(rl["mined"])
+    assert f"--config-name={GREEDY_FAILURES_POSITIVE}" in argv
+    (modules,) = [arg.partition("=")[2] for arg in argv if arg.startswith("VERL_USE_EXTERNAL_MODULES=")]
+    assert "veritas.verl_ext.registration" in modules.split(",")
 
 
 def test_the_dapo_arm_changes_only_the_group_filter_and_how_often_it_validates():

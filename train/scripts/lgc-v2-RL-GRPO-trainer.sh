@@ -41,11 +41,11 @@ check_retired_variables grpo
 config_values ppo actor_rollout_ref.model.path actor_rollout_ref.model.override_config.attn_implementation \
 	actor_rollout_ref.model.use_remove_padding trainer.v1.trainer_mode transfer_queue.backend.storage_backend \
 	transfer_queue.backend.SimpleStorage.num_data_storage_units ray_kwargs.ray_init.num_cpus \
-	actor_rollout_ref.rollout.agent.default_agent_loop -- "$@"
-# Our v1 trainers (per-type metrics, curriculum) and agent loop (vLLM's final outputs only) are
-# registered by a module verl's processes import; it loads them only where verl's trainer or
-# agent-loop package is imported.
-if [[ "${CONFIG_VALUES[3]}" == veritas_* || "${CONFIG_VALUES[7]}" == veritas_* ]]; then
+	actor_rollout_ref.rollout.agent.default_agent_loop algorithm.adv_estimator -- "$@"
+# Our v1 trainers (per-type metrics, curriculum), agent loop (vLLM's final outputs only) and
+# advantage estimator are registered by a module verl's processes import; it loads them only where
+# verl's trainer, agent-loop package or core_algos is imported.
+if [[ "${CONFIG_VALUES[3]}" == veritas_* || "${CONFIG_VALUES[7]}" == veritas_* || "${CONFIG_VALUES[8]}" == veritas_* ]]; then
 	add_external_module veritas.verl_ext.registration
 fi
 

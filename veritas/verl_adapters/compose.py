@@ -367,7 +367,7 @@ def _check_adapters(cfg) -> list[str]:
 
 
 VERL_TRAINER_MODES = ("sync", "colocate_async", "separate_async")
-REGISTRATION_MODULE = "veritas.verl_ext.registration"  # registers our trainers and agent loop
+REGISTRATION_MODULE = "veritas.verl_ext.registration"  # registers our trainers, agent loop and estimator
 
 
 def _check_trainer_mode(cfg) -> list[str]:
@@ -389,6 +389,23 @@ def _check_trainer_mode(cfg) -> list[str]:
             hint = f"; the veritas_* trainers need VERL_USE_EXTERNAL_MODULES={REGISTRATION_MODULE} in the environment"
         raise ConfigError(f"trainer.v1.trainer_mode: {one_line(exc)}{hint}") from exc
     return []
+
+
+def _check_adv_estimator(cfg) -> None:
+    """algorithm.adv_estimator must name a registered estimator: verl computes gae and grpo itself
+    and looks any other name up (``get_adv_estimator_fn``) only when step 1's advantages are due,
+    minutes into a run, in its TaskRunner, which imports the modules in VERL_USE_EXTERNAL_MODULES
+    as this process did."""
+    name = str(cfg.algorithm.adv_estimator)
+    from verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY, AdvantageEstimator
+
+    if name in (AdvantageEstimator.GAE.value, AdvantageEstimator.GRPO.value) or name in ADV_ESTIMATOR_REGISTRY:
+        return
+    hint = ""
+    if name.startswith("veritas_"):
+        hint = f"; the veritas_* estimators need VERL_USE_EXTERNAL_MODULES={REGISTRATION_MODULE} in the environment"
+    raise ConfigError(f"algorithm.adv_estimator={name}: no such advantage estimator "
+                      f"(registered: {', '.join(sorted(ADV_ESTIMATOR_REGISTRY))}){hint}")
 
 
 def _check_agent_loop(cfg) -> None:
@@ -542,6 +559,7 @@ def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
         notes.append("GRPO with actor_rollout_ref.rollout.n < 2 has all-zero advantages: nothing is learned")
     notes += _check_trainer_mode(cfg)
     notes += _check_adapters(cfg)
+    _check_adv_estimator(cfg)
     _check_agent_loop(cfg)
     _check_curriculum(cfg)
     _check_mine(cfg)
