@@ -85,42 +85,20 @@ def _leaves(node) -> list[Fraction]:
 
 # --------------------------------------------------------------------------- one rule's working
 
-def _reducible(node) -> list[tuple[str, list, object]]:
-    """The operations one stage of the working does (those whose operands are all values): their
-    tag, operand values and result, as operation._reduce_step does them."""
-    if operation._is_value(node):
-        return []
-    operands = node[1:]
-    if all(operation._is_value(e) for e in operands):
-        values = [e if type(e) is int else e[1] for e in operands]
-        return [(node[0], values, operation._apply(node[0], values[0], values[1] if len(values) > 1 else None))]
-    return [found for e in operands for found in _reducible(e)]
-
-
 def _working(metadata: dict, op: int, a, b, case: int) -> tuple[list[str], list]:
     """The worked solution's texts after the head for one case of one application (the rule with
-    its inner applications written out, then one stage per layer of operations, ending in the
-    value), and what each step between two texts does: "inner" (the inner applications' values
-    put in) or the operations it works out."""
+    its inner applications written out, then operation._stages: one stage per layer of operations,
+    ending in the value), and what each step between two texts does: "inner" (the inner
+    applications' values put in) or the operations it works out, as operation._reduce_step lists
+    them."""
     cases, inner = operation._as_tuple(metadata["ops"][op])
     body = cases[case][1]
     sub = {"a": a, "b": b}
-    symbols = metadata["symbols"]
-    rule = operation._render(body, sub, operation._call_text_fn(inner, symbols, sub))[0]
+    rule = operation._render(body, sub, operation._call_text_fn(inner, metadata["symbols"], sub))[0]
     plain = operation._steps(metadata)[3]
-    inner_fn = None if inner is None else plain[inner]
-    node = operation._substituted(body, a, b, lambda call: inner_fn(operation._compile(call[1])(a, b, None),
-                                                                     operation._compile(call[2])(a, b, None)))
-    texts, moves = [rule], []
-    if operation._render(node)[0] != rule:
-        texts.append(operation._render(node)[0])
-        moves.append("inner")
-    while not operation._is_value(node):
-        moves.append(_reducible(node))
-        node = operation._reduce_step(node)
-        texts.append(operation._render(node)[0] if not operation._is_value(node)
-                     else operation._num_text(node if type(node) is int else node[1]))
-    if len(texts) > 1 and texts[0] == texts[1]:  # a body that is its own first stage is written once
+    moves: list = ["inner"]
+    texts = [rule] + operation._stages(body, a, b, None if inner is None else plain[inner], moves)
+    if texts[0] == texts[1]:  # a body that is its own first stage is written once
         texts.pop(0)
         moves.pop(0)
     return texts, moves

@@ -1012,28 +1012,42 @@ def _apply(tag, x, y):
     return v.numerator if type(v) is Fraction and v.denominator == 1 else v
 
 
-def _reduce_step(node):
+def _reduce_step(node, moves: list | None = None):
     """Every operation whose operands are values, worked out: one stage of a worked solution, so
-    that each stage asks for single operations ("2 × 9 - 5 + 1 = 18 - 5 + 1 = 13 + 1 = 14")."""
+    that each stage asks for single operations ("2 × 9 - 5 + 1 = 18 - 5 + 1 = 13 + 1 = 14").
+    moves, when given, gets (tag, operand values, value) of each."""
     if _is_value(node):
         return node
     operands = node[1:]
     if all(_is_value(e) for e in operands):
         values = [e if type(e) is int else e[1] for e in operands]
-        return ("val", _apply(node[0], values[0], values[1] if len(values) > 1 else None))
-    return (node[0],) + tuple(_reduce_step(e) for e in operands)
+        value = _apply(node[0], values[0], values[1] if len(values) > 1 else None)
+        if moves is not None:
+            moves.append((node[0], values, value))
+        return ("val", value)
+    return (node[0],) + tuple(_reduce_step(e, moves) for e in operands)
 
 
-def _stages(body, a, b, inner_fn):
+def _stage_text(node) -> str:
+    """One stage as the worked solution writes it: a value plainly ("-105")."""
+    if _is_value(node):
+        return _num_text(node if type(node) is int else node[1])
+    return _render(node)[0]
+
+
+def _stages(body, a, b, inner_fn, moves: list | None = None):
     """The texts of a substituted rule body, one operation layer worked out per stage, ending
-    with its value."""
+    with its value; moves, when given, gets each stage's operations (a list per stage)."""
     node = _substituted(body, a, b, lambda call: inner_fn(_compile(call[1])(a, b, None),
                                                           _compile(call[2])(a, b, None)))
     texts = []
     while not _is_value(node):
-        texts.append(_render(node)[0])
-        node = _reduce_step(node)
-    texts.append(_num_text(node if type(node) is int else node[1]))
+        texts.append(_stage_text(node))
+        done = []
+        node = _reduce_step(node, done)
+        if moves is not None:
+            moves.append(done)
+    texts.append(_stage_text(node))
     return texts
 
 
