@@ -178,6 +178,14 @@ def test_the_other_operator_on_the_right_operands_is_b():
     assert (found.cls, found.detail, found.line) == ("b", "wrong operator", len(lines) - 2)
 
 
+def _at_once(task, line: str, k: int) -> bool:
+    """Whether the worked solution works out the operations of stage k of a step line (k >= 1 in
+    [head, stages...]) at once, none of them written in smaller steps."""
+    step = ops.true_steps(task.metadata)[0]
+    moves = ops._working(task.metadata, step.op, step.a, step.b, ops._case_of(task.metadata, step.op, step.a, step.b))[1]
+    return moves[k - 1] != "inner" and all(type(done) is not tuple for _tag, _values, done in moves[k - 1])
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("stage, kind", [
     (r"\d+ × \d+ \+ \d+", "product"),  # "3 × 4 + 3 = 12 + 3 = 15": 12 written 13
@@ -187,10 +195,12 @@ def test_the_other_operator_on_the_right_operands_is_b():
 ])
 def test_arithmetic_inside_a_right_line_is_c_and_says_which(lang, stage, kind):
     def line_with(task, lines):
-        return len(lines) == 3 and any(re.fullmatch(stage, p) for p in _parts(lines[1])[1][1:-1])
+        parts = _parts(lines[1])[1]
+        return len(lines) == 3 and any(re.fullmatch(stage, p) and _at_once(task, lines[1], k)
+                                       for k, p in enumerate(parts[:-1]) if k)
     task, lines = _task(1, lang, line_with)
     reasons, parts = _parts(lines[1])
-    k = next(k for k, p in enumerate(parts) if k and re.fullmatch(stage, p))
+    k = next(k for k, p in enumerate(parts) if k and re.fullmatch(stage, p) and _at_once(task, lines[1], k))
     lines[1] = reasons + " = ".join(parts[:k + 1] + [_first_number_bumped(parts[k + 1])] + ["12345"])
     found = ops.first_wrong(_join(lines), task.metadata)
     assert (found.cls, found.detail, found.line) == ("c", kind, 1)

@@ -97,7 +97,7 @@ def _working(metadata: dict, op: int, a, b, case: int) -> tuple[list[str], list]
     rule = operation._render(body, sub, operation._call_text_fn(inner, metadata["symbols"], sub))[0]
     plain = operation._steps(metadata)[3]
     moves: list = ["inner"]
-    texts = [rule] + operation._stages(body, a, b, None if inner is None else plain[inner], moves)
+    texts = [rule] + operation._stages(body, a, b, None if inner is None else plain[inner], moves=moves)
     if texts[0] == texts[1]:  # a body that is its own first stage is written once
         texts.pop(0)
         moves.pop(0)
