@@ -206,6 +206,53 @@ def test_arithmetic_inside_a_right_line_is_c_and_says_which(lang, stage, kind):
     assert (found.cls, found.detail, found.line) == ("c", kind, 1)
 
 
+def _product_in_steps(task, lines):
+    """The first step line and its parts where a product of a one-place and a two-place number is
+    worked out in steps, its partial products' sum at once ("28 × 5 = 20 × 5 + 8 × 5 = 100 + 40 =
+    140"), else None."""
+    for i, line in enumerate(lines):
+        if line.startswith("- ") and not line.endswith((", where", "，其中")):
+            reasons, parts = _parts(line)
+            for k in range(1, len(parts) - 3):
+                if re.fullmatch(r"\d\d × \d", parts[k]) and re.fullmatch(r"\d+ × \d \+ \d+ × \d", parts[k + 1]) \
+                        and re.fullmatch(r"\d+", parts[k + 3]):
+                    return i, reasons, parts, k
+    return None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("wrong, kind", [
+    (1, "product (written in steps)"),  # 28 × 5 = 21 × 5 + 8 × 5: its steps written wrong
+    (2, "product"),                     # 20 × 5 + 8 × 5 = 101 + 40: one partial product
+    (3, "sum"),                         # 100 + 40 = 141: the partial products' sum
+])
+def test_arithmetic_written_in_steps_is_c_where_a_step_goes_wrong(lang, wrong, kind):
+    task, lines = _task(2, lang, lambda t, ls: _product_in_steps(t, ls) is not None)
+    i, reasons, parts, k = _product_in_steps(task, lines)
+    lines[i] = reasons + " = ".join(parts[:k + wrong] + [_first_number_bumped(parts[k + wrong]), "12345"])
+    found = ops.first_wrong(_join(lines), task.metadata)
+    assert (found.cls, found.detail, found.line) == ("c", kind, i)
+
+
+def test_a_step_done_at_once_is_read_against_one_operation_a_step():
+    """An answer in the form before arithmetic was written in steps ("28 × 5 = 110") is read as it
+    was: the product, not its steps, went wrong."""
+    task, lines = _task(2, "en", lambda t, ls: _product_in_steps(t, ls) is not None)
+    i, reasons, parts, k = _product_in_steps(task, lines)
+    one_step = ops._working(task.metadata, *_step_of(task, parts[0]), small_steps=False)[0]
+    lines[i] = reasons + " = ".join(parts[:k + 1] + [_first_number_bumped(one_step[k])])
+    found = ops.first_wrong(_join(lines), task.metadata)
+    assert (found.cls, found.detail, found.line) == ("c", "product", i)
+
+
+def _step_of(task, head: str) -> tuple:
+    """(operator, a, b, case) of a step line's head."""
+    symbol, a, b = ops.read_head(head)
+    step = next(s for s in ops.true_steps(task.metadata)
+                if (s.op, s.a, s.b) == (task.metadata["symbols"].index(symbol), a, b))
+    return step.op, step.a, step.b, ops._case_of(task.metadata, step.op, step.a, step.b)
+
+
 def test_a_product_with_a_negative_factor_is_told():
     task, lines = _task(5, "en", lambda t, ls: re.search(r" = (\(-\d+\)|\d+) × \(-\d+\) [-+] ", ls[1]))
     reasons, parts = _parts(lines[1])
