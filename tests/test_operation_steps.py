@@ -245,6 +245,28 @@ def test_a_step_done_at_once_is_read_against_one_operation_a_step():
     assert (found.cls, found.detail, found.line) == ("c", "product", i)
 
 
+def test_a_text_like_neither_working_is_read_against_one_operation_a_step():
+    """A line that jumps past a stage ("3 × 37 - 2 × 3 = 105" with a wrong value), like neither
+    the working in steps nor that of one operation a step, is read as the one-step form reads it:
+    the operations of that stage, none of them "written in steps"."""
+    def jump(task, lines):
+        for i, line in enumerate(lines):
+            if line.startswith("- ") and not line.endswith((", where", "，其中")):
+                parts = _parts(line)[1]
+                key = _step_of(task, parts[0])
+                steps, one = (ops._working(task.metadata, *key, small_steps=s)[0] for s in (True, False))
+                for k in range(1, min(len(steps), len(one)) - 1):
+                    if steps[:k] == one[:k] == parts[1:k + 1] and steps[k] != one[k] and " " in one[k]:
+                        return i, k
+        return None
+    task, lines = _task(2, "en", lambda t, ls: jump(t, ls) is not None)
+    i, k = jump(task, lines)
+    reasons, parts = _parts(lines[i])
+    lines[i] = reasons + " = ".join(parts[:k + 1] + ["12345"])
+    found = ops.first_wrong(_join(lines), task.metadata)
+    assert found.cls == "c" and found.line == i and "written in steps" not in found.detail, found
+
+
 def _step_of(task, head: str) -> tuple:
     """(operator, a, b, case) of a step line's head."""
     symbol, a, b = ops.read_head(head)

@@ -1035,7 +1035,7 @@ def _apply(tag, x, y):
 #   a sum or difference of numbers of two places or more, the places of the second (of a sum:
 #                    the one with fewer places) added or taken one at a time:  36 + 12 = 46 + 2 =
 #                    48, 80 - 14 = 70 - 4 = 66 (a sum whose numbers share no place is one step:
-#                    3000 + 180 = 3180)
+#                    1200 + 34 = 1234)
 #   a product by place value:  28 × 5 = 20 × 5 + 8 × 5 = 100 + 40 = 140, 24 × 29 = 20 × 20 +
 #                    20 × 9 + 4 × 20 + 4 × 9 = ...; one of more than _MAX_PARTS partial products
 #                    (148 × 148, rare below level 6) stays one step: its working would outgrow
