@@ -47,9 +47,13 @@ _CASE_ORDER = (_MULTIPLES + "; 2026-12-06, operation's worked solutions work a c
 _RULE_FIRST = (_CASE_ORDER + "; 2026-12-07, operation's worked solutions write a rule that uses another operator "
                "before its inner applications' lines (\"x ◇ y = (x △ x) + y, where\"), then \"so x ◇ y = ...\": "
                "the model no longer has to foresee which inner application the case needs")
+_ARITHMETIC_STEPS = (_RULE_FIRST + "; 2026-12-06, operation's worked solutions write arithmetic in the steps it is "
+                     "made of: the sign first (25 - 130 = -(130 - 25) = ...), sums and differences of numbers "
+                     "of two places or more one place at a time (36 + 12 = 46 + 2 = 48), products by place "
+                     "value (28 × 5 = 20 × 5 + 8 × 5 = 100 + 40 = 140), powers as products first")
 EXCEPTIONS: dict[str, tuple[str, str]] = {
-    "generate/jsonl-mix": ("11e766c6f52c78c0d66b31a95e75d95265f7e75dab89cec538562866ff4d1e10", _RULE_FIRST),
-    "generate/sft-en-level": ("738b2b10ef1b3799a995fd1e6c0dbb8d2344d67ad8bcd13aeb98e8227ca2a28c", _RULE_FIRST),
+    "generate/jsonl-mix": ("7b8e7bba3d792363ebdf6c8a108ab8af920606c6445f1f328d049c933ed75c7f", _ARITHMETIC_STEPS),
+    "generate/sft-en-level": ("95e4fbd6617871ca127fc4e44e66fa1eb418fed57136ff4931c9a68b2fcbdb88", _ARITHMETIC_STEPS),
 }
 
 CELL_SEEDS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 1234, 80_000_017, 99_999_999)

@@ -527,39 +527,194 @@ def test_worked_solutions_are_short_innermost_first_and_correct():
             assert steps and steps[-1].endswith(" = " + task.metadata["answer"]), worked
 
 
-def _operations(node) -> int:
-    """Operations in a tree read by _Body; the sign of a negative number is not one."""
-    if node[0] in ("num", "var"):
-        return 0
-    if node[0] == "neg":
-        return _operations(node[1])
-    return 1 + sum(_operations(e) for e in node[1:] if isinstance(e, tuple))
+def _number(node):
+    """The value of a tree that is one number ("7", "(-7)", "(7/2)", "-7"), else None."""
+    if node[0] == "num":
+        return Fraction(node[1])
+    if node[0] == "neg" and node[1][0] == "num":
+        return -Fraction(node[1][1])
+    return None
 
 
-def test_worked_steps_work_out_one_layer_of_operations_a_stage():
-    """Each step line reads "x ◇ y = rule with the values = ... = value"; every stage after the
-    calls of inner operators are replaced is read back with the independent reader above and must
-    have the step's value, with fewer operations than the stage before it (a small model is asked for
-    single operations: 2 × 9 - 5 + 1 = 18 - 5 + 1 = 13 + 1 = 14)."""
-    lines = 0
-    for seed in range(300):
+def _value_tree(value: Fraction):
+    return ("neg", ("num", -value)) if value < 0 else ("num", value)
+
+
+def _places(n: int) -> int:
+    return sum(d != "0" for d in str(n))
+
+
+def _one_step(tag, x, y) -> bool:
+    """Whether a worked solution works out this operation at once (the rule the worked solutions
+    follow, stated here independently of operation.py): fractions, divisions, absolute values,
+    operands 0 and ±1, products of one-place numbers (and those of more than 4 partial products) at
+    once; a sum or difference with a negative operand or result is written sign first, one of
+    numbers of two places or more one place at a time (a sum: unless no place has a digit in both);
+    a power as the product it is where that product is written in steps."""
+    if tag in ("abs", "/") or x.denominator != 1 or (tag != "^" and y.denominator != 1):
+        return True
+    x, y = int(x), int(y)
+    if tag == "^":
+        return _one_step("*", Fraction(x), Fraction(x))
+    if x == 0 or y == 0 or (tag == "*" and 1 in (abs(x), abs(y))):
+        return True
+    if tag == "*":
+        return not 1 < _places(abs(x)) * _places(abs(y)) <= 4
+    if x < 0 or y < 0 or (tag == "-" and x < y):
+        return False
+    if tag == "-":
+        return _places(y) == 1 or x == y
+    shared = any(a != "0" and b != "0" for a, b in zip(str(x)[::-1], str(y)[::-1]))
+    return min(_places(x), _places(y)) == 1 or not shared
+
+
+def _stage_moves(before, after, moves):
+    """What one stage does to the tree of the stage before it: each operation over numbers is either
+    worked out (a number in its place: ("at once", tag, x, y)) or written as smaller operations of
+    its value ("in steps", tag, x, y); everything else keeps its shape."""
+    if _number(before) is not None:
+        assert _number(after) == _number(before), (before, after)
+        return
+    tag = before[0]
+    if tag == "/" and _number(after) is not None and _number(before[1]) is None:
+        # "(16 - 5)/2 = 11/2": the division's text and the value it gives are one text, written once
+        moves.append(("at once", "/", None, None))
+        _stage_moves(before[1], _value_tree(_number(after) * _number(before[2])), moves)
+        return
+    if all(_number(e) is not None for e in before[1:] if isinstance(e, tuple)):
+        x = _number(before[1])
+        y = (Fraction(before[2]) if tag == "^" else _number(before[2])) if len(before) > 2 else None
+        assert _eval(after, {}, {}) == _eval(before, {}, {}), (before, after)
+        moves.append(("at once" if _number(after) is not None else "in steps", tag, x, y))
+        return
+    assert after[0] == tag and len(after) == len(before), (before, after)
+    for b, a in zip(before[1:], after[1:]):
+        if isinstance(b, tuple):
+            _stage_moves(b, a, moves)
+        else:
+            assert a == b, (before, after)
+
+
+def _check_chain(stages: list[str], where: str) -> list[tuple]:
+    """Stage texts of one working ("28 × 5", "20 × 5 + 8 × 5", "100 + 40", "140"), read back by the
+    independent reader: every one has the last one's value, and each stage works out at once only
+    what _one_step allows and writes in steps only what it does not.  Its moves."""
+    value = Fraction(stages[-1])  # "-19/3" is the value, not a division
+    trees = [_Body(st).parse() for st in stages[:-1]] + [_value_tree(value)]
+    for stage, tree in zip(stages, trees):
+        assert _eval(tree, {}, {}) == value, (stage, where)
+    moves = []
+    for before, after in zip(trees, trees[1:]):
+        done: list = []
+        _stage_moves(before, after, done)
+        assert done, (before, where)  # every stage does something
+        for kind, tag, x, y in done:
+            assert (kind == "at once") == _one_step(tag, x, y), (kind, tag, x, y, where)
+        moves += done
+    return moves
+
+
+_RELATION_CUT = re.compile(r" (?:[<>≥≤]|is )| ?(?:不?是)")
+
+
+def _workings(line: str, lang: str) -> list[list[str]]:
+    """The " = " chains of one step line: each case condition's worked-out side ("9 × (-24) =
+    -(9 × 24) = ... = -216" before "< 10"), then its stages after the head and any inner calls."""
+    body = line[2:]
+    reasons = ""
+    if body.startswith(("since ", "因为 ")):
+        if lang == "zh":
+            reasons, body = body[len("因为 "):].split("，所以 ", 1)
+        else:
+            at = min(body.index(s) for s in op.SYMBOLS if s in body)
+            cut = body.rindex(", ", 0, at)
+            reasons, body = body[len("since "):cut], body[cut + 2:]
+    chains = []
+    for piece in re.split(r", |; |，|；", reasons):
+        side = _RELATION_CUT.split(piece, 1)[0].split(" = ")
+        if len(side) > 2 and side[-1] == side[-2]:  # "... = 3 = 3": the working, then the true order "="
+            side.pop()
+        if len(side) > 1 and not re.fullmatch(r"-?\d+(?:/\d+)?", side[0]):  # "7 = 7" is an order, no working
+            chains.append(side)
+    body = body.removeprefix("so ").removeprefix("所以 ")
+    _head, *stages = body.split(" = ")
+    chains.append([st for st in stages if not _SYMS.intersection(st)])
+    return chains
+
+
+def test_worked_steps_are_true_and_work_out_one_step_at_a_time():
+    """Each step line reads "x ◇ y = rule with the values = ... = value"; every stage after the calls
+    of inner operators are replaced, and every case condition's worked-out side, is read back with
+    the independent reader above: each has the value its chain ends in (exact Fractions, never
+    eval), and each stage works out at once only single steps (2 × 9 - 5 + 1 = 18 - 5 + 1 = 13 + 1
+    = 14), bigger arithmetic as the steps it is made of (28 × 5 = 20 × 5 + 8 × 5 = 100 + 40 = 140).
+    Levels 1-10, both languages: 3,000 tasks."""
+    lines = moves = 0
+    kinds = set()
+    for level in range(1, 11):
         for lang in op.TASK_TYPE.languages:
-            task = registry.generate_by_type("operation", seed, None, lang)
-            for line in op.worked_solution(task.metadata, lang).split("\n"):
-                if not line.startswith("- ") or line.endswith((", where", "，其中")):  # a rule announced: no stages
-                    continue
-                text = line[2:].split("所以 ", 1)[-1] if lang == "zh" else line[2:].rsplit(", ", 1)[-1]
-                text = text.removeprefix("so ")
-                head, *stages = text.split(" = ")
-                stages = [st for st in stages if not _SYMS.intersection(st)]
-                value = Fraction(stages[-1])
-                trees = [_Body(st).parse() for st in stages]
-                for stage, tree in zip(stages, trees):
-                    assert _eval(tree, {}, {}) == value, (stage, line)
-                counts = [_operations(tree) for tree in trees[:-1]]  # the last is the value, p/q or not
-                assert all(a > b > 0 for a, b in zip(counts, counts[1:])), line
-                lines += 1
-    assert lines > 1000
+            for seed in range(150):
+                task = registry.generate_by_type("operation", seed, level, lang)
+                for line in op.worked_solution(task.metadata, lang).split("\n"):
+                    if not line.startswith("- ") or line.endswith((", where", "，其中")):  # a rule announced
+                        continue
+                    chains = _workings(line, lang)
+                    assert chains[-1][-1] == line.rsplit(" = ", 1)[-1], line
+                    for chain in chains:
+                        for kind, tag, _x, _y in _check_chain(chain, line):
+                            kinds.add((kind, tag))
+                            moves += 1
+                    lines += 1
+    assert lines > 10000 and moves > 30000
+    assert {("in steps", t) for t in "+-*^"} | {("at once", t) for t in ("+", "-", "*", "^", "abs", "/")} <= kinds
+
+
+@pytest.mark.parametrize("body, a, b, chain", [
+    # what the SFT model got wrong written in one step (python -m veritas.evaluation.operation_steps)
+    (("+", "a", "b"), 36, 12, "36 + 12 = 46 + 2 = 48"),
+    (("*", "a", "b"), 28, 5, "28 × 5 = 20 × 5 + 8 × 5 = 100 + 40 = 140"),
+    (("^", "a", 2), 79, 0, "79² = 79 × 79 = 70 × 70 + 70 × 9 + 9 × 70 + 9 × 9 = 4900 + 630 + 630 + 81 = "
+                           "5500 + 30 + 630 + 81 = 5530 + 630 + 81 = 6130 + 30 + 81 = 6160 + 81 = 6240 + 1 = 6241"),
+    (("-", "a", "b"), 25, 130, "25 - 130 = -(130 - 25) = -(110 - 5) = -105"),
+    (("-", "a", "b"), 169, 9, "169 - 9 = 160"),
+    (("-", "a", "b"), 80, 14, "80 - 14 = 70 - 4 = 66"),
+    (("-", "a", "b"), 5625, 144, "5625 - 144 = 5525 - 40 - 4 = 5485 - 4 = 5481"),
+    (("+", "a", "b"), 36, 9409, "36 + 9409 = 9439 + 6 = 9445"),
+    (("+", "a", "b"), 1240, 43, "1240 + 43 = 1280 + 3 = 1283"),  # they share the tens
+    # the sign first
+    (("+", "a", "b"), -8, -7, "(-8) + (-7) = -(8 + 7) = -15"),
+    (("-", "a", "b"), 24, -9, "24 - (-9) = 24 + 9 = 33"),
+    (("+", "a", "b"), -2, 90, "(-2) + 90 = 90 - 2 = 88"),
+    (("-", "a", "b"), 2, 5, "2 - 5 = -(5 - 2) = -3"),
+    (("*", "a", "b"), -21, -7, "(-21) × (-7) = 21 × 7 = 20 × 7 + 1 × 7 = 140 + 7 = 147"),
+    (("*", "a", "b"), 9, -24, "9 × (-24) = -(9 × 24) = -(9 × 20 + 9 × 4) = -(180 + 36) = -(210 + 6) = -216"),
+    (("-", ("-", "a", "b"), 1), 8, 9, "8 - 9 - 1 = (-(9 - 8)) - 1 = (-1) - 1 = -(1 + 1) = -2"),
+    (("abs", ("-", "a", "b")), 1, 7, "|1 - 7| = |-(7 - 1)| = |-6| = 6"),
+    (("*", 2, ("^", "a", 2)), 12, 0, "2 × 12² = 2(12 × 12) = 2(10 × 10 + 10 × 2 + 2 × 10 + 2 × 2) = "
+                                     "2(100 + 20 + 20 + 4) = 2(120 + 20 + 4) = 2(140 + 4) = 2 × 144 = "
+                                     "2 × 100 + 2 × 40 + 2 × 4 = 200 + 80 + 8 = 280 + 8 = 288"),
+    # one step: one-place numbers and operands, no shared place, 0 and ±1, big products, fractions
+    (("+", "a", "b"), 3, 4, "3 + 4 = 7"),
+    (("-", "a", "b"), 9, 5, "9 - 5 = 4"),
+    (("*", "a", "b"), 3, 4, "3 × 4 = 12"),
+    (("*", "a", "b"), -3, 4, "(-3) × 4 = -12"),
+    (("^", "a", 2), 5, 0, "5² = 25"),
+    (("^", "a", 2), -3, 0, "(-3)² = 9"),
+    (("+", "a", "b"), 4, 9409, "4 + 9409 = 9413"),
+    (("+", "a", "b"), 100, 40, "100 + 40 = 140"),
+    (("+", "a", "b"), 3000, 180, "3000 + 180 = 3180"),
+    (("+", "a", "b"), 1200, 34, "1200 + 34 = 1234"),
+    (("*", "a", "b"), 20, 70, "20 × 70 = 1400"),
+    (("*", "a", "b"), 1, 57, "1 × 57 = 57"),
+    (("-", "a", "b"), 0, 57, "0 - 57 = -57"),
+    (("-", "a", "b"), 57, 57, "57 - 57 = 0"),
+    (("^", "a", 2), 148, 0, "148² = 21904"),
+    (("+", "a", "b"), Fraction(1, 2), 13, "(1/2) + 13 = 27/2"),
+    (("*", "a", "b"), Fraction(-5, 2), 12, "(-5/2) × 12 = -30"),
+])
+def test_arithmetic_is_written_in_small_steps(body, a, b, chain):
+    assert " = ".join(op._stages(body, a, b, None)) == chain
+    _check_chain(chain.split(" = "), chain)
 
 
 @pytest.mark.parametrize("cond, a, b, en, zh", [
@@ -571,7 +726,11 @@ def test_worked_steps_work_out_one_layer_of_operations_a_stage():
     (("<", "b", 0), 1, -3, "-3 < 0", "-3 < 0"),
     # an expression side is worked out before the order
     ((">", ("+", "a", "b"), 5), 3, 4, "3 + 4 = 7 > 5", "3 + 4 = 7 > 5"),
-    ((">", ("+", "a", "b"), 10), 3, -4, "3 + (-4) = -1 < 10, -1 > 10 is false", "3 + (-4) = -1 < 10，-1 > 10 不成立"),
+    # ... in the steps the stages write it in (test_arithmetic_is_written_in_small_steps)
+    ((">", ("+", "a", "b"), 10), 3, -4, "3 + (-4) = -(4 - 3) = -1 < 10, -1 > 10 is false",
+     "3 + (-4) = -(4 - 3) = -1 < 10，-1 > 10 不成立"),
+    (("<", ("*", "a", "b"), 0), 12, -6, "12 × (-6) = -(12 × 6) = -(10 × 6 + 2 × 6) = -(60 + 12) = -72 < 0",
+     "12 × (-6) = -(12 × 6) = -(10 × 6 + 2 × 6) = -(60 + 12) = -72 < 0"),
     (("<", ("*", "a", "b"), 10), Fraction(5, 2), 2, "(5/2) × 2 = 5 < 10", "(5/2) × 2 = 5 < 10"),
     # parity: the value's parity, then the verdict where it is not the condition
     (("even", ("+", "a", "b")), 3, 4, "3 + 4 = 7 is odd, not even", "3 + 4 = 7 是奇数，不是偶数"),

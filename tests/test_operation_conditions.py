@@ -73,10 +73,22 @@ def test_one_flipped_judgment_reads_wrong(right, wrong):
     assert [c.right for c in bad.conditions].count(False) == 1
 
 
-def test_a_side_worked_out_wrongly_is_told_apart_from_a_wrong_judgment():
-    (line,) = oc.case_lines("- since 3 + 4 = 8 > 5, 3 △ 4 = 7")
-    (c,) = line.conditions
+@pytest.mark.parametrize("line", [
+    "- since 3 + 4 = 8 > 5, 3 △ 4 = 7",
+    # a side written in the steps of its arithmetic, one of them wrong (60 + 12 written 60 + 13)
+    "- since 12 × (-6) = -(12 × 6) = -(10 × 6 + 2 × 6) = -(60 + 13) = -73 < 0, 12 △ (-6) = 1",
+    "- 因为 12 × (-6) = -(12 × 6) = -(10 × 6 + 2 × 6) = -(60 + 12) = -73 < 0，所以 12 △ (-6) = 1",
+])
+def test_a_side_worked_out_wrongly_is_told_apart_from_a_wrong_judgment(line):
+    (case,) = oc.case_lines(line)
+    (c,) = case.conditions
     assert c.kind == "expression compared" and c.right and c.working_right is False
+
+
+def test_a_side_written_in_steps_reads_right():
+    (case,) = oc.case_lines("- since 12 × (-6) = -(12 × 6) = -(10 × 6 + 2 × 6) = -(60 + 12) = -72 < 0, 12 △ (-6) = 1")
+    (c,) = case.conditions
+    assert c.kind == "expression compared" and c.right and c.working_right is True
 
 
 def test_a_side_is_one_plain_number_or_an_expression():

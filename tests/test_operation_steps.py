@@ -178,6 +178,14 @@ def test_the_other_operator_on_the_right_operands_is_b():
     assert (found.cls, found.detail, found.line) == ("b", "wrong operator", len(lines) - 2)
 
 
+def _at_once(task, line: str, k: int) -> bool:
+    """Whether the worked solution works out the operations of stage k of a step line (k >= 1 in
+    [head, stages...]) at once, none of them written in smaller steps."""
+    step = ops.true_steps(task.metadata)[0]
+    moves = ops._working(task.metadata, step.op, step.a, step.b, ops._case_of(task.metadata, step.op, step.a, step.b))[1]
+    return moves[k - 1] != "inner" and all(type(done) is not tuple for _tag, _values, done in moves[k - 1])
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("stage, kind", [
     (r"\d+ × \d+ \+ \d+", "product"),  # "3 × 4 + 3 = 12 + 3 = 15": 12 written 13
@@ -187,13 +195,84 @@ def test_the_other_operator_on_the_right_operands_is_b():
 ])
 def test_arithmetic_inside_a_right_line_is_c_and_says_which(lang, stage, kind):
     def line_with(task, lines):
-        return len(lines) == 3 and any(re.fullmatch(stage, p) for p in _parts(lines[1])[1][1:-1])
+        parts = _parts(lines[1])[1]
+        return len(lines) == 3 and any(re.fullmatch(stage, p) and _at_once(task, lines[1], k)
+                                       for k, p in enumerate(parts[:-1]) if k)
     task, lines = _task(1, lang, line_with)
     reasons, parts = _parts(lines[1])
-    k = next(k for k, p in enumerate(parts) if k and re.fullmatch(stage, p))
+    k = next(k for k, p in enumerate(parts) if k and re.fullmatch(stage, p) and _at_once(task, lines[1], k))
     lines[1] = reasons + " = ".join(parts[:k + 1] + [_first_number_bumped(parts[k + 1])] + ["12345"])
     found = ops.first_wrong(_join(lines), task.metadata)
     assert (found.cls, found.detail, found.line) == ("c", kind, 1)
+
+
+def _product_in_steps(task, lines):
+    """The first step line and its parts where a product of a one-place and a two-place number is
+    worked out in steps, its partial products' sum at once ("28 × 5 = 20 × 5 + 8 × 5 = 100 + 40 =
+    140"), else None."""
+    for i, line in enumerate(lines):
+        if line.startswith("- ") and not line.endswith((", where", "，其中")):
+            reasons, parts = _parts(line)
+            for k in range(1, len(parts) - 3):
+                if re.fullmatch(r"\d\d × \d", parts[k]) and re.fullmatch(r"\d+ × \d \+ \d+ × \d", parts[k + 1]) \
+                        and re.fullmatch(r"\d+", parts[k + 3]):
+                    return i, reasons, parts, k
+    return None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("wrong, kind", [
+    (1, "product (written in steps)"),  # 28 × 5 = 21 × 5 + 8 × 5: its steps written wrong
+    (2, "product"),                     # 20 × 5 + 8 × 5 = 101 + 40: one partial product
+    (3, "sum"),                         # 100 + 40 = 141: the partial products' sum
+])
+def test_arithmetic_written_in_steps_is_c_where_a_step_goes_wrong(lang, wrong, kind):
+    task, lines = _task(2, lang, lambda t, ls: _product_in_steps(t, ls) is not None)
+    i, reasons, parts, k = _product_in_steps(task, lines)
+    lines[i] = reasons + " = ".join(parts[:k + wrong] + [_first_number_bumped(parts[k + wrong]), "12345"])
+    found = ops.first_wrong(_join(lines), task.metadata)
+    assert (found.cls, found.detail, found.line) == ("c", kind, i)
+
+
+def test_a_step_done_at_once_is_read_against_one_operation_a_step():
+    """An answer in the form before arithmetic was written in steps ("28 × 5 = 110") is read as it
+    was: the product, not its steps, went wrong."""
+    task, lines = _task(2, "en", lambda t, ls: _product_in_steps(t, ls) is not None)
+    i, reasons, parts, k = _product_in_steps(task, lines)
+    one_step = ops._working(task.metadata, *_step_of(task, parts[0]), small_steps=False)[0]
+    lines[i] = reasons + " = ".join(parts[:k + 1] + [_first_number_bumped(one_step[k])])
+    found = ops.first_wrong(_join(lines), task.metadata)
+    assert (found.cls, found.detail, found.line) == ("c", "product", i)
+
+
+def test_a_text_like_neither_working_is_read_against_one_operation_a_step():
+    """A line that jumps past a stage ("3 × 37 - 2 × 3 = 105" with a wrong value), like neither
+    the working in steps nor that of one operation a step, is read as the one-step form reads it:
+    the operations of that stage, none of them "written in steps"."""
+    def jump(task, lines):
+        for i, line in enumerate(lines):
+            if line.startswith("- ") and not line.endswith((", where", "，其中")):
+                parts = _parts(line)[1]
+                key = _step_of(task, parts[0])
+                steps, one = (ops._working(task.metadata, *key, small_steps=s)[0] for s in (True, False))
+                for k in range(1, min(len(steps), len(one)) - 1):
+                    if steps[:k] == one[:k] == parts[1:k + 1] and steps[k] != one[k] and " " in one[k]:
+                        return i, k
+        return None
+    task, lines = _task(2, "en", lambda t, ls: jump(t, ls) is not None)
+    i, k = jump(task, lines)
+    reasons, parts = _parts(lines[i])
+    lines[i] = reasons + " = ".join(parts[:k + 1] + ["12345"])
+    found = ops.first_wrong(_join(lines), task.metadata)
+    assert found.cls == "c" and found.line == i and "written in steps" not in found.detail, found
+
+
+def _step_of(task, head: str) -> tuple:
+    """(operator, a, b, case) of a step line's head."""
+    symbol, a, b = ops.read_head(head)
+    step = next(s for s in ops.true_steps(task.metadata)
+                if (s.op, s.a, s.b) == (task.metadata["symbols"].index(symbol), a, b))
+    return step.op, step.a, step.b, ops._case_of(task.metadata, step.op, step.a, step.b)
 
 
 def test_a_product_with_a_negative_factor_is_told():

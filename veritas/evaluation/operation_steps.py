@@ -19,7 +19,10 @@ rule of the case that holds); the first line that is not is classified:
   is no such number (a result copied wrong), ``wrong operator``: the right operands.
 - (c) arithmetic: right operands, right case and rule, one operation inside the line worked out
   wrongly: product (``negative factor`` when one is negative), power, sum, difference
-  (``negative subtrahend``), absolute value, division.
+  (``negative subtrahend``), absolute value, division; ``written in steps`` where the wrong text
+  is the one that writes it as its smaller steps (``28 × 5 = 20 × 5 + 7 × 5``).  The line's
+  working is compared with the worked solution's (arithmetic in small steps) and with one
+  operation a step (the form before 2026-12-06), whichever it follows further.
 - (d) case: the line writes the rule of a case that does not hold.
 - (e) other: an unreadable head or value, a rule written with other numbers or shape, working
   the line does not show, or no wrong line (every line right, the boxed answer not).
@@ -44,7 +47,7 @@ from veritas.evaluation.operation_conditions import number_value, read_head, spl
 
 _MAX_RESPONSE = 20_000
 _MAX_STEPS = 60  # step lines read per response; no worked solution of ours has as many
-_MAX_STAGES = 20
+_MAX_STAGES = 60  # " = "-parts read per line; worked lines of ours have up to 27 (levels 1-10)
 
 CLASSES = ("a", "b", "c", "d", "e")
 _NUMBER = re.compile(r"-?\d+(?:/\d+)?")
@@ -85,45 +88,31 @@ def _leaves(node) -> list[Fraction]:
 
 # --------------------------------------------------------------------------- one rule's working
 
-def _reducible(node) -> list[tuple[str, list, object]]:
-    """The operations one stage of the working does (those whose operands are all values): their
-    tag, operand values and result, as operation._reduce_step does them."""
-    if operation._is_value(node):
-        return []
-    operands = node[1:]
-    if all(operation._is_value(e) for e in operands):
-        values = [e if type(e) is int else e[1] for e in operands]
-        return [(node[0], values, operation._apply(node[0], values[0], values[1] if len(values) > 1 else None))]
-    return [found for e in operands for found in _reducible(e)]
-
-
-def _working(metadata: dict, op: int, a, b, case: int) -> tuple[list[str], list]:
+def _working(metadata: dict, op: int, a, b, case: int, small_steps: bool = True) -> tuple[list[str], list]:
     """The worked solution's texts after the head for one case of one application (the rule with
-    its inner applications written out, then one stage per layer of operations, ending in the
-    value), and what each step between two texts does: "inner" (the inner applications' values
-    put in) or the operations it works out."""
+    its inner applications written out, then operation._stages: one stage per layer of operations,
+    ending in the value), and what each step between two texts does: "inner" (the inner
+    applications' values put in) or the operations it works out, as operation._reduce_step lists
+    them.  small_steps=False: each operation in one step, as worked solutions before 2026-12-06 wrote
+    it (arithmetic not written in its smaller steps)."""
     cases, inner = operation._as_tuple(metadata["ops"][op])
     body = cases[case][1]
     sub = {"a": a, "b": b}
-    symbols = metadata["symbols"]
-    rule = operation._render(body, sub, operation._call_text_fn(inner, symbols, sub))[0]
+    rule = operation._render(body, sub, operation._call_text_fn(inner, metadata["symbols"], sub))[0]
     plain = operation._steps(metadata)[3]
-    inner_fn = None if inner is None else plain[inner]
-    node = operation._substituted(body, a, b, lambda call: inner_fn(operation._compile(call[1])(a, b, None),
-                                                                     operation._compile(call[2])(a, b, None)))
-    texts, moves = [rule], []
-    if operation._render(node)[0] != rule:
-        texts.append(operation._render(node)[0])
-        moves.append("inner")
-    while not operation._is_value(node):
-        moves.append(_reducible(node))
-        node = operation._reduce_step(node)
-        texts.append(operation._render(node)[0] if not operation._is_value(node)
-                     else operation._num_text(node if type(node) is int else node[1]))
-    if len(texts) > 1 and texts[0] == texts[1]:  # a body that is its own first stage is written once
+    moves: list = ["inner"]
+    texts = [rule] + operation._stages(body, a, b, None if inner is None else plain[inner], small_steps, moves)
+    if texts[0] == texts[1]:  # a body that is its own first stage is written once
         texts.pop(0)
         moves.pop(0)
     return texts, moves
+
+
+def _agreeing(working: list[str], texts: list[str]) -> tuple[int, bool]:
+    """How many texts of a line's working agree with a true working's before they differ, and
+    whether the first that differs has the true one's shape."""
+    k = next((k for k, (w, t) in enumerate(zip(working, texts)) if w != t), min(len(working), len(texts)))
+    return k, k < min(len(working), len(texts)) and _skeleton(working[k]) == _skeleton(texts[k])
 
 
 def _case_of(metadata: dict, op: int, a, b) -> int:
@@ -140,25 +129,29 @@ def _skeleton(text: str) -> str:
 
 def _arithmetic_kind(move: list, true_text: str, model_text: str) -> str:
     """Which operation of one stage the model worked out wrongly: the one whose true result sits
-    where the model's number differs (all of the stage's kinds where that cannot be told)."""
+    where the model's number differs ("-105" for 110 - 5 in "-(110 - 5)"; all of the stage's kinds
+    where that cannot be told)."""
     kinds = []
     true_numbers, model_numbers = _NUMBER.findall(true_text), _NUMBER.findall(model_text)
     if _skeleton(true_text) == _skeleton(model_text) and len(true_numbers) == len(model_numbers):
         for t, m in zip(true_numbers, model_numbers):
             if t != m:
-                kinds += [_kind(tag, values) for tag, values, result in move if Fraction(t) == result]
+                kinds += [_kind(tag, values, done) for tag, values, done in move
+                          if type(done) is not tuple and abs(Fraction(t)) == abs(done)]
     if not kinds:
-        kinds = [_kind(tag, values) for tag, values, _ in move]
+        kinds = [_kind(tag, values, done) for tag, values, done in move]
     return " + ".join(sorted(set(kinds)))
 
 
-def _kind(tag: str, values: list) -> str:
+def _kind(tag: str, values: list, done) -> str:
+    """An operation's kind; done: its value, or the smaller operations a stage writes it as
+    (operation._in_steps), told apart as "(written in steps)"."""
     kind = _ARITHMETIC[tag]
     if tag == "*" and any(v < 0 for v in values):
-        return kind + " (negative factor)"
-    if tag == "-" and values[1] < 0:
-        return kind + " (negative subtrahend)"
-    return kind
+        kind += " (negative factor)"
+    elif tag == "-" and values[1] < 0:
+        kind += " (negative subtrahend)"
+    return kind + (" (written in steps)" if type(done) is tuple else "")
 
 
 def _in_line(metadata: dict, step: Step, working: list[str]) -> tuple[str, str]:
@@ -166,7 +159,11 @@ def _in_line(metadata: dict, step: Step, working: list[str]) -> tuple[str, str]:
     if not working:
         return "e", "value without working"
     case = _case_of(metadata, step.op, step.a, step.b)
-    texts, moves = _working(metadata, step.op, step.a, step.b, case)
+    # the worked solution's working, or that of one operation a step (the form before arithmetic was
+    # written in smaller steps): whichever the line follows further, then whichever its first
+    # differing text has the shape of, else one operation a step ("28 × 5 = 110" did it at once)
+    texts, moves = max((_working(metadata, step.op, step.a, step.b, case, small_steps)
+                        for small_steps in (False, True)), key=lambda w: _agreeing(working, w[0]))
     n_cases = len(metadata["ops"][step.op][0])
     if working[0] != texts[0]:
         for other in range(n_cases):

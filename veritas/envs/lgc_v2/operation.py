@@ -296,6 +296,8 @@ def _render(node, sub=None, call_text=None):
     tag = node[0]
     if tag == "val":  # a value worked out in an earlier stage of a worked solution
         return _operand_text(node[1]), 9
+    if tag == "neg":  # an operation's sign written before it (_in_steps): "(-(130 - 25))" as an operand
+        return "(" + _neg_text(node) + ")", 9
     if tag == "call":
         if call_text is not None:
             return call_text(node), 9
@@ -307,6 +309,8 @@ def _render(node, sub=None, call_text=None):
             sub[node[1]] if sub is not None and node[1] in ("a", "b") else None)
         if value is not None and type(value) is int:  # |-4|, not |(-4)|; fractions keep theirs
             return "|" + str(value) + "|", 9
+        if type(node[1]) is tuple and node[1][0] == "neg":  # |-(7 - 1)|
+            return "|" + _neg_text(node[1]) + "|", 9
         x, _ = _render(node[1], sub, call_text)
         return "|" + x + "|", 9
     if tag == "^":
@@ -322,7 +326,7 @@ def _render(node, sub=None, call_text=None):
     x, xp = _render(node[1], sub, call_text)
     y, yp = _render(node[2], sub, call_text)
     if tag == "+" or tag == "-":
-        if tag == "-" and yp <= 1:
+        if yp <= 1:  # "x - (a + b)"; "x + (a + b)" only in a worked solution's stages (_in_steps)
             y = "(" + y + ")"
         return x + " " + tag + " " + y, 1
     # "*": "2a", "3b²", "2(a - b)" read as products; anything else gets an explicit ×
@@ -333,6 +337,10 @@ def _render(node, sub=None, call_text=None):
     if type(node[1]) is int and node[1] > 0 and not ("0" <= y[0] <= "9"):
         return x + y, 2
     return x + " × " + y, 2
+
+
+def _neg_text(node) -> str:
+    return "-(" + _render(node[1])[0] + ")"
 
 
 def _body_text(node) -> str:
@@ -1012,28 +1020,131 @@ def _apply(tag, x, y):
     return v.numerator if type(v) is Fraction and v.denominator == 1 else v
 
 
-def _reduce_step(node):
+# Arithmetic in small steps, as a person works it out in the head.  Written in one step by the SFT
+# model of levels 1-5 (run 2026-12-06-grpo-greedy-failures: its sft evaluation and mine's 512 tasks,
+# each operation worked from a right stage), these went wrong: a product of a one-place number and a
+# two-place one 26 of 171 times (28 × 5 = 110), a two-digit square 23 of 61 (77² = 5289), a
+# difference of numbers of two places or more 17 of 52 (80 - 14 = 64), such a sum 13 of 76 (36 + 12
+# = 58), a sum or difference with a negative operand or result 69 of 495 (25 - 130 = -115); 37 of
+# its 58 failed greedy answers first go wrong in arithmetic inside a line (python -m
+# veritas.evaluation.operation_steps).  Products of one-place numbers (1 of 549; 20 × 5 is one), sums
+# and differences of numbers >= 0 with a one-place operand (25 of 767) and absolute values (0 of 265)
+# it gets right.  So an operation is written in the steps it is made of (_in_steps):
+#   the sign first:  25 - 130 = -(130 - 25) = ...; (-8) + (-7) = -(8 + 7); 24 - (-9) = 24 + 9;
+#                    (-21) × (-7) = 21 × 7 = ...; 9 × (-24) = -(9 × 24) = ...
+#   a sum or difference of numbers of two places or more, the places of the second (of a sum:
+#                    the one with fewer places) added or taken one at a time:  36 + 12 = 46 + 2 =
+#                    48, 80 - 14 = 70 - 4 = 66 (a sum whose numbers share no place is one step:
+#                    1200 + 34 = 1234)
+#   a product by place value:  28 × 5 = 20 × 5 + 8 × 5 = 100 + 40 = 140, 24 × 29 = 20 × 20 +
+#                    20 × 9 + 4 × 20 + 4 × 9 = ...; one of more than _MAX_PARTS partial products
+#                    (148 × 148, rare below level 6) stays one step: its working would outgrow
+#                    the 1,300 characters of worked_solution's long form
+#   a power as a product first, where that product is written in steps:  79² = 79 × 79 = ...
+# Fractions, divisions, absolute values, operands 0 and ±1 and one-place products stay one step.
+# Each stage is still the whole expression, true, and a reader's " = " chain (operation_steps).
+_MAX_PARTS = 4
+
+
+def _places(n: int) -> list[int]:
+    """The nonzero place values of n >= 0, largest first: 1060 -> [1000, 60]."""
+    digits = str(n)
+    return [int(d) * 10 ** (len(digits) - 1 - k) for k, d in enumerate(digits) if d != "0"] or [0]
+
+
+def _chain(tag, values):
+    """values[0] tag values[1] tag ..., left to right, as a node of "val" leaves (or of the nodes
+    given)."""
+    node = values[0]
+    for v in values[1:]:
+        node = (tag, node, v)
+    return node
+
+
+def _vals(*values):
+    return [("val", v) for v in values]
+
+
+def _in_steps(tag, x, y):
+    """One operation of a stage written as the smaller ones it is made of: the node the next stage
+    writes in its place (later stages work that out), or None where the operation is one step."""
+    if tag not in ("+", "-", "*", "^") or x.denominator != 1 or y.denominator != 1:
+        return None
+    x, y = int(x), int(y)
+    if tag == "^":
+        return _chain("*", _vals(*[x] * y)) if _in_steps("*", x, x) is not None else None
+    if x == 0 or y == 0 or (tag == "*" and (abs(x) == 1 or abs(y) == 1)):
+        return None
+    if tag == "*":
+        parts = [("*",) + tuple(_vals(p, q)) for p in _places(abs(x)) for q in _places(abs(y))]
+        if not 1 < len(parts) <= _MAX_PARTS:
+            return None
+        if x < 0 or y < 0:
+            return _signed(("*",) + tuple(_vals(abs(x), abs(y))), x * y < 0)
+        return _chain("+", parts)
+    # x + s with numbers >= 0: both added, or the smaller taken from the larger
+    s = y if tag == "+" else -y
+    if (x < 0) == (s < 0):
+        core = ("+", abs(x), abs(s))
+    else:
+        core = ("-", max(abs(x), abs(s)), min(abs(x), abs(s)))
+    if core != (tag, x, y):
+        return _signed((core[0],) + tuple(_vals(*core[1:])), x + s < 0)
+    if tag == "-":  # x >= y > 0
+        places = _places(y)
+        return _chain("-", _vals(x - places[0], *places[1:])) if len(places) > 1 and x != y else None
+    whole, split = (x, y) if len(_places(y)) <= len(_places(x)) else (y, x)
+    places = _places(split)
+    shared = any(a != "0" and b != "0" for a, b in zip(str(x)[::-1], str(y)[::-1]))
+    return _chain("+", _vals(whole + places[0], *places[1:])) if len(places) > 1 and shared else None
+
+
+def _signed(node, negative: bool):
+    return ("neg", node) if negative else node
+
+
+def _reduce_step(node, small_steps: bool = True, moves: list | None = None):
     """Every operation whose operands are values, worked out: one stage of a worked solution, so
-    that each stage asks for single operations ("2 × 9 - 5 + 1 = 18 - 5 + 1 = 13 + 1 = 14")."""
+    that each stage asks for single operations ("2 × 9 - 5 + 1 = 18 - 5 + 1 = 13 + 1 = 14"); with
+    small_steps, an operation _in_steps writes smaller is replaced by its smaller ones instead.
+    moves, when given, gets (tag, operand values, value or the node written instead) of each."""
     if _is_value(node):
         return node
     operands = node[1:]
     if all(_is_value(e) for e in operands):
         values = [e if type(e) is int else e[1] for e in operands]
-        return ("val", _apply(node[0], values[0], values[1] if len(values) > 1 else None))
-    return (node[0],) + tuple(_reduce_step(e) for e in operands)
+        x, y = values[0], values[1] if len(values) > 1 else None
+        done = (_in_steps(node[0], x, y) if small_steps else None) or ("val", _apply(node[0], x, y))
+        if moves is not None:
+            moves.append((node[0], values, done[1] if done[0] == "val" else done))
+        return done
+    reduced = (node[0],) + tuple(_reduce_step(e, small_steps, moves) for e in operands)
+    if reduced[0] == "neg" and _is_value(reduced[1]):  # -(110 - 5) = -105: the sign goes with its value
+        return ("val", -reduced[1][1])
+    return reduced
 
 
-def _stages(body, a, b, inner_fn):
+def _stage_text(node) -> str:
+    """One stage as the worked solution writes it: a value plainly ("-105"), a sign written first
+    as "-(130 - 25)"."""
+    if _is_value(node):
+        return _num_text(node if type(node) is int else node[1])
+    return _neg_text(node) if node[0] == "neg" else _render(node)[0]
+
+
+def _stages(body, a, b, inner_fn, small_steps: bool = True, moves: list | None = None):
     """The texts of a substituted rule body, one operation layer worked out per stage, ending
-    with its value."""
+    with its value; moves, when given, gets each stage's operations (a list per stage)."""
     node = _substituted(body, a, b, lambda call: inner_fn(_compile(call[1])(a, b, None),
                                                           _compile(call[2])(a, b, None)))
     texts = []
     while not _is_value(node):
-        texts.append(_render(node)[0])
-        node = _reduce_step(node)
-    texts.append(_num_text(node if type(node) is int else node[1]))
+        texts.append(_stage_text(node))
+        done = []
+        node = _reduce_step(node, small_steps, done)
+        if moves is not None:
+            moves.append(done)
+    texts.append(_stage_text(node))
     return texts
 
 
