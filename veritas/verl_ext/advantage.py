@@ -4,9 +4,9 @@ Positive-sample reinforcement (Zhu et al. 2025, "The Surprising Effectiveness of
 Reinforcement in LLM Reasoning"): reinforcing only the rewarded samples sharpens the policy
 towards them and raises pass@1, while the negative samples are what keep entropy and pass@k.
 Issue 17 judges greedy (pass@1) accuracy.  GRPO on the SFT model's greedy failures
-(grpo-smollm2-135m-1gpu-greedy-failures, 1-2 right answers in a group of 16) pushed the 14-15
-wrong answers down, whose tokens are mostly right steps shared with the right ones; its KL rose
-to 0.017 and greedy accuracy fell.  Here a wrong answer's advantage is 0: it moves nothing.
+(grpo-smollm2-135m-1gpu-greedy-failures, mostly wrong answers in each group of 16) also pushed
+the wrong answers down, whose tokens are mostly right steps shared with the right ones, and
+greedy accuracy fell by 3.8 points.  Here a wrong answer's advantage is 0: it moves nothing.
 
 A response's advantage is the positive part of its sequence reward, ``max(sum of
 token_level_rewards, 0)``, on each of its tokens (``response_mask``); ``returns`` are the same.

@@ -1041,7 +1041,8 @@ def _apply(tag, x, y):
 #                    (148 × 148, rare below level 6) stays one step: its working would outgrow
 #                    the 1,300 characters of worked_solution's long form
 #   a power as a product first, where that product is written in steps:  79² = 79 × 79 = ...
-# Fractions, divisions, absolute values, operands 0 and ±1 and one-place products stay one step.
+# Fractions, divisions, absolute values, products by 0 or ±1 and one-place products stay one step
+# (a sum or difference with a negative operand or result still goes sign first: 2 - 5 = -(5 - 2)).
 # Each stage is still the whole expression, true, and a reader's " = " chain (operation_steps).
 _MAX_PARTS = 4
 
