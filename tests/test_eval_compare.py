@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from veritas.cli import main
-from veritas.evaluation.compare import (CompareError, bootstrap_mean_differences, compare_runs, interval95,
+from veritas.evaluation.compare import (CompareError, bootstrap_mean_differences, compare_runs, interval95, verdict,
                                         load_run, wilson_interval)
 
 
@@ -308,3 +308,13 @@ def test_split_by_shows_where_a_sampled_gain_went(tmp_path, capsys):
     assert "--split-by is not offered with --baselines" in capsys.readouterr().err
     assert main(["eval", "--split-by", str(g)]) == 2
     assert "--split-by goes with --compare A B" in capsys.readouterr().err
+
+
+def test_a_bound_that_is_zero_but_for_float_rounding_is_zero():
+    """A macro averages per-type means in floating point: 0.3 - (0.1 + 0.2) is -5.6e-17, and an
+    interval ending there must read as touching 0 (no change), not as leaving it out (worse)."""
+    draws = np.array([-0.2] * 10 + [0.3 - (0.1 + 0.2)] * 990)
+    lo, hi = interval95(draws)
+    assert hi == 0.0 and str(hi) == "0.0"
+    assert verdict([lo, hi]) == "no change"
+    assert verdict(interval95(np.array([-0.2] * 10 + [-0.01] * 990))) == "worse"
