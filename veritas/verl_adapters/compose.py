@@ -370,6 +370,19 @@ VERL_TRAINER_MODES = ("sync", "colocate_async", "separate_async")
 REGISTRATION_MODULE = "veritas.verl_ext.registration"  # registers our trainers, agent loop and estimator
 
 
+def _registration_hint(name: str, what: str) -> str:
+    """For a veritas_* name missing from a verl registry: where our registrations come from."""
+    if not name.startswith("veritas_"):
+        return ""
+    return f"; the veritas_* {what} need VERL_USE_EXTERNAL_MODULES={REGISTRATION_MODULE} in the environment"
+
+
+def _not_registered(key: str, name: str, what: str, registered) -> ConfigError:
+    """The error for ``key=name`` that names no entry of a verl registry (``what``: plural noun)."""
+    return ConfigError(f"{key}={name}: no such {what[:-1]} (registered: {', '.join(sorted(registered))})"
+                       + _registration_hint(name, what))
+
+
 def _check_trainer_mode(cfg) -> list[str]:
     """trainer.v1.trainer_mode must name a registered v1 trainer.  main_ppo looks it up in its
     TaskRunner actor, which imports the modules in VERL_USE_EXTERNAL_MODULES at ``import verl``
@@ -384,10 +397,7 @@ def _check_trainer_mode(cfg) -> list[str]:
     try:
         get_trainer_cls(mode)
     except ValueError as exc:
-        hint = ""
-        if mode.startswith("veritas_"):
-            hint = f"; the veritas_* trainers need VERL_USE_EXTERNAL_MODULES={REGISTRATION_MODULE} in the environment"
-        raise ConfigError(f"trainer.v1.trainer_mode: {one_line(exc)}{hint}") from exc
+        raise ConfigError(f"trainer.v1.trainer_mode: {one_line(exc)}{_registration_hint(mode, 'trainers')}") from exc
     return []
 
 
@@ -399,13 +409,8 @@ def _check_adv_estimator(cfg) -> None:
     name = str(cfg.algorithm.adv_estimator)
     from verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY, AdvantageEstimator
 
-    if name in (AdvantageEstimator.GAE.value, AdvantageEstimator.GRPO.value) or name in ADV_ESTIMATOR_REGISTRY:
-        return
-    hint = ""
-    if name.startswith("veritas_"):
-        hint = f"; the veritas_* estimators need VERL_USE_EXTERNAL_MODULES={REGISTRATION_MODULE} in the environment"
-    raise ConfigError(f"algorithm.adv_estimator={name}: no such advantage estimator "
-                      f"(registered: {', '.join(sorted(ADV_ESTIMATOR_REGISTRY))}){hint}")
+    if name not in (AdvantageEstimator.GAE.value, AdvantageEstimator.GRPO.value) and name not in ADV_ESTIMATOR_REGISTRY:
+        raise _not_registered("algorithm.adv_estimator", name, "advantage estimators", ADV_ESTIMATOR_REGISTRY)
 
 
 def _check_agent_loop(cfg) -> None:
@@ -421,13 +426,8 @@ def _check_agent_loop(cfg) -> None:
     from verl.experimental.agent_loop.agent_loop import _agent_loop_registry
 
     if name not in _agent_loop_registry:
-        hint = ""
-        if name.startswith("veritas_"):
-            hint = f"; the veritas_* agent loops need VERL_USE_EXTERNAL_MODULES={REGISTRATION_MODULE} in the environment"
-        raise ConfigError(
-            f"actor_rollout_ref.rollout.agent.default_agent_loop={name}: no such agent loop "
-            f"(registered: {', '.join(sorted(_agent_loop_registry))}){hint}"
-        )
+        raise _not_registered("actor_rollout_ref.rollout.agent.default_agent_loop", name, "agent loops",
+                              _agent_loop_registry)
 
 
 def _check_curriculum(cfg) -> None:
