@@ -124,7 +124,7 @@ def test_a_bad_level_setting_is_refused_naming_it_before_any_work(tmp_path, name
 FAKE_PYTHON = """#!/usr/bin/env bash
 # stands in for the recipe's Python: `-m veritas generate|eval` recorded in FAKE_CALLS (one line of
 # arguments each) and their outputs made (with FAKE_MINED_ROWS, `generate --tasks-from` writes that many
-# real RL rows; with FAKE_HANG set, an evaluation hangs instead; with
+# real RL rows, and with FAKE_MINED_RIGHT says that many of them were judged right; with FAKE_HANG set, an evaluation hangs instead; with
 # FAKE_VAL_COMPARE_FAILS, a comparison of validation steps fails);
 # anything else runs in the real interpreter
 if [[ "${1:-} ${2:-}" == "-m veritas" && ( "$3" == generate || "$3" == eval ) ]]; then
@@ -134,9 +134,12 @@ if [[ "${1:-} ${2:-}" == "-m veritas" && ( "$3" == generate || "$3" == eval ) ]]
     out="" prev=""
     for arg in "$@"; do [[ "$prev" != --output ]] || out="$arg"; prev="$arg"; done
     if [[ "$3" == generate && -n "${FAKE_MINED_ROWS:-}" && " $* " == *" --tasks-from "* ]]; then
-        # the mine stage's rows: FAKE_MINED_ROWS real RL rows, as many as the fake run got wrong
-        exec "$REAL_PYTHON" -m veritas generate --format rl --split train --num-samples "$FAKE_MINED_ROWS" \
-            --no-progress --overwrite --output "$out"
+        # the mine stage's rows: FAKE_MINED_ROWS real RL rows, as many as the fake run got wrong (and right)
+        "$REAL_PYTHON" -m veritas generate --format rl --split train --num-samples "$FAKE_MINED_ROWS" \
+            --no-progress --overwrite --output "$out" || exit
+        [[ -z "${FAKE_MINED_RIGHT:-}" ]] ||
+            echo "generate: (fake) the counts; $((FAKE_MINED_ROWS - FAKE_MINED_RIGHT)) wrong + $FAKE_MINED_RIGHT right"
+        exit 0
     elif [[ "$3" == generate ]]; then
         : > "$out"
     elif [[ -n "$out" ]]; then
@@ -669,6 +672,7 @@ def test_the_mine_stage_judges_the_sft_model_on_the_train_split_and_grpo_trains_
         (generate,) = [line for line in made if line.startswith("generate ")]
         mined = run.recipe / "data" / "grpo-train-mined.parquet"
         assert f"--tasks-from {run.recipe / 'eval' / 'mine'} --split train " in generate and str(mined) in generate
+        assert "--right-per-wrong" not in generate and "replayed" not in first.stderr  # right_per_wrong unset: 0
         assert (tmp_path / "out" / "mine" / "samples.jsonl.gz").exists()  # the verdicts, to judge again
         assert "mine\t" in (tmp_path / "out" / "stages.tsv").read_text()
 
