@@ -722,7 +722,8 @@ def test_a_mine_seed_inside_the_sft_data_is_refused_before_any_work(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config, estimator", [(GREEDY_FAILURES, "grpo"),
-                                               (f"{GREEDY_FAILURES}-positive", "veritas_positive_samples")])
+                                               (f"{GREEDY_FAILURES}-positive", "veritas_positive_samples"),
+                                               (f"{GREEDY_FAILURES}-positive-replay", "veritas_positive_samples")])
 def test_dry_run_with_a_mining_config_validates_grpo_on_a_stand_in_for_the_mined_file(tmp_path, config, estimator):
     import pyarrow.parquet as pq
 
