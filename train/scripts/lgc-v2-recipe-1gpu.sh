@@ -8,7 +8,8 @@
 # Stages, in order: model, data, sft (the base model's evaluation runs beside it), eval-base,
 # (with data.lgc_v2.mine in the GRPO config) mine, grpo (the SFT model's evaluation runs beside its
 # start-up), eval-sft, eval-grpo, (with RECIPE_SAMPLES) eval-sft-sampled, eval-grpo-sampled,
-# compare.  Send
+# compare, (with data.lgc_v2.mine) eval-grpo-mine (the GRPO model on the mine stage's tasks, and its
+# comparison with the SFT model's verdicts there: after the held-out ones, which matter most).  Send
 # the same command again and again to one warm GPU machine: each call runs the stages not done
 # yet while they fit in RECIPE_BUDGET_S seconds (default 540: a command of the GPU tool may run 10
 # minutes), marks each finished stage under RECIPE_DIR (default /tmp/veritas-recipe; a rerun
@@ -175,6 +176,8 @@ if [[ -n "$MINE_SPLIT" ]]; then
 		die "data.lgc_v2.mine.seed=$MINE_SEED of $GRPO_CONFIG: its tasks would include the SFT data's ($mine_sft_rows rows of the $MINE_SPLIT split from seed 0); raise it"
 fi
 STAGES+=("${STAGES_AFTER_MINE[@]}")
+# eval-grpo-mine last: the held-out evaluations and comparisons come first should device time run out
+[[ -z "$MINE_SPLIT" ]] || STAGES+=(eval-grpo-mine)
 [[ -z "$RECIPE_UNTIL" || " ${STAGES[*]} " == *" $RECIPE_UNTIL "* ]] ||
 	die "RECIPE_UNTIL=$RECIPE_UNTIL: not a stage (${STAGES[*]})"
 mkdir -p -- "$RECIPE_DIR/stages"
@@ -603,10 +606,8 @@ grpo_end_session() { # kill what is left of a killed process's session (the laun
 # parquet of those it got wrong (and, with data.lgc_v2.mine.right_per_wrong, of some it got right
 # after them), which GRPO trains on
 stage_mine() {
-	local trained rows wrong right replay=() counts
-	trained="$(trained_types)"
-	evaluate mine "$CHECKPOINT_ROOT/recipe-sft" --split "$MINE_SPLIT" --task-types "$trained" --difficulty "$MINE_LEVELS" \
-		--n-per-type "$MINE_TASKS" --seed "$MINE_SEED"
+	local rows wrong right replay=() counts
+	evaluate_mine mine "$CHECKPOINT_ROOT/recipe-sft"
 	mkdir -p -- "$DATA_DIR"
 	[[ "$MINE_RIGHT_PER_WRONG" == 0 ]] || replay=(--right-per-wrong "$MINE_RIGHT_PER_WRONG")
 	run_logged "$RECIPE_DIR/logs/data-grpo-mined.log" "$PYTHON" -m veritas generate --format rl --tasks-from "$EVAL_DIR/mine" \
@@ -627,6 +628,13 @@ stage_mine() {
 	((rows >= GRPO_BATCH)) ||
 		die "stage mine: the SFT model got only $wrong of the mined tasks wrong${counts:+ ($rows rows with the $right right ones)}, fewer than one GRPO batch ($GRPO_BATCH): raise data.lgc_v2.mine.tasks_per_type or its levels, and remove $EVAL_DIR/mine (its evaluation keeps the old settings)"
 	log "recipe: GRPO trains on $rows mined tasks$counts ($GRPO_MINED_DATA), $((rows / GRPO_BATCH)) steps an epoch"
+}
+# the SFT model's (mine) or the GRPO model's (grpo-mine) greedy evaluation of the mine settings' tasks
+evaluate_mine() { # NAME MODEL
+	local trained
+	trained="$(trained_types)" # (an assignment of its own: its failure ends the call)
+	evaluate "$1" "$2" --split "$MINE_SPLIT" --task-types "$trained" --difficulty "$MINE_LEVELS" \
+		--n-per-type "$MINE_TASKS" --seed "$MINE_SEED"
 }
 
 stage_compare() {
@@ -649,6 +657,8 @@ stage_compare() {
 		"$PYTHON" -m veritas eval --compare "$EVAL_DIR/sft-sampled" "$EVAL_DIR/grpo-sampled" --split-by "$EVAL_DIR/sft" \
 			--json "$RECIPE_OUT/compare-sft-grpo-sampled.json" | tee "$RECIPE_OUT/compare-sft-grpo-sampled.md"
 	fi
+	# (eval-grpo-mine comes after this stage and compares for itself; here when compare runs again)
+	compare_mine
 	# and GRPO's last validation against its first (verl's path both times, the same tasks)
 	local last=0 dir step
 	for dir in "$RECIPE_OUT"/val/step-*; do
@@ -663,15 +673,25 @@ stage_compare() {
 	fi
 }
 
+# The GRPO model's greedy verdicts on the mine stage's tasks against the SFT model's (RECIPE_OUT/mine):
+# did GRPO learn the tasks it trained on (those the SFT model got wrong), and did it break the ones
+# the SFT model got right (replayed or not)?  Nothing until both evaluations exist
+compare_mine() {
+	[[ -d "$EVAL_DIR/mine" && -d "$EVAL_DIR/grpo-mine" ]] || return 0
+	"$PYTHON" -m veritas eval --compare "$EVAL_DIR/mine" "$EVAL_DIR/grpo-mine" --json "$RECIPE_OUT/compare-mine-grpo.json" |
+		tee "$RECIPE_OUT/compare-mine-grpo.md"
+}
+
 # eval-sft and eval-grpo: 37-59 s in every run so far (docs/results.md, "GPU time per stage"); at 120
 # the eighth run left the SFT model's evaluation out of GRPO's start-up with 117 s of the call left,
 # and the session ended before it could run after GRPO
 # eval-*-sampled: 8 samples a task took 90-110 s (2026-12-06, docs/results.md, ninth run)
 # mine: 2,560 tasks (the greedy-failures config) at ~60 a second on an H100 (1,920 level-4/5 tasks took
 # 31-33 s of generation in the thirteenth run) after vLLM's ~25 s start, and a few seconds of rows:
-# ~75 s; 100 leaves it room in the first call after SFT (~410 s into it in the fourteenth run)
+# ~75 s; 100 leaves it room in the first call after SFT (~410 s into it in the fourteenth run);
+# eval-grpo-mine: the same evaluation of the GRPO model (no rows) and a comparison: as much
 declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [mine]=100 [eval-sft]=80 [grpo]=15 [eval-grpo]=80
-	[eval-sft-sampled]=130 [eval-grpo-sampled]=130 [compare]=30)
+	[eval-sft-sampled]=130 [eval-grpo-sampled]=130 [compare]=30 [eval-grpo-mine]=100)
 
 run_stage() { # STAGE
 	local stage="$1" t0=$SECONDS note=""
@@ -692,6 +712,10 @@ run_stage() { # STAGE
 	eval-sft-sampled) evaluate_sampled sft "$CHECKPOINT_ROOT/recipe-sft" ;;
 	eval-grpo-sampled) evaluate_sampled grpo "$CHECKPOINT_ROOT/recipe-grpo" ;;
 	compare) stage_compare ;;
+	eval-grpo-mine)
+		evaluate_mine grpo-mine "$CHECKPOINT_ROOT/recipe-grpo"
+		compare_mine
+		;;
 	esac
 	RAN_ANY=1
 	# a dry run really prepares the model and the data, and only composes the rest
