@@ -235,7 +235,7 @@ def test_tasks_from_takes_no_task_choosing_flags(tmp_path, capsys):
 
 def test_mine_settings_are_validated():
     spec = MineSpec.from_mapping({"split": "train", "levels": [3, 5], "tasks_per_type": 512})
-    assert spec == MineSpec("train", (3, 5), 512, 1) and spec.line() == "train 3-5 512 1 1000003"
+    assert spec == MineSpec("train", (3, 5), 512, 1) and spec.line() == "train 3-5 512 1 1000003 0"
     assert spec.first_seed() == 1_000_003
     assert MineSpec.from_mapping(None) is None
     for raw, message in [({"split": "test", "levels": [3, 5], "tasks_per_type": 8}, "held-out split"),
@@ -249,3 +249,120 @@ def test_mine_settings_are_validated():
                          ({"split": "val", "levels": [3, 5], "tasks_per_type": 512, "seed": 10}, "would wrap")]:
         with pytest.raises(MineError, match=message.replace("[", r"\[").replace("]", r"\]")):
             MineSpec.from_mapping(raw)
+
+
+# ---------------------------------------------------------------- right_per_wrong: the right tasks replayed
+
+def _verdicts(tmp_path, pattern: str) -> tuple[Path, list]:
+    """A run folder of tasks judged by ``pattern`` (W wrong, R right), types alternating as eval's
+    round-robin samples do; (folder, rows)."""
+    rows = []
+    for i, verdict in enumerate(pattern):
+        task = registry.generate_by_type(TYPES[i % 2], 7 + i // 2, 4, "en")
+        rows.append(_sample(task, correct=verdict == "R"))
+    return _run_folder(tmp_path, rows), rows
+
+
+@pytest.mark.parametrize("pattern,ratio,replayed,wanted", [
+    ("WRRWRRRW", 1.0, 3, 3),  # the wrong ones, then as many right ones, the first in the run's order
+    ("WRRWRRRW", 0.5, 2, 2),  # round(1.5): Python rounds halves to even
+    ("WRRWRRRW", 2.0, 5, 6),  # capped at the 5 right ones there are
+    ("WRRWRRRW", 0.0, 0, 0),  # today's behaviour
+    ("WWWWR", 0.1, 0, 0),  # round(0.4): none
+])
+def test_right_per_wrong_replays_the_first_right_tasks_after_the_wrong_ones(tmp_path, pattern, ratio, replayed, wanted):
+    from veritas.data.mine import tasks_from_run
+
+    folder, rows = _verdicts(tmp_path, pattern)
+    mined = tasks_from_run(folder, "wrong", ratio)
+    wrong = [r for r in rows if not r["correct"]]
+    right = [r for r in rows if r["correct"]]
+    ids = [registry.make_task_id(t, s) for t, s, _, _ in mined.tasks.entries]
+    assert ids == [r["task_id"] for r in wrong + right[:replayed]]
+    assert (mined.replayed, mined.replay_wanted) == (replayed, wanted)
+    assert sum(mined.chosen.values()) == len(wrong)  # the verdict's own count, as before
+
+
+def test_right_per_wrong_is_refused_with_the_right_verdict_and_when_it_is_not_a_number_at_least_0(tmp_path):
+    from veritas.data.mine import tasks_from_run
+
+    folder, _ = _verdicts(tmp_path, "WRRW")
+    with pytest.raises(MineError, match="needs verdict wrong"):
+        tasks_from_run(folder, "right", 1.0)
+    for bad, message in [(-0.5, "be >= 0"), (True, "not a bool"), ("1", "be a number >= 0"), (float("nan"), "finite")]:
+        with pytest.raises(MineError, match=f"^right_per_wrong must .*{message}"):
+            tasks_from_run(folder, "wrong", bad)
+
+
+def _summary(capsys, *args: str) -> str:
+    """generate's summary line (its last line of stdout), the run having succeeded."""
+    capsys.readouterr()
+    rc = main(["generate", "--no-progress", *args])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    return out.strip().splitlines()[-1]
+
+
+def test_generate_right_per_wrong_writes_wrong_then_right_rows_and_says_so(tmp_path, capsys):
+    folder, rows = _verdicts(tmp_path, "WRRWRRRW")
+    out = tmp_path / "mined.parquet"
+    summary = _summary(capsys, "--format", "rl", "--tasks-from", str(folder), "--right-per-wrong", "1", "--output", str(out))
+    wrong = [r["task_id"] for r in rows if not r["correct"]]
+    right = [r["task_id"] for r in rows if r["correct"]]
+    assert [r["extra_info"]["task_id"] for r in pq.read_table(out).to_pylist()] == wrong + right[:3]
+    # the recipe reads the row count (": N rows (") and the counts after it
+    assert f"{out}: 6 rows (6 new, 0 kept); " in summary and summary.endswith("; 3 wrong + 3 right")
+    capped = tmp_path / "capped.parquet"
+    assert _summary(capsys, "--format", "rl", "--tasks-from", str(folder), "--right-per-wrong", "2",
+                    "--output", str(capped)).endswith("; 3 wrong + 5 right (capped: 2 x 3 asks for 6, the run judged only 5 right)")
+    # 0 (and no flag): the rows and the summary line of before
+    plain, zero = tmp_path / "plain.parquet", tmp_path / "zero.parquet"
+    before = _summary(capsys, "--format", "rl", "--tasks-from", str(folder), "--output", str(plain))
+    assert before.endswith("new per type: dyck_language=1, operation=2")
+    assert _summary(capsys, "--format", "rl", "--tasks-from", str(folder), "--right-per-wrong", "0",
+                    "--output", str(zero)) == before.replace(str(plain), str(zero))
+    assert pq.read_table(zero).equals(pq.read_table(plain)) and pq.read_table(plain).num_rows == 3
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--num-samples", "4", "--right-per-wrong", "1"], "--right-per-wrong replays right tasks of a run after its "
+                                                       "wrong ones: it needs --tasks-from RUN"),
+    (["--tasks-from", "RUN", "--verdict", "right", "--right-per-wrong", "1"], "it needs --verdict wrong (not right)"),
+    (["--tasks-from", "RUN", "--right-per-wrong", "-1"], "--right-per-wrong must be >= 0"),
+    (["--tasks-from", "RUN", "--right-per-wrong", "inf"], "--right-per-wrong must be a finite number"),
+])
+def test_generate_refuses_right_per_wrong_without_tasks_from_wrong_or_below_0(tmp_path, capsys, args, message):
+    folder, _ = _verdicts(tmp_path, "WRRW")
+    args = [str(folder) if a == "RUN" else a for a in args]
+    out = tmp_path / "x.parquet"
+    rc, err = _generate(capsys, "--format", "rl", *args, "--output", str(out))
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_mine_settings_take_right_per_wrong_a_number_at_least_0():
+    raw = {"split": "train", "levels": [3, 5], "tasks_per_type": 512}
+    assert MineSpec.from_mapping(raw).right_per_wrong == 0.0
+    assert MineSpec.from_mapping({**raw, "right_per_wrong": 1}).line() == "train 3-5 512 1 1000003 1"
+    assert MineSpec.from_mapping({**raw, "right_per_wrong": 0.5}).line() == "train 3-5 512 1 1000003 0.5"
+    for bad, message in [(-1, "be >= 0"), ("one", "be a number >= 0"), (True, "not a bool"), (float("inf"), "finite")]:
+        with pytest.raises(MineError, match=f"^data.lgc_v2.mine.right_per_wrong must .*{message}"):
+            MineSpec.from_mapping({**raw, "right_per_wrong": bad})
+
+
+@pytest.mark.parametrize("overrides,line", [
+    ([], "train 3-5 512 1 1000003 0"),
+    (["++data.lgc_v2.mine.right_per_wrong=1.0"], "train 3-5 512 1 1000003 1"),
+    (["++data.lgc_v2.mine.right_per_wrong=0.25"], "train 3-5 512 1 1000003 0.25"),
+])
+def test_compose_mine_prints_right_per_wrong_as_the_last_field(capsys, overrides, line):
+    pytest.importorskip("verl")
+    from veritas.verl_adapters import compose
+
+    config_dir = Path(__file__).resolve().parents[1] / "train" / "config"
+    assert compose.main(["--config-path", str(config_dir), "--config-name", "grpo-smollm2-135m-1gpu-greedy-failures",
+                         "--mine", "--", *overrides]) == 0
+    assert capsys.readouterr().out == line + "\n"
+    assert compose.main(["--config-path", str(config_dir), "--config-name", "grpo-smollm2-135m-1gpu-greedy-failures",
+                         "--mine", "--", "++data.lgc_v2.mine.right_per_wrong=-1"]) == 1
+    assert "data.lgc_v2.mine.right_per_wrong must be >= 0" in capsys.readouterr().err

@@ -124,7 +124,7 @@ def test_a_bad_level_setting_is_refused_naming_it_before_any_work(tmp_path, name
 FAKE_PYTHON = """#!/usr/bin/env bash
 # stands in for the recipe's Python: `-m veritas generate|eval` recorded in FAKE_CALLS (one line of
 # arguments each) and their outputs made (with FAKE_MINED_ROWS, `generate --tasks-from` writes that many
-# real RL rows; with FAKE_HANG set, an evaluation hangs instead; with
+# real RL rows, and with FAKE_MINED_RIGHT says that many of them were judged right; with FAKE_HANG set, an evaluation hangs instead; with
 # FAKE_VAL_COMPARE_FAILS, a comparison of validation steps fails);
 # anything else runs in the real interpreter
 if [[ "${1:-} ${2:-}" == "-m veritas" && ( "$3" == generate || "$3" == eval ) ]]; then
@@ -134,9 +134,12 @@ if [[ "${1:-} ${2:-}" == "-m veritas" && ( "$3" == generate || "$3" == eval ) ]]
     out="" prev=""
     for arg in "$@"; do [[ "$prev" != --output ]] || out="$arg"; prev="$arg"; done
     if [[ "$3" == generate && -n "${FAKE_MINED_ROWS:-}" && " $* " == *" --tasks-from "* ]]; then
-        # the mine stage's rows: FAKE_MINED_ROWS real RL rows, as many as the fake run got wrong
-        exec "$REAL_PYTHON" -m veritas generate --format rl --split train --num-samples "$FAKE_MINED_ROWS" \
-            --no-progress --overwrite --output "$out"
+        # the mine stage's rows: FAKE_MINED_ROWS real RL rows, as many as the fake run got wrong (and right)
+        "$REAL_PYTHON" -m veritas generate --format rl --split train --num-samples "$FAKE_MINED_ROWS" \
+            --no-progress --overwrite --output "$out" || exit
+        [[ -z "${FAKE_MINED_RIGHT:-}" ]] ||
+            echo "generate: (fake) the counts; $((FAKE_MINED_ROWS - FAKE_MINED_RIGHT)) wrong + $FAKE_MINED_RIGHT right"
+        exit 0
     elif [[ "$3" == generate ]]; then
         : > "$out"
     elif [[ -n "$out" ]]; then
@@ -268,6 +271,18 @@ class _AtGrpo:
         return subprocess.run(["bash", str(self.root / "train" / "scripts" / "lgc-v2-recipe-1gpu.sh")],
                               cwd=self.root.parent, env=self.env, capture_output=True, text=True, timeout=120)
 
+    def until_done(self, most: int) -> list:
+        """The stderr of each call, up to ``most`` calls, until one ends with `recipe: done`; each must succeed."""
+        outputs = []
+        for _ in range(most):
+            proc = self.call()
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            outputs.append(proc.stderr)
+            if "recipe: done" in proc.stderr:
+                break
+        assert "recipe: done" in outputs[-1]
+        return outputs
+
     def started(self) -> list:
         """(from step, pid, process group) of every launch the fake saw."""
         return [tuple(map(int, line.split())) for line in self.starts.read_text().splitlines()]
@@ -362,14 +377,7 @@ def test_the_sft_evaluation_runs_beside_grpos_start_up_or_after_grpo(tmp_path, b
     run.env.update(fake_env)
     run.hold.touch()  # GRPO runs its steps at once
     try:
-        outputs = []
-        for _ in range(6):
-            proc = run.call()
-            assert proc.returncode == 0, proc.stderr[-3000:]
-            outputs.append(proc.stderr)
-            if "recipe: done" in proc.stderr:
-                break
-        assert "recipe: done" in outputs[-1]
+        outputs = run.until_done(6)
         first = outputs[0]
         sft_evals = [line for line in calls.read_text().splitlines()
                      if line.startswith("eval ") and line.endswith("/sft")]
@@ -669,6 +677,7 @@ def test_the_mine_stage_judges_the_sft_model_on_the_train_split_and_grpo_trains_
         (generate,) = [line for line in made if line.startswith("generate ")]
         mined = run.recipe / "data" / "grpo-train-mined.parquet"
         assert f"--tasks-from {run.recipe / 'eval' / 'mine'} --split train " in generate and str(mined) in generate
+        assert "--right-per-wrong" not in generate and "replayed" not in first.stderr  # right_per_wrong unset: 0
         assert (tmp_path / "out" / "mine" / "samples.jsonl.gz").exists()  # the verdicts, to judge again
         assert "mine\t" in (tmp_path / "out" / "stages.tsv").read_text()
 
@@ -683,6 +692,46 @@ def test_the_mine_stage_judges_the_sft_model_on_the_train_split_and_grpo_trains_
         assert "recipe: stage mine" not in run.call().stderr  # done: not run again
     finally:
         run.hold.touch()
+        run.cleanup()
+
+
+def test_the_replay_arm_mines_right_tasks_too_and_the_grpo_model_is_judged_again_on_the_mined_tasks(tmp_path):
+    """data.lgc_v2.mine.right_per_wrong 1.0: stage mine passes --right-per-wrong 1 to generate and says
+    how many of the rows are right tasks replayed.  After GRPO, its held-out evaluation and the
+    comparisons, stage eval-grpo-mine judges the GRPO model on exactly the mine stage's tasks and
+    compares its verdicts with the SFT model's there (compare-mine-grpo)."""
+    config = f"{GREEDY_FAILURES}-positive-replay"
+    fake_env, calls = _fake_python(tmp_path)
+    (steps,) = _config(config, "trainer.total_training_steps")
+    run = _AtGrpo(tmp_path, **fake_env, RECIPE_GRPO_CONFIG=config, FAKE_MINED_ROWS="64", FAKE_MINED_RIGHT="32",
+                  FAKE_TOTAL=str(steps))
+    run.hold.touch()  # GRPO runs its steps at once
+    try:
+        outputs = run.until_done(12)
+        text = "".join(outputs)
+        assert "recipe: and on 1 times as many of the tasks it gets right there, replayed as an anchor" in outputs[0]
+        assert "recipe: GRPO trains on 64 mined tasks: 32 the SFT model got wrong + 32 it got right, replayed " \
+               "(right_per_wrong 1)" in text and "2 steps an epoch" in text
+        made = calls.read_text().splitlines()
+        (generate,) = [line for line in made if line.startswith("generate ") and "--tasks-from" in line]
+        assert " --split train --right-per-wrong 1 --no-progress " in generate
+        evaluations = {line.split("--output ")[1].rsplit("/", 1)[1]: line for line in made
+                       if line.startswith("eval ") and "--compare" not in line}
+        assert list(evaluations) == ["mine", "grpo", "grpo-mine"]  # eval-sft was marked done
+        # the mine stage's tasks exactly, the GRPO model's checkpoint
+        assert evaluations["grpo-mine"].replace("recipe-grpo", "recipe-sft").replace("/grpo-mine", "/mine") \
+            == evaluations["mine"]
+        compares = [line.split()[2:4] for line in made if "--compare" in line]
+        assert compares[-1] == [str(run.recipe / "eval" / "mine"), str(run.recipe / "eval" / "grpo-mine")]
+        assert [Path(a).name for a, _ in compares] == ["base", "sft", "base", "mine"]  # after the held-out ones
+        assert f"--json {tmp_path / 'out' / 'compare-mine-grpo.json'}" in made[-1]
+        assert (tmp_path / "out" / "compare-mine-grpo.md").exists()
+        assert (tmp_path / "out" / "grpo-mine" / "samples.jsonl.gz").exists()
+        table = (tmp_path / "out" / "stages.tsv").read_text().splitlines()
+        assert [row.split("\t")[0] for row in table[1:]] == \
+            ["model", "data", "sft", "eval-base", "mine", "grpo", "eval-sft", "eval-grpo", "compare", "eval-grpo-mine"]
+        assert "recipe: stage eval-grpo-mine" not in run.call().stderr  # done: not run again
+    finally:
         run.cleanup()
 
 
@@ -718,7 +767,8 @@ def test_a_mine_seed_inside_the_sft_data_is_refused_before_any_work(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config, estimator", [(GREEDY_FAILURES, "grpo"),
-                                               (f"{GREEDY_FAILURES}-positive", "veritas_positive_samples")])
+                                               (f"{GREEDY_FAILURES}-positive", "veritas_positive_samples"),
+                                               (f"{GREEDY_FAILURES}-positive-replay", "veritas_positive_samples")])
 def test_dry_run_with_a_mining_config_validates_grpo_on_a_stand_in_for_the_mined_file(tmp_path, config, estimator):
     import pyarrow.parquet as pq
 

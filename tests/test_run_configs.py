@@ -46,6 +46,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-5-t1.0": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-greedy-failures": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-greedy-failures-positive": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-greedy-failures-positive-replay": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -556,6 +557,17 @@ def test_the_positive_samples_arm_is_the_greedy_failures_arm_with_only_right_ans
         assert need_critic(cfg) is False
     assert need_reference_policy(cfg) is True
     assert positive["critic.enable"] is None and positive["actor_rollout_ref.actor.use_kl_loss"] is True
+
+
+GREEDY_FAILURES_POSITIVE_REPLAY = "grpo-smollm2-135m-1gpu-greedy-failures-positive-replay"
+
+
+def test_the_replay_arm_is_the_positive_samples_arm_with_as_many_right_tasks_as_wrong_ones():
+    """Only data.lgc_v2.mine.right_per_wrong differs: the mine stage adds round(1.0 x wrong) tasks the
+    SFT model gets right to the failures, and the estimator reinforces their right answers."""
+    positive, replay = _composed_flat(GREEDY_FAILURES_POSITIVE, GREEDY_FAILURES_POSITIVE_REPLAY)
+    assert _differences(positive, replay) == {"data.lgc_v2.mine.right_per_wrong": ("<absent>", 1.0)}
+    assert replay["algorithm.adv_estimator"] == "veritas_positive_samples"
 
 
 def test_the_positive_samples_arm_validates_on_a_mined_parquet_with_its_estimator_registered(host, tmp_path):

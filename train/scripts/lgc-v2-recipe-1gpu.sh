@@ -8,7 +8,8 @@
 # Stages, in order: model, data, sft (the base model's evaluation runs beside it), eval-base,
 # (with data.lgc_v2.mine in the GRPO config) mine, grpo (the SFT model's evaluation runs beside its
 # start-up), eval-sft, eval-grpo, (with RECIPE_SAMPLES) eval-sft-sampled, eval-grpo-sampled,
-# compare.  Send
+# compare, (with data.lgc_v2.mine) eval-grpo-mine (the GRPO model on the mine stage's tasks, and its
+# comparison with the SFT model's verdicts there: after the held-out ones, which matter most).  Send
 # the same command again and again to one warm GPU machine: each call runs the stages not done
 # yet while they fit in RECIPE_BUDGET_S seconds (default 540: a command of the GPU tool may run 10
 # minutes), marks each finished stage under RECIPE_DIR (default /tmp/veritas-recipe; a rerun
@@ -23,11 +24,12 @@
 # SFT and GRPO runs (a GRPO config with data.lgc_v2.mine: on a stand-in for the mined file, rows of
 # the mine settings' split and levels: the mine stage needs the GPU).
 #
-# mine (GRPO configs with data.lgc_v2.mine {split, levels, tasks_per_type, seed}; e.g.
+# mine (GRPO configs with data.lgc_v2.mine {split, levels, tasks_per_type, seed, right_per_wrong}; e.g.
 # grpo-smollm2-135m-1gpu-greedy-failures): the SFT model's greedy evaluation of tasks_per_type tasks
 # of each type GRPO trains, from that split (never test) at those levels (eval --split), kept in
 # RECIPE_OUT/mine like the other evaluations; then the RL parquet of the tasks it got wrong
-# (`veritas generate --tasks-from`), which GRPO trains on as data.train_files, read by verl's own
+# (`veritas generate --tasks-from`), followed, with right_per_wrong R > 0, by R times as many of
+# those it got right (--right-per-wrong), which GRPO trains on as data.train_files, read by verl's own
 # RLHFDataset (the launcher's data.custom_cls cleared).
 #
 # What is trained comes from the run configs (train/config/sft-smollm2-135m-1gpu.yaml and
@@ -159,10 +161,11 @@ sft_rows_of() { # SPLIT -> rows of the SFT data the data stage writes of that sp
 	if [[ "$1" == val ]]; then echo 64; else echo "$SFT_ROWS"; fi
 }
 GRPO_BATCH="${GRPO_VALUES[5]}"
-# data.lgc_v2.mine: "SPLIT LO-HI TASKS_PER_TYPE SEED FIRST_SEED" (validated by compose: the judged
-# seeds never wrap past the split's end), empty without it
-MINE_SPLIT="" MINE_LEVELS="" MINE_TASKS="" MINE_SEED="" MINE_FIRST_SEED=""
-read -r MINE_SPLIT MINE_LEVELS MINE_TASKS MINE_SEED MINE_FIRST_SEED <<<"${GRPO_VALUES[6]}" || true
+# data.lgc_v2.mine: "SPLIT LO-HI TASKS_PER_TYPE SEED FIRST_SEED RIGHT_PER_WRONG" (validated by compose:
+# the judged seeds never wrap past the split's end; RIGHT_PER_WRONG 0 when unset), empty without it
+MINE_SPLIT="" MINE_LEVELS="" MINE_TASKS="" MINE_SEED="" MINE_FIRST_SEED="" MINE_RIGHT_PER_WRONG=""
+read -r MINE_SPLIT MINE_LEVELS MINE_TASKS MINE_SEED MINE_FIRST_SEED MINE_RIGHT_PER_WRONG <<<"${GRPO_VALUES[6]}" || true
+MINE_RIGHT_PER_WRONG="${MINE_RIGHT_PER_WRONG:-0}"
 if [[ -n "$MINE_SPLIT" ]]; then
 	STAGES+=(mine)
 	# the mined tasks must not be the SFT data's own (the data stage's rows of the train and val
@@ -173,6 +176,8 @@ if [[ -n "$MINE_SPLIT" ]]; then
 		die "data.lgc_v2.mine.seed=$MINE_SEED of $GRPO_CONFIG: its tasks would include the SFT data's ($mine_sft_rows rows of the $MINE_SPLIT split from seed 0); raise it"
 fi
 STAGES+=("${STAGES_AFTER_MINE[@]}")
+# eval-grpo-mine last: the held-out evaluations and comparisons come first should device time run out
+[[ -z "$MINE_SPLIT" ]] || STAGES+=(eval-grpo-mine)
 [[ -z "$RECIPE_UNTIL" || " ${STAGES[*]} " == *" $RECIPE_UNTIL "* ]] ||
 	die "RECIPE_UNTIL=$RECIPE_UNTIL: not a stage (${STAGES[*]})"
 mkdir -p -- "$RECIPE_DIR/stages"
@@ -181,6 +186,8 @@ log "recipe: SFT data at levels $SFT_LEVELS (RECIPE_SFT_LEVELS), evaluations at 
 log "recipe: evaluations of $RECIPE_N_EVAL held-out tasks per type, greedy, max_new_tokens $MAX_NEW_TOKENS"
 [[ -z "$MINE_SPLIT" ]] ||
 	log "recipe: GRPO trains on the tasks the SFT model gets wrong greedily of $MINE_TASKS a type of the $MINE_SPLIT split at levels $MINE_LEVELS (data.lgc_v2.mine, stage mine)"
+[[ -z "$MINE_SPLIT" || "$MINE_RIGHT_PER_WRONG" == 0 ]] ||
+	log "recipe: and on $MINE_RIGHT_PER_WRONG times as many of the tasks it gets right there, replayed as an anchor (data.lgc_v2.mine.right_per_wrong)"
 ((RECIPE_SAMPLES == 0)) ||
 	log "recipe: and the SFT and GRPO models sampled $RECIPE_SAMPLES times a task at GRPO's rollout temperature, $ROLLOUT_TEMPERATURE (RECIPE_SAMPLES)"
 # The card this call runs on, with the results: the figures of a stage depend on it (an H100 and an
@@ -596,23 +603,38 @@ grpo_end_session() { # kill what is left of a killed process's session (the laun
 }
 
 # mine: the SFT model's greedy verdicts on the mine settings' tasks (RECIPE_OUT/mine), then the RL
-# parquet of those it got wrong, which GRPO trains on
+# parquet of those it got wrong (and, with data.lgc_v2.mine.right_per_wrong, of some it got right
+# after them), which GRPO trains on
 stage_mine() {
-	local trained rows
-	trained="$(trained_types)"
-	evaluate mine "$CHECKPOINT_ROOT/recipe-sft" --split "$MINE_SPLIT" --task-types "$trained" --difficulty "$MINE_LEVELS" \
-		--n-per-type "$MINE_TASKS" --seed "$MINE_SEED"
+	local rows wrong right replay=() counts
+	evaluate_mine mine "$CHECKPOINT_ROOT/recipe-sft"
 	mkdir -p -- "$DATA_DIR"
+	[[ "$MINE_RIGHT_PER_WRONG" == 0 ]] || replay=(--right-per-wrong "$MINE_RIGHT_PER_WRONG")
 	run_logged "$RECIPE_DIR/logs/data-grpo-mined.log" "$PYTHON" -m veritas generate --format rl --tasks-from "$EVAL_DIR/mine" \
-		--split "$MINE_SPLIT" --no-progress --overwrite --output "$GRPO_MINED_DATA"
+		--split "$MINE_SPLIT" "${replay[@]}" --no-progress --overwrite --output "$GRPO_MINED_DATA"
 	grep '^generate: ' "$RECIPE_DIR/logs/data-grpo-mined.log" >&2 || true
-	# generate's summary: "generate: FILE: N rows (N new, 0 kept); ..."
+	# generate's summary: "generate: FILE: N rows (N new, 0 kept); ..." (with --right-per-wrong, ending
+	# "; W wrong + K right[ (capped: ...)]")
 	rows="$(grep -o ': [0-9]* rows (' "$RECIPE_DIR/logs/data-grpo-mined.log" | tail -n 1 | grep -o '[0-9]*')" ||
 		die "stage mine: no row count in $RECIPE_DIR/logs/data-grpo-mined.log"
+	wrong="$rows" right=0 counts=""
+	if ((${#replay[@]})); then
+		read -r wrong right < <(grep -o '; [0-9]* wrong + [0-9]* right' "$RECIPE_DIR/logs/data-grpo-mined.log" | tail -n 1 |
+			tr -cs '0-9\n' ' ') || true
+		[[ "$right" =~ ^[0-9]+$ ]] || die "stage mine: no counts of wrong and right tasks in $RECIPE_DIR/logs/data-grpo-mined.log"
+		counts=": $wrong the SFT model got wrong + $right it got right, replayed (right_per_wrong $MINE_RIGHT_PER_WRONG)"
+	fi
 	# verl drops the last partial batch: fewer rows than one batch would train nothing
 	((rows >= GRPO_BATCH)) ||
-		die "stage mine: the SFT model got only $rows of the mined tasks wrong, fewer than one GRPO batch ($GRPO_BATCH): raise data.lgc_v2.mine.tasks_per_type or its levels, and remove $EVAL_DIR/mine (its evaluation keeps the old settings)"
-	log "recipe: GRPO trains on $rows mined tasks ($GRPO_MINED_DATA), $((rows / GRPO_BATCH)) steps an epoch"
+		die "stage mine: the SFT model got only $wrong of the mined tasks wrong${counts:+ ($rows rows with the $right right ones)}, fewer than one GRPO batch ($GRPO_BATCH): raise data.lgc_v2.mine.tasks_per_type or its levels, and remove $EVAL_DIR/mine (its evaluation keeps the old settings)"
+	log "recipe: GRPO trains on $rows mined tasks$counts ($GRPO_MINED_DATA), $((rows / GRPO_BATCH)) steps an epoch"
+}
+# the SFT model's (mine) or the GRPO model's (grpo-mine) greedy evaluation of the mine settings' tasks
+evaluate_mine() { # NAME MODEL
+	local trained
+	trained="$(trained_types)" # (an assignment of its own: its failure ends the call)
+	evaluate "$1" "$2" --split "$MINE_SPLIT" --task-types "$trained" --difficulty "$MINE_LEVELS" \
+		--n-per-type "$MINE_TASKS" --seed "$MINE_SEED"
 }
 
 stage_compare() {
@@ -635,6 +657,8 @@ stage_compare() {
 		"$PYTHON" -m veritas eval --compare "$EVAL_DIR/sft-sampled" "$EVAL_DIR/grpo-sampled" --split-by "$EVAL_DIR/sft" \
 			--json "$RECIPE_OUT/compare-sft-grpo-sampled.json" | tee "$RECIPE_OUT/compare-sft-grpo-sampled.md"
 	fi
+	# (eval-grpo-mine comes after this stage and compares for itself; here when compare runs again)
+	compare_mine
 	# and GRPO's last validation against its first (verl's path both times, the same tasks)
 	local last=0 dir step
 	for dir in "$RECIPE_OUT"/val/step-*; do
@@ -649,15 +673,25 @@ stage_compare() {
 	fi
 }
 
+# The GRPO model's greedy verdicts on the mine stage's tasks against the SFT model's (RECIPE_OUT/mine):
+# did GRPO learn the tasks it trained on (those the SFT model got wrong), and did it break the ones
+# the SFT model got right (replayed or not)?  Nothing until both evaluations exist
+compare_mine() {
+	[[ -d "$EVAL_DIR/mine" && -d "$EVAL_DIR/grpo-mine" ]] || return 0
+	"$PYTHON" -m veritas eval --compare "$EVAL_DIR/mine" "$EVAL_DIR/grpo-mine" --json "$RECIPE_OUT/compare-mine-grpo.json" |
+		tee "$RECIPE_OUT/compare-mine-grpo.md"
+}
+
 # eval-sft and eval-grpo: 37-59 s in every run so far (docs/results.md, "GPU time per stage"); at 120
 # the eighth run left the SFT model's evaluation out of GRPO's start-up with 117 s of the call left,
 # and the session ended before it could run after GRPO
 # eval-*-sampled: 8 samples a task took 90-110 s (2026-12-06, docs/results.md, ninth run)
 # mine: 2,560 tasks (the greedy-failures config) at ~60 a second on an H100 (1,920 level-4/5 tasks took
 # 31-33 s of generation in the thirteenth run) after vLLM's ~25 s start, and a few seconds of rows:
-# ~75 s; 100 leaves it room in the first call after SFT (~410 s into it in the fourteenth run)
+# ~75 s; 100 leaves it room in the first call after SFT (~410 s into it in the fourteenth run);
+# eval-grpo-mine: the same evaluation of the GRPO model (no rows) and a comparison: as much
 declare -A ESTIMATE_S=([model]=60 [data]=60 [sft]=330 [eval-base]=120 [mine]=100 [eval-sft]=80 [grpo]=15 [eval-grpo]=80
-	[eval-sft-sampled]=130 [eval-grpo-sampled]=130 [compare]=30)
+	[eval-sft-sampled]=130 [eval-grpo-sampled]=130 [compare]=30 [eval-grpo-mine]=100)
 
 run_stage() { # STAGE
 	local stage="$1" t0=$SECONDS note=""
@@ -678,6 +712,10 @@ run_stage() { # STAGE
 	eval-sft-sampled) evaluate_sampled sft "$CHECKPOINT_ROOT/recipe-sft" ;;
 	eval-grpo-sampled) evaluate_sampled grpo "$CHECKPOINT_ROOT/recipe-grpo" ;;
 	compare) stage_compare ;;
+	eval-grpo-mine)
+		evaluate_mine grpo-mine "$CHECKPOINT_ROOT/recipe-grpo"
+		compare_mine
+		;;
 	esac
 	RAN_ANY=1
 	# a dry run really prepares the model and the data, and only composes the rest

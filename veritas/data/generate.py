@@ -10,7 +10,10 @@ byte-identical whatever the concurrency.  Seeds come only from the split's range
 
 ``--tasks-from RUN [--verdict wrong|right]`` makes rows of exactly the tasks a greedy ``veritas
 eval`` run judged wrong (or right), in the run's order (``veritas.data.mine``): row ``i`` is the
-run's ``i``-th such task, generated again from its type, seed, level and language.
+run's ``i``-th such task, generated again from its type, seed, level and language.  With
+``--right-per-wrong R`` (``--verdict wrong`` only) the wrong tasks are followed by ``round(R x
+wrong)`` of the tasks the run judged right, the first ones in the run's order (capped at those
+there are); the summary line ends with ``; W wrong + K right``.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from veritas.data import formats
-from veritas.data.mine import VERDICTS, MineError, TaskList, tasks_from_run
+from veritas.data.mine import VERDICTS, MineError, TaskList, check_right_per_wrong, tasks_from_run
 from veritas.data.writers import (
     DEFAULT_ROW_GROUP_SIZE,
     AtomicParquetWriter,
@@ -66,6 +69,7 @@ class Plan:
     system_prompt: str | None = None
     reasoning: bool = False
     verify: bool = True
+    note: str = ""  # added to the summary line: --tasks-from's counts of wrong and right tasks
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -138,6 +142,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="instead: one row for each task a greedy `veritas eval` run (results folder) judged "
                         "--verdict, generated again from its id, level and language; --split must be the run's")
     p.add_argument("--verdict", choices=VERDICTS, default="wrong", help="with --tasks-from: which tasks (default wrong)")
+    p.add_argument("--right-per-wrong", type=float, default=None, metavar="R",
+                   help="with --tasks-from and --verdict wrong: after the wrong tasks, round(R x wrong) of those the "
+                        "run judged right, the first in its order (at most all of them); default 0: none")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--seed", type=int, default=0,
                        help="seed offset inside the split's seed range where every type starts (default 0)")
@@ -199,6 +206,8 @@ def build_plan(args) -> Plan:
     args.fmt = resolve_format(args.fmt, args.output)
     if args.tasks_from is not None:
         return plan_from_run(args)
+    if args.right_per_wrong is not None:
+        raise UsageError("--right-per-wrong replays right tasks of a run after its wrong ones: it needs --tasks-from RUN")
     if args.num_samples is None:
         raise UsageError("--num-samples is required (or --tasks-from RUN)")
     if args.num_samples < 1:
@@ -246,8 +255,15 @@ def plan_from_run(args) -> Plan:
              if set_]
     if given:
         raise UsageError(f"--tasks-from takes the tasks from the run: {', '.join(given)} cannot be given with it")
+    if args.right_per_wrong is not None and args.verdict != "wrong":
+        raise UsageError(f"--right-per-wrong replays right tasks after the wrong ones: it needs --verdict wrong "
+                         f"(not {args.verdict})")
     try:
-        mined = tasks_from_run(args.tasks_from, args.verdict)
+        right_per_wrong = check_right_per_wrong(args.right_per_wrong or 0.0)
+    except MineError as exc:
+        raise UsageError(f"--right-per-wrong {exc}") from None
+    try:
+        mined = tasks_from_run(args.tasks_from, args.verdict, right_per_wrong)
     except MineError as exc:
         raise UsageError(f"--tasks-from: {exc}") from None
     run = mined.settings
@@ -259,10 +275,17 @@ def plan_from_run(args) -> Plan:
                          f"{run.get('system_prompt')!r} and reasoning {bool(run.get('reasoning'))}: a verdict on one "
                          "prompt says nothing of another; pass the same --system-prompt and --reasoning")
     shown = ", ".join(f"{t}={mined.chosen[t]}/{mined.judged[t]}" for t in registry.task_types() if mined.judged[t])
-    print(f"generate: {args.tasks_from}: {len(mined.tasks)} of {sum(mined.judged.values())} tasks judged "
+    chosen = sum(mined.chosen.values())
+    print(f"generate: {args.tasks_from}: {chosen} of {sum(mined.judged.values())} tasks judged "
           f"{args.verdict} (per type: {shown})", file=sys.stderr)
+    note = ""
+    if right_per_wrong:
+        capped = (f" (capped: {right_per_wrong:g} x {chosen} asks for {mined.replay_wanted}, the run judged only "
+                  f"{mined.replayed} right)") if mined.replayed < mined.replay_wanted else ""
+        note = f"; {chosen} wrong + {mined.replayed} right{capped}"
     return Plan(selection=mined.tasks, num_samples=len(mined.tasks), language="mix", fmt=args.fmt,
-                style=args.response_style, system_prompt=args.system_prompt, reasoning=args.reasoning, verify=args.verify)
+                style=args.response_style, system_prompt=args.system_prompt, reasoning=args.reasoning, verify=args.verify,
+                note=note)
 
 
 # ---------------------------------------------------------------- resume
@@ -493,5 +516,5 @@ def _run(args) -> int:
     per_type = _counts(totals.per_type, plan.types) or "-"
     style = f", style {plan.style}" if plan.fmt != "rl" else ""
     print(f"generate: {args.output}: {kept + totals.written} rows ({totals.written} new, {kept} kept); "
-          f"format {plan.fmt}, split {plan.split}{style}; new per type: {per_type}")
+          f"format {plan.fmt}, split {plan.split}{style}; new per type: {per_type}{plan.note}")
     return 0

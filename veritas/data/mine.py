@@ -1,5 +1,6 @@
 """The tasks an evaluation got wrong (or right), as rows of any dataset format:
-``veritas generate --tasks-from RUN [--verdict wrong]``; and the settings of the recipe's mine stage
+``veritas generate --tasks-from RUN [--verdict wrong] [--right-per-wrong R]`` (R > 0: the wrong tasks, then
+R times as many of those it got right); and the settings of the recipe's mine stage
 (``data.lgc_v2.mine`` in a GRPO run config).
 
 A ``veritas eval`` results folder (``results.json`` and ``samples.jsonl`` or ``samples.jsonl.gz``)
@@ -17,6 +18,7 @@ test split, held out from every training path, is mined only when ``--split test
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,14 +41,17 @@ class MineError(ValueError):
 class MineSpec:
     """``data.lgc_v2.mine``: which tasks the recipe's mine stage judges greedily with the SFT model
     (``tasks_per_type`` of each trained type of ``split``, levels cycled through ``levels``, from
-    eval's seed offset ``seed``) before GRPO trains on the ones it gets wrong."""
+    eval's seed offset ``seed``) before GRPO trains on the ones it gets wrong, and, with
+    ``right_per_wrong`` R > 0, on ``round(R x wrong)`` of the ones it gets right besides (an anchor:
+    see :func:`tasks_from_run`)."""
 
     split: str
     levels: tuple[int, int]
     tasks_per_type: int
     seed: int = 1
+    right_per_wrong: float = 0.0
 
-    KEYS = ("split", "levels", "tasks_per_type", "seed")
+    KEYS = ("split", "levels", "tasks_per_type", "seed", "right_per_wrong")
 
     @classmethod
     def from_mapping(cls, raw: Any, where: str = "data.lgc_v2.mine") -> "MineSpec | None":
@@ -59,7 +64,7 @@ class MineSpec:
         missing = [k for k in cls.KEYS[:3] if raw.get(k) is None]
         if unknown or missing:
             raise MineError(f"{where}: {'unknown keys ' + str(unknown) if unknown else 'missing ' + str(missing)}; "
-                            f"keys: {', '.join(cls.KEYS)} (seed optional, default 1)")
+                            f"keys: {', '.join(cls.KEYS)} (seed optional, default 1; right_per_wrong optional, default 0)")
         split = raw["split"]
         if split not in registry.SPLITS:
             raise MineError(f"{where}.split: unknown split {split!r}; known: {', '.join(registry.SPLITS)}")
@@ -77,7 +82,11 @@ class MineSpec:
             raise MineError(f"{where}.tasks_per_type must be a positive integer, got {count!r}")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise MineError(f"{where}.seed must be an integer >= 0 (eval's --seed), got {seed!r}")
-        spec = cls(split, levels, count, seed)
+        try:
+            right_per_wrong = check_right_per_wrong(raw.get("right_per_wrong", 0))
+        except MineError as exc:
+            raise MineError(f"{where}.right_per_wrong {exc}") from None
+        spec = cls(split, levels, count, seed, right_per_wrong)
         lo, hi = registry.split_seed_range(split)
         if spec.first_seed() + count > hi - lo:  # eval's selection would wrap to the split's first seeds
             raise MineError(f"{where}: seed {seed} x {EVAL_SEED_STRIDE:,} + {count} tasks runs past the {split} "
@@ -90,8 +99,29 @@ class MineSpec:
         return self.seed * EVAL_SEED_STRIDE
 
     def line(self) -> str:
-        """``SPLIT LO-HI TASKS_PER_TYPE SEED FIRST_SEED``: what the recipe reads (compose --mine)."""
-        return f"{self.split} {self.levels[0]}-{self.levels[1]} {self.tasks_per_type} {self.seed} {self.first_seed()}"
+        """``SPLIT LO-HI TASKS_PER_TYPE SEED FIRST_SEED RIGHT_PER_WRONG``: what the recipe reads (compose
+        --mine); RIGHT_PER_WRONG last (``0`` when unset), as ``veritas generate --right-per-wrong`` takes it."""
+        return (f"{self.split} {self.levels[0]}-{self.levels[1]} {self.tasks_per_type} {self.seed} {self.first_seed()} "
+                f"{_number(self.right_per_wrong)}")
+
+
+def _number(value: float) -> str:
+    """1.0 as ``1``, 0.5 as ``0.5``: a float that reads back exactly (bash tests ``0`` as unset)."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def check_right_per_wrong(value: Any) -> float:
+    """``value`` as a finite number >= 0; a :class:`MineError` saying what is wrong with it (its
+    message starts with "must", for the caller to prefix with the setting's name)."""
+    if isinstance(value, bool):
+        raise MineError(f"must be a number >= 0 (right tasks replayed per wrong one), not a bool ({value!r})")
+    if not isinstance(value, (int, float)):
+        raise MineError(f"must be a number >= 0 (right tasks replayed per wrong one), got {value!r}")
+    if not math.isfinite(value):
+        raise MineError(f"must be a finite number >= 0, got {value!r}")
+    if value < 0:
+        raise MineError(f"must be >= 0 (0: only the wrong tasks), got {value!r}")
+    return float(value)
 
 
 # ---------------------------------------------------------------- a list of tasks
@@ -136,18 +166,38 @@ class Mined:
     tasks: TaskList
     settings: dict  # the run's settings (results.json)
     judged: Counter  # tasks judged per type
-    chosen: Counter  # tasks chosen per type
+    chosen: Counter  # tasks of the verdict asked for, per type
+    replayed: int = 0  # right tasks after them (right_per_wrong > 0)
+    replay_wanted: int = 0  # round(right_per_wrong x wrong): more than ``replayed`` when the run had too few right
 
 
 _ROW_FIELDS = {"task_id": int, "task_type": str, "difficulty": int, "language": str, "prompt": str, "correct": bool}
 
 
-def tasks_from_run(run: Path, verdict: str = "wrong") -> Mined:
-    """The tasks a greedy ``veritas eval`` run judged ``verdict``, in the run's order."""
+def replay_count(right_per_wrong: float, wrong: int, right: int) -> tuple[int, int]:
+    """(right tasks to replay after ``wrong`` wrong ones, how many were wanted): ``round(right_per_wrong
+    x wrong)`` (Python's round: halves to even), capped at the ``right`` the run judged right."""
+    wanted = round(right_per_wrong * wrong)
+    return min(wanted, right), wanted
+
+
+def tasks_from_run(run: Path, verdict: str = "wrong", right_per_wrong: float = 0.0) -> Mined:
+    """The tasks a greedy ``veritas eval`` run judged ``verdict``, in the run's order.
+
+    With ``right_per_wrong`` R > 0 (``verdict`` wrong only), the wrong tasks are followed by the first
+    :func:`replay_count` tasks the run judged right, in the run's order: eval's samples go round-robin
+    over the types (one task of each type in turn), so the first right ones are spread over the types
+    (a type the model gets right more often gives more of them)."""
     from veritas.evaluation.compare import CompareError, find_samples, read_rows, run_folder
 
     if verdict not in VERDICTS:
         raise MineError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    try:
+        right_per_wrong = check_right_per_wrong(right_per_wrong)
+    except MineError as exc:
+        raise MineError(f"right_per_wrong {exc}") from None
+    if right_per_wrong and verdict != "wrong":
+        raise MineError(f"right_per_wrong replays right tasks after wrong ones: it needs verdict wrong, not {verdict!r}")
     folder = run_folder(Path(run))
     results = folder / "results.json"
     try:
@@ -170,7 +220,8 @@ def tasks_from_run(run: Path, verdict: str = "wrong") -> Mined:
         raise MineError(str(exc)) from None
     lo, hi = registry.split_seed_range(split)
     seen: set[int] = set()
-    entries, prompts = [], []
+    # per verdict (True: judged right), in the run's order: (entry, (where, prompt))
+    by_verdict: dict[bool, list] = {False: [], True: []}
     judged, chosen = Counter(), Counter()
     for number, row in enumerate(rows, 1):
         where = f"{path}: row {number}"
@@ -191,12 +242,14 @@ def tasks_from_run(run: Path, verdict: str = "wrong") -> Mined:
         judged[task_type] += 1
         if row["correct"] is (verdict == "right"):
             chosen[task_type] += 1
-            entries.append((task_type, seed, row["difficulty"], row["language"]))
-            prompts.append((where, row["prompt"]))
-    if not entries:
+        by_verdict[row["correct"]].append(((task_type, seed, row["difficulty"], row["language"]), (where, row["prompt"])))
+    picked = by_verdict[verdict == "right"]
+    if not picked:
         raise MineError(f"{path}: none of its {len(rows)} tasks was judged {verdict}: nothing to write")
-    tasks = TaskList(tuple(entries), split)
-    for i, (where, prompt) in enumerate(prompts):
+    replayed, wanted = replay_count(right_per_wrong, len(picked), len(by_verdict[True])) if right_per_wrong else (0, 0)
+    picked = picked + by_verdict[True][:replayed]
+    tasks = TaskList(tuple(entry for entry, _ in picked), split)
+    for i, (_, (where, prompt)) in enumerate(picked):
         try:
             task = tasks.task(i)
         except (ValueError, RuntimeError) as exc:
@@ -204,4 +257,4 @@ def tasks_from_run(run: Path, verdict: str = "wrong") -> Mined:
         if task.prompt != prompt:
             raise MineError(f"{where}: task {task.task_id} generated now has another prompt than the one judged "
                             "(the generator changed since the evaluation, or the file was edited): not mined")
-    return Mined(tasks, settings, judged, chosen)
+    return Mined(tasks, settings, judged, chosen, replayed, wanted)

@@ -653,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="print the task types our dynamic dataset draws for training (data.lgc_v2: weight > 0), "
                           "comma-separated")
     parser.add_argument("--mine", action="store_true",
-                        help="print data.lgc_v2.mine as 'SPLIT LO-HI TASKS_PER_TYPE SEED FIRST_SEED' (an empty line "
+                        help="print data.lgc_v2.mine as 'SPLIT LO-HI TASKS_PER_TYPE SEED FIRST_SEED RIGHT_PER_WRONG' (an empty line "
                              "when unset), after any --get values")
     parser.add_argument("--n-gpus-per-node", type=int, default=None, help="override trainer.n_gpus_per_node")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, after --")
