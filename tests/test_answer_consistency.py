@@ -10,7 +10,8 @@ import pytest
 from veritas.envs.lgc_v2 import registry
 from veritas.evaluation import answer_consistency as ac
 
-RUN = Path(__file__).resolve().parents[1] / "docs/results/2026-12-07-grpo-greedy-failures-positive-sft-levels-1-5-smollm2-135m-h100"
+RUN = (Path(__file__).resolve().parents[1]
+       / "docs/results/2026-12-07-grpo-greedy-failures-positive-sft-levels-1-5-smollm2-135m-h100")
 
 CASES = [("dyck_language_reasoning_errors", "en"), ("dyck_language_reasoning_errors", "zh"),
          ("boolean_expressions", "en"), ("boolean_expressions", "zh"),
@@ -60,7 +61,8 @@ def test_written_examples():
     assert ac.consistency("dyck_language_reasoning_errors", en + "5,15") == ac.CONSISTENT
     assert ac.consistency("dyck_language_reasoning_errors", en + "15, 5\n\n") == ac.CONSISTENT
     assert ac.consistency("dyck_language_reasoning_errors", en + "5,13") == ac.INCONSISTENT
-    zh = "步骤 3：[ → [ ✓\n步骤 12：] → [ ( <，但该步写的是 [ ( < { ✗\n步骤 13：( → [ ( < (，但该步写的是 [ ✗\n错误的步骤：\n"
+    zh = ("步骤 3：[ → [ ✓\n步骤 12：] → [ ( <，但该步写的是 [ ( < { ✗\n"
+          "步骤 13：( → [ ( < (，但该步写的是 [ ✗\n错误的步骤：\n")
     assert ac.consistency("dyck_language_reasoning_errors", zh + "12，13") == ac.CONSISTENT
     assert ac.consistency("dyck_language_reasoning_errors", zh + "12") == ac.INCONSISTENT
     assert ac.consistency("boolean_expressions", "目前为真：无\n目前为真：B\n\n\\boxed{B}") == ac.CONSISTENT
@@ -78,7 +80,9 @@ def test_written_examples():
 
 @pytest.mark.parametrize("task_type", sorted(ac.READERS))
 @pytest.mark.parametrize("response", [None, "", "\n\n  \n", 12, "garbage ✗ \\boxed{", "x" * 1_000_000,
-                                      "Thought 3: ✗\n" * 50_000, "- = \\boxed{}", "`" * 999, "\x00\ud800"])
+                                      "Thought 3: ✗\n" * 50_000,
+                                      "Thought 3: ✗\n" * 1_000 + "7", "- 1 = 2 =\n" * 1_000 + "\\boxed{\\boxed{}",
+                                      "- = \\boxed{}", "`" * 999, "\x00\ud800"])
 def test_hostile_responses_never_raise(task_type, response):
     assert ac.consistency(task_type, response) in ac.VERDICTS
 
