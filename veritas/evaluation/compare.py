@@ -108,14 +108,19 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
-def runs_main(prog: str, doc: str, argv: list[str] | None, table) -> int:
+def runs_main(prog: str, doc: str, argv: list[str] | None, table, add_options=None) -> int:
     """The command line of a reader of runs' responses (``python -m veritas.evaluation.PROG RUN
-    [RUN ...]``): prints ``table(run name, sample rows)`` for each run; 2 when a run cannot be read."""
+    [RUN ...]``): prints ``table(run name, sample rows)`` for each run; 2 when a run cannot be read.
+    add_options(parser), when given, adds a reader's own options: their values are passed to table
+    as keywords."""
     import argparse
 
     ap = argparse.ArgumentParser(prog=f"python -m veritas.evaluation.{prog}", description=doc.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", type=Path, help="veritas eval results folders or samples files")
+    if add_options is not None:
+        add_options(ap)
     args = ap.parse_args(argv)
+    options = {k: v for k, v in vars(args).items() if k != "runs"}
     for run in args.runs:
         try:
             rows = read_rows(run if run.is_file() else find_samples(run))
@@ -123,7 +128,7 @@ def runs_main(prog: str, doc: str, argv: list[str] | None, table) -> int:
             print(f"{prog}: {run}: {e}", file=sys.stderr)
             return 2
         # a line that is not a JSON object is no sample: the readers see rows only
-        print(table(str(run), [row for row in rows if isinstance(row, dict)]) + "\n")
+        print(table(str(run), [row for row in rows if isinstance(row, dict)], **options) + "\n")
     return 0
 
 
