@@ -264,7 +264,7 @@ def _verdicts(tmp_path, pattern: str) -> tuple[Path, list]:
 
 
 @pytest.mark.parametrize("pattern,ratio,replayed,wanted", [
-    ("WRRWRRRW", 1.0, 3, 3),  # the wrong ones, then as many right ones, the first in the run's order
+    ("WRRWRRRW", 1.0, 3, 3),  # the wrong ones, then as many right ones, one of each type in turn
     ("WRRWRRRW", 0.5, 2, 2),  # round(1.5): Python rounds halves to even
     ("WRRWRRRW", 2.0, 5, 6),  # capped at the 5 right ones there are
     ("WRRWRRRW", 0.0, 0, 0),  # today's behaviour
@@ -278,9 +278,38 @@ def test_right_per_wrong_replays_the_first_right_tasks_after_the_wrong_ones(tmp_
     wrong = [r for r in rows if not r["correct"]]
     right = [r for r in rows if r["correct"]]
     ids = [registry.make_task_id(t, s) for t, s, _, _ in mined.tasks.entries]
-    assert ids == [r["task_id"] for r in wrong + right[:replayed]]
+    assert ids == [r["task_id"] for r in wrong + in_turn_by_type(right)[:replayed]]
     assert (mined.replayed, mined.replay_wanted) == (replayed, wanted)
     assert sum(mined.chosen.values()) == len(wrong)  # the verdict's own count, as before
+
+
+def in_turn_by_type(rows: list) -> list:
+    """rows one of each type in turn (types in order of first appearance), as the replay takes them."""
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(row["task_type"], []).append(row)
+    out, lists = [], list(groups.values())
+    for i in range(max(map(len, lists), default=0)):
+        out += [group[i] for group in lists if i < len(group)]
+    return out
+
+
+def test_right_per_wrong_takes_the_right_tasks_in_turn_from_each_type_of_a_run_listed_type_by_type(tmp_path):
+    """An evaluation lists its tasks type by type: the replayed right ones must still come from every
+    type, not only the first types' (on the sixteenth run's mine folder the first 548 right tasks
+    were all dyck_language and dyck_language2)."""
+    from veritas.data.mine import tasks_from_run
+
+    rows = []
+    for t, task_type in enumerate(TYPES):
+        for i in range(4):  # W R R R for each type, the types one after the other
+            task = registry.generate_by_type(task_type, 7 + i, 4, "en")
+            rows.append(_sample(task, correct=i > 0))
+    mined = tasks_from_run(_run_folder(tmp_path, rows), "wrong", 1.5)  # 2 wrong -> 3 right
+    replayed = [t for t, _, _, _ in mined.tasks.entries][2:]
+    assert replayed == [TYPES[0], TYPES[1], TYPES[0]]
+    seeds = [s for _, s, _, _ in mined.tasks.entries][2:]
+    assert seeds == [8, 8, 9]  # within a type in the run's order
 
 
 def test_right_per_wrong_is_refused_with_the_right_verdict_and_when_it_is_not_a_number_at_least_0(tmp_path):
@@ -308,7 +337,7 @@ def test_generate_right_per_wrong_writes_wrong_then_right_rows_and_says_so(tmp_p
     out = tmp_path / "mined.parquet"
     summary = _summary(capsys, "--format", "rl", "--tasks-from", str(folder), "--right-per-wrong", "1", "--output", str(out))
     wrong = [r["task_id"] for r in rows if not r["correct"]]
-    right = [r["task_id"] for r in rows if r["correct"]]
+    right = [r["task_id"] for r in in_turn_by_type([r for r in rows if r["correct"]])]
     assert [r["extra_info"]["task_id"] for r in pq.read_table(out).to_pylist()] == wrong + right[:3]
     # the recipe reads the row count (": N rows (") and the counts after it
     assert f"{out}: 6 rows (6 new, 0 kept); " in summary and summary.endswith("; 3 wrong + 3 right")

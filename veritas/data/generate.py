@@ -12,7 +12,7 @@ byte-identical whatever the concurrency.  Seeds come only from the split's range
 eval`` run judged wrong (or right), in the run's order (``veritas.data.mine``): row ``i`` is the
 run's ``i``-th such task, generated again from its type, seed, level and language.  With
 ``--right-per-wrong R`` (``--verdict wrong`` only) the wrong tasks are followed by ``round(R x
-wrong)`` of the tasks the run judged right, the first ones in the run's order (capped at those
+wrong)`` of the tasks the run judged right, taken in turn from each type (capped at those
 there are); the summary line ends with ``; W wrong + K right``.
 """
 from __future__ import annotations
@@ -144,7 +144,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verdict", choices=VERDICTS, default="wrong", help="with --tasks-from: which tasks (default wrong)")
     p.add_argument("--right-per-wrong", type=float, default=None, metavar="R",
                    help="with --tasks-from and --verdict wrong: after the wrong tasks, round(R x wrong) of those the "
-                        "run judged right, the first in its order (at most all of them); default 0: none")
+                        "run judged right, one of each type in turn (at most all of them); default 0: none")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--seed", type=int, default=0,
                        help="seed offset inside the split's seed range where every type starts (default 0)")

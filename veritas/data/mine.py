@@ -181,13 +181,32 @@ def replay_count(right_per_wrong: float, wrong: int, right: int) -> tuple[int, i
     return min(wanted, right), wanted
 
 
+def in_turn(entries: list, count: int) -> list:
+    """``count`` of ``entries`` (``((task_type, ...), ...)`` pairs), one of each type in turn, the
+    types in the order they first appear and each type's entries in their own order; a type with
+    none left is passed over."""
+    by_type: dict[str, list] = {}
+    for entry in entries:
+        by_type.setdefault(entry[0][0], []).append(entry)
+    queues = [iter(group) for group in by_type.values()]
+    taken: list = []
+    while queues and len(taken) < count:
+        for queue in list(queues):
+            entry = next(queue, None)
+            if entry is None:
+                queues.remove(queue)
+            elif len(taken) < count:
+                taken.append(entry)
+    return taken
+
+
 def tasks_from_run(run: Path, verdict: str = "wrong", right_per_wrong: float = 0.0) -> Mined:
     """The tasks a greedy ``veritas eval`` run judged ``verdict``, in the run's order.
 
-    With ``right_per_wrong`` R > 0 (``verdict`` wrong only), the wrong tasks are followed by the first
-    :func:`replay_count` tasks the run judged right, in the run's order: eval's samples go round-robin
-    over the types (one task of each type in turn), so the first right ones are spread over the types
-    (a type the model gets right more often gives more of them)."""
+    With ``right_per_wrong`` R > 0 (``verdict`` wrong only), the wrong tasks are followed by
+    :func:`replay_count` tasks the run judged right, taken in turn from each type (:func:`in_turn`;
+    within a type in the run's order): an evaluation lists its tasks type by type, so its first right
+    tasks would all be of its first types."""
     from veritas.evaluation.compare import CompareError, find_samples, read_rows, run_folder
 
     if verdict not in VERDICTS:
@@ -247,7 +266,7 @@ def tasks_from_run(run: Path, verdict: str = "wrong", right_per_wrong: float = 0
     if not picked:
         raise MineError(f"{path}: none of its {len(rows)} tasks was judged {verdict}: nothing to write")
     replayed, wanted = replay_count(right_per_wrong, len(picked), len(by_verdict[True])) if right_per_wrong else (0, 0)
-    picked = picked + by_verdict[True][:replayed]
+    picked = picked + in_turn(by_verdict[True], replayed)
     tasks = TaskList(tuple(entry for entry, _ in picked), split)
     for i, (_, (where, prompt)) in enumerate(picked):
         try:
