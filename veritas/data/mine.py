@@ -17,6 +17,7 @@ test split, held out from every training path, is mined only when ``--split test
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import Counter
@@ -188,16 +189,8 @@ def in_turn(entries: list, count: int) -> list:
     by_type: dict[str, list] = {}
     for entry in entries:
         by_type.setdefault(entry[0][0], []).append(entry)
-    queues = [iter(group) for group in by_type.values()]
-    taken: list = []
-    while queues and len(taken) < count:
-        for queue in list(queues):
-            entry = next(queue, None)
-            if entry is None:
-                queues.remove(queue)
-            elif len(taken) < count:
-                taken.append(entry)
-    return taken
+    rounds = itertools.zip_longest(*by_type.values())  # one entry of each type a round, None when it has run out
+    return list(itertools.islice((entry for round_ in rounds for entry in round_ if entry is not None), count))
 
 
 def tasks_from_run(run: Path, verdict: str = "wrong", right_per_wrong: float = 0.0) -> Mined:
