@@ -110,6 +110,25 @@ def test_each_call_records_its_card_with_the_results(tmp_path):
     assert all(len(when) == 20 and when.endswith("Z") for when, _ in rows)
 
 
+def test_a_recipe_dir_of_the_same_config_names_with_other_mine_settings_is_refused(tmp_path):
+    """RECIPE_DIR/settings holds the mine settings by value, not only the config's name: a config
+    whose right_per_wrong (or levels, tasks, seed) was edited between calls must not go on with the
+    mined file of the old settings."""
+    config = f"{GREEDY_FAILURES}-positive-replay"
+    env = {**_env(tmp_path), "RECIPE_GRPO_CONFIG": config}
+    (tmp_path / "recipe").mkdir()
+    # what this call would write, with the mine settings of an edited config (right_per_wrong 0.5)
+    edited = (f"sft sft-smollm2-135m-1gpu, grpo {config}, sft levels 1-5, eval levels 1-5, "
+              "mine train split levels 3-5, 512 a type from seed 1, 0.5 right per wrong")
+    (tmp_path / "recipe" / "settings").write_text(edited + "\n")
+    proc = subprocess.run(["bash", str(SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.endswith("set another RECIPE_DIR") and f"holds a recipe of {edited}, not " in last
+    assert last.split(", not ", 1)[1].startswith(edited.replace("0.5 right", "1 right"))
+    assert not (tmp_path / "recipe" / "stages").exists() or not any((tmp_path / "recipe" / "stages").iterdir())
+
+
 @pytest.mark.parametrize("name,value", [("RECIPE_SFT_LEVELS", "0-3"), ("RECIPE_SFT_LEVELS", "1-3-5"),
                                         ("RECIPE_EVAL_LEVELS", "3-1"), ("RECIPE_EVAL_LEVELS", "1-11"),
                                         ("RECIPE_EVAL_LEVELS", "1..5")])
@@ -709,7 +728,7 @@ def test_the_replay_arm_mines_right_tasks_too_and_the_grpo_model_is_judged_again
     try:
         outputs = run.until_done(12)
         text = "".join(outputs)
-        assert "recipe: and on 1 times as many of the tasks it gets right there, replayed as an anchor" in outputs[0]
+        assert "recipe: and on tasks it gets right there, 1 for each wrong one, replayed as an anchor" in outputs[0]
         assert "recipe: GRPO trains on 64 mined tasks: 32 the SFT model got wrong + 32 it got right, replayed " \
                "(right_per_wrong 1)" in text and "2 steps an epoch" in text
         made = calls.read_text().splitlines()

@@ -187,7 +187,7 @@ log "recipe: evaluations of $RECIPE_N_EVAL held-out tasks per type, greedy, max_
 [[ -z "$MINE_SPLIT" ]] ||
 	log "recipe: GRPO trains on the tasks the SFT model gets wrong greedily of $MINE_TASKS a type of the $MINE_SPLIT split at levels $MINE_LEVELS (data.lgc_v2.mine, stage mine)"
 [[ -z "$MINE_SPLIT" || "$MINE_RIGHT_PER_WRONG" == 0 ]] ||
-	log "recipe: and on $MINE_RIGHT_PER_WRONG times as many of the tasks it gets right there, replayed as an anchor (data.lgc_v2.mine.right_per_wrong)"
+	log "recipe: and on tasks it gets right there, $MINE_RIGHT_PER_WRONG for each wrong one, replayed as an anchor (data.lgc_v2.mine.right_per_wrong)"
 ((RECIPE_SAMPLES == 0)) ||
 	log "recipe: and the SFT and GRPO models sampled $RECIPE_SAMPLES times a task at GRPO's rollout temperature, $ROLLOUT_TEMPERATURE (RECIPE_SAMPLES)"
 # The card this call runs on, with the results: the figures of a stage depend on it (an H100 and an
@@ -201,6 +201,9 @@ if command -v nvidia-smi >/dev/null 2>&1; then
 fi
 # What a stage done under RECIPE_DIR was made with: another recipe there would reuse its data and models
 RECIPE_SETTINGS="sft $SFT_CONFIG, grpo $GRPO_CONFIG, sft levels $SFT_LEVELS, eval levels $EVAL_LEVELS"
+# the mine settings by value: a config edited between calls must not train on another setting's mined file
+[[ -z "$MINE_SPLIT" ]] ||
+	RECIPE_SETTINGS+=", mine $MINE_SPLIT split levels $MINE_LEVELS, $MINE_TASKS a type from seed $MINE_SEED, $MINE_RIGHT_PER_WRONG right per wrong"
 if [[ -f "$RECIPE_DIR/settings" ]]; then
 	[[ "$(cat "$RECIPE_DIR/settings")" == "$RECIPE_SETTINGS" ]] ||
 		die "RECIPE_DIR=$RECIPE_DIR holds a recipe of $(cat "$RECIPE_DIR/settings"), not $RECIPE_SETTINGS: set another RECIPE_DIR"
