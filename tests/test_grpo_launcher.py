@@ -567,6 +567,23 @@ def test_attention_kernel_is_recognised_by_its_distribution(tmp_path, model_dir)
 
 
 @needs_python
+def test_liger_kernel_is_checked_for_the_actor_and_reference_model(tmp_path, model_dir):
+    """actor_rollout_ref.model.use_liger or its fused backend set to liger needs liger-kernel: one line
+    before any GPU time, naming the key's prefix; installed, it is named in the log."""
+    fa4 = fake_site(tmp_path / "fa4", "flash-attn-4", "4.0.0b36", ["flash_attn", "flash_attn.cute"])
+    liger = fake_site(tmp_path / "liger", "liger-kernel", "0.8.5", ["liger_kernel"])
+    ask = "actor_rollout_ref.model.fused_kernel_options.impl_backend=liger"
+    if importlib.util.find_spec("liger_kernel") is None:
+        assert_fails(run_launcher(tmp_path, ask, **gpu_env(model_dir, PYTHONPATH=fa4)),
+                     "error: actor_rollout_ref.model: the liger-kernel distribution (docker/gpu-stack.txt), asked for "
+                     "by fused_kernel_options.impl_backend=liger, is not installed")
+    rc, out, err = run_launcher(tmp_path, ask, "actor_rollout_ref.model.use_liger=true",
+                                **gpu_env(model_dir, PYTHONPATH=f"{fa4}:{liger}", RESUME="1"))
+    assert "kernels: liger-kernel 0.8.5 (use_liger=true, fused_kernel_options.impl_backend=liger)" in err
+    assert_fails((rc, out, err), "RESUME=1 but no grpo checkpoint")
+
+
+@needs_python
 def test_secret_on_command_line_is_refused_without_echoing_it(tmp_path, model_dir):
     rc, out, err = run_launcher(tmp_path, "--dry-run", f"+trainer.note={SECRET}", **gpu_env(model_dir, HF_TOKEN=SECRET))
     assert_fails((rc, out, err), "refusing to run: the value of HF_TOKEN appears on the command line")

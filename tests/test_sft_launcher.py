@@ -460,6 +460,26 @@ def test_flash_attention_must_be_installed(tmp_path, data, model_dir):
 
 
 @needs_python
+def test_liger_kernel_must_be_installed_when_the_config_asks_for_it(tmp_path, data, model_dir):
+    """verl would stop on a missing liger-kernel only when it builds the model (use_liger), or fall
+    back to its slower torch log-prob kernel in silence (impl_backend=liger): the launcher asks first."""
+    if importlib.util.find_spec("liger_kernel") is not None:
+        pytest.skip("liger_kernel is installed here")
+    assert_fails(run_launcher(tmp_path, "model.fused_kernel_options.impl_backend=liger", **cpu_env(data, model_dir)),
+                 "error: model: the liger-kernel distribution (docker/gpu-stack.txt), asked for by "
+                 "fused_kernel_options.impl_backend=liger, is not installed")
+    site = fake_site(tmp_path / "liger", "liger-kernel", "0.8.5", ["liger_kernel"])
+    rc, out, err = run_launcher(tmp_path, "--dry-run", "model.use_liger=true",
+                                **cpu_env(data, model_dir, PYTHONPATH=site))
+    assert rc == 0, err
+    assert "kernels: liger-kernel 0.8.5 (use_liger=true)" in err
+    # the CPU config asks for neither: nothing said, nothing checked
+    rc, out, err = run_launcher(tmp_path, "--dry-run", **cpu_env(data, model_dir))
+    assert rc == 0, err
+    assert "kernels:" not in err and "liger-kernel" not in err
+
+
+@needs_python
 def test_secret_on_command_line_is_refused_without_echoing_it(tmp_path, data, model_dir):
     rc, out, err = run_launcher(tmp_path, "--dry-run", f"+trainer.note={SECRET}",
                                 **cpu_env(data, model_dir, HF_TOKEN=SECRET, WANDB_EXP="s"))

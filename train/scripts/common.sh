@@ -10,6 +10,7 @@
 #   detect_gpus                    # GPU_COUNT, DEVICE_MODE=gpu|cpu (CPU only with ALLOW_CPU=1)
 #   resolve_model DEFAULT          # MODEL_PATH (local dir, or MODEL_ID fetched: veritas.models.resolve)
 #   check_attention KEY IMPL REMOVE_PADDING  # the attention kernel the run config asks for is installed
+#   check_liger PREFIX USE_LIGER IMPL_BACKEND # liger-kernel is installed if PREFIX.use_liger or its fused backend asks
 #   check_data sft|rl FILE WHAT [OPTION...]  # `veritas check-data`, one line on failure
 #   resolve_experiment TASK SUFFIX # WANDB_EXP (auto-named, or RESUME=1), checkpoint dir; a resume
 #                                  # must have the GPU count (NNODES x NPROC_PER_NODE) that saved it
@@ -303,6 +304,25 @@ check_attention() { # KEY IMPLEMENTATION USE_REMOVE_PADDING
 	fi
 	rm -f -- "$why"
 	log "attention: $impl (use_remove_padding=$remove_padding)"
+}
+
+# verl would fail on a missing liger-kernel only once it builds the model (use_liger), or fall back to
+# its slower torch log-prob kernel without a word (fused_kernel_options.impl_backend=liger)
+check_liger() { # PREFIX USE_LIGER IMPL_BACKEND
+	local prefix="$1" used why
+	why="$(mktemp)"
+	if used="$("$PYTHON" -m veritas.verl_ext.liger check "$2" "$3" 2>"$why")"; then
+		[[ -z "$used" ]] || log "kernels: $used"
+	else
+		local reason
+		reason="$(head -n 1 "$why")"
+		reason="${reason#error: }"
+		rm -f -- "$why"
+		[[ "$DRY_RUN" == 1 ]] ||
+			die "$prefix: ${reason:-cannot check liger-kernel with $PYTHON} ($RUN_CONFIG_SHOWN or an override)"
+		notice "dry run: $prefix: $reason; a real run on this host stops here"
+	fi
+	rm -f -- "$why"
 }
 
 # Validate a parquet with `veritas check-data` (structure of every row; CHECK_DATA_SAMPLE rows,

@@ -41,7 +41,8 @@ check_retired_variables grpo
 config_values ppo actor_rollout_ref.model.path actor_rollout_ref.model.override_config.attn_implementation \
 	actor_rollout_ref.model.use_remove_padding trainer.v1.trainer_mode transfer_queue.backend.storage_backend \
 	transfer_queue.backend.SimpleStorage.num_data_storage_units ray_kwargs.ray_init.num_cpus \
-	actor_rollout_ref.rollout.agent.default_agent_loop algorithm.adv_estimator -- "$@"
+	actor_rollout_ref.rollout.agent.default_agent_loop algorithm.adv_estimator \
+	actor_rollout_ref.model.use_liger actor_rollout_ref.model.fused_kernel_options.impl_backend -- "$@"
 # Our v1 trainers (per-type metrics, curriculum), agent loop (vLLM's final outputs only) and
 # advantage estimator are registered by a module verl's processes import; it loads them only where
 # verl's trainer, agent-loop package or core_algos is imported.
@@ -66,6 +67,7 @@ detect_gpus
 # ---- model: MODEL_PATH (local), else MODEL_ID (default: the run config's) from train/models/ or the Hub
 resolve_model "${CONFIG_VALUES[0]}"
 check_attention actor_rollout_ref.model.override_config.attn_implementation "${CONFIG_VALUES[1]}" "${CONFIG_VALUES[2]}"
+check_liger actor_rollout_ref.model "${CONFIG_VALUES[9]}" "${CONFIG_VALUES[10]}"
 
 # ---- data: lgc_v2://<split> (generated on the fly) or our RL parquet (a file, or a directory of
 # them), for training and validation; VAL_DATA=none: no validation at all.  Any other value is an

@@ -29,7 +29,7 @@ select_run_config sft-qwen3guard-gen-8b-8gpu
 check_retired_variables sft
 # What the launcher needs from the run config (with the caller's overrides).
 config_values sft model.path model.override_config.attn_implementation model.use_remove_padding \
-	data.max_length data.truncation -- "$@"
+	data.max_length data.truncation model.use_liger model.fused_kernel_options.impl_backend -- "$@"
 
 # ---- hardware: GPUs, or CPU when explicitly allowed
 detect_gpus
@@ -37,6 +37,7 @@ detect_gpus
 # ---- model: MODEL_PATH (local), else MODEL_ID (default: the run config's) from train/models/ or the Hub
 resolve_model "${CONFIG_VALUES[0]}"
 check_attention model.override_config.attn_implementation "${CONFIG_VALUES[1]}" "${CONFIG_VALUES[2]}"
+check_liger model "${CONFIG_VALUES[5]}" "${CONFIG_VALUES[6]}"
 
 # ---- data: chat `messages` rows written by `veritas generate --format sft`
 TRAIN_DATA="${TRAIN_DATA:-$VERITAS_ROOT/train/parquet/train.parquet}"
