@@ -18,7 +18,7 @@ import importlib.util
 import sys
 
 DISTRIBUTION = "liger-kernel"
-# verl 0.9.1's fsdp extra asks for this much (its fused backend imports a class of 0.8.2)
+# what verl 0.9.1's fsdp extra asks for (liger-kernel>=0.8.2)
 MINIMUM = "0.8.2"
 
 
