@@ -10,6 +10,7 @@
 #   detect_gpus                    # GPU_COUNT, DEVICE_MODE=gpu|cpu (CPU only with ALLOW_CPU=1)
 #   resolve_model DEFAULT          # MODEL_PATH (local dir, or MODEL_ID fetched: veritas.models.resolve)
 #   check_attention KEY IMPL REMOVE_PADDING  # the attention kernel the run config asks for is installed
+#   run_kernel_check KEY WHAT MODULE ARG... # a veritas.verl_ext kernel check; its output in KERNEL_CHECK_OUT
 #   check_liger PREFIX USE_LIGER IMPL_BACKEND # liger-kernel is installed if PREFIX.use_liger or its fused backend asks
 #   check_data sft|rl FILE WHAT [OPTION...]  # `veritas check-data`, one line on failure
 #   resolve_experiment TASK SUFFIX # WANDB_EXP (auto-named, or RESUME=1), checkpoint dir; a resume
@@ -283,46 +284,43 @@ add_external_module() { # MODULE
 	export VERL_USE_EXTERNAL_MODULES
 }
 
+# A kernel check of veritas.verl_ext (`python -m MODULE check ARG...`), before any GPU time: what it
+# prints goes to KERNEL_CHECK_OUT; when it fails, its one line stops the launch, named by KEY, or in a
+# dry run is noted (KERNEL_CHECK_OUT empty) and the dry run goes on.
+run_kernel_check() { # KEY WHAT MODULE ARG...
+	local key="$1" what="$2" module="$3" why reason
+	shift 3
+	why="$(mktemp)"
+	if KERNEL_CHECK_OUT="$("$PYTHON" -m "$module" check "$@" 2>"$why")"; then
+		rm -f -- "$why"
+		return 0
+	fi
+	reason="$(head -n 1 "$why")"
+	reason="${reason#error: }"
+	rm -f -- "$why"
+	KERNEL_CHECK_OUT=""
+	[[ "$DRY_RUN" == 1 ]] ||
+		die "$key: ${reason:-cannot check $what with $PYTHON} ($RUN_CONFIG_SHOWN or an override)"
+	notice "dry run: $key: $reason; a real run on this host stops here"
+}
+
 # The attention kernel a run config asks for must be installed for this Python before any GPU
 # time. Kernels are recognised by the distribution that installs them (veritas/verl_ext/attention.py):
 # flash-attn 2 and flash-attn-4 both install a `flash_attn` package, so importing it proves nothing.
 # A kernel that needs a module in verl's processes (FA4: veritas.verl_ext.flash_attn4) gets it.
-# The one place the launchers look at kernels: the run configs choose, this only checks.
+# The run configs choose the kernels; the launchers only check them (here and in check_liger).
 check_attention() { # KEY IMPLEMENTATION USE_REMOVE_PADDING
-	local key="$1" impl="$2" remove_padding="$3" module why
-	why="$(mktemp)"
-	if module="$("$PYTHON" -m veritas.verl_ext.attention check "$impl" 2>"$why")"; then
-		[[ -z "$module" ]] || add_external_module "$module"
-	else
-		local reason
-		reason="$(head -n 1 "$why")"
-		rm -f -- "$why"
-		reason="${reason#error: }"
-		[[ "$DRY_RUN" == 1 ]] ||
-			die "$key: ${reason:-cannot check $impl with $PYTHON} ($RUN_CONFIG_SHOWN or an override)"
-		notice "dry run: $key: $reason; a real run on this host stops here"
-	fi
-	rm -f -- "$why"
+	local key="$1" impl="$2" remove_padding="$3"
+	run_kernel_check "$key" "$impl" veritas.verl_ext.attention "$impl"
+	[[ -z "$KERNEL_CHECK_OUT" ]] || add_external_module "$KERNEL_CHECK_OUT"
 	log "attention: $impl (use_remove_padding=$remove_padding)"
 }
 
 # verl would fail on a missing liger-kernel only once it builds the model (use_liger), or fall back to
 # its slower torch log-prob kernel without a word (fused_kernel_options.impl_backend=liger)
 check_liger() { # PREFIX USE_LIGER IMPL_BACKEND
-	local prefix="$1" used why
-	why="$(mktemp)"
-	if used="$("$PYTHON" -m veritas.verl_ext.liger check "$2" "$3" 2>"$why")"; then
-		[[ -z "$used" ]] || log "kernels: $used"
-	else
-		local reason
-		reason="$(head -n 1 "$why")"
-		reason="${reason#error: }"
-		rm -f -- "$why"
-		[[ "$DRY_RUN" == 1 ]] ||
-			die "$prefix: ${reason:-cannot check liger-kernel with $PYTHON} ($RUN_CONFIG_SHOWN or an override)"
-		notice "dry run: $prefix: $reason; a real run on this host stops here"
-	fi
-	rm -f -- "$why"
+	run_kernel_check "$1" liger-kernel veritas.verl_ext.liger "$2" "$3"
+	[[ -z "$KERNEL_CHECK_OUT" ]] || log "kernels: $KERNEL_CHECK_OUT"
 }
 
 # Validate a parquet with `veritas check-data` (structure of every row; CHECK_DATA_SAMPLE rows,

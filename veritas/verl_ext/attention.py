@@ -11,9 +11,9 @@ will accept when verl loads the model.
 """
 from __future__ import annotations
 
-import importlib.metadata as md
-import importlib.util
 import sys
+
+from veritas.verl_ext.installed import at_least, installed_version
 
 # attn_implementation -> (distribution, module that must be importable, minimum version)
 KERNELS = {
@@ -26,35 +26,13 @@ BUILT_IN = ("sdpa", "eager", "flex_attention")
 COMPANION_MODULE = {"flash_attention_4": "veritas.verl_ext.flash_attn4"}
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return md.version(dist)
-    except md.PackageNotFoundError:
-        return None
-
-
-def _module_found(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):  # a parent package missing or broken
-        return False
-
-
 def installed() -> dict[str, str]:
     """attn_implementation -> distribution and version, for the flash kernels present."""
     found = {}
     for impl, (dist, module, minimum) in KERNELS.items():
-        version = _version(dist)
-        if version is None or not _module_found(module):
+        version = installed_version(dist, module)
+        if version is None or (minimum is not None and not at_least(version, minimum)):
             continue
-        if minimum is not None:
-            from packaging.version import InvalidVersion, Version
-
-            try:
-                if Version(version) < Version(minimum):
-                    continue
-            except InvalidVersion:
-                continue
         found[impl] = f"{dist} {version}"
     return found
 

@@ -13,11 +13,12 @@ first (for GRPO the keys are under ``actor_rollout_ref.model``).
 """
 from __future__ import annotations
 
-import importlib.metadata as md
-import importlib.util
 import sys
 
+from veritas.verl_ext.installed import at_least, installed_version
+
 DISTRIBUTION = "liger-kernel"
+MODULE = "liger_kernel"
 # what verl 0.9.1's fsdp extra asks for (liger-kernel>=0.8.2)
 MINIMUM = "0.8.2"
 
@@ -32,37 +33,18 @@ def asked_for(use_liger: str, impl_backend: str) -> list[str]:
     return asks
 
 
-def installed_version() -> str | None:
-    """liger-kernel's version when its package can be imported here, else None."""
-    try:
-        version = md.version(DISTRIBUTION)
-    except md.PackageNotFoundError:
-        return None
-    try:
-        found = importlib.util.find_spec("liger_kernel") is not None
-    except (ImportError, ValueError):
-        found = False
-    return version if found else None
-
-
 def problem(use_liger: str, impl_backend: str) -> str | None:
     """None when the settings can run here, else one line saying why not."""
     asks = asked_for(use_liger, impl_backend)
     if not asks:
         return None
-    version = installed_version()
+    version = installed_version(DISTRIBUTION, MODULE)
     what = " and ".join(asks)
     if version is None:
         return (f"the {DISTRIBUTION} distribution (docker/gpu-stack.txt), asked for by {what}, is not installed "
                 f"for {sys.executable}; without it: use_liger=false and fused_kernel_options.impl_backend=torch "
                 f"(slower)")
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        too_old = Version(version) < Version(MINIMUM)
-    except InvalidVersion:
-        too_old = True
-    if too_old:
+    if not at_least(version, MINIMUM):
         return f"{what}: {DISTRIBUTION} {version} of {sys.executable} is older than verl 0.9.1's minimum, {MINIMUM}"
     return None
 
@@ -78,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     asks = asked_for(args[1], args[2])
     if asks:
-        print(f"{DISTRIBUTION} {installed_version()} ({', '.join(asks)})")
+        print(f"{DISTRIBUTION} {installed_version(DISTRIBUTION, MODULE)} ({', '.join(asks)})")
     return 0
 
 
