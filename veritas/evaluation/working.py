@@ -20,7 +20,7 @@ cannot read is never called wrong.  What is read, per type, reuses the evaluatio
 - other types: None.
 
 Why: GRPO runs of the SFT model reinforced right answers reached through wrong working (the
-positive-samples replay run: 241 of 1,672 rewarded boolean_expressions rollouts carried a wrong
+positive-samples replay run: 292 of 1,672 rewarded boolean_expressions rollouts carried a wrong
 fact verdict, and wrong verdicts in the model's working rose from 2.0 % to 3.8 %).
 
 Model output is hostile input: each reader reads at most its first 20,000 characters (answer
