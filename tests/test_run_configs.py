@@ -48,6 +48,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-greedy-failures": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-greedy-failures-positive": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-greedy-failures-positive-replay": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-greedy-failures-positive-replay-checked": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -583,6 +584,35 @@ def test_the_replay_arm_is_the_positive_samples_arm_with_as_many_right_tasks_as_
     positive, replay = _composed_flat(GREEDY_FAILURES_POSITIVE, GREEDY_FAILURES_POSITIVE_REPLAY)
     assert _differences(positive, replay) == {"data.lgc_v2.mine.right_per_wrong": ("<absent>", 1.0)}
     assert replay["algorithm.adv_estimator"] == "veritas_positive_samples"
+
+
+GREEDY_FAILURES_POSITIVE_REPLAY_CHECKED = "grpo-smollm2-135m-1gpu-greedy-failures-positive-replay-checked"
+
+
+def test_the_checked_arm_is_the_replay_arm_with_flawed_working_unrewarded():
+    """Only reward_kwargs.flawed_working_score differs: a right answer whose own working is read
+    wrong scores 0.0, so the positive-samples estimator gives it no gradient; partial_credit stays
+    0.0, so no wrong answer scores above it."""
+    replay, checked = _composed_flat(GREEDY_FAILURES_POSITIVE_REPLAY, GREEDY_FAILURES_POSITIVE_REPLAY_CHECKED)
+    key = "reward.custom_reward_function.reward_kwargs."
+    assert _differences(replay, checked) == {key + "flawed_working_score": ("<absent>", 0.0)}
+    assert checked["algorithm.adv_estimator"] == "veritas_positive_samples" and checked[key + "partial_credit"] == 0.0
+    assert checked["data.lgc_v2.mine.right_per_wrong"] == 1.0
+
+
+def test_the_checked_arm_validates_on_a_mined_parquet_and_its_reward_kwargs_are_checked(host, tmp_path):
+    """The launcher's --dry-run as the recipe runs it; the dry run checks the new key against
+    partial_credit (a right answer must not score below a wrong one)."""
+    rl = _rl_parquets(tmp_path, ("mined", "train", 40), ("val", "test", 8))
+    args = ("data.custom_cls.path=null", "data.custom_cls.name=null")
+    env = {"TRAIN_DATA": str(rl["mined"]), "VAL_DATA": str(rl["val"])}
+    now, argv, _ = dry_run(GREEDY_FAILURES_POSITIVE_REPLAY_CHECKED, host, tmp_path, *args, env_extra=env)
+    assert now["reward"]["custom_reward_function"]["reward_kwargs"]["flawed_working_score"] == 0.0
+    assert now["algorithm"]["adv_estimator"] == "veritas_positive_samples"
+    assert f"--config-name={GREEDY_FAILURES_POSITIVE_REPLAY_CHECKED}" in argv
+    dry_run(GREEDY_FAILURES_POSITIVE_REPLAY_CHECKED, host, tmp_path, *args,
+            "reward.custom_reward_function.reward_kwargs.partial_credit=0.5", env_extra=env,
+            fails="flawed_working_score 0.0 is below partial_credit 0.5")
 
 
 def test_the_positive_samples_arm_validates_on_a_mined_parquet_with_its_estimator_registered(host, tmp_path):

@@ -186,12 +186,17 @@ def test_bad_inputs_are_unusable_counted_and_logged_at_a_limited_rate(caplog):
 
 
 def test_reward_kwargs_checked_strictly_for_the_dry_run_and_leniently_in_training():
-    assert rew.check_reward_kwargs({}) == (0.0, rew.DEFAULT_MAX_ANSWER_CHARS, rew.DEFAULT_TIMEOUT_S, 0.0)
+    assert rew.check_reward_kwargs({}) == (0.0, rew.DEFAULT_MAX_ANSWER_CHARS, rew.DEFAULT_TIMEOUT_S, 0.0, 1.0)
     assert rew.check_reward_kwargs({"format_penalty": 0.5, "max_answer_chars": 10, "timeout_s": 0,
-                                    "partial_credit": 0.5}) == (0.5, 10, 0.0, 0.5)
+                                    "partial_credit": 0.5, "flawed_working_score": 0.5}) == (0.5, 10, 0.0, 0.5, 0.5)
+    assert rew.check_reward_kwargs({"flawed_working_score": 0}).flawed_working_score == 0.0
     for bad in ({"format_penality": 0.1}, {"format_penalty": -1}, {"format_penalty": "x"},
                 {"max_answer_chars": 0}, {"max_answer_chars": 1.5}, {"timeout_s": "soon"},
-                {"partial_credit": 1.0}, {"partial_credit": -0.1}, {"partial_credit": "some"}):
+                {"partial_credit": 1.0}, {"partial_credit": -0.1}, {"partial_credit": "some"},
+                {"flawed_working_score": 1.5}, {"flawed_working_score": -0.1}, {"flawed_working_score": "half"},
+                {"flawed_working_score": float("nan")},
+                # a right answer with flawed working would score below a wrong one's partial credit
+                {"flawed_working_score": 0.2, "partial_credit": 0.5}):
         with pytest.raises(ValueError):
             rew.check_reward_kwargs(bad)
     row = _rows(TYPES[0], 1)[0]
@@ -523,3 +528,97 @@ def test_partial_credit_scores_a_wrong_answer_by_the_share_of_its_statements_rig
     # a type whose answer has no independent parts
     op = _rows("operation", 1)[0]
     assert _call(op, "\\boxed{123456789}", partial_credit=0.5)["score"] == 0.0
+
+
+def _worked_rows(task_type: str, n: int = 12) -> list[tuple[dict, str]]:
+    """(RL row, its task's worked solution) for n tasks at levels 1-5."""
+    out = []
+    for s in range(n):
+        task = registry.generate_by_type(task_type, registry.split_seed_range("train")[0] + s, 1 + s % 5,
+                                         "en" if s % 2 == 0 else None)
+        out.append((formats.rl_row(task, index=s, split="train"), registry.worked_solution(task)))
+    return out
+
+
+def _flip_first_fact_verdict(worked: str) -> str:
+    lines = worked.split("\n")
+    i = next(i for i, line in enumerate(lines) if line.startswith("- ") and "→" in line)
+    head, _, verdict = lines[i].rpartition("→ ")
+    lines[i] = head + "→ " + {"True": "False", "False": "True", "真": "假", "假": "真"}[verdict.strip()]
+    return "\n".join(lines)
+
+
+def test_flawed_working_score_scores_a_right_answer_reached_through_wrong_working():
+    """boolean_expressions: a right answer whose working holds a wrong fact verdict scores
+    flawed_working_score, its acc stays 1.0; the same answer with right working, or without
+    working, scores 1.0; the default leaves every score as it was."""
+    task_type_id = registry.type_ids()["boolean_expressions"]
+    for row, worked in _worked_rows("boolean_expressions"):
+        flawed = _flip_first_fact_verdict(worked)
+        assert _call(row, flawed)["acc"] == 1.0  # the answer is still right: only the working is wrong
+        assert _call(row, flawed, flawed_working_score=0.0) == {"score": 0.0, "acc": 1.0, "format_ok": 1.0,
+                                                                 "task_type_id": task_type_id}
+        assert _call(row, flawed, flawed_working_score=0.25, partial_credit=0.25)["score"] == 0.25
+        assert _call(row, flawed)["score"] == _call(row, flawed, flawed_working_score=1.0)["score"] == 1.0
+        assert _call(row, worked, flawed_working_score=0.0)["score"] == 1.0
+        assert _call(row, row["reward_model"]["ground_truth"], flawed_working_score=0.0)["score"] == 1.0
+        # a wrong answer keeps its own score (here partial credit), flawed working or not
+        assert _call(row, "\\boxed{Z}", flawed_working_score=0.0)["score"] == 0.0
+    assert rew.bad_input_counts() == {}
+
+
+@pytest.mark.parametrize("task_type", ["operation", "dyck_language", "dyck_language2", "dyck_language_reasoning_errors"])
+def test_flawed_working_score_reads_each_types_working(task_type):
+    """A right answer whose working went wrong scores flawed_working_score: operation's first step
+    value off by one, the dyck types' result of the working changed under the right final line."""
+    checked = 0
+    for row, worked in _worked_rows(task_type, 6):
+        lines = worked.split("\n")
+        if task_type == "operation":
+            i = next(i for i, line in enumerate(lines) if line.startswith("- "))
+            head, _, value = lines[i].rpartition(" = ")
+            if " = " not in head or not value.lstrip("-").isdigit():
+                continue
+            lines[i] = f"{head} = {int(value) + 1}"
+            flawed = "\n".join(lines)
+        else:  # the working's result changed, the final line kept: it no longer copies the working
+            label = {"dyck_language": "Close them from the top down:", "dyck_language2": "Openers in front:",
+                     "dyck_language_reasoning_errors": "Thought "}[task_type]
+            if task_type == "dyck_language_reasoning_errors":  # one check line's mark flipped
+                i = max(i for i, line in enumerate(lines) if line.endswith(("✓", "✗")))
+                lines[i] = lines[i][:-1] + ("✗" if lines[i].endswith("✓") else "✓")
+            else:
+                i = next((i for i, line in enumerate(lines) if line.startswith(label)), None)
+                if i is None:
+                    continue  # zh: its own words
+                lines[i] = label + " " + ("( " if task_type == "dyck_language2" else ") ") + lines[i][len(label):]
+            flawed = "\n".join(lines)
+        assert _call(row, flawed)["score"] == 1.0
+        result = _call(row, flawed, flawed_working_score=0.0)
+        assert result["score"] == 0.0 and result["acc"] == 1.0, (task_type, flawed)
+        assert _call(row, worked, flawed_working_score=0.0)["score"] == 1.0
+        checked += 1
+    assert checked >= 3
+
+
+def test_flawed_working_check_is_guarded_by_the_timeout_and_counts_no_flaw(monkeypatch):
+    row, worked = _worked_rows("boolean_expressions", 1)[0]
+    flawed = _flip_first_fact_verdict(worked)
+    monkeypatch.setattr(rew, "working_flaw", _spin)
+    t0 = time.perf_counter()
+    result = _call(row, flawed, flawed_working_score=0.0, timeout_s=0.2)
+    assert time.perf_counter() - t0 < 1.5
+    assert result["score"] == 1.0 and result["acc"] == 1.0
+    assert rew.bad_input_counts() == {"working check timed out": 1}
+
+
+def test_flawed_working_is_checked_only_for_right_answers_when_on(monkeypatch):
+    calls = []
+    monkeypatch.setattr(rew, "working_flaw", lambda *args: calls.append(args) or "flaw")
+    row, worked = _worked_rows("boolean_expressions", 1)[0]
+    assert _call(row, worked)["score"] == 1.0 and calls == []  # off by default: never called
+    assert _call(row, "\\boxed{Z}", flawed_working_score=0.0)["score"] == 0.0 and calls == []  # wrong answer
+    assert _call(row, worked, flawed_working_score=0.5)["score"] == 0.5
+    ((task_type, metadata, language, response),) = calls
+    assert (task_type, language, response) == ("boolean_expressions", row["extra_info"]["language"], worked)
+    assert metadata == json.loads(row["extra_info"]["metadata"])

@@ -11,9 +11,11 @@ greedy accuracy fell by 3.8 points.  Here a wrong answer's advantage is 0: it mo
 A response's advantage is the positive part of its sequence reward, ``max(sum of
 token_level_rewards, 0)``, on each of its tokens (``response_mask``); ``returns`` are the same.
 With ``partial_credit`` 0.0 a right answer (1.0) gets 1, a wrong one (0.0) 0 and an unreadable
-one (``-format_penalty``) 0.  No group statistics: a group of any size, all right or all wrong,
-is fine (an all-right group is still reinforced, unlike GRPO's).  With
-``algorithm.use_kl_in_reward`` the KL penalty is in the summed reward, as for GRPO.
+one (``-format_penalty``) 0.  With ``flawed_working_score`` a right answer whose own working is
+wrong gets that score as its advantage: at 0.0 no gradient, as a wrong answer.  No group
+statistics: a group of any size, all right or all wrong, is fine (an all-right group is still
+reinforced, unlike GRPO's).  With ``algorithm.use_kl_in_reward`` the KL penalty is in the summed
+reward, as for GRPO.
 
 verl's trainers call every estimator other than gae and grpo as
 ``get_adv_estimator_fn(name)(token_level_rewards=, response_mask=, config=, index=, ...)``

@@ -1,0 +1,200 @@
+"""veritas.evaluation.working.working_flaw: a right worked solution reads as no flaw, the same with one
+fact verdict, one step value or the final line changed reads as a flaw, an answer without working
+and a style the package cannot read read as none, and hostile text is read in bounded time
+without an exception."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from veritas.envs import lgc_v2
+from veritas.envs.lgc_v2 import registry
+from veritas.evaluation import working
+from veritas.evaluation.working import TASK_TYPES, _working_flaw, working_flaw
+
+LEVELS = (1, 3, 5, 8)
+SEEDS = range(6)
+
+
+def _tasks(task_type: str):
+    for language in registry.task_type_contract(task_type).languages:
+        for level in LEVELS:
+            for seed in SEEDS:
+                yield registry.generate_by_type(task_type, 2000 + seed, level, language)
+
+
+def test_the_types_read_are_those_answer_consistency_reads():
+    from veritas.evaluation.answer_consistency import READERS
+
+    assert set(TASK_TYPES) == set(READERS) and set(TASK_TYPES) <= set(registry.task_types())
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_worked_solutions_and_bare_answers_have_no_flaw(task_type):
+    for task in _tasks(task_type):
+        worked = lgc_v2.worked_solution(task)
+        assert registry.verify_task(task, worked).correct
+        assert _working_flaw(task_type, task.metadata, task.language, worked) is None, (task.task_id, task.difficulty)
+        assert _working_flaw(task_type, task.metadata, None, worked) is None  # the metadata's language
+        # no working at all: nothing to read, nothing to penalise
+        assert _working_flaw(task_type, task.metadata, task.language, task.answer) is None
+
+
+def test_a_type_not_read_here_has_no_flaw():
+    other = [t for t in registry.task_types() if t not in TASK_TYPES]
+    assert other  # e.g. sudoku, game_of_24
+    task = registry.generate_by_type(other[0], 2000, 1, "en")
+    assert working_flaw(other[0], task.metadata, "en", "- 1 + 1 = 3 → True\n" + task.answer) is None
+
+
+def _flip_verdict(line: str, language: str) -> str:
+    true, false = ("True", "False") if language == "en" else ("真", "假")
+    head, _, verdict = line.rpartition("→ ")
+    return head + "→ " + (false if verdict.strip() == true else true)
+
+
+def test_boolean_expressions_a_flipped_fact_verdict_is_a_flaw():
+    flipped = 0
+    for task in _tasks("boolean_expressions"):
+        lines = lgc_v2.worked_solution(task).split("\n")
+        facts = [i for i, line in enumerate(lines) if line.startswith("- ") and "→" in line]
+        assert facts
+        for i in (facts[0], facts[-1]):
+            changed = lines[:i] + [_flip_verdict(lines[i], task.language)] + lines[i + 1:]
+            reason = _working_flaw("boolean_expressions", task.metadata, task.language, "\n".join(changed))
+            assert reason is not None and reason.startswith("wrong fact verdict: "), reason
+            kind = [f[1] for s in task.metadata["statements"] for f in _facts(s)][facts.index(i)]
+            assert kind in reason
+            flipped += 1
+    assert flipped >= 40
+
+
+def _facts(node):
+    from veritas.envs.lgc_v2.boolean_expressions import _facts
+
+    return _facts(node)
+
+
+def test_boolean_expressions_boxed_letters_that_do_not_copy_the_working_are_a_flaw():
+    for task in _tasks("boolean_expressions"):
+        worked = lgc_v2.worked_solution(task)
+        letters = task.metadata["letters"]
+        other = next(x for x in letters if x not in task.metadata["true_letters"]) if \
+            len(task.metadata["true_letters"]) < len(letters) else None
+        changed_box = "\\boxed{" + ", ".join(sorted(set(task.metadata["true_letters"]) ^ {other or letters[0]})) + "}"
+        response = worked[:worked.rindex("\\boxed{")] + changed_box
+        assert _working_flaw("boolean_expressions", task.metadata, task.language, response) == \
+            "boxed letters are not the last 'True so far'"
+
+
+def test_operation_a_changed_step_value_is_a_flaw():
+    """The value at the end of a step line with its working (the short form of long chains writes
+    none: its wrong value is class (e), "value without working")."""
+    from veritas.envs.lgc_v2.operation import WHERE
+
+    changed = 0
+    for task in _tasks("operation"):
+        lines = lgc_v2.worked_solution(task).split("\n")
+        steps = [i for i, line in enumerate(lines) if line.startswith("- ")]
+        for i in steps[:1] + steps[-1:]:
+            head, _, value = lines[i].rpartition(" = ")
+            if " = " not in head or lines[i].endswith(tuple(WHERE.values())) or not re.fullmatch(r"-?\d+", value):
+                continue  # no working, a rule waiting for its inner lines, or a fraction
+            wrong = lines[:i] + [f"{head} = {int(value) + 1}"] + lines[i + 1:]
+            reason = _working_flaw("operation", task.metadata, task.language, "\n".join(wrong))
+            assert reason is not None and re.match(rf"step line {steps.index(i) + 1}: \([abcd]\) ", reason), reason
+            changed += 1
+    assert changed >= 30
+
+
+def test_operation_a_boxed_value_that_is_not_the_last_step_is_a_flaw():
+    for task in _tasks("operation"):
+        worked = lgc_v2.worked_solution(task)
+        start = worked.rindex("\\boxed{") + len("\\boxed{")
+        response = worked[:start] + "7" + worked[start:]
+        assert _working_flaw("operation", task.metadata, task.language, response) == "boxed value is not the last step line's"
+
+
+def test_operation_a_wrong_line_in_a_style_it_cannot_read_is_no_flaw():
+    """Class (e): an unreadable head, or a line with no wrong step, is not called wrong."""
+    task = next(t for t in _tasks("operation") if t.difficulty == 3)
+    worked = lgc_v2.worked_solution(task)
+    garbled = worked.replace("- ", "- ??? ", 1)
+    assert _working_flaw("operation", task.metadata, task.language, garbled) is None
+
+
+def _change_final_line(task_type: str, worked: str) -> str:
+    lines = worked.split("\n")
+    last = lines[-1]
+    if task_type == "dyck_language":  # the complete sequence: its last closer dropped
+        lines[-1] = last[:-1]
+    elif task_type == "dyck_language2":  # `openers + suffix`: the first opener another bracket
+        start = last.index("`") + 1
+        lines[-1] = last[:start] + ("[" if last[start] != "[" else "(") + last[start + 1:]
+    else:  # the step numbers: one more
+        lines[-1] = ",".join(str(int(n) + 1) for n in re.findall(r"\d+", last))
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("task_type", ["dyck_language", "dyck_language2", "dyck_language_reasoning_errors"])
+def test_dyck_a_final_line_that_does_not_copy_the_working_is_a_flaw(task_type):
+    n = 0
+    for task in _tasks(task_type):
+        worked = lgc_v2.worked_solution(task)
+        changed = _change_final_line(task_type, worked)
+        assert changed != worked
+        assert _working_flaw(task_type, task.metadata, task.language, changed) == working._INCONSISTENT_REASON[task_type]
+        n += 1
+    assert n >= 24
+
+
+HOSTILE = (
+    "", "\x00" * 1000, "\ud800", "- " * 10, "\\boxed{" * 10_000, "- \n" * 1_000_000, "- → True\n" * 1_000_000,
+    "- 1 ◇ 2 = 3\n" * 200_000, "x" * 10_000_000, "True so far: A\n" * 100_000 + "\\boxed{B}",
+    "".join(chr(c) for c in range(0x20, 0x3000)) * 3, "= " * 1_000_000,
+)
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_hostile_responses_are_read_in_bounded_time_without_an_exception(task_type):
+    task = registry.generate_by_type(task_type, 2000, 5, "en")
+    for response in HOSTILE + (None, b"\xff\xfe junk", 12345, ["- a → True"]):
+        t0 = time.perf_counter()
+        reason = _working_flaw(task_type, task.metadata, "en", response)
+        assert reason is None or isinstance(reason, str)
+        assert time.perf_counter() - t0 < 2.0, (task_type, repr(response)[:40])
+    # a response that is a worked solution under junk: still read within the readers' caps
+    worked = lgc_v2.worked_solution(task)
+    assert _working_flaw(task_type, task.metadata, "en", worked + "\n" + "z" * 30_000) is None
+
+
+def test_bad_arguments_and_bad_metadata_give_none():
+    task = registry.generate_by_type("operation", 2000, 3, "en")
+    worked = lgc_v2.worked_solution(task)
+    for args in ((None, task.metadata, "en", worked), (["operation"], task.metadata, "en", worked),
+                 ("operation", None, "en", worked), ("operation", {"symbols": 1}, "en", worked),
+                 ("boolean_expressions", {"statements": "nonsense"}, "en", "- a → True\n\\boxed{A}"),
+                 ("boolean_expressions", task.metadata, "fr", worked)):
+        assert working_flaw(*args) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("- →=0123456789ABTrueFalsoft:,\n`()[]{}<>✗✓\\boxed真假")), max_size=600),
+       st.sampled_from(TASK_TYPES))
+def test_fuzz_random_text_never_raises(text, task_type):
+    task = _fuzz_task(task_type)
+    reason = _working_flaw(task_type, task.metadata, task.language, text)
+    assert reason is None or isinstance(reason, str)
+
+
+_FUZZ_TASKS: dict = {}
+
+
+def _fuzz_task(task_type: str):
+    if task_type not in _FUZZ_TASKS:
+        _FUZZ_TASKS[task_type] = registry.generate_by_type(task_type, 2000, 3, "en")
+    return _FUZZ_TASKS[task_type]

@@ -1,0 +1,96 @@
+"""Whether a response's own working, read in the worked style of the generators' worked solutions,
+is wrong: one definition per task type, for the reward (``reward_kwargs.flawed_working_score``)
+and for evaluation.
+
+    working_flaw(task_type, metadata, language, response) -> a short reason, or None
+
+A reason when the response's worked lines can be read and are wrong; None when they are right,
+and also when they cannot be read (no working, another style, too long): a style this package
+cannot read is never called wrong.  What is read, per type, reuses the evaluation readers:
+
+- boolean_expressions: a fact line whose verdict is wrong (``boolean_expressions.fact_lines_judged``:
+  its ``- `` lines ending in ``→ True``/``→ 真``, one per fact), or boxed letters that are not those
+  of the last ``True so far:`` (``answer_consistency``: inconsistent).
+- operation: a step line that goes wrong in classes (a) inner, (b) chain, (c) arithmetic or
+  (d) case of ``operation_steps.first_wrong`` (class (e), an unreadable head or value, another
+  shape, or no wrong line, is not a flaw), or a boxed value that is not the last step line's
+  (``answer_consistency``: inconsistent).
+- dyck_language, dyck_language2, dyck_language_reasoning_errors: a final line that does not copy
+  the working's result (``answer_consistency``: inconsistent).
+- other types: None.
+
+Why: GRPO runs of the SFT model reinforced right answers reached through wrong working (the
+positive-samples replay run: 292 of 1,672 rewarded boolean_expressions rollouts carried a wrong
+fact verdict, and wrong verdicts in the model's working rose from 2.0 % to 3.8 %).
+
+Model output is hostile input: each reader reads at most its first 20,000 characters (answer
+consistency calls a longer response unreadable), line by line, never evaluated; a response of any
+size is read in bounded time, and ``working_flaw`` never raises (a reader's exception means None).
+"""
+from __future__ import annotations
+
+from veritas.envs.lgc_v2.boolean_expressions import fact_lines_judged
+from veritas.evaluation.answer_consistency import INCONSISTENT, consistency
+from veritas.evaluation.operation_steps import first_wrong
+
+# operation_steps' classes that name a wrong step; (e) is what it cannot read or finds no fault in
+_WRONG_STEP_CLASSES = ("a", "b", "c", "d")
+_STEP_CLASS_NAMES = {"a": "inner", "b": "chain", "c": "arithmetic", "d": "case"}
+_INCONSISTENT_REASON = {
+    "boolean_expressions": "boxed letters are not the last 'True so far'",
+    "operation": "boxed value is not the last step line's",
+    "dyck_language": "final sequence does not end in the working's closers",
+    "dyck_language2": "final sequence does not begin with the working's openers",
+    "dyck_language_reasoning_errors": "final step numbers are not those marked ✗",
+}
+
+
+def _boolean(metadata: dict, language, response: str) -> str | None:
+    judged = fact_lines_judged(metadata, language, response)
+    if judged:
+        wrong = sorted({kind for kind, right in judged if not right})
+        if wrong:
+            return "wrong fact verdict: " + ", ".join(wrong)
+    return None
+
+
+def _operation(metadata: dict, language, response: str) -> str | None:
+    found = first_wrong(response, metadata)
+    if found.cls in _WRONG_STEP_CLASSES:
+        return f"step line {found.line}: ({found.cls}) {_STEP_CLASS_NAMES[found.cls]}, {found.detail}"
+    return None
+
+
+# the type's own reading of its working, before answer consistency (which every type here has)
+_READERS = {
+    "boolean_expressions": _boolean,
+    "operation": _operation,
+    "dyck_language": None,
+    "dyck_language2": None,
+    "dyck_language_reasoning_errors": None,
+}
+
+TASK_TYPES = tuple(_READERS)
+
+
+def _working_flaw(task_type, metadata, language, response) -> str | None:
+    """working_flaw without its last line of defence: tests call this, so a reader's bug shows."""
+    if not isinstance(task_type, str) or task_type not in _READERS or not isinstance(response, str) or not isinstance(metadata, dict):
+        return None
+    if not isinstance(language, str):
+        language = metadata.get("language")
+    reader = _READERS[task_type]
+    reason = reader(metadata, language, response) if reader is not None else None
+    if reason is None and consistency(task_type, response) == INCONSISTENT:
+        reason = _INCONSISTENT_REASON[task_type]
+    return reason
+
+
+def working_flaw(task_type: str, metadata: dict, language: str | None, response: str) -> str | None:
+    """A short reason when the response's worked lines are readable in our worked style and wrong;
+    None when they are right, unreadable or in another style, or the type is not read here.
+    ``language`` None: the metadata's.  Never raises."""
+    try:
+        return _working_flaw(task_type, metadata, language, response)
+    except Exception:  # noqa: BLE001 - a reader's bug must not stop the reward; tests call _working_flaw
+        return None
