@@ -318,3 +318,57 @@ def test_a_bound_that_is_zero_but_for_float_rounding_is_zero():
     assert hi == 0.0 and str(hi) == "0.0"
     assert verdict([lo, hi]) == "no change"
     assert verdict(interval95(np.array([-0.2] * 10 + [-0.01] * 990))) == "worse"
+
+
+def _rl_rows(path, keys):
+    """A verl RL parquet whose rows are the given (task id, level, language) tasks."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    infos = [{"task_id": t, "difficulty": level, "language": language} for t, level, language in keys]
+    pq.write_table(pa.table({"data_source": ["lgc-v2/t"] * len(infos), "extra_info": infos}), path)
+    return path
+
+
+def test_trained_splits_fixed_and_broken_by_the_rows_trained_on(tmp_path, capsys):
+    """--trained ROWS: among A's tasks in ROWS and the others, each split by A's verdict, how many B
+    fixed and broke.  A gets tasks 0-5 right; B breaks 4 and 5 and fixes 6 and 7; GRPO trained on
+    0, 1, 4, 6 and 8."""
+    from veritas.evaluation.compare import compare_trained, trained_tasks
+
+    a = make_run(tmp_path / "a", {"t": [i < 6 for i in range(10)]})
+    b = make_run(tmp_path / "b", {"t": [i < 4 or i in (6, 7) for i in range(10)]})
+    rows = _rl_rows(tmp_path / "mined.parquet", [(f"t-{i}", 3, "en") for i in (0, 1, 4, 6, 8)])
+    split = compare_trained(load_run(a), load_run(b), trained_tasks(rows), rows)
+    counts = {name: (split[name]["tasks"], split[name]["fixed"], split[name]["broken"])
+              for name in ("trained_a_wrong", "trained_a_right", "other_a_wrong", "other_a_right")}
+    assert counts == {"trained_a_wrong": (2, 1, 0), "trained_a_right": (3, 0, 1),
+                      "other_a_wrong": (2, 1, 0), "other_a_right": (3, 0, 1)}
+    assert split["trained_tasks"] == 5 and split["trained_judged"] == 5
+    assert split["trained_a_right"]["per_type"] == {"t": {"tasks": 3, "fixed": 0, "broken": 1}}
+
+    assert main(["eval", "--compare", str(a), str(b), "--trained", str(rows), "--json", str(tmp_path / "c.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| trained on, A wrong | 2 | 1 (50.0 %) |  | 1 of 2 |" in out
+    assert "| not trained on, A right | 3 |  | 1 (33.3 %) | 1 of 3 |" in out
+    assert json.loads((tmp_path / "c.json").read_text())["trained"]["other_a_right"]["broken"] == 1
+
+
+def test_trained_rows_that_cannot_be_read_are_one_clear_error(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    a = make_run(tmp_path / "a", {"t": [True, False]})
+    not_parquet = tmp_path / "rows.parquet"
+    not_parquet.write_text("not a parquet")
+    assert main(["eval", "--compare", str(a), str(a), "--trained", str(not_parquet)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"{not_parquet} (--trained): not a parquet of RL rows" in err
+    no_id = tmp_path / "no-id.parquet"
+    pq.write_table(pa.table({"extra_info": [{"task_id": 1, "difficulty": 3}, {"difficulty": 3}]}), no_id)
+    assert main(["eval", "--compare", str(a), str(a), "--trained", str(no_id)]) == 2
+    assert f"{no_id} (--trained): row 2 has no extra_info.task_id" in capsys.readouterr().err
+    assert main(["eval", "--compare", str(a), str(a), "--trained", str(no_id), "--baselines", str(a), str(a)]) == 2
+    assert "--trained is not offered with --baselines" in capsys.readouterr().err
+    assert main(["eval", "--trained", str(no_id)]) == 2
+    assert "--trained goes with --compare A B" in capsys.readouterr().err

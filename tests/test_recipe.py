@@ -744,6 +744,8 @@ def test_the_replay_arm_mines_right_tasks_too_and_the_grpo_model_is_judged_again
         assert compares[-1] == [str(run.recipe / "eval" / "mine"), str(run.recipe / "eval" / "grpo-mine")]
         assert [Path(a).name for a, _ in compares] == ["base", "sft", "base", "mine"]  # after the held-out ones
         assert f"--json {tmp_path / 'out' / 'compare-mine-grpo.json'}" in made[-1]
+        # split by the rows GRPO trained on: fixed failures, broken replayed and unseen right tasks
+        assert f" --trained {run.recipe / 'data' / 'grpo-train-mined.parquet'} " in made[-1]
         assert (tmp_path / "out" / "compare-mine-grpo.md").exists()
         assert (tmp_path / "out" / "grpo-mine" / "samples.jsonl.gz").exists()
         table = (tmp_path / "out" / "stages.tsv").read_text().splitlines()

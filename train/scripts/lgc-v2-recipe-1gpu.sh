@@ -681,8 +681,11 @@ stage_compare() {
 # the SFT model got right (replayed or not)?  Nothing until both evaluations exist
 compare_mine() {
 	[[ -d "$EVAL_DIR/mine" && -d "$EVAL_DIR/grpo-mine" ]] || return 0
-	"$PYTHON" -m veritas eval --compare "$EVAL_DIR/mine" "$EVAL_DIR/grpo-mine" --json "$RECIPE_OUT/compare-mine-grpo.json" |
-		tee "$RECIPE_OUT/compare-mine-grpo.md"
+	# split by the mined rows GRPO trained on: failures fixed, replayed right tasks and unseen ones broken
+	local trained=()
+	[[ ! -f "$GRPO_MINED_DATA" ]] || trained=(--trained "$GRPO_MINED_DATA")
+	"$PYTHON" -m veritas eval --compare "$EVAL_DIR/mine" "$EVAL_DIR/grpo-mine" "${trained[@]}" \
+		--json "$RECIPE_OUT/compare-mine-grpo.json" | tee "$RECIPE_OUT/compare-mine-grpo.md"
 }
 
 # eval-sft and eval-grpo: 37-59 s in every run so far (docs/results.md, "GPU time per stage"); at 120

@@ -64,6 +64,9 @@ def add_arguments(p):
     p.add_argument("--split-by", metavar="G",
                    help="with --compare A B: also B - A on the tasks a third run G (e.g. the start's greedy "
                         "evaluation) got right and on those it got wrong")
+    p.add_argument("--trained", metavar="ROWS",
+                   help="with --compare A B: also the tasks B fixed and broke among those of the RL parquet ROWS "
+                        "(what GRPO trained on) and among the others, split by A's verdict")
 
 
 def heldout_selection(task_types: list[str], n_per_type: int, difficulty: tuple[int, int] | None, seed: int,
@@ -119,9 +122,10 @@ def run(args) -> int:
 
         return compare(Path(args.compare[0]), Path(args.compare[1]), Path(args.json) if args.json else None,
                        named_types, tuple(map(Path, args.baselines)) if args.baselines else None,
-                       Path(args.split_by) if args.split_by else None)
-    if args.json or args.baselines or args.split_by:
-        flag = "--json" if args.json else "--baselines" if args.baselines else "--split-by"
+                       Path(args.split_by) if args.split_by else None, Path(args.trained) if args.trained else None)
+    if args.json or args.baselines or args.split_by or args.trained:
+        flag = ("--json" if args.json else "--baselines" if args.baselines else "--split-by" if args.split_by
+                else "--trained")
         print(f"eval: {flag} goes with --compare A B", file=sys.stderr)
         return 2
     if not args.model:

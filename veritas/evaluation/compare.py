@@ -15,6 +15,12 @@ evaluation and A, B sampled evaluations before and after GRPO, it shows where a 
 accuracy went: sharper answers on tasks greedy decoding already solves, or right answers where it
 fails (only the latter can move greedy accuracy).
 
+``--compare A B --trained ROWS`` adds how many tasks B fixed (A wrong, B right) and broke (A right,
+B wrong) among the tasks of a verl RL parquet ROWS (those GRPO trained on: the recipe's mined rows)
+and among the others, each split by A's verdict.  With A and B the greedy evaluations before and
+after GRPO on the tasks mined from, it tells whether GRPO learned the failures it trained on and
+whether it broke the right tasks it replayed or those it never saw.
+
 Pairing: a task is (task id, level, language), so both runs must have judged the same puzzles;
 its accuracy is the mean verdict of its samples.  The bootstrap resamples tasks with replacement
 within each type (stratified), so the macro difference (mean over types) and the micro one (over
@@ -356,6 +362,69 @@ def compare_split(a: dict, b: dict, g: dict, resamples: int = 10_000, seed: int 
             "rule": "a task is G-right when more than half of G's samples of it are right", **parts}
 
 
+def trained_tasks(rows_path: Path) -> set[tuple]:
+    """(task id, level, language) of each row of a verl RL parquet, from its ``extra_info``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        infos = pq.read_table(rows_path, columns=["extra_info"]).column("extra_info").to_pylist()
+    except (OSError, pa.ArrowException, KeyError) as exc:
+        raise CompareError(f"{rows_path} (--trained): not a parquet of RL rows with extra_info ({exc})") from None
+    keys = set()
+    for number, info in enumerate(infos, 1):
+        # parquet gives a struct's missing field as None
+        if not isinstance(info, dict) or info.get("task_id") is None:
+            raise CompareError(f"{rows_path} (--trained): row {number} has no extra_info.task_id")
+        keys.add((info["task_id"], info.get("difficulty"), info.get("language")))
+    return keys
+
+
+TRAINED_PARTS = (("trained_a_wrong", "trained on, A wrong"), ("trained_a_right", "trained on, A right"),
+                 ("other_a_wrong", "not trained on, A wrong"), ("other_a_right", "not trained on, A right"))
+
+
+def compare_trained(a: dict, b: dict, trained: set[tuple], rows_path: Path | None = None) -> dict:
+    """Per part of A's tasks (in ``trained`` or not, A right or wrong: most of its samples right), per
+    type and in all: tasks, fixed (A wrong, B right) and broken (A right, B wrong)."""
+    def right(run: dict, key: tuple) -> bool:
+        return float(np.mean(run["tasks"][key]["verdicts"])) > 0.5
+
+    parts = {name: {"tasks": 0, "fixed": 0, "broken": 0, "per_type": {}} for name, _ in TRAINED_PARTS}
+    for key, task in a["tasks"].items():
+        a_right, b_right = right(a, key), right(b, key)
+        part = parts[("trained" if key in trained else "other") + ("_a_right" if a_right else "_a_wrong")]
+        per = part["per_type"].setdefault(task["type"], {"tasks": 0, "fixed": 0, "broken": 0})
+        for counts in (part, per):
+            counts["tasks"] += 1
+            counts["fixed"] += not a_right and b_right
+            counts["broken"] += a_right and not b_right
+    judged = sum(parts[n]["tasks"] for n in ("trained_a_wrong", "trained_a_right"))
+    return {"rows": str(rows_path) if rows_path else None, "trained_tasks": len(trained), "trained_judged": judged,
+            "rule": "a task is right when more than half of its samples are right", **parts}
+
+
+def trained_markdown(split: dict) -> str:
+    types = sorted({t for name, _ in TRAINED_PARTS for t in split[name]["per_type"]})
+    lines = ["", f"Fixed and broken by B, split by the tasks trained on: {split['rows']} "
+                 f"({split['trained_tasks']} tasks, {split['trained_judged']} of them judged here; {split['rule']})", "",
+             "| tasks | count | fixed (A wrong, B right) | broken (A right, B wrong) | " + " | ".join(types) + " |",
+             "|---|---|---|---|" + "---|" * len(types)]
+
+    def share(n: int, of: int) -> str:
+        return f"{n} ({100 * n / of:.1f} %)" if of else "0"
+
+    for name, label in TRAINED_PARTS:
+        v = split[name]
+        wrong = name.endswith("a_wrong")
+        # per type: the fixed of the A-wrong tasks, the broken of the A-right ones
+        cells = [f"{p['fixed' if wrong else 'broken']} of {p['tasks']}" if (p := v["per_type"].get(t)) else ""
+                 for t in types]
+        lines.append(f"| {label} | {v['tasks']} | {share(v['fixed'], v['tasks']) if wrong else ''} "
+                     f"| {'' if wrong else share(v['broken'], v['tasks'])} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def split_markdown(split: dict) -> str:
     lines = ["", f"Split by the verdicts of G: {split['split_by']['path']} ({split['rule']})", "",
              "| tasks | count | A accuracy % | B accuracy % | B − A points, all tasks [95% CI] "
@@ -494,9 +563,11 @@ def markdown(comparison: dict) -> str:
 
 
 def compare(a_path: Path, b_path: Path, json_out: Path | None = None, selected_types: list[str] | None = None,
-            baselines: tuple[Path, Path] | None = None, split_by: Path | None = None) -> int:
-    if baselines and split_by:
-        print("eval --compare: --split-by is not offered with --baselines", file=sys.stderr)
+            baselines: tuple[Path, Path] | None = None, split_by: Path | None = None,
+            trained: Path | None = None) -> int:
+    if baselines and (split_by or trained):
+        print(f"eval --compare: {'--split-by' if split_by else '--trained'} is not offered with --baselines",
+              file=sys.stderr)
         return 2
     if baselines:
         if selected_types:
@@ -518,12 +589,16 @@ def compare(a_path: Path, b_path: Path, json_out: Path | None = None, selected_t
         comparison = compare_runs(a, b, selected_types=selected_types)
         if split_by:
             comparison["split"] = compare_split(a, b, load_run(Path(split_by)))
+        if trained:
+            comparison["trained"] = compare_trained(a, b, trained_tasks(Path(trained)), Path(trained))
     except CompareError as exc:
         print(f"eval --compare: {exc}", file=sys.stderr)
         return 2
     print(markdown(comparison))
     if split_by:
         print(split_markdown(comparison["split"]))
+    if trained:
+        print(trained_markdown(comparison["trained"]))
     if json_out:  # first: a reader that closes stdout early must not cost the comparison
         _write_json(json_out, comparison)
     # the accuracy chart beside the JSON, else beside B (the CPU demo lists it among its outputs);
