@@ -198,3 +198,33 @@ def _fuzz_task(task_type: str):
     if task_type not in _FUZZ_TASKS:
         _FUZZ_TASKS[task_type] = registry.generate_by_type(task_type, 2000, 3, "en")
     return _FUZZ_TASKS[task_type]
+
+
+def test_the_command_counts_right_and_wrong_answers_read_wrong(tmp_path, capsys):
+    """python -m veritas.evaluation.working RUN: per type, the right answers whose working is read
+    wrong (what flawed_working_score scores) and the wrong ones; types not read here are left out."""
+    import json
+
+    from veritas.evaluation.working import main
+
+    rows = []
+    for i, task in enumerate(_tasks("boolean_expressions")):
+        if i == 4:
+            break
+        worked = lgc_v2.worked_solution(task)
+        lines = worked.split("\n")
+        fact = next(j for j, line in enumerate(lines) if line.startswith("- ") and "→" in line)
+        flipped = "\n".join(lines[:fact] + [_flip_verdict(lines[fact], task.language)] + lines[fact + 1:])
+        # a right answer as written, the same right answer with one wrong fact verdict, a wrong bare answer
+        for response, correct in ((worked, True), (flipped, True), ("\\boxed{Z}", False)):
+            rows.append({"task_id": task.task_id, "task_type": task.task_type, "difficulty": task.difficulty,
+                         "language": task.language, "response": response, "correct": correct})
+    other = registry.generate_by_type("sudoku", 2000, 1, "en")
+    rows.append({"task_id": other.task_id, "task_type": "sudoku", "difficulty": 1, "language": "en",
+                 "response": other.answer, "correct": True})
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main([str(samples)]) == 0
+    out = capsys.readouterr().out
+    assert "| boolean_expressions | 8 | 4 (50.0 %) | 4 | 0 (0.0 %) | wrong fact verdict 4 |" in out
+    assert "sudoku" not in out

@@ -3,6 +3,11 @@ is wrong: one definition per task type, for the reward (``reward_kwargs.flawed_w
 and for evaluation.
 
     working_flaw(task_type, metadata, language, response) -> a short reason, or None
+    python -m veritas.evaluation.working RUN [RUN ...]      # per type: right and wrong answers read wrong
+
+RUN: a ``veritas eval`` results folder (or its samples.jsonl[.gz]); each task is regenerated from
+its id, level and language.  The right answers whose working is read wrong are those the reward
+option scores ``flawed_working_score``.
 
 A reason when the response's worked lines can be read and are wrong; None when they are right,
 and also when they cannot be read (no working, another style, too long): a style this package
@@ -28,6 +33,9 @@ consistency calls a longer response unreadable), line by line, never evaluated; 
 size is read in bounded time, and ``working_flaw`` never raises (a reader's exception means None).
 """
 from __future__ import annotations
+
+import sys
+from collections import Counter
 
 from veritas.envs.lgc_v2.boolean_expressions import fact_lines_judged
 from veritas.evaluation.answer_consistency import INCONSISTENT, consistency
@@ -94,3 +102,60 @@ def working_flaw(task_type: str, metadata: dict, language: str | None, response:
         return _working_flaw(task_type, metadata, language, response)
     except Exception:  # noqa: BLE001 - a reader's bug must not stop the reward; tests call _working_flaw
         return None
+
+
+def tally(rows: list[dict]) -> dict:
+    """{task type: Counter} of the rows of the types read here: right / wrong answers, and how many
+    of each have a working read wrong; {task type: Counter(reason)} of the right ones."""
+    from veritas.envs.lgc_v2 import registry
+
+    counts: dict[str, Counter] = {}
+    reasons: dict[str, Counter] = {}
+    for row in rows:
+        task_type = row.get("task_type")
+        if task_type not in _READERS:
+            continue
+        task = registry.generate(row["task_id"], row["difficulty"], row["language"])
+        reason = working_flaw(task_type, task.metadata, row["language"], row.get("response"))
+        right = "right" if row.get("correct") else "wrong"
+        c = counts.setdefault(task_type, Counter())
+        c[right] += 1
+        c[right, "flawed"] += reason is not None
+        if reason is not None and right == "right":
+            # the reason's kind, without the line number or fact kinds it names
+            reasons.setdefault(task_type, Counter())[reason.split(":")[0] if reason.startswith("wrong fact")
+                                                    else reason.split(": ", 1)[-1].split(",")[0]] += 1
+    return {"counts": counts, "right_reasons": reasons}
+
+
+def report(name: str, t: dict) -> str:
+    lines = [f"{name}: answers whose own working is read wrong (veritas.evaluation.working)", "",
+             "| task type | right answers | of them read wrong | wrong answers | of them read wrong | "
+             "right ones read wrong, by reason |", "|---|---|---|---|---|---|"]
+    total = Counter()
+    for task_type in sorted(t["counts"]):
+        c = t["counts"][task_type]
+        total.update(c)
+        why = ", ".join(f"{r} {n}" for r, n in t["right_reasons"].get(task_type, Counter()).most_common())
+        lines.append(f"| {task_type} | {c['right']} | {_share(c['right', 'flawed'], c['right'])} | {c['wrong']} "
+                     f"| {_share(c['wrong', 'flawed'], c['wrong'])} | {why} |")
+    if len(t["counts"]) > 1:
+        lines.append(f"| all | {total['right']} | {_share(total['right', 'flawed'], total['right'])} | {total['wrong']} "
+                     f"| {_share(total['wrong', 'flawed'], total['wrong'])} | |")
+    if not t["counts"]:
+        lines.append("| (no responses of the types read here) | | | | | |")
+    return "\n".join(lines)
+
+
+def _share(n: int, of: int) -> str:
+    return f"{n} ({100 * n / of:.1f} %)" if of else "0"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from veritas.evaluation.compare import runs_main
+
+    return runs_main("working", __doc__, argv, lambda name, rows: report(name, tally(rows)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
