@@ -334,6 +334,16 @@ def compare_gains(runs: dict[str, dict], resamples: int = 10_000, seed: int = 0)
         "per_type": per_type, "macro": macro}
 
 
+def mostly_right(task: dict) -> bool:
+    """A task of a loaded run (load_run) is right when more than half of its samples are."""
+    return float(np.mean(task["verdicts"])) > 0.5
+
+
+def count_share(n: int, of: int) -> str:
+    """``n (x %)`` of ``of``; ``0`` when there is nothing to take a share of."""
+    return f"{n} ({100 * n / of:.1f} %)" if of else "0"
+
+
 def compare_split(a: dict, b: dict, g: dict, resamples: int = 10_000, seed: int = 0) -> dict:
     """B − A on the tasks G got right and on those it got wrong (G: most of its samples right), each
     part with its own stratified paired bootstrap.  Every type keeps its tasks in its part, so the
@@ -344,7 +354,7 @@ def compare_split(a: dict, b: dict, g: dict, resamples: int = 10_000, seed: int 
     if missing:
         raise CompareError(f"{g['path']} (--split-by) did not judge {len(missing)} of A's {len(a['tasks'])} tasks: "
                            "it must be evaluated on the same held-out tasks")
-    g_right = {k: float(np.mean(g["tasks"][k]["verdicts"])) > 0.5 for k in a["tasks"]}
+    g_right = {k: mostly_right(g["tasks"][k]) for k in a["tasks"]}
     parts = {}
     for name, wanted in (("g_right", True), ("g_wrong", False)):
         keys = [k for k in a["tasks"] if g_right[k] == wanted]
@@ -387,12 +397,9 @@ TRAINED_PARTS = (("trained_a_wrong", "trained on, A wrong"), ("trained_a_right",
 def compare_trained(a: dict, b: dict, trained: set[tuple], rows_path: Path | None = None) -> dict:
     """Per part of A's tasks (in ``trained`` or not, A right or wrong: most of its samples right), per
     type and in all: tasks, fixed (A wrong, B right) and broken (A right, B wrong)."""
-    def right(run: dict, key: tuple) -> bool:
-        return float(np.mean(run["tasks"][key]["verdicts"])) > 0.5
-
     parts = {name: {"tasks": 0, "fixed": 0, "broken": 0, "per_type": {}} for name, _ in TRAINED_PARTS}
     for key, task in a["tasks"].items():
-        a_right, b_right = right(a, key), right(b, key)
+        a_right, b_right = mostly_right(task), mostly_right(b["tasks"][key])
         part = parts[("trained" if key in trained else "other") + ("_a_right" if a_right else "_a_wrong")]
         per = part["per_type"].setdefault(task["type"], {"tasks": 0, "fixed": 0, "broken": 0})
         for counts in (part, per):
@@ -410,18 +417,14 @@ def trained_markdown(split: dict) -> str:
                  f"({split['trained_tasks']} tasks, {split['trained_judged']} of them judged here; {split['rule']})", "",
              "| tasks | count | fixed (A wrong, B right) | broken (A right, B wrong) | " + " | ".join(types) + " |",
              "|---|---|---|---|" + "---|" * len(types)]
-
-    def share(n: int, of: int) -> str:
-        return f"{n} ({100 * n / of:.1f} %)" if of else "0"
-
     for name, label in TRAINED_PARTS:
         v = split[name]
         wrong = name.endswith("a_wrong")
         # per type: the fixed of the A-wrong tasks, the broken of the A-right ones
         cells = [f"{p['fixed' if wrong else 'broken']} of {p['tasks']}" if (p := v["per_type"].get(t)) else ""
                  for t in types]
-        lines.append(f"| {label} | {v['tasks']} | {share(v['fixed'], v['tasks']) if wrong else ''} "
-                     f"| {'' if wrong else share(v['broken'], v['tasks'])} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | {v['tasks']} | {count_share(v['fixed'], v['tasks']) if wrong else ''} "
+                     f"| {'' if wrong else count_share(v['broken'], v['tasks'])} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -39,6 +39,7 @@ from collections import Counter
 
 from veritas.envs.lgc_v2.boolean_expressions import fact_lines_judged
 from veritas.evaluation.answer_consistency import INCONSISTENT, consistency
+from veritas.evaluation.compare import count_share, runs_main
 from veritas.evaluation.operation_steps import first_wrong
 
 # operation_steps' classes that name a wrong step; (e) is what it cannot read or finds no fault in
@@ -137,23 +138,17 @@ def report(name: str, t: dict) -> str:
         c = t["counts"][task_type]
         total.update(c)
         why = ", ".join(f"{r} {n}" for r, n in t["right_reasons"].get(task_type, Counter()).most_common())
-        lines.append(f"| {task_type} | {c['right']} | {_share(c['right', 'flawed'], c['right'])} | {c['wrong']} "
-                     f"| {_share(c['wrong', 'flawed'], c['wrong'])} | {why} |")
+        lines.append(f"| {task_type} | {c['right']} | {count_share(c['right', 'flawed'], c['right'])} | {c['wrong']} "
+                     f"| {count_share(c['wrong', 'flawed'], c['wrong'])} | {why} |")
     if len(t["counts"]) > 1:
-        lines.append(f"| all | {total['right']} | {_share(total['right', 'flawed'], total['right'])} | {total['wrong']} "
-                     f"| {_share(total['wrong', 'flawed'], total['wrong'])} | |")
+        lines.append(f"| all | {total['right']} | {count_share(total['right', 'flawed'], total['right'])} "
+                     f"| {total['wrong']} | {count_share(total['wrong', 'flawed'], total['wrong'])} | |")
     if not t["counts"]:
         lines.append("| (no responses of the types read here) | | | | | |")
     return "\n".join(lines)
 
 
-def _share(n: int, of: int) -> str:
-    return f"{n} ({100 * n / of:.1f} %)" if of else "0"
-
-
 def main(argv: list[str] | None = None) -> int:
-    from veritas.evaluation.compare import runs_main
-
     return runs_main("working", __doc__, argv, lambda name, rows: report(name, tally(rows)))
 
 
