@@ -49,16 +49,17 @@ reward_kwargs (``+reward.custom_reward_function.reward_kwargs.<key>=<value>``):
     flawed_working_score
                       float in [partial_credit, 1], default 1.0 (off): a right answer whose own
                       working is readable in our worked style and wrong
-                      (``veritas.evaluation.working.working_flaw`` on the whole response: a wrong
-                      fact verdict, a wrong step line, a final line that does not copy the working)
+                      (``veritas.evaluation.working.read_working``'s wrong on the whole response: a
+                      wrong fact verdict, a wrong step line, a final line that does not copy the working)
                       scores this instead of 1.0.  Why: GRPO of the SFT model rewarded right answers
                       reached through wrong working, and the wrong working grew (the positive-samples
                       replay run: 292 of 1,672 rewarded boolean_expressions rollouts held a wrong
                       fact verdict; such verdicts rose from 2.0 % to 3.8 %).  Not below
                       partial_credit, so a right answer never scores below a wrong one (whose partial
                       credit stays below partial_credit).  Working the package cannot read (none,
-                      another style) is never penalised, and a check that times out counts as no
-                      flaw.  Checked only for right answers and only when below 1.0.  Only the score
+                      another style) is not penalised by this option (unreadable_working_score is
+                      for it), and a check that times out counts as no flaw.  Checked only for right
+                      answers and only when below 1.0.  Only the score
                       changes: ``acc`` stays 1.0 (the LGC-V2 judge scores the answer alone)
     unreadable_working_score
                       float in [partial_credit, 1], default 1.0 (off): a right answer whose own
