@@ -455,8 +455,10 @@ def test_fact_verdicts_of_a_worked_response_are_read_line_by_line():
         lines[i] = head + "→ " + (truth[False] if said == truth[True] else truth[True])
         flipped = be.fact_lines_judged(task.metadata, lang, "\n".join(lines))
         assert [right for _, right in flipped] == [False] + [True] * (len(facts) - 1)
-        # a lost line: nothing is paired
+        # a lost line: nothing is paired, and the counts say why
         assert be.fact_lines_judged(task.metadata, lang, "\n".join(lines[:i] + lines[i + 1:])) is None
+        assert be.fact_line_counts(task.metadata, lang, "\n".join(lines[:i] + lines[i + 1:])) == (len(facts) - 1, len(facts))
+        assert be.fact_line_counts(task.metadata, lang, worked) == (len(facts), len(facts))
 
 
 @pytest.mark.parametrize("response", ["", "\\boxed{A}", "- → " * 5000, None, "- x → True\n" * 3, "→\n" * 10_000])
@@ -466,6 +468,9 @@ def test_fact_verdicts_of_hostile_responses_never_raise(response):
     assert judged is None or all(isinstance(right, bool) for _, right in judged)
     assert be.fact_lines_judged({"statements": "nonsense"}, "en", "- a → True") is None
     assert be.fact_lines_judged(task.metadata, "fr", lgc_v2.worked_solution(task)) is None
+    counts = be.fact_line_counts(task.metadata, "en", response)
+    assert counts is None if response is None else counts[0] <= 10_000
+    assert be.fact_line_counts({"statements": "nonsense"}, "en", "- a → True") is None
 
 
 def test_boolean_facts_tallies_a_samples_file(tmp_path, capsys):

@@ -49,6 +49,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-greedy-failures-positive": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-greedy-failures-positive-replay": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-greedy-failures-positive-replay-checked": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-greedy-failures-positive-replay-strict": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
 }
 
 # Composed-config differences between today's launchers and those of before, key -> (before,
@@ -600,19 +601,39 @@ def test_the_checked_arm_is_the_replay_arm_with_flawed_working_unrewarded():
     assert checked["data.lgc_v2.mine.right_per_wrong"] == 1.0
 
 
-def test_the_checked_arm_validates_on_a_mined_parquet_and_its_reward_kwargs_are_checked(host, tmp_path):
-    """The launcher's --dry-run as the recipe runs it; the dry run checks the new key against
+GREEDY_FAILURES_POSITIVE_REPLAY_STRICT = "grpo-smollm2-135m-1gpu-greedy-failures-positive-replay-strict"
+
+
+def test_the_strict_arm_is_the_checked_arm_with_unreadable_working_unrewarded():
+    """Only reward_kwargs.unreadable_working_score differs: a right answer whose own working cannot be
+    read scores 0.0 as well as one read wrong; partial_credit stays 0.0."""
+    checked, strict = _composed_flat(GREEDY_FAILURES_POSITIVE_REPLAY_CHECKED, GREEDY_FAILURES_POSITIVE_REPLAY_STRICT)
+    key = "reward.custom_reward_function.reward_kwargs."
+    assert _differences(checked, strict) == {key + "unreadable_working_score": ("<absent>", 0.0)}
+    assert strict[key + "flawed_working_score"] == 0.0 and strict[key + "partial_credit"] == 0.0
+    assert strict["algorithm.adv_estimator"] == "veritas_positive_samples"
+    assert strict["data.lgc_v2.mine.right_per_wrong"] == 1.0
+
+
+@pytest.mark.parametrize("config, key, overrides", [
+    (GREEDY_FAILURES_POSITIVE_REPLAY_CHECKED, "flawed_working_score", ()),
+    (GREEDY_FAILURES_POSITIVE_REPLAY_STRICT, "unreadable_working_score",
+     ("reward.custom_reward_function.reward_kwargs.flawed_working_score=0.5",)),
+])
+def test_the_checked_arms_validate_on_a_mined_parquet_and_their_reward_kwargs_are_checked(host, tmp_path, config, key,
+                                                                                          overrides):
+    """The launcher's --dry-run as the recipe runs it; the dry run checks the arm's new key against
     partial_credit (a right answer must not score below a wrong one)."""
     rl = _rl_parquets(tmp_path, ("mined", "train", 40), ("val", "test", 8))
     args = ("data.custom_cls.path=null", "data.custom_cls.name=null")
     env = {"TRAIN_DATA": str(rl["mined"]), "VAL_DATA": str(rl["val"])}
-    now, argv, _ = dry_run(GREEDY_FAILURES_POSITIVE_REPLAY_CHECKED, host, tmp_path, *args, env_extra=env)
-    assert now["reward"]["custom_reward_function"]["reward_kwargs"]["flawed_working_score"] == 0.0
+    now, argv, _ = dry_run(config, host, tmp_path, *args, env_extra=env)
+    assert now["reward"]["custom_reward_function"]["reward_kwargs"][key] == 0.0
     assert now["algorithm"]["adv_estimator"] == "veritas_positive_samples"
-    assert f"--config-name={GREEDY_FAILURES_POSITIVE_REPLAY_CHECKED}" in argv
-    dry_run(GREEDY_FAILURES_POSITIVE_REPLAY_CHECKED, host, tmp_path, *args,
+    assert f"--config-name={config}" in argv
+    dry_run(config, host, tmp_path, *args, *overrides,
             "reward.custom_reward_function.reward_kwargs.partial_credit=0.5", env_extra=env,
-            fails="flawed_working_score 0.0 is below partial_credit 0.5")
+            fails=f"{key} 0.0 is below partial_credit 0.5")
 
 
 def test_the_positive_samples_arm_validates_on_a_mined_parquet_with_its_estimator_registered(host, tmp_path):

@@ -25,6 +25,7 @@ from _shared import byte_tokenizer_dir
 from veritas.data import formats
 from veritas.envs.base import Verdict
 from veritas.envs.lgc_v2 import registry
+from veritas.evaluation.working import UNREADABLE, WRONG, Reading
 from veritas.verl_adapters import reward as rew
 from veritas.verl_adapters.reward import RESULT_KEYS, compute_score
 
@@ -186,17 +187,23 @@ def test_bad_inputs_are_unusable_counted_and_logged_at_a_limited_rate(caplog):
 
 
 def test_reward_kwargs_checked_strictly_for_the_dry_run_and_leniently_in_training():
-    assert rew.check_reward_kwargs({}) == (0.0, rew.DEFAULT_MAX_ANSWER_CHARS, rew.DEFAULT_TIMEOUT_S, 0.0, 1.0)
+    assert rew.check_reward_kwargs({}) == (0.0, rew.DEFAULT_MAX_ANSWER_CHARS, rew.DEFAULT_TIMEOUT_S, 0.0, 1.0, 1.0)
     assert rew.check_reward_kwargs({"format_penalty": 0.5, "max_answer_chars": 10, "timeout_s": 0,
-                                    "partial_credit": 0.5, "flawed_working_score": 0.5}) == (0.5, 10, 0.0, 0.5, 0.5)
+                                    "partial_credit": 0.5, "flawed_working_score": 0.5,
+                                    "unreadable_working_score": 0.75}) == (0.5, 10, 0.0, 0.5, 0.5, 0.75)
     assert rew.check_reward_kwargs({"flawed_working_score": 0}).flawed_working_score == 0.0
+    assert rew.check_reward_kwargs({"unreadable_working_score": 0}) == (0.0, rew.DEFAULT_MAX_ANSWER_CHARS,
+                                                                        rew.DEFAULT_TIMEOUT_S, 0.0, 1.0, 0.0)
     for bad in ({"format_penality": 0.1}, {"format_penalty": -1}, {"format_penalty": "x"},
                 {"max_answer_chars": 0}, {"max_answer_chars": 1.5}, {"timeout_s": "soon"},
                 {"partial_credit": 1.0}, {"partial_credit": -0.1}, {"partial_credit": "some"},
                 {"flawed_working_score": 1.5}, {"flawed_working_score": -0.1}, {"flawed_working_score": "half"},
                 {"flawed_working_score": float("nan")},
-                # a right answer with flawed working would score below a wrong one's partial credit
-                {"flawed_working_score": 0.2, "partial_credit": 0.5}):
+                {"unreadable_working_score": 1.5}, {"unreadable_working_score": -0.1},
+                {"unreadable_working_score": "half"}, {"unreadable_working_score": float("nan")},
+                # a right answer with flawed or unreadable working would score below a wrong one's partial credit
+                {"flawed_working_score": 0.2, "partial_credit": 0.5},
+                {"unreadable_working_score": 0.2, "partial_credit": 0.5}):
         with pytest.raises(ValueError):
             rew.check_reward_kwargs(bad)
     row = _rows(TYPES[0], 1)[0]
@@ -604,7 +611,7 @@ def test_flawed_working_score_reads_each_types_working(task_type):
 def test_flawed_working_check_is_guarded_by_the_timeout_and_counts_no_flaw(monkeypatch):
     row, worked = _worked_rows("boolean_expressions", 1)[0]
     flawed = _flip_first_fact_verdict(worked)
-    monkeypatch.setattr(rew, "working_flaw", _spin)
+    monkeypatch.setattr(rew, "read_working", _spin)
     t0 = time.perf_counter()
     result = _call(row, flawed, flawed_working_score=0.0, timeout_s=0.2)
     assert time.perf_counter() - t0 < 1.5
@@ -614,7 +621,7 @@ def test_flawed_working_check_is_guarded_by_the_timeout_and_counts_no_flaw(monke
 
 def test_flawed_working_is_checked_only_for_right_answers_when_on(monkeypatch):
     calls = []
-    monkeypatch.setattr(rew, "working_flaw", lambda *args: calls.append(args) or "flaw")
+    monkeypatch.setattr(rew, "read_working", lambda *args: calls.append(args) or Reading(WRONG, "flaw"))
     row, worked = _worked_rows("boolean_expressions", 1)[0]
     assert _call(row, worked)["score"] == 1.0 and calls == []  # off by default: never called
     assert _call(row, "\\boxed{Z}", flawed_working_score=0.0)["score"] == 0.0 and calls == []  # wrong answer
@@ -622,3 +629,62 @@ def test_flawed_working_is_checked_only_for_right_answers_when_on(monkeypatch):
     ((task_type, metadata, language, response),) = calls
     assert (task_type, language, response) == ("boolean_expressions", row["extra_info"]["language"], worked)
     assert metadata == json.loads(row["extra_info"]["metadata"])
+
+
+def _drop_first_fact_line(response: str) -> str:
+    lines = response.split("\n")
+    i = next(i for i, line in enumerate(lines) if line.startswith("- ") and "→" in line)
+    return "\n".join(lines[:i] + lines[i + 1:])
+
+
+def test_unreadable_working_score_scores_a_right_answer_with_a_fact_line_left_out():
+    """boolean_expressions: a right answer with one fact line left out (its lines no longer pair with
+    the facts) scores unreadable_working_score, acc 1.0; the clean worked answer and a wrong answer
+    keep their scores; a wrong verdict still scores flawed_working_score; the default changes nothing."""
+    task_type_id = registry.type_ids()["boolean_expressions"]
+    for row, worked in _worked_rows("boolean_expressions"):
+        dropped = _drop_first_fact_line(worked)
+        assert _call(row, dropped) == _call(row, dropped, unreadable_working_score=1.0) == \
+            {"score": 1.0, "acc": 1.0, "format_ok": 1.0, "task_type_id": task_type_id}
+        assert _call(row, dropped, unreadable_working_score=0.0) == {"score": 0.0, "acc": 1.0, "format_ok": 1.0,
+                                                                     "task_type_id": task_type_id}
+        assert _call(row, dropped, unreadable_working_score=0.5, partial_credit=0.25)["score"] == 0.5
+        assert _call(row, dropped, flawed_working_score=0.0)["score"] == 1.0  # not wrong, only unreadable
+        assert _call(row, worked, unreadable_working_score=0.0)["score"] == 1.0
+        # no working at all is unreadable too
+        assert _call(row, row["reward_model"]["ground_truth"], unreadable_working_score=0.0)["score"] == 0.0
+        assert _call(row, "\\boxed{Z}", unreadable_working_score=0.0)["score"] == 0.0  # wrong: its own score
+        assert _call(row, "\\boxed{Z}", unreadable_working_score=0.5, partial_credit=0.5)["score"] < 0.5
+        flipped = _flip_first_fact_verdict(worked)
+        assert _call(row, flipped, flawed_working_score=0.25, unreadable_working_score=0.75)["score"] == 0.25
+        assert _call(row, flipped, unreadable_working_score=0.0)["score"] == 1.0  # wrong is not unreadable
+    assert rew.bad_input_counts() == {}
+
+
+def test_unreadable_working_score_reads_operation_steps_left_out():
+    """operation: the first step line left out of a worked answer with several (each line left is
+    right) scores unreadable_working_score."""
+    checked = 0
+    for row, worked in _worked_rows("operation", 12):
+        lines = worked.split("\n")
+        steps = [i for i, line in enumerate(lines) if line.startswith("- ")]
+        if len(steps) < 2 or lines[steps[0]].rstrip().endswith(("where", "其中")):
+            continue
+        dropped = "\n".join(lines[:steps[0]] + lines[steps[0] + 1:])
+        assert _call(row, dropped)["score"] == 1.0
+        assert _call(row, dropped, unreadable_working_score=0.0)["score"] == 0.0
+        assert _call(row, worked, unreadable_working_score=0.0)["score"] == 1.0
+        checked += 1
+    assert checked >= 2
+
+
+def test_one_reading_per_response_whichever_score_is_on(monkeypatch):
+    calls = []
+    monkeypatch.setattr(rew, "read_working", lambda *args: calls.append(args) or Reading(UNREADABLE, "x"))
+    row, worked = _worked_rows("boolean_expressions", 1)[0]
+    assert _call(row, worked, flawed_working_score=0.5)["score"] == 1.0 and len(calls) == 1  # unreadable: off
+    assert _call(row, worked, unreadable_working_score=0.5)["score"] == 0.5 and len(calls) == 2
+    assert _call(row, worked, flawed_working_score=0.0, unreadable_working_score=0.5)["score"] == 0.5 and len(calls) == 3
+    assert _call(row, "\\boxed{Z}", unreadable_working_score=0.0)["score"] == 0.0 and len(calls) == 3  # wrong answer
+    monkeypatch.setattr(rew, "read_working", lambda *args: None)  # a type not read there: no penalty
+    assert _call(row, worked, flawed_working_score=0.0, unreadable_working_score=0.0)["score"] == 1.0

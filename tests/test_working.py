@@ -1,7 +1,8 @@
-"""veritas.evaluation.working.working_flaw: a right worked solution reads as no flaw, the same with one
-fact verdict, one step value or the final line changed reads as a flaw, an answer without working
-and a style the package cannot read read as none, and hostile text is read in bounded time
-without an exception."""
+"""veritas.evaluation.working: working_flaw -- a right worked solution reads as no flaw, the same with
+one fact verdict, one step value or the final line changed reads as a flaw, an answer without working
+and a style the package cannot read read as none; read_working -- worked solutions read right, lines
+left out or no working read unreadable, a wrong verdict still wrong; hostile text is read in bounded
+time without an exception."""
 from __future__ import annotations
 
 import re
@@ -14,7 +15,17 @@ from hypothesis import strategies as st
 from veritas.envs import lgc_v2
 from veritas.envs.lgc_v2 import registry
 from veritas.evaluation import working
-from veritas.evaluation.working import TASK_TYPES, _working_flaw, working_flaw
+from veritas.evaluation.working import (
+    RIGHT,
+    TASK_TYPES,
+    UNREADABLE,
+    WRONG,
+    Reading,
+    _read_working,
+    _working_flaw,
+    read_working,
+    working_flaw,
+)
 
 LEVELS = (1, 3, 5, 8)
 SEEDS = range(6)
@@ -166,10 +177,15 @@ def test_hostile_responses_are_read_in_bounded_time_without_an_exception(task_ty
         t0 = time.perf_counter()
         reason = _working_flaw(task_type, task.metadata, "en", response)
         assert reason is None or isinstance(reason, str)
-        assert time.perf_counter() - t0 < 2.0, (task_type, repr(response)[:40])
-    # a response that is a worked solution under junk: still read within the readers' caps
+        found = _read_working(task_type, task.metadata, "en", response)
+        assert isinstance(found, Reading) and found.verdict in (RIGHT, WRONG, UNREADABLE)
+        assert time.perf_counter() - t0 < 4.0, (task_type, repr(response)[:40])
+    assert _read_working(task_type, task.metadata, "en", None) == Reading(UNREADABLE, "no response text")
+    # a response that is a worked solution under junk: no flaw within the readers' caps, but too long
+    # for answer consistency (20,000 characters) to vouch for
     worked = lgc_v2.worked_solution(task)
     assert _working_flaw(task_type, task.metadata, "en", worked + "\n" + "z" * 30_000) is None
+    assert _read_working(task_type, task.metadata, "en", worked + "\n" + "z" * 30_000).verdict == UNREADABLE
 
 
 def test_bad_arguments_and_bad_metadata_give_none():
@@ -189,6 +205,9 @@ def test_fuzz_random_text_never_raises(text, task_type):
     task = _fuzz_task(task_type)
     reason = _working_flaw(task_type, task.metadata, task.language, text)
     assert reason is None or isinstance(reason, str)
+    found = _read_working(task_type, task.metadata, task.language, text)
+    assert found.verdict in (RIGHT, WRONG, UNREADABLE)
+    assert reason == (found.reason if found.verdict == WRONG else None)  # working_flaw is read_working's wrong
 
 
 _FUZZ_TASKS: dict = {}
@@ -202,7 +221,8 @@ def _fuzz_task(task_type: str):
 
 def test_the_command_counts_right_and_wrong_answers_read_wrong(tmp_path, capsys):
     """python -m veritas.evaluation.working RUN: per type, the right answers whose working is read
-    wrong (what flawed_working_score scores) and the wrong ones; types not read here are left out."""
+    wrong (what flawed_working_score scores) or unreadable (unreadable_working_score), and the wrong
+    ones read wrong; types not read here are left out."""
     import json
 
     from veritas.evaluation.working import main
@@ -215,8 +235,10 @@ def test_the_command_counts_right_and_wrong_answers_read_wrong(tmp_path, capsys)
         lines = worked.split("\n")
         fact = next(j for j, line in enumerate(lines) if line.startswith("- ") and "→" in line)
         flipped = "\n".join(lines[:fact] + [_flip_verdict(lines[fact], task.language)] + lines[fact + 1:])
-        # a right answer as written, the same right answer with one wrong fact verdict, a wrong bare answer
-        for response, correct in ((worked, True), (flipped, True), ("\\boxed{Z}", False)):
+        dropped = "\n".join(lines[:fact] + lines[fact + 1:])
+        # a right answer as written, the same with one wrong fact verdict, with one fact line left out,
+        # and a wrong bare answer
+        for response, correct in ((worked, True), (flipped, True), (dropped, True), ("\\boxed{Z}", False)):
             rows.append({"task_id": task.task_id, "task_type": task.task_type, "difficulty": task.difficulty,
                          "language": task.language, "response": response, "correct": correct})
     other = registry.generate_by_type("sudoku", 2000, 1, "en")
@@ -226,5 +248,108 @@ def test_the_command_counts_right_and_wrong_answers_read_wrong(tmp_path, capsys)
     samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert main([str(samples)]) == 0
     out = capsys.readouterr().out
-    assert "| boolean_expressions | 8 | 4 (50.0 %) | 4 | 0 (0.0 %) | wrong fact verdict 4 |" in out
+    assert ("| boolean_expressions | 12 | 4 (33.3 %) | 4 (33.3 %) | 4 | 0 (0.0 %) | wrong fact verdict 4 "
+            "| fact lines not paired with facts 4 |") in out
     assert "sudoku" not in out
+
+
+# --------------------------------------------------------------------------- read_working
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_read_working_worked_solutions_read_right_and_bare_answers_unreadable(task_type):
+    for task in _tasks(task_type):
+        worked = lgc_v2.worked_solution(task)
+        assert _read_working(task_type, task.metadata, task.language, worked) == Reading(RIGHT), (task.task_id, task.difficulty)
+        assert _read_working(task_type, task.metadata, None, worked) == Reading(RIGHT)  # the metadata's language
+        # no working at all: nothing vouches for the answer
+        bare = _read_working(task_type, task.metadata, task.language, task.answer)
+        assert bare.verdict == UNREADABLE and bare.reason, (task.task_id, bare)
+
+
+def _fact_line_indices(lines: list[str]) -> list[int]:
+    return [i for i, line in enumerate(lines) if line.startswith("- ") and "→" in line]
+
+
+def test_boolean_expressions_a_fact_line_left_out_is_unreadable_with_the_counts():
+    n = 0
+    for task in _tasks("boolean_expressions"):
+        lines = lgc_v2.worked_solution(task).split("\n")
+        facts = _fact_line_indices(lines)
+        for i in (facts[0], facts[-1]):
+            dropped = "\n".join(lines[:i] + lines[i + 1:])
+            assert _read_working("boolean_expressions", task.metadata, task.language, dropped) == \
+                Reading(UNREADABLE, f"{len(facts) - 1} fact lines for {len(facts)} facts")
+            assert _working_flaw("boolean_expressions", task.metadata, task.language, dropped) is None
+            n += 1
+        doubled = "\n".join(lines[:facts[0] + 1] + lines[facts[0]:])  # one line written twice
+        assert _read_working("boolean_expressions", task.metadata, task.language, doubled) == \
+            Reading(UNREADABLE, f"{len(facts) + 1} fact lines for {len(facts)} facts")
+    assert n >= 40
+
+
+def test_boolean_expressions_wrong_takes_precedence_over_unreadable():
+    """A fact line left out (its verdicts can no longer be paired) and boxed letters that are not
+    the working's: wrong; and a flipped verdict with every line there is wrong, not unreadable."""
+    for task in _tasks("boolean_expressions"):
+        worked = lgc_v2.worked_solution(task)
+        lines = worked.split("\n")
+        facts = _fact_line_indices(lines)
+        dropped = lines[:facts[0]] + lines[facts[0] + 1:]
+        changed_box = "\\boxed{" + ("A, B" if task.metadata["true_letters"] != ["A", "B"] else "A") + "}"
+        response = "\n".join(dropped[:-1] + [changed_box])
+        assert _read_working("boolean_expressions", task.metadata, task.language, response) == \
+            Reading(WRONG, "boxed letters are not the last 'True so far'")
+        flipped = lines[:facts[0]] + [_flip_verdict(lines[facts[0]], task.language)] + lines[facts[0] + 1:]
+        assert _read_working("boolean_expressions", task.metadata, task.language, "\n".join(flipped)).verdict == WRONG
+
+
+def test_operation_a_step_line_left_out_is_unreadable():
+    """The first plain step line (not a rule waiting for its inner lines, not the last) left out:
+    every line left is right, so only the count tells (k of n steps written)."""
+    from veritas.envs.lgc_v2.operation import SO, WHERE
+
+    n = 0
+    for task in _tasks("operation"):
+        lines = lgc_v2.worked_solution(task).split("\n")
+        steps = [i for i, line in enumerate(lines) if line.startswith("- ")]
+        plain = [i for i in steps[:-1] if not lines[i].endswith(tuple(WHERE.values()))
+                 and not lines[i][2:].startswith(tuple(SO.values()))]
+        if not plain:
+            continue
+        response = "\n".join(lines[:plain[0]] + lines[plain[0] + 1:])
+        found = _read_working("operation", task.metadata, task.language, response)
+        assert found.verdict == UNREADABLE and re.fullmatch(r"\d+ of \d+ steps written", found.reason), (task.task_id, found)
+        assert _working_flaw("operation", task.metadata, task.language, response) is None
+        n += 1
+    assert n >= 30
+
+
+def test_operation_an_unreadable_step_line_is_unreadable():
+    task = next(t for t in _tasks("operation") if t.difficulty == 3)
+    garbled = lgc_v2.worked_solution(task).replace("- ", "- ??? ", 1)
+    assert _read_working("operation", task.metadata, task.language, garbled) == \
+        Reading(UNREADABLE, "step line 1: unreadable step head")
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_read_working_no_working_is_unreadable(task_type):
+    task = registry.generate_by_type(task_type, 2000, 3, "en")
+    for response in ("", "I think the answer is this.\n\\boxed{A}", task.answer):
+        assert _read_working(task_type, task.metadata, "en", response).verdict == UNREADABLE
+
+
+def test_read_working_a_type_not_read_here_is_none():
+    for task_type in (t for t in registry.task_types() if t not in TASK_TYPES):
+        task = registry.generate_by_type(task_type, 2000, 1, "en")
+        assert read_working(task_type, task.metadata, "en", task.answer) is None
+
+
+def test_read_working_bad_arguments_and_bad_metadata_never_raise():
+    task = registry.generate_by_type("operation", 2000, 3, "en")
+    worked = lgc_v2.worked_solution(task)
+    assert read_working(None, task.metadata, "en", worked) is None
+    assert read_working("operation", None, "en", worked) is None  # no task to read against
+    assert read_working("operation", {"symbols": 1}, "en", worked) is None  # the reader fails: no verdict
+    found = read_working("boolean_expressions", {"statements": "nonsense"}, "en", "- a → True\n\\boxed{A}")
+    assert found == Reading(UNREADABLE, "fact lines not read")
+    assert read_working("boolean_expressions", task.metadata, "fr", worked).verdict == UNREADABLE

@@ -192,12 +192,16 @@ def _in_line(metadata: dict, step: Step, working: list[str]) -> tuple[str, str]:
 class Finding:
     """Where a response first goes wrong: its class and detail, its step line (from 1; 0 where no
     line is wrong), and whether the worked solution's next line there is an inner application
-    written ahead of the rule that needs it (so the model had to foresee it)."""
+    written ahead of the rule that needs it (so the model had to foresee it).  With "no wrong step
+    line": how many of the task's true_steps its lines wrote, of how many (a response that leaves
+    steps out is not a worked solution the reader vouches for)."""
 
     cls: str
     detail: str
     line: int = 0
     inner_due: bool = False
+    written: int = 0
+    steps: int = 0
 
 
 # the end of a rule written before its inner applications' lines, and the start of its result
@@ -268,7 +272,8 @@ def first_wrong(response, metadata: dict) -> Finding:
         if (a, b) == (pending.a, pending.b):
             return Finding("b", "wrong operator", number, due)
         return Finding("b", "paired" if a in available and b in available else "carried", number, due)
-    return Finding("e", "no wrong step line")
+    written = sum((s.op, s.a, s.b) in done for s in steps)
+    return Finding("e", "no wrong step line", written=written, steps=len(steps))
 
 
 def tally(rows: list[dict]) -> dict:

@@ -9,7 +9,8 @@ thread of its event loop's executor), as::
 
 It returns a dict with the same keys for every sample (verl stacks them into arrays):
 
-    score         1.0 correct (flawed_working_score when its own working is wrong), 0.0 wrong but
+    score         1.0 correct (flawed_working_score when its own working is wrong,
+                  unreadable_working_score when it cannot be read), 0.0 wrong but
                   readable (partial_credit x the share of its parts right, for types whose answers
                   have independent parts), -format_penalty unreadable
     acc           1.0 / 0.0
@@ -48,17 +49,30 @@ reward_kwargs (``+reward.custom_reward_function.reward_kwargs.<key>=<value>``):
     flawed_working_score
                       float in [partial_credit, 1], default 1.0 (off): a right answer whose own
                       working is readable in our worked style and wrong
-                      (``veritas.evaluation.working.working_flaw`` on the whole response: a wrong
-                      fact verdict, a wrong step line, a final line that does not copy the working)
+                      (``veritas.evaluation.working.read_working``'s wrong on the whole response: a
+                      wrong fact verdict, a wrong step line, a final line that does not copy the working)
                       scores this instead of 1.0.  Why: GRPO of the SFT model rewarded right answers
                       reached through wrong working, and the wrong working grew (the positive-samples
                       replay run: 292 of 1,672 rewarded boolean_expressions rollouts held a wrong
                       fact verdict; such verdicts rose from 2.0 % to 3.8 %).  Not below
                       partial_credit, so a right answer never scores below a wrong one (whose partial
                       credit stays below partial_credit).  Working the package cannot read (none,
-                      another style) is never penalised, and a check that times out counts as no
-                      flaw.  Checked only for right answers and only when below 1.0.  Only the score
+                      another style) is not penalised by this option (unreadable_working_score is
+                      for it), and a check that times out counts as no flaw.  Checked only for right
+                      answers and only when below 1.0.  Only the score
                       changes: ``acc`` stays 1.0 (the LGC-V2 judge scores the answer alone)
+    unreadable_working_score
+                      float in [partial_credit, 1], default 1.0 (off): a right answer whose own
+                      working ``veritas.evaluation.working.read_working`` cannot read (fact lines that
+                      do not pair with the facts, a step line it cannot read or steps left out, no
+                      working or final line to compare) scores this instead of 1.0; working read
+                      wrong still scores flawed_working_score.  Why: with only wrong working
+                      penalised (the eighteenth run, flawed_working_score 0.0) the policy escaped the
+                      check by leaving fact lines out: boolean_expressions responses whose fact lines
+                      pair with the facts fell from 509 to 316 of 512 train tasks, right rollouts
+                      with unpaired ones rose from 2.0 % to 16.6 %.  One reading per response, under
+                      the same time guard (a timeout: no penalty), only for right answers and only
+                      when either score is below 1.0; a type not read there is never penalised
     max_answer_chars  int > 0, default 200000: longer answer parts are unreadable
     timeout_s         float, default 5.0; <= 0 turns the guard off (it also bounds the working check)
 An unknown key or a bad value means all defaults (counted); the dry run
@@ -79,7 +93,7 @@ from veritas.data.formats import parse_metadata, task_type_of_data_source
 from veritas.envs.base import Verdict
 from veritas.envs.extract import strip_think
 from veritas.envs.lgc_v2 import registry
-from veritas.evaluation.working import working_flaw
+from veritas.evaluation.working import UNREADABLE, WRONG, read_working
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +108,11 @@ DEFAULT_MAX_ANSWER_CHARS = 200_000
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_PARTIAL_CREDIT = 0.0
 DEFAULT_FLAWED_WORKING_SCORE = 1.0  # off: a right answer scores 1.0 whatever its working
+DEFAULT_UNREADABLE_WORKING_SCORE = 1.0  # off: working the readers cannot read is not penalised
 # reward kwargs verl itself adds when a reward model is enabled: accepted and ignored.
 _VERL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
 _KNOWN_KWARGS = frozenset({"format_penalty", "max_answer_chars", "timeout_s", "partial_credit",
-                           "flawed_working_score"}) | _VERL_KWARGS
+                           "flawed_working_score", "unreadable_working_score"}) | _VERL_KWARGS
 
 _UNUSABLE = {"score": 0.0, "acc": 0.0, "format_ok": 0.0, "task_type_id": -1}
 
@@ -223,6 +238,7 @@ class RewardOptions(NamedTuple):
     timeout_s: float = DEFAULT_TIMEOUT_S
     partial_credit: float = DEFAULT_PARTIAL_CREDIT
     flawed_working_score: float = DEFAULT_FLAWED_WORKING_SCORE
+    unreadable_working_score: float = DEFAULT_UNREADABLE_WORKING_SCORE
 
 
 def check_reward_kwargs(reward_kwargs: dict) -> RewardOptions:
@@ -232,7 +248,8 @@ def check_reward_kwargs(reward_kwargs: dict) -> RewardOptions:
     if unknown:
         raise ValueError(f"unknown key(s) {unknown}; known: {sorted(_KNOWN_KWARGS - _VERL_KWARGS)}")
     penalty, max_chars, timeout_s = DEFAULT_FORMAT_PENALTY, DEFAULT_MAX_ANSWER_CHARS, DEFAULT_TIMEOUT_S
-    partial, flawed = DEFAULT_PARTIAL_CREDIT, DEFAULT_FLAWED_WORKING_SCORE
+    partial = DEFAULT_PARTIAL_CREDIT
+    working_scores = {}
     try:
         if reward_kwargs.get("format_penalty") is not None:
             penalty = float(reward_kwargs["format_penalty"])
@@ -251,16 +268,19 @@ def check_reward_kwargs(reward_kwargs: dict) -> RewardOptions:
             partial = float(reward_kwargs["partial_credit"])
             if not 0 <= partial < 1:  # below a right answer's 1.0, or a wrong answer could tie it
                 raise ValueError(f"partial_credit must be in [0, 1), got {partial}")
-        if reward_kwargs.get("flawed_working_score") is not None:
-            flawed = float(reward_kwargs["flawed_working_score"])
-            if not 0 <= flawed <= 1:
-                raise ValueError(f"flawed_working_score must be in [0, 1], got {flawed}")
-            if flawed < partial:  # a right answer must not score below a wrong one
-                raise ValueError(f"flawed_working_score {flawed} is below partial_credit {partial}: "
-                                 "a right answer with flawed working would score below a wrong one")
+        for key, what in (("flawed_working_score", "flawed"), ("unreadable_working_score", "unreadable")):
+            if reward_kwargs.get(key) is not None:
+                value = working_scores[key] = float(reward_kwargs[key])
+                if not 0 <= value <= 1:
+                    raise ValueError(f"{key} must be in [0, 1], got {value}")
+                if value < partial:  # a right answer must not score below a wrong one
+                    raise ValueError(f"{key} {value} is below partial_credit {partial}: "
+                                     f"a right answer with {what} working would score below a wrong one")
     except (TypeError, OverflowError) as exc:
         raise ValueError(str(exc)) from exc
-    return RewardOptions(penalty, max_chars, timeout_s, partial, flawed)
+    return RewardOptions(penalty, max_chars, timeout_s, partial,
+                         working_scores.get("flawed_working_score", DEFAULT_FLAWED_WORKING_SCORE),
+                         working_scores.get("unreadable_working_score", DEFAULT_UNREADABLE_WORKING_SCORE))
 
 
 _DEFAULT_OPTIONS = RewardOptions()
@@ -350,27 +370,29 @@ def _verdict(task_type: str, solution: str, metadata: dict, max_chars: int, time
     return verdict
 
 
-def _working_flawed(task_type: str, solution: str, metadata: dict, info: dict, timeout_s: float) -> bool:
-    """Whether a right answer's own working is readable and wrong (working_flaw reads the whole
-    response, each reader its first 20,000 characters), under the verification's time guard; a
-    check that times out counts as no flaw: only working read wrong is penalised."""
+def _working_verdict(task_type: str, solution: str, metadata: dict, info: dict, timeout_s: float) -> str | None:
+    """read_working's verdict on a right answer's own working (it reads the whole response, each
+    reader its first 20,000 characters), under the verification's time guard; None when the type is
+    not read there or the check times out: only working read wrong or unreadable is penalised."""
     language = metadata.get("language")
     if not isinstance(language, str):
         language = info.get("language") if isinstance(info.get("language"), str) else None
     if timeout_s <= 0:
-        return working_flaw(task_type, metadata, language, solution) is not None
-    timed_out, reason = _watchdog.call(timeout_s, working_flaw, task_type, metadata, language, solution)
-    if timed_out:
-        _report("working check timed out", f"{task_type}: over {timeout_s} s on a {len(solution)}-character response")
-        return False
-    return reason is not None
+        found = read_working(task_type, metadata, language, solution)
+    else:
+        timed_out, found = _watchdog.call(timeout_s, read_working, task_type, metadata, language, solution)
+        if timed_out:
+            _report("working check timed out", f"{task_type}: over {timeout_s} s on a {len(solution)}-character response")
+            return None
+    return found.verdict if found is not None else None
 
 
 def compute_score(data_source=None, solution_str=None, ground_truth=None, extra_info=None, **reward_kwargs) -> dict:
     """Score one response; see the module docstring.  ``ground_truth`` (the reference answer)
     is not used: many answers can be right, and the metadata says which."""
     try:
-        penalty, max_chars, timeout_s, partial_credit, flawed_working_score = _options(reward_kwargs)
+        penalty, max_chars, timeout_s, partial_credit, flawed_working_score, unreadable_working_score = \
+            _options(reward_kwargs)
         task_type = task_type_of_data_source(data_source)
         if task_type not in registry.task_types():
             _report("unknown data_source", repr(data_source)[:200])
@@ -399,8 +421,9 @@ def compute_score(data_source=None, solution_str=None, ground_truth=None, extra_
             _report("verifier error", f"{task_type}: {verdict.reason}")
         if verdict.correct:
             score = 1.0
-            if flawed_working_score < 1.0 and _working_flawed(task_type, solution_str, metadata, info, timeout_s):
-                score = flawed_working_score
+            if min(flawed_working_score, unreadable_working_score) < 1.0:
+                working = _working_verdict(task_type, solution_str, metadata, info, timeout_s)
+                score = {WRONG: flawed_working_score, UNREADABLE: unreadable_working_score}.get(working, 1.0)
         elif verdict.format_ok:
             share = verdict.partial
             # a share outside [0, 1) would let a wrong answer tie a right one: not trusted

@@ -12,7 +12,8 @@ A response's advantage is the positive part of its sequence reward, ``max(sum of
 token_level_rewards, 0)``, on each of its tokens (``response_mask``); ``returns`` are the same.
 With ``partial_credit`` 0.0 a right answer (1.0) gets 1, a wrong one (0.0) 0 and an unreadable
 one (``-format_penalty``) 0.  With ``flawed_working_score`` a right answer whose own working is
-wrong gets that score as its advantage: at 0.0 no gradient, as a wrong answer.  No group
+wrong gets that score as its advantage (``unreadable_working_score``: working that cannot be read):
+at 0.0 no gradient, as a wrong answer.  No group
 statistics: a group of any size, all right or all wrong, is fine (an all-right group is still
 reinforced, unlike GRPO's).  With ``algorithm.use_kl_in_reward`` the KL penalty is in the summed
 reward, as for GRPO.

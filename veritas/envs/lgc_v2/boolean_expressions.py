@@ -635,23 +635,36 @@ def _facts(node) -> list:
     return [f for child in node[1] for f in _facts(child)]
 
 
-def fact_lines_judged(metadata: dict, language: str, response: str) -> list[tuple[str, bool]] | None:
-    """(fact kind, whether the response's verdict on it is right) for each fact of a response in
-    the worked style: its ``- `` lines ending in ``→ <truth value>``, one per fact in the
-    statements' order.  None when the lines do not pair one to one with the facts (another
-    style, a lost or extra line).  Model output: read line by line, never evaluated."""
-    truth = _TRUTH.get(language)
-    if truth is None or not isinstance(response, str):
+def _fact_lines(metadata: dict, language: str, response: str) -> tuple[list[str], list] | None:
+    """The response's fact lines (``- `` lines with a ``→``, in its first 20,000 characters) and the
+    task's facts in the statements' order; None for an unknown language or unreadable metadata."""
+    if _TRUTH.get(language) is None or not isinstance(response, str):
         return None
     try:
         facts = [f for statement in metadata["statements"] for f in _facts(statement)]
     except (KeyError, TypeError, IndexError):
         return None
-    lines = [line for line in response[:20_000].splitlines() if line.startswith("- ") and "→" in line]
-    if len(lines) != len(facts):
+    return [line for line in response[:20_000].splitlines() if line.startswith("- ") and "→" in line], facts
+
+
+def fact_line_counts(metadata: dict, language: str, response: str) -> tuple[int, int] | None:
+    """(fact lines written, facts the task has), by fact_lines_judged's line rule: why a response's
+    lines do not pair.  None where fact_lines_judged cannot read the task or language either."""
+    found = _fact_lines(metadata, language, response)
+    return None if found is None else (len(found[0]), len(found[1]))
+
+
+def fact_lines_judged(metadata: dict, language: str, response: str) -> list[tuple[str, bool]] | None:
+    """(fact kind, whether the response's verdict on it is right) for each fact of a response in
+    the worked style: its ``- `` lines ending in ``→ <truth value>``, one per fact in the
+    statements' order.  None when the lines do not pair one to one with the facts (another
+    style, a lost or extra line).  Model output: read line by line, never evaluated."""
+    found = _fact_lines(metadata, language, response)
+    if found is None or len(found[0]) != len(found[1]):
         return None
+    truth = _TRUTH[language]
     return [(kind, line.rsplit("→", 1)[1].strip() == truth[bool(value)])
-            for (_, kind, _args, _text, value), line in zip(facts, lines)]
+            for (_, kind, _args, _text, value), line in zip(found[1], found[0])]
 
 
 def worked_solution(metadata: dict, language: str) -> str:
