@@ -353,3 +353,96 @@ def test_read_working_bad_arguments_and_bad_metadata_never_raise():
     found = read_working("boolean_expressions", {"statements": "nonsense"}, "en", "- a → True\n\\boxed{A}")
     assert found == Reading(UNREADABLE, "fact lines not read")
     assert read_working("boolean_expressions", task.metadata, "fr", worked).verdict == UNREADABLE
+
+
+# --------------------------------------------------------------------------- --rollouts
+
+def _rl_parquet(path, tasks):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from veritas.data import formats
+
+    rows = [formats.rl_row(task, index=i, split="train") for i, task in enumerate(tasks)]
+    pq.write_table(pa.Table.from_pylist(rows, schema=formats.SCHEMAS["rl"]), path)
+
+
+def _templated(message: str) -> str:
+    return f"system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face\nuser\n{message}\nassistant\n"
+
+
+def test_rollouts_counts_right_answers_read_wrong_and_unreadable_per_step_range(tmp_path, capsys):
+    """--rollouts DIR --tasks PARQUET: rollouts are matched to their tasks by the user message in the
+    chat-templated input and counted per type and step range; unmatched rows and bad lines are counted."""
+    import json
+
+    from veritas.evaluation.working import main
+
+    boolean = [registry.generate_by_type("boolean_expressions", 3000 + s, 3, "en") for s in range(2)]
+    dyck = [registry.generate_by_type("dyck_language", 3000 + s, 3, "en") for s in range(2)]
+    _rl_parquet(tmp_path / "tasks.parquet", boolean + dyck)
+    # a boolean worked solution with one fact line left out: a right answer, unreadable
+    lines = lgc_v2.worked_solution(boolean[0]).split("\n")
+    fact = next(j for j, line in enumerate(lines) if line.startswith("- ") and "→" in line)
+    dropped = "\n".join(lines[:fact] + lines[fact + 1:])
+    assert registry.verify("boolean_expressions", dropped, boolean[0].metadata).correct
+
+    def rollout(task, output, step):
+        return {"input": _templated(task.prompt), "output": output, "gts": task.answer, "score": 0.0,
+                "step": step, "uid": "u"}
+
+    dump = tmp_path / "rollout"
+    dump.mkdir()
+    # step 1: every task's worked solution (right, read right) and a wrong bare answer per boolean task
+    step1 = [rollout(t, lgc_v2.worked_solution(t), 1) for t in boolean + dyck]
+    step1 += [rollout(t, "\\boxed{Z}", 1) for t in boolean]
+    # step 9 (the second range): the dropped fact line, a worked dyck solution, a prompt of no task
+    step9 = [rollout(boolean[0], dropped, 9), rollout(dyck[1], lgc_v2.worked_solution(dyck[1]), 9),
+             {"input": _templated("a question of no task"), "output": "\\boxed{A}", "step": 9}]
+    (dump / "1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in step1))
+    (dump / "9.jsonl").write_text("".join(json.dumps(r) + "\n" for r in step9) + "{not json\n")
+    assert main(["--rollouts", str(dump), "--tasks", str(tmp_path / "tasks.parquet")]) == 0
+    out = capsys.readouterr().out
+    assert "| boolean_expressions | 1–8 | 4 | 2 | 0 (0.0 %) | 0 (0.0 %) |" in out
+    assert "| boolean_expressions | 9–16 | 1 | 1 | 0 (0.0 %) | 1 (100.0 %) |" in out
+    assert "| dyck_language | 1–8 | 2 | 2 | 0 (0.0 %) | 0 (0.0 %) |" in out
+    assert "| dyck_language | 9–16 | 1 | 1 | 0 (0.0 %) | 0 (0.0 %) |" in out
+    assert "rollouts matching no task: 1" in out
+    assert "lines that are no rollout (not a JSON object with an input): 1" in out
+    # four steps per row: step 9 falls in 9-12
+    assert main(["--rollouts", str(dump), "--tasks", str(tmp_path / "tasks.parquet"), "--steps-per-row", "4"]) == 0
+    assert "| boolean_expressions | 9–12 | 1 | 1 |" in capsys.readouterr().out
+
+
+def test_user_message_is_cut_out_of_the_chat_template():
+    assert working.user_message(_templated("Q?\nline two")) == "Q?\nline two"
+    assert working.user_message("user\nQ\nassistant\n") == "Q"
+    assert working.user_message("no template") == "no template"
+
+
+def test_rollouts_bad_input_is_one_clear_error(tmp_path, capsys):
+    from veritas.evaluation.working import main
+
+    task = registry.generate_by_type("boolean_expressions", 3000, 1, "en")
+    _rl_parquet(tmp_path / "tasks.parquet", [task])
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad.parquet").write_text("not a parquet")
+    cases = [(tmp_path / "missing", tmp_path / "tasks.parquet", "missing: no such folder"),
+             (tmp_path / "empty", tmp_path / "tasks.parquet", "empty: no STEP.jsonl rollout files")]
+    dump = tmp_path / "rollout"
+    dump.mkdir()
+    (dump / "1.jsonl").write_text("")
+    cases.append((dump, tmp_path / "bad.parquet", "bad.parquet: not an RL task parquet"))
+    for folder, tasks, message in cases:
+        assert main(["--rollouts", str(folder), "--tasks", str(tasks)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+
+
+def test_the_two_modes_are_exclusive(tmp_path):
+    from veritas.evaluation.working import main
+
+    for argv in ([], ["--rollouts", str(tmp_path)], [str(tmp_path), "--rollouts", str(tmp_path), "--tasks", "x.parquet"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2

@@ -5,10 +5,19 @@ is right, wrong or unreadable: one definition per task type, for the reward
     read_working(task_type, metadata, language, response) -> Reading(verdict, reason), or None
     working_flaw(task_type, metadata, language, response) -> a short reason, or None
     python -m veritas.evaluation.working RUN [RUN ...]      # per type: answers read wrong, unreadable
+    python -m veritas.evaluation.working --rollouts DIR --tasks PARQUET [--steps-per-row N]
+        # per type and N steps: right rollouts read wrong, unreadable
 
 RUN: a ``veritas eval`` results folder (or its samples.jsonl[.gz]); each task is regenerated from
 its id, level and language.  The right answers whose working is read wrong are those the reward
 scores ``flawed_working_score``; those read unreadable, ``unreadable_working_score``.
+
+--rollouts DIR: a GRPO run's rollout dump (verl's ``trainer.rollout_data_dir``: STEP.jsonl files of
+{input, output, score, step, ...}); --tasks PARQUET: the RL parquet it trained on.  Each rollout is
+matched to its task by the user message in its chat-templated ``input`` (the text between the
+first ``user\\n`` and the last ``\\nassistant``), its answer judged by the verifier, and per type and
+range of N steps (default 8) the right answers read wrong and unreadable are counted; rollouts that
+match no task, and lines that are no JSON object, are counted, not fatal.
 
 ``read_working``: RIGHT, WRONG (with a reason) or UNREADABLE (with what could not be read: no
 working, another style, lines left out, too long); wrong takes precedence over unreadable; None
@@ -46,8 +55,10 @@ size is read in bounded time, and neither function raises (a reader's exception 
 """
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import NamedTuple
 
 from veritas.envs.lgc_v2.boolean_expressions import fact_line_counts, fact_lines_judged
@@ -232,8 +243,140 @@ def report(name: str, t: dict) -> str:
     return "\n".join(lines)
 
 
+class RolloutError(Exception):
+    """A rollout dump or task parquet that cannot be read (the message names the file)."""
+
+
+def load_tasks(parquet: Path) -> dict[str, tuple]:
+    """{the prompt's user message, stripped: (task type, metadata, language)} of an RL parquet."""
+    import pyarrow.parquet as pq
+
+    from veritas.data.formats import parse_metadata
+
+    try:
+        rows = pq.read_table(parquet, columns=["prompt", "extra_info"]).to_pylist()
+        tasks = {}
+        for row in rows:
+            user = [m["content"] for m in row["prompt"] if m["role"] == "user"]
+            info = row["extra_info"]
+            tasks[user[-1].strip()] = (info["task_type"], parse_metadata(info["metadata"]), info.get("language"))
+    except Exception as e:  # noqa: BLE001 - any unreadable parquet is one error naming the file
+        raise RolloutError(f"{parquet}: not an RL task parquet ({type(e).__name__}: {e})") from None
+    return tasks
+
+
+def read_rollouts(folder: Path) -> tuple[list[tuple[int, dict]], int]:
+    """([(step, rollout row)], how many lines were no JSON object) of the STEP.jsonl files in folder."""
+    if not folder.is_dir():
+        raise RolloutError(f"{folder}: no such folder")
+    files = sorted((int(f.stem), f) for f in folder.glob("*.jsonl") if f.stem.isdigit())
+    if not files:
+        raise RolloutError(f"{folder}: no STEP.jsonl rollout files")
+    rows, bad = [], 0
+    for step, path in files:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise RolloutError(f"{path}: {e}") from None
+        for line in filter(str.strip, lines):
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = None
+            if isinstance(row, dict) and isinstance(row.get("input"), str):
+                rows.append((step, row))
+            else:
+                bad += 1
+    return rows, bad
+
+
+def user_message(prompt: str) -> str:
+    """The user message of a chat-templated prompt ("system\n...\nuser\nMSG\nassistant\n"), stripped."""
+    marker = prompt.find("\nuser\n")
+    begin = len("user\n") if prompt.startswith("user\n") else marker + len("\nuser\n") if marker >= 0 else 0
+    end = prompt.rfind("\nassistant")
+    return prompt[begin:end if end >= begin else None].strip()
+
+
+_MAX_ANSWER_CHARS = 200_000  # as the reward's default max_answer_chars: longer is not verified
+
+
+def _right(task_type: str, output, metadata: dict) -> bool:
+    from veritas.envs.extract import strip_think
+    from veritas.envs.lgc_v2 import registry
+
+    answer = strip_think(output) if isinstance(output, str) else None
+    if answer is None or len(answer) > _MAX_ANSWER_CHARS:
+        return False
+    try:
+        return bool(registry.verify(task_type, answer, metadata).correct)
+    except Exception:  # noqa: BLE001 - a verifier's bug is no right answer
+        return False
+
+
+def tally_rollouts(rows: list[tuple[int, dict]], tasks: dict[str, tuple], steps_per_row: int) -> dict:
+    """{(task type, first step of its range): Counter(rollouts, right, right read wrong / unreadable)}
+    of the rollouts of the types read here, and how many matched no task."""
+    counts: dict[tuple, Counter] = {}
+    unmatched = 0
+    for step, row in rows:
+        task = tasks.get(user_message(row["input"]))
+        if task is None:
+            unmatched += 1
+            continue
+        task_type, metadata, language = task
+        if task_type not in _READERS:
+            continue
+        c = counts.setdefault((task_type, (step - 1) // steps_per_row * steps_per_row + 1), Counter())
+        c["rollouts"] += 1
+        if _right(task_type, row.get("output"), metadata):
+            found = read_working(task_type, metadata, language, row.get("output"))
+            c["right"] += 1
+            c[WRONG] += found is not None and found.verdict == WRONG
+            c[UNREADABLE] += found is not None and found.verdict == UNREADABLE
+    return {"counts": counts, "unmatched": unmatched}
+
+
+def rollouts_report(name: str, t: dict, steps_per_row: int, bad_lines: int = 0) -> str:
+    lines = [f"{name}: right rollouts whose own working is read wrong or unreadable (veritas.evaluation.working)", "",
+             "| task type | steps | rollouts | right answers | of them read wrong | of them unreadable |",
+             "|---|---|---|---|---|---|"]
+    for (task_type, first), c in sorted(t["counts"].items()):
+        lines.append(f"| {task_type} | {first}–{first + steps_per_row - 1} | {c['rollouts']} | {c['right']} "
+                     f"| {count_share(c[WRONG], c['right'])} | {count_share(c[UNREADABLE], c['right'])} |")
+    if not t["counts"]:
+        lines.append("| (no rollouts of the types read here) | | | | | |")
+    lines += ["", f"rollouts matching no task: {t['unmatched']}"]
+    if bad_lines:
+        lines.append(f"lines that are no rollout (not a JSON object with an input): {bad_lines}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
-    return runs_main("working", __doc__, argv, lambda name, rows: report(name, tally(rows)))
+    import argparse
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not any(a.split("=")[0] in ("--rollouts", "--tasks", "--steps-per-row", "-h", "--help") for a in argv):
+        return runs_main("working", __doc__, argv, lambda name, rows: report(name, tally(rows)))
+    ap = argparse.ArgumentParser(prog="python -m veritas.evaluation.working", description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="*", type=Path, help="veritas eval results folders (not with --rollouts)")
+    ap.add_argument("--rollouts", type=Path, help="a GRPO run's rollout dump folder (STEP.jsonl files)")
+    ap.add_argument("--tasks", type=Path, help="the RL parquet of the tasks that run trained on")
+    ap.add_argument("--steps-per-row", type=int, default=8, help="steps per table row (default 8)")
+    args = ap.parse_args(argv)
+    if args.runs or args.rollouts is None or args.tasks is None:
+        ap.error("pass RUN folders, or --rollouts DIR with --tasks PARQUET, not both")
+    if args.steps_per_row < 1:
+        ap.error("--steps-per-row must be at least 1")
+    try:
+        rows, bad = read_rollouts(args.rollouts)
+        tasks = load_tasks(args.tasks)
+    except RolloutError as e:
+        print(f"working: {e}", file=sys.stderr)
+        return 2
+    print(rollouts_report(str(args.rollouts), tally_rollouts(rows, tasks, args.steps_per_row),
+                          args.steps_per_row, bad) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
