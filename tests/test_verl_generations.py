@@ -162,3 +162,21 @@ def test_each_step_becomes_a_results_folder_that_compare_pairs(tmp_path, capsys)
     assert comparison["macro"]["difference"] == pytest.approx(0.5)  # two more right of four
     assert main([str(dump), "--val-data", str(val), "--results-dir", str(val)]) == 2  # a file in the way
     assert "cannot write under" in capsys.readouterr().err
+
+
+def test_match_pairs_a_row_with_the_one_task_whose_prompt_its_input_contains():
+    """A row's tasks are those whose prompt its input contains: one is a pair, none or several are
+    counted; repeated inputs (a rollout dump's rollout.n) give the same answer each time."""
+    from types import SimpleNamespace
+
+    from veritas.verl_adapters.generations import match
+
+    alpha, alpha_beta, gamma, gamma_again, zeta = (SimpleNamespace(prompt=p) for p in
+                                                    ("alpha", "alpha beta", "gamma", "gamma", "zeta"))
+    tasks = [alpha, alpha_beta, gamma, gamma_again, zeta]
+    rows = [{"input": _input(text)} for text in ("zeta", "alpha beta", "zeta", "gamma", "delta", "alpha", "zeta")]
+    pairs, unmatched, ambiguous = match(rows, tasks)
+    assert [(row["input"], task) for row, task in pairs] == [
+        (_input("zeta"), zeta), (_input("zeta"), zeta), (_input("alpha"), alpha), (_input("zeta"), zeta)]
+    assert pairs[0][0] is rows[0] and pairs[1][0] is rows[2]  # the rows themselves, in order
+    assert (unmatched, ambiguous) == (1, 2)  # delta; alpha beta holds two prompts, gamma is two tasks'

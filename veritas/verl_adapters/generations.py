@@ -140,10 +140,20 @@ def against(judged: list[dict], samples: list[dict], step: int | None) -> list[d
 
 
 def match(rows: list[dict], tasks: list) -> tuple[list[tuple[dict, object]], int, int]:
-    """(row, task) pairs; the counts of rows that match no task and more than one."""
+    """(row, task) pairs; the counts of rows that match no task and more than one.  A row's tasks
+    are those whose prompt its input contains."""
+    by_prompt: dict[str, list] = defaultdict(list)
+    for task in tasks:
+        by_prompt[task.prompt].append(task)
+    # each distinct input is scanned once: a rollout dump holds each prompt rollout.n times, a
+    # validation dump each prompt once a validation
+    found_in: dict[str, list] = {}
     pairs, unmatched, ambiguous = [], 0, 0
     for row in rows:
-        found = [task for task in tasks if task.prompt in row["input"]]
+        text = row["input"]
+        if text not in found_in:
+            found_in[text] = [task for prompt, same in by_prompt.items() if prompt in text for task in same]
+        found = found_in[text]
         if len(found) == 1:
             pairs.append((row, found[0]))
         elif found:
