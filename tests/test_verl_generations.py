@@ -57,6 +57,8 @@ def test_rows_are_matched_by_prompt_judged_again_and_disagreements_counted(tmp_p
 def test_a_missing_or_broken_dump_is_one_clear_error(tmp_path, capsys):
     from veritas.verl_adapters.generations import main
 
+    assert main([str(tmp_path / "absent"), "--run-config", CONFIG]) == 2
+    assert "absent: no such folder" in capsys.readouterr().err
     assert main([str(tmp_path), "--run-config", CONFIG]) == 2
     assert "no <step>.jsonl files" in capsys.readouterr().err
     (tmp_path / "3.jsonl").write_text('{"input": "x"}\n')
@@ -65,6 +67,10 @@ def test_a_missing_or_broken_dump_is_one_clear_error(tmp_path, capsys):
     (tmp_path / "3.jsonl").write_text('[1, 2]\n{"input": "x", "output": "y"}\n')
     assert main([str(tmp_path), "--run-config", CONFIG]) == 2
     assert "3.jsonl: line 1: not a row with input and output text" in capsys.readouterr().err
+    # a step that is no whole number would not sort beside the others'
+    (tmp_path / "3.jsonl").write_text('{"input": "x", "output": "y", "step": "3"}\n{"input": "x", "output": "y"}\n')
+    assert main([str(tmp_path), "--run-config", CONFIG]) == 2
+    assert "3.jsonl: line 1: its step '3' is not a whole number" in capsys.readouterr().err
     (tmp_path / "3.jsonl").write_bytes(b'{"input": "\xff"}\n')
     assert main([str(tmp_path), "--run-config", CONFIG]) == 2
     assert "3.jsonl: 'utf-8' codec can't decode" in capsys.readouterr().err

@@ -49,7 +49,11 @@ class DumpError(Exception):
 
 def read_dump(folder: Path) -> list[dict]:
     """Every row of ``folder/<step>.jsonl``, in step order.  A torn last line (a file verl was
-    still writing when the run was stopped or packed) is left out; any other bad line is an error."""
+    still writing when the run was stopped or packed) is left out; any other bad line is an error:
+    a row is a JSON object with input and output text, and a step, where it has one, that is a
+    whole number (verl writes the step in every row)."""
+    if not folder.exists():
+        raise DumpError(f"{folder}: no such folder")
     files = sorted((p for p in folder.glob("*.jsonl") if p.stem.isdigit()), key=lambda p: int(p.stem))
     if not files:
         raise DumpError(f"{folder}: no <step>.jsonl files (verl's trainer.validation_data_dir or trainer.rollout_data_dir)")
@@ -67,6 +71,9 @@ def read_dump(folder: Path) -> list[dict]:
                 if not isinstance(row, dict) or not isinstance(row.get("input"), str) \
                         or not isinstance(row.get("output"), str):
                     raise ValueError("not a row with input and output text")
+                step = row.get("step")
+                if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+                    raise ValueError(f"its step {step!r} is not a whole number")
             except ValueError as exc:
                 if number == len(lines) and isinstance(exc, json.JSONDecodeError):
                     continue  # torn last line
