@@ -372,8 +372,9 @@ def _templated(message: str) -> str:
 
 
 def test_rollouts_counts_right_answers_read_wrong_and_unreadable_per_step_range(tmp_path, capsys):
-    """--rollouts DIR --tasks PARQUET: rollouts are matched to their tasks by the user message in the
-    chat-templated input and counted per type and step range; unmatched rows and bad lines are counted."""
+    """--rollouts DIR --tasks PARQUET: rollouts are matched to the task whose prompt their input
+    contains and counted per type and range of their step; rows matching no task, or two, are
+    counted; a torn last line is left out."""
     import json
 
     from veritas.evaluation.working import main
@@ -396,31 +397,28 @@ def test_rollouts_counts_right_answers_read_wrong_and_unreadable_per_step_range(
     # step 1: every task's worked solution (right, read right) and a wrong bare answer per boolean task
     step1 = [rollout(t, lgc_v2.worked_solution(t), 1) for t in boolean + dyck]
     step1 += [rollout(t, "\\boxed{Z}", 1) for t in boolean]
-    # step 9 (the second range): the dropped fact line, a worked dyck solution, a prompt of no task
+    # step 9 (the second range): the dropped fact line, a worked dyck solution, a prompt of no task,
+    # one that holds two tasks' prompts; the step is the row's, not its file's
     step9 = [rollout(boolean[0], dropped, 9), rollout(dyck[1], lgc_v2.worked_solution(dyck[1]), 9),
-             {"input": _templated("a question of no task"), "output": "\\boxed{A}", "step": 9}]
+             {"input": _templated("a question of no task"), "output": "\\boxed{A}", "step": 9},
+             {"input": _templated(boolean[0].prompt + "\n" + dyck[0].prompt), "output": "\\boxed{A}", "step": 9}]
     (dump / "1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in step1))
-    (dump / "9.jsonl").write_text("".join(json.dumps(r) + "\n" for r in step9) + "{not json\n")
+    (dump / "2.jsonl").write_text("".join(json.dumps(r) + "\n" for r in step9) + '{"input": "torn')
     assert main(["--rollouts", str(dump), "--tasks", str(tmp_path / "tasks.parquet")]) == 0
     out = capsys.readouterr().out
     assert "| boolean_expressions | 1–8 | 4 | 2 | 0 (0.0 %) | 0 (0.0 %) |" in out
     assert "| boolean_expressions | 9–16 | 1 | 1 | 0 (0.0 %) | 1 (100.0 %) |" in out
     assert "| dyck_language | 1–8 | 2 | 2 | 0 (0.0 %) | 0 (0.0 %) |" in out
     assert "| dyck_language | 9–16 | 1 | 1 | 0 (0.0 %) | 0 (0.0 %) |" in out
-    assert "rollouts matching no task: 1" in out
-    assert "lines that are no rollout (not a JSON object with an input): 1" in out
+    assert "rollouts matching no task: 1\nrollouts matching more than one task (left out): 1" in out
     # four steps per row: step 9 falls in 9-12
     assert main(["--rollouts", str(dump), "--tasks", str(tmp_path / "tasks.parquet"), "--steps-per-row", "4"]) == 0
     assert "| boolean_expressions | 9–12 | 1 | 1 |" in capsys.readouterr().out
 
 
-def test_user_message_is_cut_out_of_the_chat_template():
-    assert working.user_message(_templated("Q?\nline two")) == "Q?\nline two"
-    assert working.user_message("user\nQ\nassistant\n") == "Q"
-    assert working.user_message("no template") == "no template"
-
-
 def test_rollouts_bad_input_is_one_clear_error(tmp_path, capsys):
+    import json
+
     from veritas.evaluation.working import main
 
     task = registry.generate_by_type("boolean_expressions", 3000, 1, "en")
@@ -428,15 +426,23 @@ def test_rollouts_bad_input_is_one_clear_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "bad.parquet").write_text("not a parquet")
     cases = [(tmp_path / "missing", tmp_path / "tasks.parquet", "missing: no such folder"),
-             (tmp_path / "empty", tmp_path / "tasks.parquet", "empty: no STEP.jsonl rollout files")]
-    dump = tmp_path / "rollout"
-    dump.mkdir()
-    (dump / "1.jsonl").write_text("")
-    cases.append((dump, tmp_path / "bad.parquet", "bad.parquet: not an RL task parquet"))
+             (tmp_path / "empty", tmp_path / "tasks.parquet", "empty: no <step>.jsonl files")]
+    row = {"input": _templated(task.prompt), "output": "\\boxed{A}", "step": 1}
+    for name, text, message in (
+            ("rollout", json.dumps(row) + "\n", "bad.parquet: not an RL parquet with extra_info"),
+            # a bad line before the last is no torn line: an error naming file and line
+            ("bad-line", "{not json\n" + json.dumps(row) + "\n", "bad-line/1.jsonl: line 1: Expecting property name"),
+            ("no-output", json.dumps({"input": "x", "step": 1}) + "\n",
+             "no-output/1.jsonl: line 1: not a row with input and output text"),
+            ("no-step", json.dumps({k: v for k, v in row.items() if k != "step"}) + "\n",
+             "no-step: rollouts without a step")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "1.jsonl").write_text(text)
+        cases.append((tmp_path / name, tmp_path / ("bad.parquet" if name == "rollout" else "tasks.parquet"), message))
     for folder, tasks, message in cases:
         assert main(["--rollouts", str(folder), "--tasks", str(tasks)]) == 2
         err = capsys.readouterr().err
-        assert message in err and "Traceback" not in err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_the_two_modes_are_exclusive(tmp_path):

@@ -13,11 +13,15 @@ its id, level and language.  The right answers whose working is read wrong are t
 scores ``flawed_working_score``; those read unreadable, ``unreadable_working_score``.
 
 --rollouts DIR: a GRPO run's rollout dump (verl's ``trainer.rollout_data_dir``: STEP.jsonl files of
-{input, output, score, step, ...}); --tasks PARQUET: the RL parquet it trained on.  Each rollout is
-matched to its task by the user message in its chat-templated ``input`` (the text between the
-first ``user\\n`` and the last ``\\nassistant``), its answer judged by the verifier, and per type and
-range of N steps (default 8) the right answers read wrong and unreadable are counted; rollouts that
-match no task, and lines that are no JSON object, are counted, not fatal.
+{input, output, score, step, ...}); --tasks PARQUET: the RL parquet it trained on.  The dump is
+read, the parquet's tasks rebuilt, each rollout matched to its task and its answer judged by
+``veritas.verl_adapters.generations`` (``read_dump``, ``parquet_tasks``, ``match``, ``judge``): a
+rollout belongs to the one task whose prompt its ``input`` contains, and its answer is judged as
+``veritas eval`` judges it.  Per type and range of N steps (by each row's ``step``; default 8) the
+right answers read wrong and unreadable are counted; rollouts that match no task, or more than
+one, are counted and left out.  A torn last line (a file verl was still writing) is left out; any
+other bad line (no JSON object with input and output text, or a step that is no whole number) is
+an error naming its file and line, and rows without a step one naming the folder.
 
 ``read_working``: RIGHT, WRONG (with a reason) or UNREADABLE (with what could not be read: no
 working, another style, lines left out, too long); wrong takes precedence over unreadable; None
@@ -55,7 +59,6 @@ size is read in bounded time, and neither function raises (a reader's exception 
 """
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -243,113 +246,50 @@ def report(name: str, t: dict) -> str:
     return "\n".join(lines)
 
 
-class RolloutError(Exception):
-    """A rollout dump or task parquet that cannot be read (the message names the file)."""
-
-
-def load_tasks(parquet: Path) -> dict[str, tuple]:
-    """{the prompt's user message, stripped: (task type, metadata, language)} of an RL parquet."""
-    import pyarrow.parquet as pq
-
-    from veritas.data.formats import parse_metadata
-
-    try:
-        rows = pq.read_table(parquet, columns=["prompt", "extra_info"]).to_pylist()
-        tasks = {}
-        for row in rows:
-            user = [m["content"] for m in row["prompt"] if m["role"] == "user"]
-            info = row["extra_info"]
-            tasks[user[-1].strip()] = (info["task_type"], parse_metadata(info["metadata"]), info.get("language"))
-    except Exception as e:  # noqa: BLE001 - any unreadable parquet is one error naming the file
-        raise RolloutError(f"{parquet}: not an RL task parquet ({type(e).__name__}: {e})") from None
-    return tasks
-
-
-def read_rollouts(folder: Path) -> tuple[list[tuple[int, dict]], int]:
-    """([(step, rollout row)], how many lines were no JSON object) of the STEP.jsonl files in folder."""
-    if not folder.is_dir():
-        raise RolloutError(f"{folder}: no such folder")
-    files = sorted((int(f.stem), f) for f in folder.glob("*.jsonl") if f.stem.isdigit())
-    if not files:
-        raise RolloutError(f"{folder}: no STEP.jsonl rollout files")
-    rows, bad = [], 0
-    for step, path in files:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as e:
-            raise RolloutError(f"{path}: {e}") from None
-        for line in filter(str.strip, lines):
-            try:
-                row = json.loads(line)
-            except ValueError:
-                row = None
-            if isinstance(row, dict) and isinstance(row.get("input"), str):
-                rows.append((step, row))
-            else:
-                bad += 1
-    return rows, bad
-
-
-def user_message(prompt: str) -> str:
-    """The user message of a chat-templated prompt ("system\n...\nuser\nMSG\nassistant\n"), stripped."""
-    marker = prompt.find("\nuser\n")
-    begin = len("user\n") if prompt.startswith("user\n") else marker + len("\nuser\n") if marker >= 0 else 0
-    end = prompt.rfind("\nassistant")
-    return prompt[begin:end if end >= begin else None].strip()
-
-
-_MAX_ANSWER_CHARS = 200_000  # as the reward's default max_answer_chars: longer is not verified
-
-
-def _right(task_type: str, output, metadata: dict) -> bool:
-    from veritas.envs.extract import strip_think
-    from veritas.envs.lgc_v2 import registry
-
-    answer = strip_think(output) if isinstance(output, str) else None
-    if answer is None or len(answer) > _MAX_ANSWER_CHARS:
-        return False
-    try:
-        return bool(registry.verify(task_type, answer, metadata).correct)
-    except Exception:  # noqa: BLE001 - a verifier's bug is no right answer
-        return False
-
-
-def tally_rollouts(rows: list[tuple[int, dict]], tasks: dict[str, tuple], steps_per_row: int) -> dict:
+def tally_rollouts(pairs: list[tuple[dict, object]], steps_per_row: int) -> dict[tuple, Counter]:
     """{(task type, first step of its range): Counter(rollouts, right, right read wrong / unreadable)}
-    of the rollouts of the types read here, and how many matched no task."""
+    of the (rollout, task) pairs of the types read here (``generations.match``'s pairs); each answer
+    is judged as ``veritas eval`` judges it (``generations.judge``)."""
+    from veritas.verl_adapters.generations import judge
+
+    pairs = [(row, task) for row, task in pairs if task.task_type in _READERS]
     counts: dict[tuple, Counter] = {}
-    unmatched = 0
-    for step, row in rows:
-        task = tasks.get(user_message(row["input"]))
-        if task is None:
-            unmatched += 1
-            continue
-        task_type, metadata, language = task
-        if task_type not in _READERS:
-            continue
-        c = counts.setdefault((task_type, (step - 1) // steps_per_row * steps_per_row + 1), Counter())
+    for (row, task), judged in zip(pairs, judge(pairs)):
+        c = counts.setdefault((task.task_type, (row["step"] - 1) // steps_per_row * steps_per_row + 1), Counter())
         c["rollouts"] += 1
-        if _right(task_type, row.get("output"), metadata):
-            found = read_working(task_type, metadata, language, row.get("output"))
+        if judged["correct"]:
+            found = read_working(task.task_type, task.metadata, task.language, row["output"])
             c["right"] += 1
             c[WRONG] += found is not None and found.verdict == WRONG
             c[UNREADABLE] += found is not None and found.verdict == UNREADABLE
-    return {"counts": counts, "unmatched": unmatched}
+    return counts
 
 
-def rollouts_report(name: str, t: dict, steps_per_row: int, bad_lines: int = 0) -> str:
+def rollouts_report(name: str, counts: dict[tuple, Counter], steps_per_row: int, unmatched: int,
+                    ambiguous: int = 0) -> str:
     lines = [f"{name}: right rollouts whose own working is read wrong or unreadable (veritas.evaluation.working)", "",
              "| task type | steps | rollouts | right answers | of them read wrong | of them unreadable |",
              "|---|---|---|---|---|---|"]
-    for (task_type, first), c in sorted(t["counts"].items()):
+    for (task_type, first), c in sorted(counts.items()):
         lines.append(f"| {task_type} | {first}–{first + steps_per_row - 1} | {c['rollouts']} | {c['right']} "
                      f"| {count_share(c[WRONG], c['right'])} | {count_share(c[UNREADABLE], c['right'])} |")
-    if not t["counts"]:
+    if not counts:
         lines.append("| (no rollouts of the types read here) | | | | | |")
-    lines += ["", f"rollouts matching no task: {t['unmatched']}"]
-    if bad_lines:
-        lines.append(f"lines that are no rollout (not a JSON object with an input): {bad_lines}")
+    lines += ["", f"rollouts matching no task: {unmatched}"]
+    if ambiguous:
+        lines.append(f"rollouts matching more than one task (left out): {ambiguous}")
     return "\n".join(lines)
+
+
+def _rollouts(folder: Path, parquet: Path, steps_per_row: int) -> str:
+    """The --rollouts table: verl's rollout dump matched to the RL parquet's tasks and counted."""
+    from veritas.verl_adapters.generations import DumpError, match, parquet_tasks, read_dump
+
+    rows = read_dump(folder)
+    if any(row.get("step") is None for row in rows):
+        raise DumpError(f"{folder}: rollouts without a step (verl writes it in every row)")
+    pairs, unmatched, ambiguous = match(rows, parquet_tasks(parquet))
+    return rollouts_report(str(folder), tally_rollouts(pairs, steps_per_row), steps_per_row, unmatched, ambiguous)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -368,14 +308,14 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("pass RUN folders, or --rollouts DIR with --tasks PARQUET, not both")
     if args.steps_per_row < 1:
         ap.error("--steps-per-row must be at least 1")
+    from veritas.verl_adapters.generations import DumpError
+
     try:
-        rows, bad = read_rollouts(args.rollouts)
-        tasks = load_tasks(args.tasks)
-    except RolloutError as e:
+        table = _rollouts(args.rollouts, args.tasks, args.steps_per_row)
+    except DumpError as e:
         print(f"working: {e}", file=sys.stderr)
         return 2
-    print(rollouts_report(str(args.rollouts), tally_rollouts(rows, tasks, args.steps_per_row),
-                          args.steps_per_row, bad) + "\n")
+    print(table + "\n")
     return 0
 
 

@@ -17,7 +17,9 @@ the rows with ``veritas eval``'s sample keys plus ``step`` and ``verl_acc`` (all
 ``--results-dir``, below, writes results folders for ``--compare``).  Rows whose
 prompt matches no task, or more than one, are counted and left out.  Training (rollout) dumps
 are not matched here: their tasks come from the train split in verl's sampler order, which
-``veritas.verl_adapters.curriculum_replay`` rebuilds.
+``veritas.verl_adapters.curriculum_replay`` rebuilds (a run that trained on an RL parquet:
+``python -m veritas.evaluation.working --rollouts DIR --tasks PARQUET`` matches them with this
+module's functions).
 
 A run validated on an RL parquet (``data.val_files``, e.g. the recipe's held-out tasks) names it
 with ``--val-data PARQUET`` instead of ``--run-config``: its rows' tasks are rebuilt from their
