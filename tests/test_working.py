@@ -445,10 +445,21 @@ def test_rollouts_bad_input_is_one_clear_error(tmp_path, capsys):
         assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_the_two_modes_are_exclusive(tmp_path):
+def test_the_two_modes_are_exclusive(tmp_path, capsys):
+    """One parser: RUN folders, or --rollouts with --tasks (and --steps-per-row); a rollout option
+    beside a RUN, wherever it stands, is a usage error, not a RUN mode that ignores it."""
     from veritas.evaluation.working import main
 
-    for argv in ([], ["--rollouts", str(tmp_path)], [str(tmp_path), "--rollouts", str(tmp_path), "--tasks", "x.parquet"]):
+    run = str(tmp_path)
+    for argv in ([], ["--rollouts", run], ["--tasks", "x.parquet"], ["--steps-per-row", "4"],
+                 [run, "--rollouts", run, "--tasks", "x.parquet"], ["--rollouts", run, "--tasks", "x.parquet", run],
+                 [run, "--steps-per-row", "4"], ["--rollouts", run, "--tasks", "x.parquet", "--steps-per-row", "0"]):
         with pytest.raises(SystemExit) as exc:
             main(argv)
-        assert exc.value.code == 2
+        assert exc.value.code == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("usage: python -m veritas.evaluation.working") and "Traceback" not in err, argv
+        assert ("--steps-per-row must be at least 1" if argv[-1:] == ["0"] else "not both") in err, argv
+    # a RUN that cannot be read: as every reader of runs says it
+    assert main([str(tmp_path / "absent")]) == 2
+    assert capsys.readouterr().err.startswith(f"working: {tmp_path / 'absent'}: ")

@@ -114,20 +114,19 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
-def runs_main(prog: str, doc: str, argv: list[str] | None, table, add_options=None) -> int:
-    """The command line of a reader of runs' responses (``python -m veritas.evaluation.PROG RUN
-    [RUN ...]``): prints ``table(run name, sample rows)`` for each run; 2 when a run cannot be read.
-    add_options(parser), when given, adds a reader's own options: their values are passed to table
-    as keywords."""
+def runs_parser(prog: str, doc: str, nargs: str = "+"):
+    """The argument parser of a reader of runs' responses, ``python -m veritas.evaluation.PROG RUN
+    [RUN ...]`` (nargs "*": a reader that has another mode without runs)."""
     import argparse
 
     ap = argparse.ArgumentParser(prog=f"python -m veritas.evaluation.{prog}", description=doc.split("\n\n")[0])
-    ap.add_argument("runs", nargs="+", type=Path, help="veritas eval results folders or samples files")
-    if add_options is not None:
-        add_options(ap)
-    args = ap.parse_args(argv)
-    options = {k: v for k, v in vars(args).items() if k != "runs"}
-    for run in args.runs:
+    ap.add_argument("runs", nargs=nargs, type=Path, help="veritas eval results folders or samples files")
+    return ap
+
+
+def print_runs(prog: str, runs: list[Path], table, **options) -> int:
+    """Prints ``table(run name, sample rows, **options)`` for each run; 2 when a run cannot be read."""
+    for run in runs:
         try:
             rows = read_rows(run if run.is_file() else find_samples(run))
         except (CompareError, OSError, UnicodeDecodeError) as e:
@@ -136,6 +135,18 @@ def runs_main(prog: str, doc: str, argv: list[str] | None, table, add_options=No
         # a line that is not a JSON object is no sample: the readers see rows only
         print(table(str(run), [row for row in rows if isinstance(row, dict)], **options) + "\n")
     return 0
+
+
+def runs_main(prog: str, doc: str, argv: list[str] | None, table, add_options=None) -> int:
+    """The command line of a reader of runs' responses (``python -m veritas.evaluation.PROG RUN
+    [RUN ...]``): prints ``table(run name, sample rows)`` for each run; 2 when a run cannot be read.
+    add_options(parser), when given, adds a reader's own options: their values are passed to table
+    as keywords."""
+    ap = runs_parser(prog, doc)
+    if add_options is not None:
+        add_options(ap)
+    args = ap.parse_args(argv)
+    return print_runs(prog, args.runs, table, **{k: v for k, v in vars(args).items() if k != "runs"})
 
 
 def load_run(run: Path) -> dict:

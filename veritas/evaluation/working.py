@@ -66,7 +66,7 @@ from typing import NamedTuple
 
 from veritas.envs.lgc_v2.boolean_expressions import fact_line_counts, fact_lines_judged
 from veritas.evaluation.answer_consistency import INCONSISTENT, UNREADABLE as _UNPAIRED, consistency
-from veritas.evaluation.compare import count_share, runs_main
+from veritas.evaluation.compare import count_share, print_runs, runs_parser
 from veritas.evaluation.operation_steps import first_wrong
 
 RIGHT, WRONG, UNREADABLE = "right", "wrong", "unreadable"
@@ -293,25 +293,22 @@ def _rollouts(folder: Path, parquet: Path, steps_per_row: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if not any(a.split("=")[0] in ("--rollouts", "--tasks", "--steps-per-row", "-h", "--help") for a in argv):
-        return runs_main("working", __doc__, argv, lambda name, rows: report(name, tally(rows)))
-    ap = argparse.ArgumentParser(prog="python -m veritas.evaluation.working", description=__doc__.split("\n\n")[0])
-    ap.add_argument("runs", nargs="*", type=Path, help="veritas eval results folders (not with --rollouts)")
-    ap.add_argument("--rollouts", type=Path, help="a GRPO run's rollout dump folder (STEP.jsonl files)")
-    ap.add_argument("--tasks", type=Path, help="the RL parquet of the tasks that run trained on")
-    ap.add_argument("--steps-per-row", type=int, default=8, help="steps per table row (default 8)")
-    args = ap.parse_args(argv)
-    if args.runs or args.rollouts is None or args.tasks is None:
-        ap.error("pass RUN folders, or --rollouts DIR with --tasks PARQUET, not both")
-    if args.steps_per_row < 1:
-        ap.error("--steps-per-row must be at least 1")
     from veritas.verl_adapters.generations import DumpError
 
+    ap = runs_parser("working", __doc__, nargs="*")
+    ap.add_argument("--rollouts", type=Path, help="a GRPO run's rollout dump folder (STEP.jsonl files), not with RUN")
+    ap.add_argument("--tasks", type=Path, help="with --rollouts: the RL parquet of the tasks that run trained on")
+    ap.add_argument("--steps-per-row", type=int, help="with --rollouts: steps per table row (default 8)")
+    args = ap.parse_intermixed_args(argv)
+    if args.runs and (args.rollouts, args.tasks, args.steps_per_row) == (None, None, None):
+        return print_runs("working", args.runs, lambda name, rows: report(name, tally(rows)))
+    if args.runs or args.rollouts is None or args.tasks is None:
+        ap.error("pass RUN folders, or --rollouts DIR with --tasks PARQUET, not both")
+    steps_per_row = 8 if args.steps_per_row is None else args.steps_per_row
+    if steps_per_row < 1:
+        ap.error("--steps-per-row must be at least 1")
     try:
-        table = _rollouts(args.rollouts, args.tasks, args.steps_per_row)
+        table = _rollouts(args.rollouts, args.tasks, steps_per_row)
     except DumpError as e:
         print(f"working: {e}", file=sys.stderr)
         return 2
