@@ -578,9 +578,11 @@ def test_a_hung_stage_is_stopped_at_the_call_budget_and_run_again_by_the_next_ca
 def test_grpos_validation_is_kept_as_results_folders_and_its_last_step_compared_with_its_first(tmp_path,
                                                                                               compare_fails):
     """Each call that keeps GRPO's outputs also judges verl's validation dump so far into
-    RECIPE_OUT/val/step-N (results folders for --compare), and the compare stage sets the last
-    step beside step 0: a run whose evaluations are lost still has GRPO against its own start.
-    That comparison failing (a validation cut short) is a warning, not a failed recipe."""
+    RECIPE_OUT/val/step-N (results folders for --compare); as soon as GRPO ends, before the GRPO
+    model's evaluation, its last step is set beside step 0 and beside the SFT model's evaluation
+    (the same tasks), and the compare stage does it again: a run whose GRPO evaluations are lost
+    still has GRPO against its start and against SFT.  A comparison failing (a validation cut
+    short) is a warning, not a failed recipe."""
     import json
     import sys
 
@@ -598,6 +600,8 @@ def test_grpos_validation_is_kept_as_results_folders_and_its_last_step_compared_
                     "boolean_expressions,operation", "--num-samples", "4", "--difficulty", "1-3", "--output", str(val),
                     "--no-progress"], cwd=REPO, check=True, capture_output=True)
     tasks = parquet_tasks(val)
+    (run.recipe / "eval" / "sft").mkdir(parents=True)  # the SFT model's evaluation (stage eval-sft, marked done)
+    (run.recipe / "eval" / "sft" / "results.json").write_text("{}")
     dump = run.recipe / "generations" / "validation"
     dump.mkdir(parents=True)
     for step, right in ((0, 1), (run.total, 3)):  # verl's validation before step 1 and after the last
@@ -616,9 +620,18 @@ def test_grpos_validation_is_kept_as_results_folders_and_its_last_step_compared_
             results = json.loads((out / f"step-{step}" / "results.json").read_text())
             assert sum(v["correct"] for v in results["per_type"].values()) == right
             assert results["settings"]["model"] == f"GRPO's validation step {step}"
-        compared = [line for line in calls.read_text().splitlines() if line.startswith("eval --compare")]
-        assert compared[-1] == (f"eval --compare {out}/step-0 {out}/step-{run.total} "
-                                f"--json {tmp_path}/out/compare-val-step-0-{run.total}.json")
+        lines = calls.read_text().splitlines()
+        against_start = (f"eval --compare {out}/step-0 {out}/step-{run.total} "
+                         f"--json {tmp_path}/out/compare-val-step-0-{run.total}.json")
+        types, weights = _config("grpo-smollm2-135m-1gpu", "data.lgc_v2.task_types", "data.lgc_v2.weights")
+        trained = ",".join(t for t, w in zip(types, weights) if w > 0)
+        against_sft = (f"eval --compare {run.recipe}/eval/sft {out}/step-{run.total} --task-types {trained} "
+                       f"--json {tmp_path}/out/compare-sft-val-step-{run.total}.json")
+        eval_grpo = next(i for i, line in enumerate(lines) if line.endswith(f"--output {run.recipe}/eval/grpo"))
+        # once when GRPO ended, before its evaluation, and once more in the compare stage
+        assert [i for i, line in enumerate(lines) if line == against_start][0] < eval_grpo
+        assert lines.count(against_start) == 2 and lines.count(against_sft) == 2
+        assert lines.index(against_sft) < eval_grpo
         warned = f"recipe: warning: GRPO's validation at step {run.total} was not compared with step 0" in proc.stderr
         assert warned == compare_fails
     finally:

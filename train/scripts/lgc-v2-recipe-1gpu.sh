@@ -44,8 +44,9 @@
 # logs, verl's metrics files, verl's dumps of GRPO's generations (generations-grpo.tgz) and GRPO's
 # validation set (grpo-val-heldout.parquet: the evaluations' tasks of the types GRPO trains, which
 # GRPO validates on instead of the run config's validation split), that validation judged again as a
-# results folder per step (val/step-N: GRPO against its own start, paired, even when an evaluation
-# is lost), and gpu.tsv (each call's card).
+# results folder per step (val/step-N: GRPO against its own start and against the SFT model's
+# evaluation, paired, as soon as GRPO ends: compare-val-step-0-N, compare-sft-val-step-N, even when
+# the GRPO evaluation is lost), and gpu.tsv (each call's card).
 # Host settings (environment):
 #   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers; one recipe
 #                     (configs and levels) per directory: a call with other ones stops
@@ -662,17 +663,31 @@ stage_compare() {
 	fi
 	# (eval-grpo-mine comes after this stage and compares for itself; here when compare runs again)
 	compare_mine
-	# and GRPO's last validation against its first (verl's path both times, the same tasks)
-	local last=0 dir step
-	for dir in "$RECIPE_OUT"/val/step-*; do
+	compare_validation "$grpo_types"
+}
+
+# GRPO's last validation (RECIPE_OUT/val/step-N: the evaluations' held-out tasks, greedy, judged by the
+# package) against its first (verl's path both times) and against the SFT model's evaluation: the
+# run's answer as soon as GRPO ends, so a lease that runs out before eval-grpo still has it (the
+# nineteenth run, docs/results.md: its validation at step 32 and the GRPO evaluation agreed on 636 of
+# 640 verdicts in the run before).  Run when GRPO ends and again by the compare stage.  Not fatal: a
+# validation cut short (GRPO stopped in it) leaves its step with fewer tasks
+compare_validation() { # [TYPES: the macro of the SFT comparison over these; default: read them]
+	local last=0 dir step val="$RECIPE_OUT/val" grpo_types="${1:-}"
+	for dir in "$val"/step-*; do
 		step="${dir##*/step-}"
 		[[ ! "$step" =~ ^[0-9]+$ || "$step" -le "$last" ]] || last="$step"
 	done
-	# not fatal: a validation cut short (GRPO stopped in it) leaves its step with fewer tasks
-	if [[ -d "$RECIPE_OUT/val/step-0" && "$last" -gt 0 ]] &&
-		! "$PYTHON" -m veritas eval --compare "$RECIPE_OUT/val/step-0" "$RECIPE_OUT/val/step-$last" \
-			--json "$RECIPE_OUT/compare-val-step-0-$last.json" | tee "$RECIPE_OUT/compare-val-step-0-$last.md"; then
+	[[ -d "$val/step-0" && "$last" -gt 0 ]] || return 0
+	if ! "$PYTHON" -m veritas eval --compare "$val/step-0" "$val/step-$last" \
+		--json "$RECIPE_OUT/compare-val-step-0-$last.json" | tee "$RECIPE_OUT/compare-val-step-0-$last.md"; then
 		log "recipe: warning: GRPO's validation at step $last was not compared with step 0 (above)"
+	fi
+	[[ -f "$EVAL_DIR/sft/results.json" ]] || return 0
+	[[ -n "$grpo_types" ]] || grpo_types="$(trained_types)"
+	if ! "$PYTHON" -m veritas eval --compare "$EVAL_DIR/sft" "$val/step-$last" --task-types "$grpo_types" \
+		--json "$RECIPE_OUT/compare-sft-val-step-$last.json" | tee "$RECIPE_OUT/compare-sft-val-step-$last.md"; then
+		log "recipe: warning: GRPO's validation at step $last was not compared with the SFT model's evaluation (above)"
 	fi
 }
 
@@ -713,6 +728,7 @@ run_stage() { # STAGE
 		stage_grpo # exits 0 when this call's budget is spent while it runs
 		t0=$((SECONDS - GRPO_SECONDS))
 		note="$GRPO_NOTE"
+		compare_validation
 		;;
 	eval-grpo) evaluate grpo "$CHECKPOINT_ROOT/recipe-grpo" ;;
 	eval-sft-sampled) evaluate_sampled sft "$CHECKPOINT_ROOT/recipe-sft" ;;
