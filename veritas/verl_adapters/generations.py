@@ -54,11 +54,12 @@ def read_dump(folder: Path) -> list[dict]:
     still writing when the run was stopped or packed) is left out; any other bad line is an error:
     a row is a JSON object with input and output text, and a step, where it has one, that is a
     whole number (verl writes the step in every row)."""
+    where = "verl's trainer.validation_data_dir or trainer.rollout_data_dir"
     if not folder.exists():
-        raise DumpError(f"{folder}: no such folder")
+        raise DumpError(f"{folder}: no such folder ({where})")
     files = sorted((p for p in folder.glob("*.jsonl") if p.stem.isdigit()), key=lambda p: int(p.stem))
     if not files:
-        raise DumpError(f"{folder}: no <step>.jsonl files (verl's trainer.validation_data_dir or trainer.rollout_data_dir)")
+        raise DumpError(f"{folder}: no <step>.jsonl files ({where})")
     rows = []
     for path in files:
         try:
