@@ -124,16 +124,26 @@ def runs_parser(prog: str, doc: str, nargs: str = "+"):
     return ap
 
 
+# what reading a run raises when it cannot be read (read_run): each reader says it in one line
+RUN_READ_ERRORS = (CompareError, OSError, UnicodeDecodeError)
+
+
+def read_run(run: Path) -> list[dict]:
+    """The sample rows of a run named by its results folder, results.json or samples file."""
+    rows = read_rows(run if run.is_file() else find_samples(run))
+    # a line that is not a JSON object is no sample: the readers see rows only
+    return [row for row in rows if isinstance(row, dict)]
+
+
 def print_runs(prog: str, runs: list[Path], table, **options) -> int:
     """Prints ``table(run name, sample rows, **options)`` for each run; 2 when a run cannot be read."""
     for run in runs:
         try:
-            rows = read_rows(run if run.is_file() else find_samples(run))
-        except (CompareError, OSError, UnicodeDecodeError) as e:
+            rows = read_run(run)
+        except RUN_READ_ERRORS as e:
             print(f"{prog}: {run}: {e}", file=sys.stderr)
             return 2
-        # a line that is not a JSON object is no sample: the readers see rows only
-        print(table(str(run), [row for row in rows if isinstance(row, dict)], **options) + "\n")
+        print(table(str(run), rows, **options) + "\n")
     return 0
 
 

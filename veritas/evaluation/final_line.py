@@ -24,7 +24,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from veritas.evaluation.compare import CompareError, count_share, find_samples, read_rows
+from veritas.evaluation.compare import RUN_READ_ERRORS, count_share, read_run
 
 FINAL_LINE, WORKING = "final line only", "working"
 
@@ -42,8 +42,7 @@ def change(before, after) -> str:
 
 
 def _first_samples(rows: list[dict]) -> dict[tuple, dict]:
-    return {(r.get("task_id"), r.get("difficulty"), r.get("language")): r
-            for r in rows if isinstance(r, dict) and r.get("sample", 0) == 0}
+    return {(r.get("task_id"), r.get("difficulty"), r.get("language")): r for r in rows if r.get("sample", 0) == 0}
 
 
 def tally(before: list[dict], after: list[dict]) -> dict[str, Counter]:
@@ -90,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for run in (args.before, args.after):
         try:
-            rows.append(read_rows(run if run.is_file() else find_samples(run)))
-        except (CompareError, OSError, UnicodeDecodeError) as e:
-            print(f"final_line: {e}", file=sys.stderr)
+            rows.append(read_run(run))
+        except RUN_READ_ERRORS as e:
+            print(f"final_line: {run}: {e}", file=sys.stderr)
             return 2
     print(report(str(args.before), str(args.after), tally(*rows)) + "\n")
     return 0
