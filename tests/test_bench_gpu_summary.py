@@ -102,3 +102,36 @@ def test_the_imports_workload_skips_the_launchers_dry_run_before_prepare(bench, 
     assert "run `bench_gpu.py prepare` first" in result["grpo_launcher_dry_run"]["skipped"]
     assert "exit_code" not in result["grpo_launcher_dry_run"]
     assert result["import_sets"][0]["imports"] == "json" and len(result["import_sets"][0]["seconds"]) == 2
+
+
+def test_a_traced_step_is_left_out_of_the_step_rate(bench):
+    # step 4 carried the profiler and the trace's export: 30 s instead of ~2
+    rows = [{"step": i + 1, "train/global_tokens": 26_000.0} for i in range(6)]
+    arrivals = [100.0, 102.0, 104.0, 134.0, 136.0, 138.0]
+    result = bench.summarise("sft-t", rows, arrivals, 50.0, 4_000_000_000, "train/global_tokens", {}, skip_step=4)
+    assert result["s_per_step_each"] == [2.0, 30.0, 2.0, 2.0]
+    assert result["s_per_step"] == pytest.approx(2.0)
+    assert result["tokens_per_s"] == pytest.approx(13_000.0)
+    assert result["step_rate_skips"] == 4
+    plain = bench.summarise("sft-t", rows, arrivals, 50.0, 4_000_000_000, "train/global_tokens", {})
+    assert plain["s_per_step"] == pytest.approx(9.0) and "step_rate_skips" not in plain
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["grpo-smollm2", "--trace", "3"], "--trace: only the SFT workloads"),
+    (["sft-qwen3-4b", "--trace", "2"], "--trace 2: trace a step from 3 to --steps minus one"),
+    (["sft-qwen3-4b", "--steps", "6", "--trace", "6"], "--trace 6: trace a step from 3 to --steps minus one"),
+])
+def test_a_trace_outside_the_measured_steps_is_refused_before_any_launch(argv, message, tmp_path):
+    run = subprocess.run([sys.executable, str(BENCH), *argv], capture_output=True, text=True, timeout=60,
+                         env={"OUT": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_sft_trace_overrides_name_verls_profiler_around_one_step(bench, tmp_path):
+    overrides = bench.trace_overrides(5, tmp_path / "trace")
+    assert "trainer.profile_interval=[5,5]" in overrides
+    assert "profiler.tool=torch" in overrides and "profiler.enable=True" in overrides
+    assert f"profiler.save_path={tmp_path / 'trace'}" in overrides

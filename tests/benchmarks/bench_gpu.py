@@ -280,9 +280,11 @@ def run_launcher(name: str, launcher: str, env_extra: dict, overrides: list[str]
 
 
 def summarise(name: str, rows: list[dict], arrivals: list[float], t_launch: float, n_params: int,
-              tokens_key: str, extra: dict) -> dict:
+              tokens_key: str, extra: dict, skip_step: int | None = None) -> dict:
     """The run's figures. Start-up, step 1 and memory need one logged step; the step rate (steps
-    3..N) needs MIN_STEPS, so a run stopped early still reports how it started."""
+    3..N) needs MIN_STEPS, so a run stopped early still reports how it started. ``skip_step``: a
+    step left out of the rate (the traced one: the profiler's overhead and the trace's export are
+    inside its interval)."""
     result = {"workload": name, "steps_logged": len(rows), **extra}
     if rows:
         result.update({
@@ -301,14 +303,17 @@ def summarise(name: str, rows: list[dict], arrivals: list[float], t_launch: floa
     if len(rows) < MIN_STEPS:
         result["error"] = f"{len(rows)} step(s) logged, the step rate needs {MIN_STEPS}: see the log"
         return result
-    window = rows[2:]  # steps 3..N
-    span = arrivals[-1] - arrivals[1]
+    intervals = [(row, b - a) for row, a, b in zip(rows[2:], arrivals[1:], arrivals[2:])]  # steps 3..N
+    timed = [(row, seconds) for row, seconds in intervals if skip_step is None or row.get("step") != skip_step]
+    window = [row for row, _ in timed]
+    span = sum(seconds for _, seconds in timed)
     tokens = sum(float(r.get(tokens_key, 0)) for r in window)
     tok_s = tokens / span
     mfu_keys = [k for k in rows[-1] if "mfu" in k]
     result.update({
         "s_per_step": span / len(window),
-        "s_per_step_each": [round(b - a, 3) for a, b in zip(arrivals[1:], arrivals[2:])],
+        "s_per_step_each": [round(seconds, 3) for _, seconds in intervals],
+        **({"step_rate_skips": skip_step} if len(timed) < len(intervals) else {}),
         "tokens_per_step": tokens / len(window),
         "tokens_per_s": tok_s,
         "mfu_6N": 6 * n_params * tok_s / (PEAK_BF16_TFLOPS * 1e12),
@@ -361,15 +366,44 @@ GRPO_WORKLOAD = ["data.train_batch_size=128", "actor_rollout_ref.rollout.n=8", "
 QWEN3_KERNELS = ["model.use_liger=false", "model.fused_kernel_options.impl_backend=torch"]
 
 
+def trace_overrides(step: int, save_path: Path) -> list[str]:
+    """verl's torch profiler around one SFT step (CPU ops and CUDA kernels, no stacks or shapes)."""
+    return ["profiler.enable=True", "profiler.tool=torch", "profiler.all_ranks=True", f"profiler.save_path={save_path}",
+            f"trainer.profile_interval=[{step},{step}]"]
+
+
+def traces(name: str, save_path: Path, keep_mb: float = 40.0) -> dict:
+    """The summary of each trace verl wrote (trace_summary.py); traces up to ``keep_mb`` go to $OUT."""
+    import shutil
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from trace_summary import summarise_file
+
+    found = {}
+    for path in sorted(save_path.glob("*.json*")):
+        found[path.name] = summarise_file(path)
+        if path.stat().st_size <= keep_mb * 2**20:
+            shutil.copy(path, OUT / f"{name}-trace-{path.name}")
+    return {"traces": found or "verl wrote no trace (see the log)"}
+
+
 def sft(args, model: Path, workload: str, kernels: list[str] | None = None) -> None:
     name = args.name or workload
-    overrides = [*SFT_WORKLOAD, *(kernels or []), *args.overrides]
+    trace_dir = BENCH / "runs" / name / "trace"
+    tracing = trace_overrides(args.trace, trace_dir) if args.trace else []
+    overrides = [*SFT_WORKLOAD, *(kernels or []), *tracing, *args.overrides]
     env = {"MODEL_PATH": str(model), "TRAIN_DATA": str(SFT_DATA), "VAL_DATA": "none",
            "RUN_CONFIG": os.environ.get("RUN_CONFIG", "sft-smollm2-135m-1gpu")}
+    if args.trace:
+        import shutil
+
+        shutil.rmtree(trace_dir, ignore_errors=True)
     rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-SFT-trainer.sh", env, overrides, args.steps, args.timeout,
                                           args.profile)
     report(summarise(name, rows, arrivals, t0, flops_params(model_config(model)), "train/global_tokens",
-                     {"overrides": overrides, "run_config": env["RUN_CONFIG"], "exit_code": rc, **profiles(name)}))
+                     {"overrides": overrides, "run_config": env["RUN_CONFIG"], "exit_code": rc, **profiles(name),
+                      **(traces(name, trace_dir) if args.trace else {})},
+                     skip_step=args.trace or None))
 
 
 def grpo(args) -> None:
@@ -716,6 +750,9 @@ def main() -> None:
                     help="py-spy (on PATH) records the trainer's processes for this long from step 3 (rollout: "
                          "the engine's processes and the bench from round 0); raw stacks to "
                          "$OUT/<name>-profile-<role>.txt, the top frames into the JSON")
+    ap.add_argument("--trace", type=int, default=0, metavar="STEP",
+                    help="SFT workloads: verl's torch profiler records step STEP (3..N-1); the trace's summary "
+                         "(trace_summary.py) goes into the JSON, the trace to $OUT, and the step rate leaves that step out")
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     args = ap.parse_args(argv[:cut])
@@ -723,6 +760,11 @@ def main() -> None:
     if args.steps is not None and args.steps < MIN_STEPS:
         # refused before any GPU time: with fewer steps the run could not report its step rate
         ap.error(f"--steps {args.steps}: the step rate is measured over steps 3..N, so N must be at least {MIN_STEPS}")
+    if args.trace and not args.workload.startswith("sft-"):
+        ap.error("--trace: only the SFT workloads run verl's profiler around a step")
+    if args.trace and not MIN_STEPS - 1 <= args.trace < (args.steps or (12 if args.workload == "sft-smollm2" else 8)):
+        # steps 1-2 compile kernels; the run stops once step N is logged, before a trace of N is written
+        ap.error(f"--trace {args.trace}: trace a step from {MIN_STEPS - 1} to --steps minus one")
     if args.workload.startswith("sft-") and (args.steps or 0) > SFT_DATA_STEPS:
         # a second epoch would put verl's epoch start (~2 s) inside the step rate
         ap.error(f"--steps {args.steps}: the SFT data holds {SFT_DATA_STEPS} steps (one epoch); measure at most that many")

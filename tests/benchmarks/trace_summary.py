@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Where a profiled step's GPU time goes: a summary of a torch profiler trace (Chrome JSON, as
+verl's torch profiler writes it, gzipped or not).
+
+    python3 tests/benchmarks/trace_summary.py TRACE.json.gz [--top 25]
+
+Prints one JSON object: the window (first to last GPU activity), the time the GPU was busy
+(the union of kernels, copies and sets over all streams) and idle, the kernel time by kind
+(matrix products, attention, optimizer, elementwise, ...), the slowest kernels, the longest idle
+gaps, verl's annotated ranges (``record_function``: mini-batches, stages) and the host's waits
+for the GPU (synchronisations). bench_gpu.py's ``--trace STEP`` puts it in the run's JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+GPU_CATEGORIES = {"kernel", "gpu_memcpy", "gpu_memset"}
+# kernel name -> kind; the first pattern that matches wins (checked in this order)
+KINDS = [
+    ("attention", re.compile(r"flash|fmha|attention|FlashAttn|cute.*fwd|cute.*bwd", re.I)),
+    ("optimizer", re.compile(r"multi_tensor|adam|_foreach|fused_adam|FusedAdam", re.I)),
+    ("matmul", re.compile(r"gemm|nvjet|cutlass|xmma|cublas|sm90_|sm80_|wgmma|splitK|Kernel2", re.I)),
+    ("norm", re.compile(r"rms|layer_norm|norm_kernel", re.I)),
+    ("softmax / log-prob", re.compile(r"softmax|logsumexp|cross_entropy|nll|log_softmax", re.I)),
+    ("reduction", re.compile(r"reduce", re.I)),
+    ("copy / cast", re.compile(r"copy|cast|Memcpy|Memset|CatArray|cat_|index|gather|scatter|fill", re.I)),
+    ("elementwise", re.compile(r"elementwise|vectorized|unrolled|pointwise|triton", re.I)),
+]
+SYNC = re.compile(r"Synchronize|cudaMemcpy(?!Async)|cudaStreamWaitEvent", re.I)
+
+
+def load_events(data: dict | list) -> list[dict]:
+    """The complete events (``ph == "X"``, with a duration) of a parsed Chrome trace."""
+    events = data["traceEvents"] if isinstance(data, dict) else data
+    return [e for e in events if e.get("ph") == "X" and isinstance(e.get("dur"), (int, float))]
+
+
+def load(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return load_events(json.load(fh))
+
+
+def kind(event: dict) -> str:
+    if event.get("cat") == "gpu_memcpy":
+        return "copy / cast"
+    if event.get("cat") == "gpu_memset":
+        return "copy / cast"
+    name = event.get("name", "")
+    for label, pattern in KINDS:
+        if pattern.search(name):
+            return label
+    return "other"
+
+
+def union(intervals: list[tuple[float, float]]) -> tuple[float, list[tuple[float, float]]]:
+    """Total length covered by the intervals, and the gaps between them (in order)."""
+    covered, gaps = 0.0, []
+    end = None
+    for start, stop in sorted(intervals):
+        if end is None or start > end:
+            if end is not None:
+                gaps.append((end, start))
+            covered += stop - start
+            end = stop
+        elif stop > end:
+            covered += stop - end
+            end = stop
+    return covered, gaps
+
+
+def summarise(events: list[dict], top: int = 25) -> dict:
+    """The summary of one trace's complete events (``ph == "X"``); times in milliseconds."""
+    gpu = [e for e in events if e.get("cat") in GPU_CATEGORIES]
+    if not gpu:
+        return {"error": "no GPU activity in the trace (was CUDA profiled?)"}
+    start = min(e["ts"] for e in gpu)
+    stop = max(e["ts"] + e["dur"] for e in gpu)
+    busy, gaps = union([(e["ts"], e["ts"] + e["dur"]) for e in gpu])
+    by_kind: dict[str, float] = defaultdict(float)
+    by_name: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for e in gpu:
+        by_kind[kind(e)] += e["dur"]
+        entry = by_name[e.get("name", "?")[:160]]
+        entry[0] += 1
+        entry[1] += e["dur"]
+    kernel_total = sum(by_kind.values())
+    annotations: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    syncs: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for e in events:
+        if e.get("cat") == "user_annotation":
+            entry = annotations[e.get("name", "?")]
+            entry[0] += 1
+            entry[1] += e["dur"]
+        elif e.get("cat") == "cuda_runtime" and SYNC.search(e.get("name", "")):
+            entry = syncs[e.get("name", "?")]
+            entry[0] += 1
+            entry[1] += e["dur"]
+    ms = 1e-3  # the trace's times are microseconds
+    return {
+        "window_ms": round((stop - start) * ms, 3),
+        "gpu_busy_ms": round(busy * ms, 3),
+        "gpu_busy_share": round(busy / (stop - start), 4) if stop > start else 0.0,
+        "gpu_idle_ms": round((stop - start - busy) * ms, 3),
+        "gpu_events": len(gpu),
+        # summed over streams, so it can exceed the busy time where streams overlap
+        "kernel_ms_by_kind": {k: round(v * ms, 3) for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])},
+        "kernel_share_by_kind": {k: round(v / kernel_total, 4) for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])},
+        "top_kernels": [{"name": name, "count": int(count), "ms": round(total * ms, 3), "kind": kind({"name": name})}
+                        for name, (count, total) in sorted(by_name.items(), key=lambda kv: -kv[1][1])[:top]],
+        "longest_idle_gaps_ms": sorted((round((b - a) * ms, 3) for a, b in gaps), reverse=True)[:10],
+        "annotations_ms": {name: {"count": int(count), "ms": round(total * ms, 3)}
+                           for name, (count, total) in sorted(annotations.items(), key=lambda kv: -kv[1][1])[:top]},
+        "host_syncs_ms": {name: {"count": int(count), "ms": round(total * ms, 3)}
+                          for name, (count, total) in sorted(syncs.items(), key=lambda kv: -kv[1][1])},
+    }
+
+
+def summarise_file(path: Path, top: int = 25) -> dict:
+    return {"trace": str(path), **summarise(load(path), top)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("trace", type=Path, help="a torch profiler trace (.json or .json.gz)")
+    ap.add_argument("--top", type=int, default=25, help="how many kernels and annotations to list")
+    args = ap.parse_args()
+    print(json.dumps(summarise_file(args.trace, args.top), indent=1))
+
+
+if __name__ == "__main__":
+    main()
