@@ -7,7 +7,7 @@ the full log beside it):
 
     python3 tests/benchmarks/bench_gpu.py prepare  [--no-qwen3]         # models + data (once)
     python3 tests/benchmarks/bench_gpu.py sft-smollm2   [--steps 12] [-- HYDRA_OVERRIDE ...]   # --steps <= 64
-    python3 tests/benchmarks/bench_gpu.py sft-qwen3-4b  [--steps 8]  [-- HYDRA_OVERRIDE ...]
+    python3 tests/benchmarks/bench_gpu.py sft-qwen3-4b  [--steps 8]  [--trace STEP] [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py grpo-smollm2  [--steps 8]  [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py kernels                       # FA4 vs sdpa, fwd/bwd
     python3 tests/benchmarks/bench_gpu.py parity                        # per-token log-probs
@@ -40,6 +40,9 @@ process calls; --profile SECONDS records the trainer's processes with py-spy fro
 trainer, not its dataloader workers; GRPO's TaskRunner and WorkerDict, vLLM's server, engine core
 and GPU worker, an agent-loop worker; for rollout, vLLM's engine core, GPU worker and the bench
 process, its front end).
+--trace STEP (SFT workloads) runs verl's torch profiler around that step and puts the trace's
+summary (trace_summary.py: GPU busy and idle time, kernel time by kind, the slowest kernels) into the
+JSON, leaving that step out of the step rate.
 """
 from __future__ import annotations
 
