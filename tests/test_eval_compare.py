@@ -372,3 +372,14 @@ def test_trained_rows_that_cannot_be_read_are_one_clear_error(tmp_path, capsys):
     assert "--trained is not offered with --baselines" in capsys.readouterr().err
     assert main(["eval", "--trained", str(no_id)]) == 2
     assert "--trained goes with --compare A B" in capsys.readouterr().err
+
+
+def test_a_run_is_read_alike_by_its_folder_its_results_json_and_its_samples_file(tmp_path):
+    from veritas.evaluation.compare import read_run
+
+    folder = make_run(tmp_path / "a", {"dyck_language": [True, False]}, gz=True)
+    by_folder = read_run(folder)
+    assert [r["task_id"] for r in by_folder] == ["dyck_language-0", "dyck_language-1"]
+    # results.json is a file, but not a samples file: its samples lie beside it
+    assert read_run(folder / "results.json") == by_folder
+    assert read_run(folder / "samples.jsonl.gz") == by_folder

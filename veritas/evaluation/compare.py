@@ -130,7 +130,8 @@ RUN_READ_ERRORS = (CompareError, OSError, UnicodeDecodeError)
 
 def read_run(run: Path) -> list[dict]:
     """The sample rows of a run named by its results folder, results.json or samples file."""
-    rows = read_rows(run if run.is_file() else find_samples(run))
+    # results.json is a file too, but its samples lie beside it, as --compare finds them
+    rows = read_rows(run if run.is_file() and run.suffix != ".json" else find_samples(run))
     # a line that is not a JSON object is no sample: the readers see rows only
     return [row for row in rows if isinstance(row, dict)]
 

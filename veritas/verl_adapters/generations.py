@@ -119,15 +119,15 @@ def parquet_tasks(path: Path) -> list:
 def read_samples(path: Path) -> list[dict]:
     """A ``veritas eval`` run's samples: a samples file, or a results folder or results.json as
     ``veritas eval --compare`` takes them (read the way it reads them)."""
-    from veritas.evaluation.compare import CompareError, find_samples, read_rows
+    from veritas.evaluation.compare import CompareError, read_run
 
     try:
-        rows = read_rows(path if path.is_file() and path.suffix != ".json" else find_samples(path))
+        rows = read_run(path)
     except CompareError as exc:
         raise DumpError(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DumpError(f"{path}: {exc}") from None
-    if not all(isinstance(r, dict) and {"task_id", "correct", "response"} <= r.keys() for r in rows):
+    if not rows or not all({"task_id", "correct", "response"} <= r.keys() for r in rows):
         raise DumpError(f"{path}: not veritas eval samples (task_id, correct, response in every row)")
     return rows
 
