@@ -64,3 +64,21 @@ def test_a_gzipped_trace_is_read_from_the_command_line(tmp_path):
 def test_a_trace_without_gpu_activity_says_so():
     cpu_only = {"traceEvents": [{"ph": "X", "cat": "cpu_op", "name": "aten::mm", "ts": 0, "dur": 10}]}
     assert "no GPU activity" in trace_summary.summarise(trace_summary.load_events(cpu_only))["error"]
+
+
+@pytest.mark.parametrize("name, expected", [
+    # strided (non-vectorized) elementwise kernels say "nocast": they are no casts
+    ("void at::native::elementwise_kernel<128, 4, at::native::gpu_kernel_impl_nocast<at::native::BinaryFunctor<"
+     "c10::BFloat16, c10::BFloat16, c10::BFloat16, at::native::binary_internal::MulFunctor<float> > >", "elementwise"),
+    ("void at::native::vectorized_elementwise_kernel<8, at::native::bfloat16_copy_kernel_cuda(at::TensorIteratorBase&)"
+     "::{lambda(float)#1}, std::array<char*, 2ul> >", "copy / cast"),
+    ("void at::native::unrolled_elementwise_kernel<at::native::direct_copy_kernel_cuda(at::TensorIteratorBase&)", "copy / cast"),
+    ("void at::native::detail::chunk_cat_cuda_kernel<float, c10::BFloat16>(c10::BFloat16**, float*)", "copy / cast"),
+    ("kernel_cutlass_kernel_flash_attncuteflash_bwd_sm90FlashAttentionBackwardSm90_object_at__tensor", "attention"),
+    ("nvjet_sm90_tst_128x256_64x4_2x1_v_bz_coopA_NTN", "matmul"),
+    ("void at::native::(anonymous namespace)::multi_tensor_apply_kernel<at::native::(anonymous namespace)::"
+     "TensorListMetadata<1>, at::native::LpNormFunctor<float>", "optimizer"),
+    ("void at::native::reduce_kernel<512, 1, at::native::ReduceOp<float, at::native::MeanOps<float>>>", "reduction"),
+])
+def test_kernel_names_of_an_h200_trace_get_their_kind(name, expected):
+    assert trace_summary.kind({"cat": "kernel", "name": name}) == expected

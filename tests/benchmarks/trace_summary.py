@@ -28,7 +28,9 @@ KINDS = [
     ("norm", re.compile(r"rms|layer_norm|norm_kernel", re.I)),
     ("softmax / log-prob", re.compile(r"softmax|logsumexp|cross_entropy|nll|log_softmax", re.I)),
     ("reduction", re.compile(r"reduce", re.I)),
-    ("copy / cast", re.compile(r"copy|cast|Memcpy|Memset|CatArray|cat_|index|gather|scatter|fill", re.I)),
+    # dtype casts are copy kernels (bfloat16_copy_kernel_cuda, direct_copy_kernel_cuda); "nocast" in
+    # the names of strided elementwise kernels is no cast
+    ("copy / cast", re.compile(r"copy_kernel|Memcpy|Memset|CatArray|chunk_cat|cat_kernel|index|gather|scatter|fill", re.I)),
     ("elementwise", re.compile(r"elementwise|vectorized|unrolled|pointwise|triton", re.I)),
 ]
 SYNC = re.compile(r"Synchronize|cudaMemcpy(?!Async)|cudaStreamWaitEvent", re.I)
