@@ -82,3 +82,37 @@ def test_a_trace_without_gpu_activity_says_so():
 ])
 def test_kernel_names_of_an_h200_trace_get_their_kind(name, expected):
     assert trace_summary.kind({"cat": "kernel", "name": name}) == expected
+
+
+def test_kernel_time_is_put_on_the_autograd_node_and_aten_op_that_launched_it():
+    cpu = lambda name, ts, dur: {"ph": "X", "cat": "cpu_op", "name": name, "ts": ts, "dur": dur, "tid": 1}
+    launch = lambda ts, corr: {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "ts": ts, "dur": 2,
+                               "tid": 1, "args": {"correlation": corr}}
+    kernel = lambda name, ts, dur, corr: {"ph": "X", "cat": "kernel", "name": name, "ts": ts, "dur": dur,
+                                          "args": {"correlation": corr}}
+    events = trace_summary.load_events({"traceEvents": [
+        cpu("aten::to", 0, 20), cpu("aten::copy_", 0, 20), launch(5, 1),                      # forward cast
+        cpu("autograd::engine::evaluate_function: PowBackward0", 30, 40),
+        cpu("aten::mul", 32, 10), launch(35, 2), cpu("aten::add_", 50, 10), launch(52, 3),   # its two ops
+        cpu("aten::mul", 80, 10), launch(82, 4),                                             # after it: forward
+        launch(95, 5),                                                                       # no op around it
+        cpu("aten::mm", 96, 3), {"ph": "X", "cat": "cuda_driver", "name": "cuLaunchKernelEx", "ts": 97, "dur": 1,
+                                 "tid": 1, "args": {"correlation": 6}},                  # cuBLAS launches by the driver
+        kernel("void at::native::bfloat16_copy_kernel_cuda", 100, 7, 1),
+        kernel("void at::native::vectorized_elementwise_kernel<4, MulFunctor<float>>", 110, 30, 2),
+        kernel("void at::native::vectorized_elementwise_kernel<4, CUDAFunctor_add<float>>", 140, 20, 3),
+        kernel("void at::native::vectorized_elementwise_kernel<8, MulFunctor<bf16>>", 160, 10, 4),
+        kernel("nvjet_sm90_tst_128x256", 170, 50, 5),
+        kernel("nvjet_sm90_tst_128x224", 220, 5, 99),                                        # launch not in the trace
+        kernel("nvjet_sm90_tst_128x256", 230, 40, 6),
+    ]})
+    by_op = trace_summary.summarise(events)["kernel_ms_by_op"]
+    assert by_op == {
+        "forward | ? (matmul)": {"count": 1, "ms": pytest.approx(0.05)},   # launched outside any op
+        "forward | aten::mm (matmul)": {"count": 1, "ms": pytest.approx(0.04)},
+        "? | ? (matmul)": {"count": 1, "ms": pytest.approx(0.005)},        # its launch is not in the trace
+        "PowBackward0 | aten::mul (elementwise)": {"count": 1, "ms": pytest.approx(0.03)},
+        "PowBackward0 | aten::add_ (elementwise)": {"count": 1, "ms": pytest.approx(0.02)},
+        "forward | aten::mul (elementwise)": {"count": 1, "ms": pytest.approx(0.01)},
+        "forward | aten::to (copy / cast)": {"count": 1, "ms": pytest.approx(0.007)},
+    }

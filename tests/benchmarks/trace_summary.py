@@ -7,8 +7,8 @@ verl's torch profiler writes it, gzipped or not).
 Prints one JSON object: the window (first to last GPU activity), the time the GPU was busy
 (the union of kernels, copies and sets over all streams) and idle, the kernel time by kind
 (matrix products, attention, optimizer, elementwise, ...), the slowest kernels, the longest idle
-gaps, verl's annotated ranges (``record_function``: mini-batches, stages) and the host's waits
-for the GPU (synchronisations). bench_gpu.py's ``--trace STEP`` puts it in the run's JSON.
+gaps, the kernel time by the autograd node and aten op that launched it, verl's annotated ranges
+(``record_function``: mini-batches, stages) and the host's waits for the GPU (synchronisations). bench_gpu.py's ``--trace STEP`` puts it in the run's JSON.
 """
 from __future__ import annotations
 
@@ -76,6 +76,33 @@ def union(intervals: list[tuple[float, float]]) -> tuple[float, list[tuple[float
     return covered, gaps
 
 
+def launching_ops(events: list[dict]) -> dict[int, str]:
+    """Correlation id -> what launched that kernel: the autograd node being evaluated (its class,
+    e.g. ``MulBackward0``; "forward" outside the backward) and the outermost aten op, read from the
+    CPU ops that enclose the launch (``cuda_runtime`` or ``cuda_driver``) on its thread."""
+    by_thread: dict[object, list[tuple[float, int, float, dict]]] = defaultdict(list)
+    for e in events:
+        if e.get("cat") == "cpu_op":
+            # at equal start times the longer op encloses the shorter: it goes first
+            by_thread[e.get("tid")].append((e["ts"], 0, -e["dur"], e))
+        elif e.get("cat") in ("cuda_runtime", "cuda_driver") and "correlation" in e.get("args", {}):  # cuBLAS: cuLaunchKernelEx
+            by_thread[e.get("tid")].append((e["ts"], 1, 0.0, e))
+    launched: dict[int, str] = {}
+    for items in by_thread.values():
+        items.sort(key=lambda item: item[:3])
+        stack: list[dict] = []
+        for ts, is_launch, _, e in items:
+            while stack and stack[-1]["ts"] + stack[-1]["dur"] < ts:
+                stack.pop()
+            if not is_launch:
+                stack.append(e)
+                continue
+            nodes = [o["name"].rsplit(": ", 1)[-1] for o in stack if o["name"].startswith("autograd::engine::evaluate_function")]
+            aten = [o["name"] for o in stack if o["name"].startswith("aten::")]
+            launched[e["args"]["correlation"]] = f"{nodes[-1] if nodes else 'forward'} | {aten[0] if aten else '?'}"
+    return launched
+
+
 def summarise(events: list[dict], top: int = 25) -> dict:
     """The summary of one trace's complete events (``ph == "X"``); times in milliseconds."""
     gpu = [e for e in events if e.get("cat") in GPU_CATEGORIES]
@@ -92,6 +119,12 @@ def summarise(events: list[dict], top: int = 25) -> dict:
         entry[0] += 1
         entry[1] += e["dur"]
     kernel_total = sum(by_kind.values())
+    launched = launching_ops(events)
+    by_op: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for e in gpu:
+        entry = by_op[f"{launched.get(e.get('args', {}).get('correlation'), '? | ?')} ({kind(e)})"]
+        entry[0] += 1
+        entry[1] += e["dur"]
     annotations: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     syncs: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     for e in events:
@@ -115,6 +148,9 @@ def summarise(events: list[dict], top: int = 25) -> dict:
         "kernel_share_by_kind": {k: round(v / kernel_total, 4) for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])},
         "top_kernels": [{"name": name, "count": int(count), "ms": round(total * ms, 3), "kind": kind({"name": name})}
                         for name, (count, total) in sorted(by_name.items(), key=lambda kv: -kv[1][1])[:top]],
+        # which autograd node ("forward" outside the backward) and aten op launched the kernels
+        "kernel_ms_by_op": {name: {"count": int(count), "ms": round(total * ms, 3)}
+                            for name, (count, total) in sorted(by_op.items(), key=lambda kv: -kv[1][1])[:top]},
         "longest_idle_gaps_ms": sorted((round((b - a) * ms, 3) for a, b in gaps), reverse=True)[:10],
         "annotations_ms": {name: {"count": int(count), "ms": round(total * ms, 3)}
                            for name, (count, total) in sorted(annotations.items(), key=lambda kv: -kv[1][1])[:top]},
