@@ -76,6 +76,8 @@ def test_a_trace_without_gpu_activity_says_so():
     ("void at::native::detail::chunk_cat_cuda_kernel<float, c10::BFloat16>(c10::BFloat16**, float*)", "copy / cast"),
     ("kernel_cutlass_kernel_flash_attncuteflash_bwd_sm90FlashAttentionBackwardSm90_object_at__tensor", "attention"),
     ("nvjet_sm90_tst_128x256_64x4_2x1_v_bz_coopA_NTN", "matmul"),
+    # liger-kernel's Triton kernels
+    ("_rms_norm_backward_kernel", "norm"), ("_triton_rope", "elementwise"), ("_swiglu_forward_kernel", "elementwise"),
     ("void at::native::(anonymous namespace)::multi_tensor_apply_kernel<at::native::(anonymous namespace)::"
      "TensorListMetadata<1>, at::native::LpNormFunctor<float>", "optimizer"),
     ("void at::native::reduce_kernel<512, 1, at::native::ReduceOp<float, at::native::MeanOps<float>>>", "reduction"),

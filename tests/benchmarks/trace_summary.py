@@ -31,7 +31,8 @@ KINDS = [
     # dtype casts are copy kernels (bfloat16_copy_kernel_cuda, direct_copy_kernel_cuda); "nocast" in
     # the names of strided elementwise kernels is no cast
     ("copy / cast", re.compile(r"copy_kernel|Memcpy|Memset|CatArray|chunk_cat|cat_kernel|index|gather|scatter|fill", re.I)),
-    ("elementwise", re.compile(r"elementwise|vectorized|unrolled|pointwise|triton", re.I)),
+    # liger-kernel's Triton kernels by their names (_triton_rope, _swiglu_forward_kernel, ...)
+    ("elementwise", re.compile(r"elementwise|vectorized|unrolled|pointwise|triton|rope|swiglu|geglu", re.I)),
 ]
 SYNC = re.compile(r"Synchronize|cudaMemcpy(?!Async)|cudaStreamWaitEvent", re.I)
 
