@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -62,6 +63,7 @@ OUT = Path(os.environ.get("OUT", BENCH / "out"))
 # the step rate is taken over steps 3..N (steps 1 and 2 compile kernels, fill caches): N >= 4 gives
 # at least two intervals
 MIN_STEPS = 4
+DEFAULT_STEPS = {"sft-smollm2": 12, "sft-qwen3-4b": 8, "grpo-smollm2": 8}  # the launcher workloads' --steps
 PEAK_BF16_TFLOPS = 989.0  # H100/H200 SXM dense bf16, the datasheet figure the 6*N*T MFU divides by
 SMOLLM2 = BENCH / "models" / "SmolLM2-135M-Instruct"
 QWEN3_SHAPE = BENCH / "models" / "qwen3-4b-shape"
@@ -377,8 +379,6 @@ def trace_overrides(step: int, save_path: Path) -> list[str]:
 
 def traces(name: str, save_path: Path, keep_mb: float = 40.0) -> dict:
     """The summary of each trace verl wrote (trace_summary.py); traces up to ``keep_mb`` go to $OUT."""
-    import shutil
-
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from trace_summary import summarise_file
 
@@ -398,8 +398,6 @@ def sft(args, model: Path, workload: str, kernels: list[str] | None = None) -> N
     env = {"MODEL_PATH": str(model), "TRAIN_DATA": str(SFT_DATA), "VAL_DATA": "none",
            "RUN_CONFIG": os.environ.get("RUN_CONFIG", "sft-smollm2-135m-1gpu")}
     if args.trace:
-        import shutil
-
         shutil.rmtree(trace_dir, ignore_errors=True)
     rows, arrivals, t0, rc = run_launcher(name, "lgc-v2-SFT-trainer.sh", env, overrides, args.steps, args.timeout,
                                           args.profile)
@@ -741,7 +739,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("workload", choices=["prepare", "sft-smollm2", "sft-qwen3-4b", "grpo-smollm2", "kernels", "parity",
                                                 "rollout", "imports"])
-    ap.add_argument("--steps", type=int, default=None, help="measure up to this step (default 12 / 8 / 8)")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="measure up to this step (default " + " / ".join(map(str, DEFAULT_STEPS.values())) + ")")
     ap.add_argument("--timeout", type=float, default=480, help="stop the run after this many seconds")
     ap.add_argument("--name", default=None, help="name of this run's files (default: the workload)")
     ap.add_argument("--rounds", type=int, default=2, help="rollout: rounds of streamed + final-only requests")
@@ -765,22 +764,21 @@ def main() -> None:
         ap.error(f"--steps {args.steps}: the step rate is measured over steps 3..N, so N must be at least {MIN_STEPS}")
     if args.trace and not args.workload.startswith("sft-"):
         ap.error("--trace: only the SFT workloads run verl's profiler around a step")
-    if args.trace and not MIN_STEPS - 1 <= args.trace < (args.steps or (12 if args.workload == "sft-smollm2" else 8)):
+    if args.workload in DEFAULT_STEPS:
+        args.steps = args.steps or DEFAULT_STEPS[args.workload]
+    if args.trace and not MIN_STEPS - 1 <= args.trace < args.steps:
         # steps 1-2 compile kernels; the run stops once step N is logged, before a trace of N is written
         ap.error(f"--trace {args.trace}: trace a step from {MIN_STEPS - 1} to --steps minus one")
-    if args.workload.startswith("sft-") and (args.steps or 0) > SFT_DATA_STEPS:
+    if args.workload.startswith("sft-") and args.steps > SFT_DATA_STEPS:
         # a second epoch would put verl's epoch start (~2 s) inside the step rate
         ap.error(f"--steps {args.steps}: the SFT data holds {SFT_DATA_STEPS} steps (one epoch); measure at most that many")
     if args.workload == "prepare":
         prepare(args)
     elif args.workload == "sft-smollm2":
-        args.steps = args.steps or 12
         sft(args, SMOLLM2, "sft-smollm2")
     elif args.workload == "sft-qwen3-4b":
-        args.steps = args.steps or 8
         sft(args, QWEN3_SHAPE, "sft-qwen3-4b", QWEN3_KERNELS)
     elif args.workload == "grpo-smollm2":
-        args.steps = args.steps or 8
         grpo(args)
     elif args.workload == "kernels":
         kernels(args)

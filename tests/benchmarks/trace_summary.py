@@ -8,7 +8,8 @@ Prints one JSON object: the window (first to last GPU activity), the time the GP
 (the union of kernels, copies and sets over all streams) and idle, the kernel time by kind
 (matrix products, attention, optimizer, elementwise, ...), the slowest kernels, the longest idle
 gaps, the kernel time by the autograd node and aten op that launched it, verl's annotated ranges
-(``record_function``: mini-batches, stages) and the host's waits for the GPU (synchronisations). bench_gpu.py's ``--trace STEP`` puts it in the run's JSON.
+(``record_function``: mini-batches, stages) and the host's waits for the GPU (synchronisations).
+bench_gpu.py's ``--trace STEP`` puts it in the run's JSON.
 """
 from __future__ import annotations
 
@@ -50,9 +51,7 @@ def load(path: Path) -> list[dict]:
 
 
 def kind(event: dict) -> str:
-    if event.get("cat") == "gpu_memcpy":
-        return "copy / cast"
-    if event.get("cat") == "gpu_memset":
+    if event.get("cat") in ("gpu_memcpy", "gpu_memset"):
         return "copy / cast"
     name = event.get("name", "")
     for label, pattern in KINDS:
@@ -104,6 +103,26 @@ def launching_ops(events: list[dict]) -> dict[int, str]:
     return launched
 
 
+ms = 1e-3  # the trace's times are microseconds
+
+
+class Tally:
+    """Events counted and their durations summed, by name."""
+
+    def __init__(self):
+        self.by_name: dict[str, list] = defaultdict(lambda: [0, 0.0])
+
+    def add(self, name: str, duration: float) -> None:
+        entry = self.by_name[name]
+        entry[0] += 1
+        entry[1] += duration
+
+    def largest(self, top: int | None) -> dict[str, dict]:
+        """{name: {"count", "ms"}}, the longest in all first; ``top`` of them (None: every one)."""
+        ranked = sorted(self.by_name.items(), key=lambda kv: -kv[1][1])[:top]
+        return {name: {"count": int(count), "ms": round(total * ms, 3)} for name, (count, total) in ranked}
+
+
 def summarise(events: list[dict], top: int = 25) -> dict:
     """The summary of one trace's complete events (``ph == "X"``); times in milliseconds."""
     gpu = [e for e in events if e.get("cat") in GPU_CATEGORIES]
@@ -112,32 +131,20 @@ def summarise(events: list[dict], top: int = 25) -> dict:
     start = min(e["ts"] for e in gpu)
     stop = max(e["ts"] + e["dur"] for e in gpu)
     busy, gaps = union([(e["ts"], e["ts"] + e["dur"]) for e in gpu])
-    by_kind: dict[str, float] = defaultdict(float)
-    by_name: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-    for e in gpu:
-        by_kind[kind(e)] += e["dur"]
-        entry = by_name[e.get("name", "?")[:160]]
-        entry[0] += 1
-        entry[1] += e["dur"]
-    kernel_total = sum(by_kind.values())
     launched = launching_ops(events)
-    by_op: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    by_kind: dict[str, float] = defaultdict(float)
+    by_name, by_op, annotations, syncs = Tally(), Tally(), Tally(), Tally()
     for e in gpu:
-        entry = by_op[f"{launched.get(e.get('args', {}).get('correlation'), '? | ?')} ({kind(e)})"]
-        entry[0] += 1
-        entry[1] += e["dur"]
-    annotations: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-    syncs: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+        label = kind(e)
+        by_kind[label] += e["dur"]
+        by_name.add(e.get("name", "?")[:160], e["dur"])
+        by_op.add(f"{launched.get(e.get('args', {}).get('correlation'), '? | ?')} ({label})", e["dur"])
+    kernel_total = sum(by_kind.values())
     for e in events:
         if e.get("cat") == "user_annotation":
-            entry = annotations[e.get("name", "?")]
-            entry[0] += 1
-            entry[1] += e["dur"]
+            annotations.add(e.get("name", "?"), e["dur"])
         elif e.get("cat") == "cuda_runtime" and SYNC.search(e.get("name", "")):
-            entry = syncs[e.get("name", "?")]
-            entry[0] += 1
-            entry[1] += e["dur"]
-    ms = 1e-3  # the trace's times are microseconds
+            syncs.add(e.get("name", "?"), e["dur"])
     return {
         "window_ms": round((stop - start) * ms, 3),
         "gpu_busy_ms": round(busy * ms, 3),
@@ -147,16 +154,12 @@ def summarise(events: list[dict], top: int = 25) -> dict:
         # summed over streams, so it can exceed the busy time where streams overlap
         "kernel_ms_by_kind": {k: round(v * ms, 3) for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])},
         "kernel_share_by_kind": {k: round(v / kernel_total, 4) for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])},
-        "top_kernels": [{"name": name, "count": int(count), "ms": round(total * ms, 3), "kind": kind({"name": name})}
-                        for name, (count, total) in sorted(by_name.items(), key=lambda kv: -kv[1][1])[:top]],
+        "top_kernels": [{"name": name, **counted, "kind": kind({"name": name})} for name, counted in by_name.largest(top).items()],
         # which autograd node ("forward" outside the backward) and aten op launched the kernels
-        "kernel_ms_by_op": {name: {"count": int(count), "ms": round(total * ms, 3)}
-                            for name, (count, total) in sorted(by_op.items(), key=lambda kv: -kv[1][1])[:top]},
+        "kernel_ms_by_op": by_op.largest(top),
         "longest_idle_gaps_ms": sorted((round((b - a) * ms, 3) for a, b in gaps), reverse=True)[:10],
-        "annotations_ms": {name: {"count": int(count), "ms": round(total * ms, 3)}
-                           for name, (count, total) in sorted(annotations.items(), key=lambda kv: -kv[1][1])[:top]},
-        "host_syncs_ms": {name: {"count": int(count), "ms": round(total * ms, 3)}
-                          for name, (count, total) in sorted(syncs.items(), key=lambda kv: -kv[1][1])},
+        "annotations_ms": annotations.largest(top),
+        "host_syncs_ms": syncs.largest(None),
     }
 
 
