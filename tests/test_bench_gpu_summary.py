@@ -53,24 +53,27 @@ def test_no_step_logged_reports_the_error_only(bench):
     assert "startup_s" not in result and "0 step(s) logged" in result["error"]
 
 
+def refusal(argv: list[str], out) -> str:
+    """The benchmark's error for ``argv``: it exits 2 and launches and writes nothing."""
+    run = subprocess.run([sys.executable, str(BENCH), *argv], capture_output=True, text=True, timeout=60,
+                         env={"OUT": str(out), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 2
+    assert not any(out.iterdir())  # nothing launched, nothing written
+    return run.stderr
+
+
 @pytest.mark.parametrize("steps", ["3", "1"])
 def test_too_few_steps_are_refused_before_any_launch(steps, tmp_path):
-    run = subprocess.run([sys.executable, str(BENCH), "grpo-smollm2", "--steps", steps],
-                         capture_output=True, text=True, timeout=60, env={"OUT": str(tmp_path), "PATH": "/usr/bin:/bin"})
-    assert run.returncode == 2
-    assert f"--steps {steps}: the step rate is measured over steps 3..N, so N must be at least 4" in run.stderr
-    assert not any(tmp_path.iterdir())  # nothing launched, nothing written
+    assert (f"--steps {steps}: the step rate is measured over steps 3..N, so N must be at least 4"
+            in refusal(["grpo-smollm2", "--steps", steps], tmp_path))
 
 
 def test_sft_steps_beyond_the_data_are_refused_before_any_launch(bench, tmp_path):
     # a second epoch would put verl's epoch start (gc, cache emptying, dataloader restart) in the rate
     too_many = str(bench.SFT_DATA_STEPS + 1)
     for workload in ("sft-smollm2", "sft-qwen3-4b"):
-        run = subprocess.run([sys.executable, str(BENCH), workload, "--steps", too_many],
-                             capture_output=True, text=True, timeout=60, env={"OUT": str(tmp_path), "PATH": "/usr/bin:/bin"})
-        assert run.returncode == 2
-        assert f"--steps {too_many}: the SFT data holds {bench.SFT_DATA_STEPS} steps (one epoch)" in run.stderr
-    assert not any(tmp_path.iterdir())
+        assert (f"--steps {too_many}: the SFT data holds {bench.SFT_DATA_STEPS} steps (one epoch)"
+                in refusal([workload, "--steps", too_many], tmp_path))
 
 
 def test_import_costs_are_read_from_importtime_with_their_depth(bench):
@@ -123,11 +126,7 @@ def test_a_traced_step_is_left_out_of_the_step_rate(bench):
     (["sft-qwen3-4b", "--steps", "6", "--trace", "6"], "--trace 6: trace a step from 3 to --steps minus one"),
 ])
 def test_a_trace_outside_the_measured_steps_is_refused_before_any_launch(argv, message, tmp_path):
-    run = subprocess.run([sys.executable, str(BENCH), *argv], capture_output=True, text=True, timeout=60,
-                         env={"OUT": str(tmp_path), "PATH": "/usr/bin:/bin"})
-    assert run.returncode == 2
-    assert message in run.stderr
-    assert not any(tmp_path.iterdir())
+    assert message in refusal(argv, tmp_path)
 
 
 def test_sft_trace_overrides_name_verls_profiler_around_one_step(bench, tmp_path):
