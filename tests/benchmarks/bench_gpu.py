@@ -10,6 +10,7 @@ the full log beside it):
     python3 tests/benchmarks/bench_gpu.py sft-qwen3-4b  [--steps 8]  [--trace STEP] [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py grpo-smollm2  [--steps 8]  [-- HYDRA_OVERRIDE ...]
     python3 tests/benchmarks/bench_gpu.py kernels                       # FA4 vs sdpa, fwd/bwd
+    python3 tests/benchmarks/bench_gpu.py layers                        # Qwen3 layers: eager / compiled / liger
     python3 tests/benchmarks/bench_gpu.py parity                        # per-token log-probs
     python3 tests/benchmarks/bench_gpu.py imports                       # what each process's imports cost (after prepare)
     python3 tests/benchmarks/bench_gpu.py rollout  [--rounds 2] [--seeded] [--profile S]  # vLLM alone: streamed vs final-only
@@ -564,6 +565,121 @@ def kernels(_args) -> None:
     report({"workload": "kernels", **out})
 
 
+# ---------------------------------------------------------------- decoder layers: eager, compiled, liger
+LAYER_VARIANTS = ("eager", "compiled", "liger")
+LAYER_STACK, LAYER_BATCH, LAYER_SEQ = 4, 4, 2048  # 4 Qwen3-4B-shaped layers on 8,192 tokens (one micro-batch of (b))
+
+
+def layer_variant(variant: str) -> dict:
+    """One variant, in a process of its own (each swaps transformers' classes for good): forward and
+    backward of LAYER_STACK Qwen3-4B-shaped decoder layers, timed, profiled, outputs saved for parity."""
+    import zlib
+
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    if variant == "liger":  # what model.use_liger gives verl's model: liger's RMSNorm (q_norm/k_norm too), RoPE, SwiGLU
+        from liger_kernel.transformers import apply_liger_kernel_to_qwen3
+        apply_liger_kernel_to_qwen3(rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
+                                    fused_linear_cross_entropy=False)
+    elif variant == "compiled":
+        import veritas.verl_ext.compiled_layers  # noqa: F401
+    from transformers import Qwen3Config
+    from transformers.models.qwen3 import modeling_qwen3 as qwen3
+
+    config = Qwen3Config(**{**QWEN3_4B_SHAPE, "num_hidden_layers": LAYER_STACK})
+    config._attn_implementation = "sdpa"
+    stack = torch.nn.ModuleList(qwen3.Qwen3DecoderLayer(config, i) for i in range(LAYER_STACK))
+    stack = stack.to(device="cuda", dtype=torch.bfloat16)
+    with torch.no_grad():  # the same weights in every variant, whatever classes built them
+        for name, param in sorted(stack.named_parameters()):
+            gen = torch.Generator(device="cuda").manual_seed(zlib.crc32(name.encode()))
+            noise = torch.randn(param.shape, generator=gen, device="cuda", dtype=torch.float32)
+            param.copy_(1 + 0.1 * noise if name.endswith("norm.weight") else 0.02 * noise)
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    x = torch.randn(LAYER_BATCH, LAYER_SEQ, config.hidden_size, generator=gen, device="cuda", dtype=torch.bfloat16,
+                    requires_grad=True)
+    grad_out = torch.randn(x.shape, generator=gen, device="cuda", dtype=torch.bfloat16)
+    position_ids = torch.arange(LAYER_SEQ, device="cuda").expand(LAYER_BATCH, -1)
+    cos_sin = qwen3.Qwen3RotaryEmbedding(config).to("cuda")(x, position_ids)
+
+    def step():
+        h = x
+        for layer in stack:
+            h = layer(h, position_embeddings=cos_sin, position_ids=position_ids)
+            h = h[0] if isinstance(h, tuple) else h
+        h.backward(grad_out)
+        return h
+
+    for _ in range(3):  # compiles and autotunes
+        x.grad = None
+        stack.zero_grad(set_to_none=True)
+        out = step()
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(10):
+        x.grad = None
+        stack.zero_grad(set_to_none=True)
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        out = step()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    peak = torch.cuda.max_memory_allocated() / 2**30
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        for _ in range(2):
+            x.grad = None
+            stack.zero_grad(set_to_none=True)
+            step()
+        torch.cuda.synchronize()
+    kernels = []
+    for event in prof.key_averages():
+        us = getattr(event, "self_device_time_total", None) or getattr(event, "self_cuda_time_total", 0)
+        if us > 0:
+            kernels.append({"kernel": event.key[:120], "calls": event.count // 2, "ms": round(us / 2 / 1e3, 3)})
+    kernels.sort(key=lambda k: -k["ms"])
+    first = stack[0]
+    torch.save({"out": out.detach().cpu(), "dx": x.grad.cpu(), "d_q_norm": first.self_attn.q_norm.weight.grad.cpu(),
+                "d_input_norm": first.input_layernorm.weight.grad.cpu(),
+                "d_gate": first.mlp.gate_proj.weight.grad.cpu()}, BENCH / f"layers-{variant}.pt")
+    ms = statistics.median(times)
+    return {"ms_fwd_bwd": round(ms, 2), "ms_per_layer": round(ms / LAYER_STACK, 2), "ms_all": [round(t, 2) for t in times],
+            "kernel_ms": round(sum(k["ms"] for k in kernels), 2), "peak_gib": round(peak, 2), "top_kernels": kernels[:15]}
+
+
+def layers(args) -> None:
+    """Qwen3-4B-shaped decoder layers (benchmark (b)'s shape) forward and backward on 8,192 tokens,
+    transformers' eager layers against veritas.verl_ext.compiled_layers and liger-kernel's: time per
+    layer, the kernels that take it, and each variant's output and gradients against eager."""
+    import torch
+
+    BENCH.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for variant in LAYER_VARIANTS:
+        proc = subprocess.run([sys.executable, __file__, "layers", "--variant", variant], capture_output=True,
+                              text=True, cwd=ROOT, timeout=400)
+        if proc.returncode:
+            results[variant] = {"error": proc.stderr.strip().splitlines()[-5:]}
+            log(f"layers {variant}: failed: {results[variant]['error'][-1:]}")
+            continue
+        results[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
+        log(f"layers {variant}: {results[variant]['ms_per_layer']} ms a layer forward and backward")
+    if "error" not in results.get("eager", {"error": 1}):
+        ref = torch.load(BENCH / "layers-eager.pt")
+        for variant in LAYER_VARIANTS[1:]:
+            if "error" in results[variant]:
+                continue
+            got = torch.load(BENCH / f"layers-{variant}.pt")
+            results[variant]["vs_eager"] = {
+                key: {"max_abs_diff": float((got[key].float() - ref[key].float()).abs().max()),
+                      "max_abs_eager": float(ref[key].float().abs().max())} for key in ref}
+            results[variant]["speedup_vs_eager"] = round(results["eager"]["ms_fwd_bwd"] / results[variant]["ms_fwd_bwd"], 3)
+    report({"workload": args.name or "layers", "layers": LAYER_STACK, "tokens": LAYER_BATCH * LAYER_SEQ,
+            "torch": torch.__version__, **results})
+
+
 def parity(_args) -> None:
     """Per-token log-probs of SmolLM2 on a fixed batch of 16 SFT rows: padded sdpa (the shipped
     path) against packed sequences (verl's padding-free layout: one row, position_ids restarting
@@ -737,8 +853,8 @@ def rollout(args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workload", choices=["prepare", "sft-smollm2", "sft-qwen3-4b", "grpo-smollm2", "kernels", "parity",
-                                                "rollout", "imports"])
+    ap.add_argument("workload", choices=["prepare", "sft-smollm2", "sft-qwen3-4b", "grpo-smollm2", "kernels", "layers",
+                                                "parity", "rollout", "imports"])
     ap.add_argument("--steps", type=int, default=None,
                     help="measure up to this step (default " + " / ".join(map(str, DEFAULT_STEPS.values())) + ")")
     ap.add_argument("--timeout", type=float, default=480, help="stop the run after this many seconds")
@@ -752,6 +868,7 @@ def main() -> None:
                     help="py-spy (on PATH) records the trainer's processes for this long from step 3 (rollout: "
                          "the engine's processes and the bench from round 0); raw stacks to "
                          "$OUT/<name>-profile-<role>.txt, the top frames into the JSON")
+    ap.add_argument("--variant", choices=LAYER_VARIANTS, default=None, help=argparse.SUPPRESS)  # layers' own processes
     ap.add_argument("--trace", type=int, default=0, metavar="STEP",
                     help="SFT workloads: verl's torch profiler records step STEP (3..N-1); the trace's summary "
                          "(trace_summary.py) goes into the JSON, the trace to $OUT, and the step rate leaves that step out")
@@ -782,6 +899,10 @@ def main() -> None:
         grpo(args)
     elif args.workload == "kernels":
         kernels(args)
+    elif args.workload == "layers" and args.variant:
+        print(json.dumps(layer_variant(args.variant)))
+    elif args.workload == "layers":
+        layers(args)
     elif args.workload == "rollout":
         rollout(args)
     elif args.workload == "imports":
