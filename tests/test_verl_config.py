@@ -200,6 +200,20 @@ def test_sft_config_composes_and_validates(compose):
         validate_sft_config(_variant(cfg, model__path="null"))
     with pytest.raises(ConfigError, match="profile_interval"):
         validate_sft_config(_variant(cfg, trainer__profile_interval="[5, 2]"))
+    # model.external_lib: verl imports it in every process that builds the model, after the GPUs are taken
+    assert validate_sft_config(_variant(cfg, model__external_lib="veritas.verl_ext.compiled_layers")) == []
+    with pytest.raises(ConfigError, match="model.external_lib: no module named 'veritas.verl_ext.compiled_layerz'"):
+        validate_sft_config(_variant(cfg, model__external_lib="veritas.verl_ext.compiled_layerz"))
+    with pytest.raises(ConfigError, match="model.external_lib: 'nope.layers' cannot be imported"):
+        validate_sft_config(_variant(cfg, model__external_lib="[json, nope.layers]"))
+
+
+def test_grpo_external_lib_is_found_before_any_gpu_time(grpo_cfg):
+    from veritas.verl_adapters.compose import ConfigError, validate_ppo_config
+
+    validate_ppo_config(_variant(grpo_cfg, actor_rollout_ref__model__external_lib="veritas.verl_ext.compiled_layers"))
+    with pytest.raises(ConfigError, match="actor_rollout_ref.model.external_lib: no module named"):
+        validate_ppo_config(_variant(grpo_cfg, actor_rollout_ref__model__external_lib="veritas.no_such_module"))
 
 
 def test_cli_validate_print_and_error_lines(capsys):

@@ -298,6 +298,25 @@ def _check_resolves(cfg, unused_sections: Sequence[str] = ()) -> None:
         raise ConfigError(f"mandatory value(s) not set: {', '.join(missing)}")
 
 
+def _check_external_libs(cfg, keys: Sequence[str]) -> None:
+    """Each module named in ``<key>`` (``model.external_lib``: verl imports it in every process that
+    builds a model, e.g. veritas.verl_ext.compiled_layers) can be found, without running it."""
+    import importlib.util
+
+    from omegaconf import OmegaConf
+
+    for key in keys:
+        value = OmegaConf.select(cfg, key, default=None)
+        names = [value] if isinstance(value, str) else list(value or [])
+        for name in names:
+            try:
+                found = importlib.util.find_spec(str(name)) is not None
+            except (ImportError, ValueError) as exc:
+                raise ConfigError(f"{key}: {name!r} cannot be imported: {one_line(exc)}") from exc
+            if not found:
+                raise ConfigError(f"{key}: no module named {name!r} (verl imports it before it builds the model)")
+
+
 def _check_adapters(cfg) -> list[str]:
     """Load the custom dataset class and reward function the way verl will; check our settings."""
     notes: list[str] = []
@@ -559,6 +578,7 @@ def validate_ppo_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
         notes.append("GRPO with actor_rollout_ref.rollout.n < 2 has all-zero advantages: nothing is learned")
     notes += _check_trainer_mode(cfg)
     notes += _check_adapters(cfg)
+    _check_external_libs(cfg, ("actor_rollout_ref.model.external_lib", "critic.model.external_lib"))
     _check_adv_estimator(cfg)
     _check_agent_loop(cfg)
     _check_curriculum(cfg)
@@ -593,6 +613,7 @@ def validate_sft_config(cfg, n_gpus_per_node: int | None = None) -> list[str]:
         raise ConfigError(f"data.train_batch_size={cfg.data.train_batch_size} is not divisible by the {n_gpus} GPUs")
     if not cfg.model.get("path"):
         raise ConfigError("model.path is not set")
+    _check_external_libs(cfg, ("model.external_lib",))
     rows = _parquet_rows(cfg.data.train_files)
     # verl drops the last partial batch: fewer rows than one batch would train nothing.
     if rows is not None and rows < int(cfg.data.train_batch_size):
