@@ -45,6 +45,7 @@ CONFIGS = {
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-4": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-levels-adaptive-wide-from-5-t1.0": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
+    "grpo-smollm2-135m-1gpu-levels-adaptive-small-steps": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-greedy-failures": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-greedy-failures-positive": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
     "grpo-smollm2-135m-1gpu-greedy-failures-positive-replay": (GRPO, {"GPU_COUNT": "0", "DRY_RUN_GPU_COUNT": "1"}),
@@ -494,6 +495,29 @@ def test_issue_17s_arm_after_the_thirteenth_run_samples_at_1_and_starts_where_gr
     assert all(value == (1.5, 1.0) for value in differences.values()), differences
     assert from_5["data.lgc_v2.curriculum.max_level"] == 5  # trained on the levels it is judged on
 
+
+
+def test_the_small_steps_arm_is_the_eighth_runs_adaptive_arm_with_smaller_updates():
+    """Only the update's size (lr, KL coefficient, temperature), the steps, the response length and
+    the starting window differ from the adaptive arm (docs/results.md, after the nineteenth run)."""
+    adaptive, small = _composed_flat("grpo-smollm2-135m-1gpu-levels-adaptive",
+                                     "grpo-smollm2-135m-1gpu-levels-adaptive-small-steps")
+    assert _differences(adaptive, small) == {
+        "actor_rollout_ref.actor.optim.lr": (2e-5, 1e-5),
+        "actor_rollout_ref.actor.kl_loss_coef": (0.001, 0.01),
+        "actor_rollout_ref.rollout.temperature": (1.0, 0.8),
+        "trainer.test_freq": (5, 12),
+        "trainer.total_training_steps": (24, 40),
+        "data.max_response_length": (832, 960),
+        "data.lgc_v2.curriculum.initial_window": ([1, 2], [3, 4]),
+        # verl's interpolations of the response length and the temperature
+        "actor_rollout_ref.rollout.response_length": (832, 960),
+        "distillation.teacher_models.teacher_model.inference.response_length": (832, 960),
+        "distillation.teacher_models.teacher_model.inference.temperature": (1.0, 0.8),
+    }
+    # validation stays greedy: the held-out accuracy is what issue 17 judges
+    assert small["actor_rollout_ref.rollout.val_kwargs.do_sample"] is False
+    assert small["actor_rollout_ref.actor.use_kl_loss"] is True
 
 GREEDY_FAILURES = "grpo-smollm2-135m-1gpu-greedy-failures"
 
