@@ -604,6 +604,8 @@ def layer_variant(variant: str) -> dict:
     cos_sin = qwen3.Qwen3RotaryEmbedding(config).to("cuda")(x, position_ids)
 
     def step():
+        x.grad = None
+        stack.zero_grad(set_to_none=True)
         h = x
         for layer in stack:
             h = layer(h, position_embeddings=cos_sin, position_ids=position_ids)
@@ -612,15 +614,11 @@ def layer_variant(variant: str) -> dict:
         return h
 
     for _ in range(3):  # compiles and autotunes
-        x.grad = None
-        stack.zero_grad(set_to_none=True)
         out = step()
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     times = []
     for _ in range(10):
-        x.grad = None
-        stack.zero_grad(set_to_none=True)
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
         out = step()
@@ -630,8 +628,6 @@ def layer_variant(variant: str) -> dict:
     peak = torch.cuda.max_memory_allocated() / 2**30
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
         for _ in range(2):
-            x.grad = None
-            stack.zero_grad(set_to_none=True)
             step()
         torch.cuda.synchronize()
     kernels = []
