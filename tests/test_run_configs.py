@@ -69,6 +69,8 @@ INTENDED_DIFFERENCES["sft-qwen3guard-gen-8b-8gpu"].update({
     "model.override_config.attn_implementation": ("sdpa", "flash_attention_4"),
     "model.use_remove_padding": (False, True), "model.use_fused_kernels": (False, True),
     "data.use_dynamic_bsz": (False, True),
+    # the same layers' formulas, compiled (veritas.verl_ext.compiled_layers; tests/test_compiled_layers.py)
+    "model.external_lib": (None, "veritas.verl_ext.compiled_layers"),
 })
 INTENDED_DIFFERENCES["grpo-qwen3-4b-instruct-8gpu"].update({
     "actor_rollout_ref.model.override_config.attn_implementation": ("sdpa", "flash_attention_4"),

@@ -10,7 +10,8 @@ backward, computed in the same precision (the norm in fp32, cast back before the
 transformers does). Shapes are compiled dynamic, so packed micro-batches of any length reuse one
 graph. On four such layers alone this is 1.46x faster than transformers' eager layers, liger-kernel's
 1.53x (``bench_gpu.py layers``); through verl, ``model.use_liger`` made the whole step slower on
-2026-12-07 for a reason not yet found; this module took 8 % off it on an H100 (docs/performance.md).
+2026-12-07 for a reason not yet found; this module took 8 % off it on an H100, and 29 % together with
+one gradient reduction a step and fused AdamW (2026-12-08; docs/performance.md).
 
 Only the forwards of the classes change (the modules, parameters and checkpoints stay those of
 transformers), and a module whose activation is not SiLU keeps its own MLP forward.
