@@ -148,6 +148,34 @@ def print_runs(prog: str, runs: list[Path], table, **options) -> int:
     return 0
 
 
+def read_each(prog: str, runs: list[Path], reader=read_run) -> list | None:
+    """``reader(run)`` for each run, or None once one cannot be read (said on stderr, naming the run)."""
+    read = []
+    for run in runs:
+        try:
+            read.append(reader(run))
+        except RUN_READ_ERRORS as e:
+            print(f"{prog}: {run}: {e}", file=sys.stderr)
+            return None
+    return read
+
+
+def read_pair(prog: str, doc: str, argv: list[str] | None, first: tuple[str, str], second: tuple[str, str],
+              reader=read_run) -> tuple[list[Path], list] | None:
+    """The command line of a tool that pairs two runs (``python -m veritas.evaluation.PROG A B``;
+    ``first``/``second``: each argument's name and help): their paths and ``reader(path)`` of each,
+    or None once one cannot be read (said on stderr)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog=f"python -m veritas.evaluation.{prog}", description=doc.split("\n\n")[0])
+    for name, help_text in (first, second):
+        ap.add_argument(name, type=Path, help=help_text)
+    args = ap.parse_args(argv)
+    paths = [getattr(args, first[0]), getattr(args, second[0])]
+    read = read_each(prog, paths, reader)
+    return None if read is None else (paths, read)
+
+
 def runs_main(prog: str, doc: str, argv: list[str] | None, table, add_options=None) -> int:
     """The command line of a reader of runs' responses (``python -m veritas.evaluation.PROG RUN
     [RUN ...]``): prints ``table(run name, sample rows)`` for each run; 2 when a run cannot be read.

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from pathlib import Path
 
-from veritas.evaluation.compare import RUN_READ_ERRORS, count_share, read_run
+from veritas.evaluation.compare import count_share, read_pair
 
 FINAL_LINE, WORKING = "final line only", "working"
 
@@ -80,20 +79,13 @@ def report(before: str, after: str, counts: dict[str, Counter]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m veritas.evaluation.final_line", description=__doc__.split("\n\n")[0])
-    ap.add_argument("before", type=Path, help="veritas eval results folder or samples file (e.g. SFT, or val/step-0)")
-    ap.add_argument("after", type=Path, help="the same tasks after training (e.g. GRPO, or val/step-N)")
-    args = ap.parse_args(argv)
-    rows = []
-    for run in (args.before, args.after):
-        try:
-            rows.append(read_run(run))
-        except RUN_READ_ERRORS as e:
-            print(f"final_line: {run}: {e}", file=sys.stderr)
-            return 2
-    print(report(str(args.before), str(args.after), tally(*rows)) + "\n")
+    pair = read_pair("final_line", __doc__, argv,
+                     ("before", "veritas eval results folder or samples file (e.g. SFT, or val/step-0)"),
+                     ("after", "the same tasks after training (e.g. GRPO, or val/step-N)"))
+    if pair is None:
+        return 2
+    (before, after), rows = pair
+    print(report(str(before), str(after), tally(*rows)) + "\n")
     return 0
 
 
