@@ -145,7 +145,12 @@ FAKE_PYTHON = """#!/usr/bin/env bash
 # arguments each) and their outputs made (with FAKE_MINED_ROWS, `generate --tasks-from` writes that many
 # real RL rows, and with FAKE_MINED_RIGHT says that many of them were judged right; with FAKE_HANG set, an evaluation hangs instead; with
 # FAKE_VAL_COMPARE_FAILS, a comparison of validation steps fails);
-# anything else runs in the real interpreter
+# `-m veritas.evaluation.near_misses` recorded too, with a table line; anything else runs in the real interpreter
+if [[ "${1:-} ${2:-}" == "-m veritas.evaluation.near_misses" ]]; then
+    printf '%s\\n' "${*:2}" >> "$FAKE_CALLS"
+    echo "| all | (fake) |"
+    exit 0
+fi
 if [[ "${1:-} ${2:-}" == "-m veritas" && ( "$3" == generate || "$3" == eval ) ]]; then
     printf '%s\\n' "${*:3}" >> "$FAKE_CALLS"
     [[ -z "${FAKE_HANG:-}" || "$3 $4" == "eval --compare" ]] || exec sleep 600
@@ -661,6 +666,10 @@ def test_recipe_samples_adds_sampled_evaluations_at_grpos_temperature_and_a_spli
     split = [line for line in calls.read_text().splitlines() if "--split-by" in line]
     assert len(split) == 1 and split[0].split()[2:4] == [str(tmp_path / "recipe" / "eval" / n) for n in ("sft-sampled", "grpo-sampled")]
     assert split[0].split("--split-by ")[1].split()[0] == str(tmp_path / "recipe" / "eval" / "sft")
+    # and the SFT model's near misses: its greedy evaluation against its sampled one
+    eval_dir = tmp_path / "recipe" / "eval"
+    assert f"veritas.evaluation.near_misses {eval_dir}/sft {eval_dir}/sft-sampled" in calls.read_text().splitlines()
+    assert (tmp_path / "out" / "near-misses-sft.md").read_text() == "| all | (fake) |\n"
     table = (tmp_path / "out" / "stages.tsv").read_text()
     assert "eval-sft-sampled\t" in table and "eval-grpo-sampled\t" in table
     assert (tmp_path / "out" / "grpo-sampled" / "samples.jsonl.gz").exists()

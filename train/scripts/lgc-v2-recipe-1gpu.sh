@@ -64,7 +64,8 @@
 #                     (stages eval-sft-sampled and eval-grpo-sampled, ~110 s each on an H100, after
 #                     eval-grpo): GRPO optimises sampled answers and the evaluations judge greedy
 #                     ones; compare then splits the sampled change by the SFT model's greedy verdicts
-#                     (`veritas eval --compare --split-by`).  Default 0: off
+#                     (`veritas eval --compare --split-by`) and counts the SFT model's near misses,
+#                     its greedy failures that a sample answers right (near-misses-sft.md).  Default 0: off
 #   RECIPE_UNTIL=STAGE  end the call after this stage (model, data, sft, ...): e.g. sft, to study the
 #                     SFT model before GRPO (`veritas eval --samples 8 --temperature T`); a call without
 #                     it goes on from there with the same SFT model
@@ -660,6 +661,12 @@ stage_compare() {
 	if [[ -d "$EVAL_DIR/sft-sampled" && -d "$EVAL_DIR/grpo-sampled" ]]; then
 		"$PYTHON" -m veritas eval --compare "$EVAL_DIR/sft-sampled" "$EVAL_DIR/grpo-sampled" --split-by "$EVAL_DIR/sft" \
 			--json "$RECIPE_OUT/compare-sft-grpo-sampled.json" | tee "$RECIPE_OUT/compare-sft-grpo-sampled.md"
+	fi
+	# the SFT model's greedy failures its own samples answer right: the bound on what GRPO can add to
+	# greedy accuracy by sharpening alone (docs/evaluation.md).  Not fatal: the comparisons above stand
+	if [[ -d "$EVAL_DIR/sft-sampled" ]]; then
+		"$PYTHON" -m veritas.evaluation.near_misses "$EVAL_DIR/sft" "$EVAL_DIR/sft-sampled" | tee "$RECIPE_OUT/near-misses-sft.md" ||
+			log "recipe: warning: the SFT model's near misses were not counted (above)"
 	fi
 	# (eval-grpo-mine comes after this stage and compares for itself; here when compare runs again)
 	compare_mine
