@@ -374,6 +374,15 @@ def test_trained_rows_that_cannot_be_read_are_one_clear_error(tmp_path, capsys):
     assert "--trained goes with --compare A B" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("text", ["{}", "not json", "[1]", '{"settings": 3}'])
+def test_a_results_json_without_settings_is_one_clear_error(tmp_path, capsys, text):
+    a = make_run(tmp_path / "a", {"t": [True, False]})
+    (a / "results.json").write_text(text)
+    assert main(["eval", "--compare", str(a), str(a)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"{a / 'results.json'}: not the results.json of `veritas eval`" in err
+
+
 def test_a_run_is_read_alike_by_its_folder_its_results_json_and_its_samples_file(tmp_path):
     from veritas.evaluation.compare import read_run
 

@@ -193,7 +193,12 @@ def load_run(run: Path) -> dict:
     {(task_id, level, language): {"type", "verdicts": [bool, ...], "format_ok": [bool, ...]}}."""
     folder = run_folder(run)
     results_file = folder / "results.json"
-    settings = json.loads(results_file.read_text())["settings"] if results_file.exists() else {}
+    try:
+        settings = json.loads(results_file.read_text())["settings"] if results_file.exists() else {}
+    except (ValueError, KeyError, TypeError):  # not JSON, or not an object with settings
+        raise CompareError(f"{results_file}: not the results.json of `veritas eval` (no settings)") from None
+    if not isinstance(settings, dict):
+        raise CompareError(f"{results_file}: not the results.json of `veritas eval` (settings is not an object)")
     samples_path = find_samples(run)
     tasks: dict[tuple, dict] = {}
     for number, row in enumerate(read_rows(samples_path), 1):
