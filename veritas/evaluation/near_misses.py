@@ -30,9 +30,7 @@ def tally(greedy: dict, sampled: dict) -> dict[str, Counter]:
     both runs (``load_run`` dicts); GREEDY's first verdict, SAMPLED's every verdict of a task."""
     counts: dict[str, Counter] = {}
     for key in greedy["tasks"].keys() & sampled["tasks"].keys():
-        g, s = greedy["tasks"][key], sampled["tasks"][key]
-        if not g["verdicts"] or not s["verdicts"]:
-            continue
+        g, s = greedy["tasks"][key], sampled["tasks"][key]  # load_run gives every task at least one verdict
         c = counts.setdefault(str(g["type"]), Counter())
         c["tasks"] += 1
         if g["verdicts"][0]:
