@@ -639,6 +639,10 @@ def test_grpos_validation_is_kept_as_results_folders_and_its_last_step_compared_
         assert lines.index(against_sft) < eval_grpo
         warned = f"recipe: warning: GRPO's validation at step {run.total} was not compared with step 0" in proc.stderr
         assert warned == compare_fails
+        # every step's verdicts against step 0, by the real churn (4 tasks: 1 right at step 0, 3 at the last)
+        churn = (tmp_path / "out" / "churn-val.md").read_text()
+        assert f"| step-{run.total} | 2 (66.7 %) | 0 (0.0 %) | +2 |" in churn
+        assert "2 of 4 tasks changed verdict at least once over the 2 runs, 0 more than once." in churn
     finally:
         run.cleanup()
 

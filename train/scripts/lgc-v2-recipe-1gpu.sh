@@ -46,7 +46,8 @@
 # GRPO validates on instead of the run config's validation split), that validation judged again as a
 # results folder per step (val/step-N: GRPO against its own start and against the SFT model's
 # evaluation, paired, as soon as GRPO ends: compare-val-step-0-N, compare-sft-val-step-N, even when
-# the GRPO evaluation is lost), and gpu.tsv (each call's card).
+# the GRPO evaluation is lost; churn-val.md: every step's fixed and broken tasks against step 0), and
+# gpu.tsv (each call's card).
 # Host settings (environment):
 #   RECIPE_DIR        work dir: model, data, checkpoints, evaluations, stage markers; one recipe
 #                     (configs and levels) per directory: a call with other ones stops
@@ -689,6 +690,12 @@ compare_validation() { # [TYPES: the macro of the SFT comparison over these; def
 	if ! "$PYTHON" -m veritas eval --compare "$val/step-0" "$val/step-$last" \
 		--json "$RECIPE_OUT/compare-val-step-0-$last.json" | tee "$RECIPE_OUT/compare-val-step-0-$last.md"; then
 		log "recipe: warning: GRPO's validation at step $last was not compared with step 0 (above)"
+	fi
+	# every validation in step order: tasks fixed and broken against step 0, and how many flip back
+	local steps=()
+	mapfile -t steps < <(for dir in "$val"/step-*; do step="${dir##*/step-}"; [[ ! "$step" =~ ^[0-9]+$ ]] || echo "$step"; done | sort -n)
+	if ! "$PYTHON" -m veritas.evaluation.churn "${steps[@]/#/$val/step-}" | tee "$RECIPE_OUT/churn-val.md"; then
+		log "recipe: warning: the verdicts of GRPO's validations were not followed step by step (above)"
 	fi
 	[[ -f "$EVAL_DIR/sft/results.json" ]] || return 0
 	[[ -n "$grpo_types" ]] || grpo_types="$(trained_types)"
