@@ -681,19 +681,17 @@ stage_compare() {
 # 640 verdicts in the run before).  Run when GRPO ends and again by the compare stage.  Not fatal: a
 # validation cut short (GRPO stopped in it) leaves its step with fewer tasks
 compare_validation() { # [TYPES: the macro of the SFT comparison over these; default: read them]
-	local last=0 dir step val="$RECIPE_OUT/val" grpo_types="${1:-}"
-	for dir in "$val"/step-*; do
-		step="${dir##*/step-}"
-		[[ ! "$step" =~ ^[0-9]+$ || "$step" -le "$last" ]] || last="$step"
-	done
+	local last dir step steps=() val="$RECIPE_OUT/val" grpo_types="${1:-}"
+	# the validation steps judged so far, in step order
+	mapfile -t steps < <(for dir in "$val"/step-*; do step="${dir##*/step-}"; [[ ! "$step" =~ ^[0-9]+$ ]] || echo "$step"; done | sort -n)
+	last=0
+	((${#steps[@]} == 0)) || last="${steps[-1]}"
 	[[ -d "$val/step-0" && "$last" -gt 0 ]] || return 0
 	if ! "$PYTHON" -m veritas eval --compare "$val/step-0" "$val/step-$last" \
 		--json "$RECIPE_OUT/compare-val-step-0-$last.json" | tee "$RECIPE_OUT/compare-val-step-0-$last.md"; then
 		log "recipe: warning: GRPO's validation at step $last was not compared with step 0 (above)"
 	fi
 	# every validation in step order: tasks fixed and broken against step 0, and how many flip back
-	local steps=()
-	mapfile -t steps < <(for dir in "$val"/step-*; do step="${dir##*/step-}"; [[ ! "$step" =~ ^[0-9]+$ ]] || echo "$step"; done | sort -n)
 	if ! "$PYTHON" -m veritas.evaluation.churn "${steps[@]/#/$val/step-}" | tee "$RECIPE_OUT/churn-val.md"; then
 		log "recipe: warning: the verdicts of GRPO's validations were not followed step by step (above)"
 	fi
