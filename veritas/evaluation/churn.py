@@ -24,7 +24,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from veritas.evaluation.compare import CompareError, check_same_split, count_share, load_run, read_each
+from veritas.evaluation.compare import (CompareError, check_same_split, count_share, load_run, read_each,
+                                       samples_per_task)
 
 
 def verdict_series(runs: list[dict]) -> dict[tuple, tuple[str, list[bool]]]:
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_same_split({str(path): run for path, run in zip(args.runs, runs)})
         for path, run in zip(args.runs, runs):
-            samples = max((len(t["verdicts"]) for t in run["tasks"].values()), default=0)
+            samples = samples_per_task(run)
             if samples > 1:
                 raise CompareError(f"{path}: {samples} samples a task; churn compares greedy evaluations (one answer a task)")
     except CompareError as e:

@@ -217,6 +217,11 @@ def load_run(run: Path) -> dict:
             "max_new_tokens": settings.get("max_new_tokens"), "split": settings.get("split"), "tasks": tasks}
 
 
+def samples_per_task(run: dict) -> int:
+    """The most answers a ``load_run`` run holds for one task (0 for a run with no task)."""
+    return max((len(t["verdicts"]) for t in run["tasks"].values()), default=0)
+
+
 def check_same_split(runs: dict[str, dict]) -> None:
     """Runs of different splits (``veritas eval --split``) judged different tasks by design: say so
     before the task pairing does.  A run that records no split (verl's validation, judged again)

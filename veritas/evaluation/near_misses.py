@@ -22,7 +22,8 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-from veritas.evaluation.compare import CompareError, check_same_split, count_share, load_run, read_pair
+from veritas.evaluation.compare import (CompareError, check_same_split, count_share, load_run, read_pair,
+                                       samples_per_task)
 
 
 def tally(greedy: dict, sampled: dict) -> dict[str, Counter]:
@@ -85,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     except CompareError as e:
         print(f"near_misses: {e}", file=sys.stderr)
         return 2
-    samples = max((len(t["verdicts"]) for t in runs[1]["tasks"].values()), default=0)
-    print(report(str(greedy), str(sampled), samples, tally(*runs)) + "\n")
+    print(report(str(greedy), str(sampled), samples_per_task(runs[1]), tally(*runs)) + "\n")
     return 0
 
 
